@@ -1,0 +1,90 @@
+import yargs from 'yargs';
+import type { LogFormat, LogLevel, ServerConfig } from './config';
+
+/**
+ * The command line (a contract: see README). Every flag also comes from the
+ * environment as PUSH_WS_<FLAG>, so that a systemd EnvironmentFile can set it.
+ * A bad value ends with one line naming the flag, never the whole usage text.
+ */
+export class UsageError extends Error {}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new UsageError(`--${name} must be a number greater than 0 (got ${value})`);
+  }
+  return value;
+}
+
+function wholeNumber(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got ${value})`);
+  }
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) {
+    throw new UsageError(`--${name} must be a number of 0 or more (got ${value})`);
+  }
+  return value;
+}
+
+export function parseCommandLine(argv: string[], version: string): ServerConfig {
+  const parsed = yargs(argv)
+    .scriptName('push-websocket')
+    .usage('$0 [options]: a process-per-client WebSocket push server')
+    .env('PUSH_WS')
+    .strict()
+    .version(version)
+    .help()
+    .options({
+      host: { type: 'string', default: '127.0.0.1', describe: 'address to listen on' },
+      port: { type: 'number', default: 5001, describe: 'port; 0 picks a free one' },
+      'max-clients': { type: 'number', default: 256, describe: 'connected clients at most' },
+      'interval-min': { type: 'number', default: 2, describe: 'seconds between pushes, least' },
+      'interval-max': { type: 'number', default: 5, describe: 'seconds between pushes, most' },
+      'spare-workers': { type: 'number', default: 2, describe: 'idle pre-forked workers' },
+      origin: { type: 'string', array: true, default: [], describe: 'allowed Origin (repeatable)' },
+      'max-message-size': { type: 'number', default: 1048576, describe: 'bytes per message' },
+      'handshake-timeout': { type: 'number', default: 10, describe: 'seconds for the request' },
+      'ping-interval': { type: 'number', default: 30, describe: 'keepalive seconds; 0 = off' },
+      'log-level': {
+        choices: ['error', 'warn', 'info', 'debug'] as const,
+        default: 'info' as const,
+        describe: 'log level',
+      },
+      verbose: { type: 'boolean', default: false, describe: 'same as --log-level debug' },
+      'log-format': {
+        choices: ['text', 'json'] as const,
+        default: 'text' as const,
+        describe: 'text lines or JSON lines',
+      },
+    })
+    .fail((message, error) => {
+      throw new UsageError(error?.message ?? message.split('\n')[0]);
+    })
+    .parseSync();
+
+  const intervalMin = positive('interval-min', parsed['interval-min']);
+  const intervalMax = positive('interval-max', parsed['interval-max']);
+  if (intervalMin > intervalMax) {
+    throw new UsageError(
+      `--interval-min (${intervalMin}) is above --interval-max (${intervalMax})`,
+    );
+  }
+  if (parsed.host.trim() === '') throw new UsageError('--host must not be empty');
+  return {
+    host: parsed.host,
+    port: wholeNumber('port', parsed.port, 0, 65535),
+    maxClients: wholeNumber('max-clients', parsed['max-clients'], 1, 1_000_000),
+    intervalMin,
+    intervalMax,
+    spareWorkers: wholeNumber('spare-workers', parsed['spare-workers'], 0, 64),
+    origins: parsed.origin.map(String),
+    maxMessageSize: wholeNumber('max-message-size', parsed['max-message-size'], 1, 2 ** 31 - 1),
+    handshakeTimeout: positive('handshake-timeout', parsed['handshake-timeout']),
+    pingInterval: nonNegative('ping-interval', parsed['ping-interval']),
+    logLevel: parsed.verbose ? 'debug' : (parsed['log-level'] as LogLevel),
+    logFormat: parsed['log-format'] as LogFormat,
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * The server's settings, as the command line fixes them (see src/cli.ts), and the
+ * part of them a worker needs. Types only: the worker imports this file, so it must
+ * stay free of yargs, winston and the master's code.
+ */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type LogFormat = 'text' | 'json';
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  maxClients: number;
+  intervalMin: number;
+  intervalMax: number;
+  spareWorkers: number;
+  origins: string[];
+  maxMessageSize: number;
+  handshakeTimeout: number;
+  pingInterval: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+}
+
+/** Handed to each worker at fork time (in the environment, never in argv: `ps` shows argv). */
+export interface WorkerConfig {
+  intervalMin: number;
+  intervalMax: number;
+  maxMessageSize: number;
+  pingInterval: number;
+  /** Whether the worker should report per-push debug lines to the master. */
+  debug: boolean;
+}
+
+export const WORKER_CONFIG_ENV = 'PUSH_WS_WORKER_CONFIG';
+
+export function workerConfigOf(config: ServerConfig): WorkerConfig {
+  return {
+    intervalMin: config.intervalMin,
+    intervalMax: config.intervalMax,
+    maxMessageSize: config.maxMessageSize,
+    pingInterval: config.pingInterval,
+    debug: config.logLevel === 'debug',
+  };
+}

@@ -1,0 +1,74 @@
+import winston from 'winston';
+import type { LogFormat, LogLevel } from './config';
+
+/**
+ * The master's log (workers send their lines here over IPC). Text lines look like
+ * the original's `[YYYY-MM-DD HH:MM:SS] message`, in local time as PHP's date();
+ * a line about a client names `#ID` and, once it has a worker, `pid PID`.
+ * JSON lines carry the same as keys `client` and `pid`.
+ */
+export interface ClientMeta {
+  client?: number;
+  pid?: number;
+}
+
+export type Logger = Pick<winston.Logger, 'error' | 'warn' | 'info' | 'debug'> & {
+  /** Flushes what is queued, then resolves (call before process.exit). */
+  flush(): Promise<void>;
+};
+
+function pad(value: number): string {
+  return String(value).padStart(2, '0');
+}
+
+export function localTimestamp(date = new Date()): string {
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
+    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
+  );
+}
+
+/** The text line: the message, then whatever of `#ID` and `pid PID` it does not say itself. */
+export function textLine(message: string, meta: ClientMeta, date = new Date()): string {
+  const tags: string[] = [];
+  if (meta.client !== undefined && !message.includes(`#${meta.client}`)) {
+    tags.push(`client #${meta.client}`);
+  }
+  if (meta.pid !== undefined && !message.includes(`pid ${meta.pid}`)) tags.push(`pid ${meta.pid}`);
+  const suffix = tags.length > 0 ? ` (${tags.join(', ')})` : '';
+  return `[${localTimestamp(date)}] ${message}${suffix}`;
+}
+
+const textFormat = winston.format.printf((info) =>
+  textLine(String(info.message), info as ClientMeta),
+);
+
+const jsonFormat = winston.format.combine(
+  winston.format((info) => {
+    info.time = new Date().toISOString();
+    return info;
+  })(),
+  winston.format.json(),
+);
+
+export function createLogger(level: LogLevel, format: LogFormat): Logger {
+  const logger = winston.createLogger({
+    level,
+    format: format === 'json' ? jsonFormat : textFormat,
+    transports: [new winston.transports.Console({ stderrLevels: ['error'] })],
+  });
+  return Object.assign(logger, {
+    flush(): Promise<void> {
+      return new Promise<void>((resolve) => {
+        const done = (): void => resolve();
+        // Bounded: a stuck stdout must not keep a stopping server alive.
+        const timer = setTimeout(done, 1000);
+        logger.on('finish', () => {
+          clearTimeout(timer);
+          setImmediate(done);
+        });
+        logger.end();
+      });
+    },
+  });
+}

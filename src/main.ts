@@ -1,0 +1,60 @@
+/**
+ * The master's entry point: parse the command line, start the server, and stop it
+ * cleanly on SIGTERM/SIGINT (close every client with 1001, wait for the workers).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseCommandLine, UsageError } from './cli';
+import { createLogger } from './logger';
+import { Master } from './master';
+
+function packageVersion(): string {
+  const file = path.resolve(__dirname, '../../package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+async function main(): Promise<void> {
+  const version = packageVersion();
+  let config;
+  try {
+    config = parseCommandLine(process.argv.slice(2), version);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`push-websocket: ${error.message}\n`);
+    process.exit(2);
+  }
+
+  const logger = createLogger(config.logLevel, config.logFormat);
+  const exit = async (code: number): Promise<never> => {
+    await logger.flush();
+    process.exit(code);
+  };
+
+  logger.info('Server starting...');
+  const master = new Master(config, logger, version);
+  let address: string;
+  try {
+    address = await master.listen();
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    logger.error(`Cannot listen on ${config.host}:${config.port}: ${code ?? message}`);
+    return exit(1);
+  }
+  process.title = `push-websocket master ${address}`;
+  logger.info(`Server started on ${address}`);
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    const started = Date.now();
+    logger.info(`Received ${signal}: closing every client with 1001`);
+    await master.stop();
+    logger.info(`Server stopped in ${Date.now() - started} ms`);
+    await exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+void main();

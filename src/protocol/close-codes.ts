@@ -1,0 +1,12 @@
+/**
+ * Which close codes a peer may put on the wire (RFC 6455, section 7.4).
+ * 1004, 1005, 1006 and 1015 are reserved for local use and must never be sent;
+ * 1016-2999 belong to future RFCs; 3000-4999 are for libraries and applications.
+ */
+export function isValidCloseCode(code: number): boolean {
+  return (
+    (code >= 1000 && code <= 1003) ||
+    (code >= 1007 && code <= 1014) ||
+    (code >= 3000 && code <= 4999)
+  );
+}

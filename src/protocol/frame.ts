@@ -1,0 +1,84 @@
+import { Opcode } from './constants';
+
+/**
+ * Frame encoding (RFC 6455, section 5.2). Pure: bytes in, bytes out.
+ *
+ * Every length is written in network byte order, and the 64-bit form really is
+ * 64 bits: the original PHP server packed the 16-bit length in machine order and
+ * wrote only 32 bits of the 64-bit one.
+ */
+export interface EncodeOptions {
+  /** FIN bit; false for every fragment but the last. Default true. */
+  fin?: boolean;
+  /** A 4-byte masking key. Servers never mask; clients (tests, benchmarks) must. */
+  mask?: Uint8Array;
+  /** RSV1-3 bits as a 3-bit number (only tests set these). */
+  rsv?: number;
+}
+
+export function frameHeaderLength(payloadLength: number, masked: boolean): number {
+  const lengthBytes = payloadLength < 126 ? 0 : payloadLength <= 0xffff ? 2 : 8;
+  return 2 + lengthBytes + (masked ? 4 : 0);
+}
+
+export function encodeFrame(
+  opcode: Opcode,
+  payload: Uint8Array = Buffer.alloc(0),
+  options: EncodeOptions = {},
+): Buffer {
+  const { fin = true, mask, rsv = 0 } = options;
+  const length = payload.length;
+  const headerLength = frameHeaderLength(length, mask !== undefined);
+  const frame = Buffer.allocUnsafe(headerLength + length);
+
+  frame[0] = (fin ? 0x80 : 0) | ((rsv & 0x7) << 4) | (opcode & 0x0f);
+  let offset = 2;
+  if (length < 126) {
+    frame[1] = length;
+  } else if (length <= 0xffff) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+    offset = 4;
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+    offset = 10;
+  }
+
+  if (mask === undefined) {
+    frame.set(payload, offset);
+    return frame;
+  }
+  frame[1] |= 0x80;
+  frame.set(mask.subarray(0, 4), offset);
+  offset += 4;
+  for (let i = 0; i < length; i++) frame[offset + i] = payload[i] ^ mask[i & 3];
+  return frame;
+}
+
+export function encodeText(text: string, options?: EncodeOptions): Buffer {
+  return encodeFrame(Opcode.Text, Buffer.from(text, 'utf8'), options);
+}
+
+/** The payload of a close frame: a 16-bit code and a UTF-8 reason, or nothing. */
+export function closePayload(code?: number, reason = ''): Buffer {
+  if (code === undefined) return Buffer.alloc(0);
+  const reasonBytes = Buffer.from(reason, 'utf8').subarray(0, 123);
+  const payload = Buffer.allocUnsafe(2 + reasonBytes.length);
+  payload.writeUInt16BE(code, 0);
+  reasonBytes.copy(payload, 2);
+  return payload;
+}
+
+export function encodeClose(
+  code: number | undefined,
+  reason = '',
+  options?: EncodeOptions,
+): Buffer {
+  return encodeFrame(Opcode.Close, closePayload(code, reason), options);
+}
+
+/** XORs data in place with the mask, starting at the given position of the payload. */
+export function unmaskInPlace(data: Uint8Array, mask: Uint8Array, payloadOffset: number): void {
+  for (let i = 0; i < data.length; i++) data[i] ^= mask[(payloadOffset + i) & 3];
+}

@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import { WEBSOCKET_GUID, WEBSOCKET_VERSION } from './constants';
+
+/**
+ * The opening handshake checks (RFC 6455, section 4.2.1). Pure: a parsed request in,
+ * a verdict out. Whatever parsed the HTTP, these rules are ours: header names are
+ * case-insensitive (the caller gives them lower-cased), the Upgrade value is
+ * case-insensitive, and Connection is a comma-separated list of tokens.
+ */
+export interface UpgradeRequest {
+  method: string;
+  /** "1.1", "1.0", ... */
+  httpVersion: string;
+  /** Header names in lower case; repeated headers joined with ", " (as Node does). */
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface Rejection {
+  ok: false;
+  status: number;
+  reason: string;
+  headers?: Record<string, string>;
+}
+
+export type HandshakeVerdict = { ok: true; accept: string } | Rejection;
+
+export interface HandshakePolicy {
+  /** When non-empty, the only Origin values accepted. */
+  allowedOrigins?: readonly string[];
+}
+
+export function computeAccept(key: string): string {
+  return createHash('sha1')
+    .update(key + WEBSOCKET_GUID)
+    .digest('base64');
+}
+
+function header(request: UpgradeRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function tokens(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((token) => token.trim().toLowerCase())
+    .filter((token) => token.length > 0);
+}
+
+/** A valid key is base64 that decodes to exactly 16 bytes (section 4.1, step 7). */
+export function isValidKey(key: string | undefined): boolean {
+  return key !== undefined && /^[A-Za-z0-9+/]{22}==$/.test(key.trim());
+}
+
+function reject(status: number, reason: string, headers?: Record<string, string>): Rejection {
+  return { ok: false, status, reason, headers };
+}
+
+export function checkUpgradeRequest(
+  request: UpgradeRequest,
+  policy: HandshakePolicy = {},
+): HandshakeVerdict {
+  if (request.method !== 'GET') {
+    return reject(405, 'WebSocket handshake must use GET', { Allow: 'GET' });
+  }
+  if (request.httpVersion !== '1.1') {
+    return reject(400, 'WebSocket handshake needs HTTP/1.1');
+  }
+  if (!header(request, 'host')) return reject(400, 'Missing Host header');
+  if (!tokens(header(request, 'upgrade')).includes('websocket')) {
+    return reject(400, 'Upgrade header must be "websocket"');
+  }
+  if (!tokens(header(request, 'connection')).includes('upgrade')) {
+    return reject(400, 'Connection header must include "Upgrade"');
+  }
+  const version = header(request, 'sec-websocket-version');
+  if (version?.trim() !== WEBSOCKET_VERSION) {
+    return reject(426, 'Unsupported WebSocket version; this server speaks 13', {
+      'Sec-WebSocket-Version': WEBSOCKET_VERSION,
+    });
+  }
+  const key = header(request, 'sec-websocket-key');
+  if (!isValidKey(key)) return reject(400, 'Sec-WebSocket-Key must be base64 of 16 bytes');
+
+  const origins = policy.allowedOrigins ?? [];
+  if (origins.length > 0 && !origins.includes(header(request, 'origin') ?? '')) {
+    return reject(403, 'Origin not allowed');
+  }
+  return { ok: true, accept: computeAccept((key as string).trim()) };
+}
+
+/** The 101 response completing the handshake. */
+export function upgradeResponse(accept: string): string {
+  return (
+    'HTTP/1.1 101 Switching Protocols\r\n' +
+    'Upgrade: websocket\r\n' +
+    'Connection: Upgrade\r\n' +
+    `Sec-WebSocket-Accept: ${accept}\r\n\r\n`
+  );
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  426: 'Upgrade Required',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+  505: 'HTTP Version Not Supported',
+};
+
+/** A complete plain-text HTTP error response that closes the connection. */
+export function errorResponse(
+  status: number,
+  reason: string,
+  headers: Record<string, string> = {},
+): string {
+  const body = `${reason}\n`;
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`,
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ];
+  return `${lines.join('\r\n')}\r\n\r\n${body}`;
+}

@@ -1,0 +1,266 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { WORKER_CONFIG_ENV, type WorkerConfig } from './config';
+import type { MasterMessage, WorkerMessage } from './ipc';
+import type { Logger } from './logger';
+
+/** The compiled worker entry; PUSH_WS_TEST_WORKER_ENTRY replaces it (for fault tests only). */
+export const DEFAULT_WORKER_ENTRY = path.resolve(__dirname, '../workers/push-worker.js');
+
+/** Enough argv bytes for the longest worker title (process.title cannot outgrow them). */
+const TITLE_ROOM = 128;
+const IDLE_TITLE = 'push-websocket worker idle';
+
+export interface ClientInfo {
+  id: number;
+  remote: string;
+  since: Date;
+}
+
+/** One worker process: idle (a spare, or forked on demand) until it gets its one client. */
+export class Worker {
+  /** Set once the worker has its client; a worker never gets a second one. */
+  client: ClientInfo | undefined;
+  /** Taken by acquire() for a handshake in progress: no longer a spare. */
+  reserved = false;
+  ready = false;
+  exited = false;
+  private readonly readyWaiters: ((ready: boolean) => void)[] = [];
+  private readonly reportWaiters: ((pushed: number | undefined) => void)[] = [];
+
+  constructor(readonly process: ChildProcess) {}
+
+  get pid(): number {
+    return this.process.pid ?? -1;
+  }
+
+  /** Resolves true once the worker reported ready, false if it died or took too long. */
+  whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.ready || this.exited) return Promise.resolve(this.ready && !this.exited);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.readyWaiters.push((ready) => {
+        clearTimeout(timer);
+        resolve(ready);
+      });
+    });
+  }
+
+  markReady(ready: boolean): void {
+    this.ready = ready;
+    for (const waiter of this.readyWaiters.splice(0)) waiter(ready);
+  }
+
+  send(message: MasterMessage): void {
+    if (this.process.connected) this.process.send(message, (error) => error && undefined);
+  }
+
+  /** Asks the worker how many pushes it made; undefined if it does not answer in time. */
+  report(timeoutMs: number): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), timeoutMs);
+      this.reportWaiters.push((pushed) => {
+        clearTimeout(timer);
+        resolve(pushed);
+      });
+      if (this.reportWaiters.length === 1) this.send({ type: 'report' });
+    });
+  }
+
+  reported(pushed: number | undefined): void {
+    for (const waiter of this.reportWaiters.splice(0)) waiter(pushed);
+  }
+}
+
+export interface WorkerPoolOptions {
+  spares: number;
+  workerConfig: WorkerConfig;
+  logger: Logger;
+  entry?: string;
+  /** How long a fork may take to report ready before it counts as failed. */
+  readyTimeoutMs?: number;
+  /** Called when a worker asks for its client to be ended (text "quit"/"exit"). */
+  onQuit(worker: Worker, text: string): void;
+  /** Called once a worker that had a client has exited. */
+  onClientGone(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void;
+}
+
+/**
+ * Forks and reaps workers. Keeps `spares` idle workers ready (like Apache's prefork
+ * spares) so a client does not wait for a Node start-up; a worker serves one client
+ * and is never reused. Workers that die before they are ready count as failures:
+ * the pool backs off (exponentially, up to 30 s) instead of forking in a tight loop.
+ */
+export class WorkerPool {
+  readonly workers = new Set<Worker>();
+  private readonly entry: string;
+  private readonly readyTimeoutMs: number;
+  private failures = 0;
+  private backoffUntil = 0;
+  private refillTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    this.entry = options.entry ?? DEFAULT_WORKER_ENTRY;
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 5000;
+  }
+
+  start(): void {
+    this.refill();
+  }
+
+  /** Idle workers that are ready for a client. */
+  get spares(): Worker[] {
+    return [...this.workers].filter((worker) => !worker.reserved && worker.ready);
+  }
+
+  /** Workers serving a client. */
+  get busy(): Worker[] {
+    return [...this.workers].filter((worker) => worker.client !== undefined);
+  }
+
+  /**
+   * A ready worker for a new client, or undefined when none can be had: a ready spare
+   * if there is one, otherwise a fresh fork (unless the pool is backing off after
+   * failures). The caller must give it a client or stop it.
+   */
+  async acquire(): Promise<Worker | undefined> {
+    const spare = this.spares[0];
+    if (spare !== undefined) {
+      spare.reserved = true;
+      this.refill();
+      return spare;
+    }
+    if (this.stopping || Date.now() < this.backoffUntil) return undefined;
+    const worker = this.forkWorker();
+    worker.reserved = true;
+    if (await worker.whenReady(this.readyTimeoutMs)) return worker;
+    this.failed(worker, 'did not report ready');
+    return undefined;
+  }
+
+  /** Gives back a worker whose handshake did not complete: it is a spare again. */
+  release(worker: Worker): void {
+    worker.reserved = false;
+  }
+
+  /** Forks replacements until `spares` idle workers exist or are starting. */
+  private refill(): void {
+    if (this.stopping || this.refillTimer !== undefined) return;
+    const wait = this.backoffUntil - Date.now();
+    if (wait > 0) {
+      this.refillTimer = setTimeout(() => {
+        this.refillTimer = undefined;
+        this.refill();
+      }, wait);
+      return;
+    }
+    const idle = [...this.workers].filter((worker) => !worker.reserved).length;
+    for (let i = idle; i < this.options.spares; i++) {
+      const worker = this.forkWorker();
+      void worker.whenReady(this.readyTimeoutMs).then((ready) => {
+        if (!ready && !worker.exited) this.failed(worker, 'did not report ready');
+      });
+    }
+  }
+
+  private forkWorker(): Worker {
+    const execArgv = [`--title=${IDLE_TITLE}`];
+    const args: string[] = [];
+    const room = [process.execPath, ...execArgv, this.entry].reduce(
+      (sum, arg) => sum + Buffer.byteLength(arg) + 1,
+      0,
+    );
+    if (room < TITLE_ROOM) args.push('-'.repeat(TITLE_ROOM - room));
+    const child = fork(this.entry, args, {
+      execArgv,
+      env: { ...process.env, [WORKER_CONFIG_ENV]: JSON.stringify(this.options.workerConfig) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const worker = new Worker(child);
+    this.workers.add(worker);
+    child.on('message', (message: WorkerMessage) => this.onMessage(worker, message));
+    child.on('error', (error) => this.options.logger.error(`worker error: ${error.message}`));
+    child.on('exit', (code, signal) => this.onExit(worker, code, signal));
+    return worker;
+  }
+
+  private onMessage(worker: Worker, message: WorkerMessage): void {
+    switch (message.type) {
+      case 'ready':
+        this.failures = 0;
+        worker.markReady(true);
+        return;
+      case 'quit':
+        this.options.onQuit(worker, message.text);
+        return;
+      case 'log':
+        this.options.logger[message.level](message.message, {
+          client: worker.client?.id,
+          pid: worker.pid,
+        });
+        return;
+      case 'report':
+        worker.reported(message.pushed);
+        return;
+    }
+  }
+
+  private onExit(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
+    worker.exited = true;
+    this.workers.delete(worker);
+    worker.reported(undefined);
+    if (!worker.ready) {
+      worker.markReady(false);
+      this.failed(worker, `exited before it was ready (code ${code}, signal ${signal})`);
+    } else if (worker.client !== undefined) {
+      this.options.onClientGone(worker, code, signal);
+    } else if (!this.stopping) {
+      this.options.logger.warn(
+        `Idle worker pid ${worker.pid} exited (code ${code}, signal ${signal})`,
+      );
+    }
+    this.refill();
+  }
+
+  /** A worker that never became ready: log it, stop it, back off before the next fork. */
+  private failed(worker: Worker, why: string): void {
+    if (this.stopping) return;
+    this.failures++;
+    const delay = Math.min(30_000, 100 * 2 ** (this.failures - 1));
+    this.backoffUntil = Date.now() + delay;
+    this.options.logger.error(
+      `Worker pid ${worker.pid} failed to start: ${why}; next fork in ${delay} ms`,
+    );
+    if (!worker.exited) worker.process.kill('SIGKILL');
+  }
+
+  /**
+   * Ends every worker: clients get close 1001 (IPC shutdown), spares just exit.
+   * Workers still alive after `graceMs` are killed with SIGKILL, which is logged.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.refillTimer);
+    const all = [...this.workers];
+    const exits = all.map(
+      (worker) =>
+        new Promise<void>((resolve) => {
+          if (worker.exited) resolve();
+          else worker.process.once('exit', () => resolve());
+        }),
+    );
+    for (const worker of all) {
+      if (worker.client !== undefined) worker.send({ type: 'shutdown' });
+      else worker.process.kill('SIGTERM');
+    }
+    const timer = setTimeout(() => {
+      for (const worker of this.workers) {
+        this.options.logger.warn(`Worker pid ${worker.pid} did not exit in time; sending SIGKILL`);
+        worker.process.kill('SIGKILL');
+      }
+    }, graceMs);
+    await Promise.all(exits);
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,36 @@
+/** Polls a condition until it holds or the bound passes (for state only /proc can tell). */
+export async function waitFor<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 5000,
+  everyMs = 20,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** Resolves with the event's arguments, or rejects when the bound passes first. */
+export function once<T = unknown>(
+  emitter: NodeJS.EventEmitter,
+  event: string,
+  what: string,
+  timeoutMs = 5000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, listener);
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+    }, timeoutMs);
+    const listener = (value: T): void => {
+      clearTimeout(timer);
+      resolve(value);
+    };
+    emitter.once(event, listener);
+  });
+}

@@ -1,0 +1,134 @@
+import type { Socket } from 'node:net';
+import { CloseCode, Opcode } from '../src/protocol/constants';
+import { encodeClose, encodeFrame } from '../src/protocol/frame';
+import { Receiver, type ReceiverEvent } from '../src/protocol/receiver';
+
+export interface WebSocketEndpointOptions {
+  maxMessageSize: number;
+  /** Milliseconds between keepalive pings; 0 turns keepalive off. */
+  pingIntervalMs: number;
+  /** How long to wait for the peer's TCP close after our close frame. */
+  closeTimeoutMs?: number;
+}
+
+export interface WebSocketEndpointEvents {
+  /** A complete text message from the client. */
+  onText(text: string): void;
+  /** A line worth logging (protocol errors, timeouts). */
+  onLog(level: 'warn' | 'info' | 'debug', message: string): void;
+  /** The TCP connection is gone; nothing more can be sent. */
+  onClosed(): void;
+}
+
+/**
+ * The client's side of a worker: the one and only reader and writer of the socket
+ * after the hand-off. It turns bytes into messages (via the pure Receiver), answers
+ * pings and close frames as RFC 6455 requires, and keeps the connection alive.
+ */
+export class WebSocketEndpoint {
+  private readonly receiver: Receiver;
+  private closeSent = false;
+  private closed = false;
+  private lastHeard = Date.now();
+  private pingTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly options: WebSocketEndpointOptions,
+    private readonly events: WebSocketEndpointEvents,
+  ) {
+    this.receiver = new Receiver({ maxMessageSize: options.maxMessageSize });
+  }
+
+  /** Starts reading; `head` holds bytes the master already read past the handshake. */
+  start(head: Buffer): void {
+    this.socket.setNoDelay(true);
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', (error) =>
+      this.events.onLog('debug', `socket error: ${error.message}`),
+    );
+    this.socket.on('close', () => this.onSocketClose());
+    if (this.options.pingIntervalMs > 0) {
+      this.pingTimer = setInterval(() => this.keepAlive(), this.options.pingIntervalMs);
+    }
+    if (head.length > 0) this.onData(head);
+  }
+
+  get isOpen(): boolean {
+    return !this.closeSent && !this.closed;
+  }
+
+  /** Bytes queued in user space on the socket (for back-pressure decisions). */
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  sendText(text: string): void {
+    if (!this.isOpen) return;
+    this.socket.write(encodeFrame(Opcode.Text, Buffer.from(text, 'utf8')));
+  }
+
+  /**
+   * Starts the closing handshake: our close frame, then FIN. The peer answers with
+   * its close frame and its FIN; if it does not within the timeout, the socket is
+   * destroyed so a dead peer cannot keep the worker alive.
+   */
+  close(code: number | undefined, reason = ''): void {
+    if (this.closed) return;
+    if (!this.closeSent) {
+      this.closeSent = true;
+      this.socket.end(encodeClose(code, reason));
+    }
+    this.closeTimer ??= setTimeout(
+      () => this.socket.destroy(),
+      this.options.closeTimeoutMs ?? 1000,
+    );
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastHeard = Date.now();
+    for (const event of this.receiver.push(chunk)) this.onEvent(event);
+  }
+
+  private onEvent(event: ReceiverEvent): void {
+    switch (event.type) {
+      case 'text':
+        this.events.onText(event.text);
+        return;
+      case 'binary':
+      case 'pong':
+        return; // accepted and ignored
+      case 'ping':
+        if (this.isOpen) this.socket.write(encodeFrame(Opcode.Pong, event.data));
+        return;
+      case 'close':
+        this.events.onLog('debug', `client sent close ${event.code ?? '(no code)'}`);
+        // Echo the peer's code (none if it sent none), then close the TCP connection.
+        this.close(event.code);
+        return;
+      case 'error':
+        this.events.onLog('warn', `protocol error, closing with ${event.code}: ${event.reason}`);
+        this.close(event.code, event.reason);
+        return;
+    }
+  }
+
+  /** Pings the client; a client silent for two intervals is taken for gone. */
+  private keepAlive(): void {
+    if (Date.now() - this.lastHeard >= 2 * this.options.pingIntervalMs) {
+      this.events.onLog('info', 'client silent for two ping intervals, dropping it');
+      this.close(CloseCode.GoingAway, 'ping timeout');
+      return;
+    }
+    if (this.isOpen) this.socket.write(encodeFrame(Opcode.Ping));
+  }
+
+  private onSocketClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.pingTimer);
+    clearTimeout(this.closeTimer);
+    this.events.onClosed();
+  }
+}
