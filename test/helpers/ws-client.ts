@@ -1,0 +1,86 @@
+import WebSocket from 'ws';
+
+/** A `ws` client that records every message and its close, for awaiting them with bounds. */
+export class WsClient {
+  readonly messages: string[] = [];
+  closeCode: number | undefined;
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      this.messages.push(String(data));
+      this.wake();
+    });
+    ws.on('close', (code) => {
+      this.closeCode = code;
+      this.wake();
+    });
+    ws.on('error', () => undefined);
+  }
+
+  static open(url: string, timeoutMs = 5000): Promise<WsClient> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      const client = new WsClient(ws);
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(new Error(`no open within ${timeoutMs} ms`));
+      }, timeoutMs);
+      ws.once('open', () => {
+        clearTimeout(timer);
+        resolve(client);
+      });
+      ws.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+  }
+
+  /** The worker's PID from its hello frame. */
+  async workerPid(timeoutMs = 5000): Promise<number> {
+    await this.waitForMessages(1, timeoutMs);
+    const match = /^Connected to worker PID (\d+) as client #(\d+)$/.exec(this.messages[0]);
+    if (match === null) throw new Error(`first frame is not the hello: ${this.messages[0]}`);
+    return Number(match[1]);
+  }
+
+  waitForMessages(count: number, timeoutMs = 5000): Promise<void> {
+    return this.until(() => this.messages.length >= count, `${count} messages`, timeoutMs);
+  }
+
+  /** Resolves with the close code once the connection has fully closed. */
+  async closed(timeoutMs = 5000): Promise<number> {
+    await this.until(() => this.ws.readyState === WebSocket.CLOSED, 'the close', timeoutMs);
+    return this.closeCode as number;
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  private until(condition: () => boolean, what: string, timeoutMs: number): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!condition()) return;
+        this.waiters.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what}; got ${this.messages.length} messages`,
+          ),
+        );
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
