@@ -61,7 +61,8 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
       },
     })
     .fail((message, error) => {
-      throw new UsageError(error?.message ?? message.split('\n')[0]);
+      const text = error?.message ?? message;
+      throw new UsageError(text.split('\n').map((line) => line.trim()).filter(Boolean).join(' '));
     })
     .parseSync();
 

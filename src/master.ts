@@ -43,7 +43,7 @@ export class Master {
       spares: config.spareWorkers,
       workerConfig: workerConfigOf(config),
       logger,
-      entry: process.env.PUSH_WS_TEST_WORKER_ENTRY || DEFAULT_WORKER_ENTRY,
+      entry: process.env.PUSH_WEBSOCKET_TEST_WORKER_ENTRY || DEFAULT_WORKER_ENTRY,
       onQuit: (worker, text) => this.onQuit(worker, text),
       onClientGone: (worker, code, signal) => this.onClientGone(worker, code, signal),
     });
@@ -81,21 +81,40 @@ export class Master {
 
   // --- plain HTTP -------------------------------------------------------------
 
-  /** A client has --handshake-timeout seconds to send a complete request. */
   private onConnection(socket: Socket): void {
     const remote = hostPort(socket.remoteAddress, socket.remotePort);
+    this.armHandshakeTimer(socket);
+    socket.once('close', () => {
+      clearTimeout(handshakeTimers.get(socket));
+      if (!answered.has(socket)) this.logger.info(`Connection from ${remote} closed without a request`);
+    });
+  }
+
+  /**
+   * A client has --handshake-timeout seconds to send a complete request (again after
+   * each response on a kept-alive connection). Node's own headersTimeout is only
+   * checked every 30 s, too coarse to stop a slowloris.
+   */
+  private armHandshakeTimer(socket: Socket): void {
+    const remote = hostPort(socket.remoteAddress, socket.remotePort);
+    clearTimeout(handshakeTimers.get(socket));
     const timer = setTimeout(() => {
+      answered.add(socket);
       this.logger.warn(`Handshake timeout: ${remote} sent no complete request, closing it`);
       if (socket.writable) socket.end(errorResponse(408, 'Request timeout'));
-      socket.destroy();
+      socket.destroySoon();
+      setTimeout(() => socket.destroy(), 1000).unref();
     }, this.config.handshakeTimeout * 1000);
     timer.unref();
     handshakeTimers.set(socket, timer);
-    socket.once('close', () => clearTimeout(timer));
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     clearTimeout(handshakeTimers.get(req.socket));
+    answered.add(req.socket);
+    res.once('finish', () => {
+      if (!req.socket.destroyed) this.armHandshakeTimer(req.socket);
+    });
     const remote = hostPort(req.socket.remoteAddress, req.socket.remotePort);
     const reply = (status: number, reason: string, headers: Record<string, string> = {}): void => {
       this.logger.warn(`${status} for ${remote} ${req.method} ${req.url}: ${reason}`);
@@ -129,6 +148,7 @@ export class Master {
   }
 
   private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+    answered.add(socket);
     const remote = hostPort(socket.remoteAddress, socket.remotePort);
     if (error.code === 'ECONNRESET' || !socket.writable) {
       this.logger.debug(`Connection from ${remote} ended before a request: ${error.code}`);
@@ -149,6 +169,7 @@ export class Master {
     // Node leaves an upgraded socket without an error listener: a reset would crash us.
     socket.on('error', (error) => this.logger.debug(`client socket error: ${error.message}`));
     clearTimeout(handshakeTimers.get(socket));
+    answered.add(socket);
     const remote = hostPort(socket.remoteAddress, socket.remotePort);
     this.logger.debug(`Handshake from ${remote}: ${req.method} ${req.url} HTTP/${req.httpVersion}`);
     this.logger.debug(`Handshake headers: ${JSON.stringify(req.headers)}`);
@@ -268,3 +289,5 @@ export class Master {
 }
 
 const handshakeTimers = new WeakMap<Socket, NodeJS.Timeout>();
+/** Connections that got an answer (or a log line) of their own. */
+const answered = new WeakSet<Socket>();

@@ -4,7 +4,7 @@ import { WORKER_CONFIG_ENV, type WorkerConfig } from './config';
 import type { MasterMessage, WorkerMessage } from './ipc';
 import type { Logger } from './logger';
 
-/** The compiled worker entry; PUSH_WS_TEST_WORKER_ENTRY replaces it (for fault tests only). */
+/** The compiled worker entry; PUSH_WEBSOCKET_TEST_WORKER_ENTRY replaces it (for fault tests only). */
 export const DEFAULT_WORKER_ENTRY = path.resolve(__dirname, '../workers/push-worker.js');
 
 /** Enough argv bytes for the longest worker title (process.title cannot outgrow them). */

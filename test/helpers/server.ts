@@ -110,7 +110,7 @@ export async function startServer(
   running.add(server);
   if (options.waitReady === false) return server;
   const match = await Promise.race([
-    server.waitForLog(/Server started on (\S+):(\d+)/, options.timeoutMs ?? 10000),
+    server.waitForLog(/Server started on (\[[^\]]+\]|[^\s":]+):(\d+)/, options.timeoutMs ?? 10000),
     server.exited.then(({ code }) => {
       throw new Error(`server exited (${code}) before it was ready:\n${server.output}`);
     }),

@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { NODE_ARGS, ROOT, startServer, stopAllServers } from '../helpers/server';
+
+/** Runs the server with these flags expecting it to refuse them; returns exit code and output. */
+function refuse(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...NODE_ARGS, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`still running after 10 s: ${stdout}${stderr}`));
+    }, 10000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('command line', () => {
+  afterAll(stopAllServers);
+
+  test.each([
+    ['port 70000', ['--port', '70000'], /--port/],
+    ['min above max', ['--interval-min', '3', '--interval-max', '2'], /--interval-min/],
+    ['interval 0', ['--interval-min', '0'], /--interval-min/],
+    ['negative interval', ['--interval-max', '-1'], /--interval-max/],
+    ['interval not a number', ['--interval-min', 'soon'], /--interval-min/],
+    ['unknown flag', ['--colour', 'blue'], /colour/],
+    ['bad log level', ['--log-level', 'loud'], /log-level/],
+  ])('%s: exits non-zero with one line naming the flag', async (_name, args, pattern) => {
+    const { code, stdout, stderr } = await refuse(args);
+    expect(code).not.toBe(0);
+    expect(stdout).toBe('');
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(pattern);
+    expect(stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  test('a bad value from the environment is refused the same way', async () => {
+    const { code, stderr } = await refuse([], { PUSH_WS_PORT: 'many' });
+    expect(code).not.toBe(0);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('a port in use: exits non-zero with a one-line reason', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const { code, stderr } = await refuse(['--port', String(port)]);
+    blocker.close();
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(new RegExp(`Cannot listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
+  });
+
+  test('settings come from PUSH_WS_* variables; --port 0 reports the real port', async () => {
+    const server = await startServer([], {
+      env: { PUSH_WS_MAX_CLIENTS: '7', PUSH_WS_LOG_FORMAT: 'json' },
+    });
+    expect(server.port).toBeGreaterThan(0);
+    const line = JSON.parse(
+      server.output.split('\n').find((l) => l.includes('Server started')) as string,
+    );
+    expect(line).toMatchObject({
+      level: 'info',
+      message: `Server started on 127.0.0.1:${server.port}`,
+    });
+    const status = (await (await fetch(`${server.httpUrl}/status`)).json()) as {
+      limits: { max_clients: number };
+    };
+    expect(status.limits.max_clients).toBe(7);
+  });
+
+  test('text logs look like the original: [YYYY-MM-DD HH:MM:SS] message', async () => {
+    const server = await startServer();
+    const lines = server.output.trim().split('\n');
+    expect(lines[0]).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] Server starting\.\.\.$/);
+    expect(lines.filter((l) => l.includes('Server started on'))).toHaveLength(1);
+  });
+
+  test('--help and --version answer and exit 0', async () => {
+    const help = await refuse(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--interval-min');
+    const version = await refuse(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
