@@ -62,7 +62,13 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     })
     .fail((message, error) => {
       const text = error?.message ?? message;
-      throw new UsageError(text.split('\n').map((line) => line.trim()).filter(Boolean).join(' '));
+      throw new UsageError(
+        text
+          .split('\n')
+          .map((line) => line.trim())
+          .filter(Boolean)
+          .join(' '),
+      );
     })
     .parseSync();
 

@@ -86,7 +86,8 @@ export class Master {
     this.armHandshakeTimer(socket);
     socket.once('close', () => {
       clearTimeout(handshakeTimers.get(socket));
-      if (!answered.has(socket)) this.logger.info(`Connection from ${remote} closed without a request`);
+      if (!answered.has(socket))
+        this.logger.info(`Connection from ${remote} closed without a request`);
     });
   }
 

@@ -47,7 +47,8 @@ function serve(handoff: ClientHandoff, socket: Socket): void {
           pushes?.stop();
           tell({ type: 'quit', text: action });
         } else {
-          const shown = action.length > 200 ? `${action.slice(0, 200)}… (${action.length} chars)` : action;
+          const shown =
+            action.length > 200 ? `${action.slice(0, 200)}… (${action.length} chars)` : action;
           log('info', `Performing action: ${shown}`);
         }
       },
