@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs push-websocket under a prefix with its production dependencies, and its
+# systemd unit; then prints the systemctl commands to run. Run from a checkout:
+#
+#   npm ci && npm run build && sudo scripts/install-systemd.sh [--prefix DIR] [--unit-dir DIR] [--env-file FILE]
+#
+# Defaults: --prefix /opt/push-websocket, --unit-dir /etc/systemd/system,
+# --env-file /etc/default/push-websocket (written only if it does not exist yet).
+set -euo pipefail
+
+prefix=/opt/push-websocket
+unit_dir=/etc/systemd/system
+env_file=/etc/default/push-websocket
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --prefix) prefix=$2; shift 2 ;;
+    --unit-dir) unit_dir=$2; shift 2 ;;
+    --env-file) env_file=$2; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "install-systemd.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+node=$(command -v node) || { echo "install-systemd.sh: node not found on PATH" >&2; exit 1; }
+node=$(readlink -f "$node")
+[ -f "$src/dist/src/main.js" ] || { echo "install-systemd.sh: run 'npm run build' first" >&2; exit 1; }
+
+mkdir -p "$prefix" "$unit_dir" "$(dirname "$env_file")"
+rm -rf "$prefix/dist" "$prefix/src" "$prefix/bin"
+cp -R "$src/dist" "$src/src" "$src/bin" "$prefix/"
+cp "$src/package.json" "$src/package-lock.json" "$src/README.md" "$prefix/"
+(cd "$prefix" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
+
+unit="$unit_dir/push-websocket.service"
+sed -e "s|@NODE@|$node|g" -e "s|@PREFIX@|$prefix|g" "$src/scripts/push-websocket.service" > "$unit"
+if [ "$env_file" != /etc/default/push-websocket ]; then
+  sed -i "s|^EnvironmentFile=.*|EnvironmentFile=-$env_file|" "$unit"
+fi
+
+if [ ! -e "$env_file" ]; then
+  cat > "$env_file" <<'ENV'
+# push-websocket settings: PUSH_WS_<FLAG>=value, one a line (see README, "Command line").
+#PUSH_WS_HOST=127.0.0.1
+#PUSH_WS_PORT=5001
+#PUSH_WS_MAX_CLIENTS=256
+#PUSH_WS_SPARE_WORKERS=2
+#PUSH_WS_LOG_FORMAT=json
+ENV
+fi
+
+echo "Installed push-websocket in $prefix and its unit as $unit."
+echo "Settings: $env_file. Now run:"
+echo "  systemctl daemon-reload"
+echo "  systemctl enable --now push-websocket"
+echo "  systemctl status push-websocket"
+echo "  journalctl -u push-websocket -f"
