@@ -19,6 +19,8 @@ delete process.env[WORKER_CONFIG_ENV];
 let endpoint: WebSocketEndpoint | undefined;
 let pushes: DemoPushes | undefined;
 let pushed = 0;
+/** Set once the client asked to quit: later messages change nothing. */
+let quitting = false;
 
 function tell(message: WorkerMessage): void {
   if (process.connected) process.send?.(message);
@@ -42,8 +44,10 @@ function serve(handoff: ClientHandoff, socket: Socket): void {
     { maxMessageSize: config.maxMessageSize, pingIntervalMs: config.pingInterval * 1000 },
     {
       onText(text) {
+        if (quitting) return;
         const action = text.trim();
         if (action === 'quit' || action === 'exit') {
+          quitting = true;
           pushes?.stop();
           tell({ type: 'quit', text: action });
         } else {

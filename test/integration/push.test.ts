@@ -77,12 +77,16 @@ describe('the core push server', () => {
     await server.waitForLog(new RegExp(`Client #\\d+ disconnected \\(pid ${pid}\\)`));
   });
 
-  test('"exit" works as "quit" does', async () => {
+  test('"exit" works as "quit" does, and a second one changes nothing', async () => {
     const client = await open();
     const pid = await client.workerPid();
     client.ws.send('exit');
+    client.ws.send('exit');
     expect(await client.closed()).toBe(1000);
     await waitFor(() => !isAlive(pid), `worker ${pid} to exit`);
+    await server.waitForLog(new RegExp(`Client #\\d+ disconnected \\(pid ${pid}\\)`));
+    // Asked twice, killed once.
+    expect(server.output.match(new RegExp(`Process ${pid} is killed!`, 'g'))).toHaveLength(1);
   });
 
   test('a handshake and a masked "quit" in one TCP write still quit', async () => {
