@@ -1,5 +1,6 @@
 import yargs from 'yargs';
 import type { LogFormat, LogLevel, ServerConfig } from './config';
+import { ShellWordsError, splitShellWords } from './shell-words';
 
 /**
  * The command line (a contract: see README). Every flag also comes from the
@@ -59,6 +60,10 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
         default: 'text' as const,
         describe: 'text lines or JSON lines',
       },
+      exec: { type: 'string', describe: 'a command per client: its stdout lines are pushed' },
+      demo: { type: 'boolean', default: true, describe: 'the hello and demo pushes (--no-demo)' },
+      'publish-token': { type: 'string', describe: 'Bearer token that turns on POST /publish' },
+      'max-buffered': { type: 'number', default: 1048576, describe: 'send buffer high-water mark' },
     })
     .fail((message, error) => {
       const text = error?.message ?? message;
@@ -80,6 +85,20 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     );
   }
   if (parsed.host.trim() === '') throw new UsageError('--host must not be empty');
+  let exec: string[] | undefined;
+  if (parsed.exec !== undefined) {
+    try {
+      exec = splitShellWords(parsed.exec);
+    } catch (error) {
+      if (!(error instanceof ShellWordsError)) throw error;
+      throw new UsageError(`--exec: ${error.message}`);
+    }
+    if (exec.length === 0) throw new UsageError('--exec must name a command');
+  }
+  const publishToken = parsed['publish-token'];
+  if (publishToken !== undefined && publishToken.length < 8) {
+    throw new UsageError('--publish-token must be at least 8 characters');
+  }
   return {
     host: parsed.host,
     port: wholeNumber('port', parsed.port, 0, 65535),
@@ -93,5 +112,9 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     pingInterval: nonNegative('ping-interval', parsed['ping-interval']),
     logLevel: parsed.verbose ? 'debug' : (parsed['log-level'] as LogLevel),
     logFormat: parsed['log-format'] as LogFormat,
+    exec,
+    demo: parsed.demo,
+    publishToken,
+    maxBuffered: wholeNumber('max-buffered', parsed['max-buffered'], 16384, 2 ** 31 - 1),
   };
 }

@@ -19,6 +19,14 @@ export interface ServerConfig {
   pingInterval: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** --exec split into words: a command per client; undefined for none. */
+  exec: string[] | undefined;
+  /** The original's hello and demo pushes (off with --no-demo, and with --exec). */
+  demo: boolean;
+  /** Bearer token for POST /publish; undefined turns the endpoint off. */
+  publishToken: string | undefined;
+  /** High-water mark of a client's send buffer, in bytes. */
+  maxBuffered: number;
 }
 
 /** Handed to each worker at fork time (in the environment, never in argv: `ps` shows argv). */
@@ -27,6 +35,9 @@ export interface WorkerConfig {
   intervalMax: number;
   maxMessageSize: number;
   pingInterval: number;
+  exec: string[] | undefined;
+  demo: boolean;
+  maxBuffered: number;
   /** Whether the worker should report per-push debug lines to the master. */
   debug: boolean;
 }
@@ -39,6 +50,9 @@ export function workerConfigOf(config: ServerConfig): WorkerConfig {
     intervalMax: config.intervalMax,
     maxMessageSize: config.maxMessageSize,
     pingInterval: config.pingInterval,
+    exec: config.exec,
+    demo: config.demo && config.exec === undefined,
+    maxBuffered: config.maxBuffered,
     debug: config.logLevel === 'debug',
   };
 }

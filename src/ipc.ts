@@ -11,6 +11,18 @@ export interface ClientHandoff {
   remote: string;
   /** Bytes the master read past the request headers (base64): the first frames. */
   head: string;
+  /** Facts of the connection, for an --exec command's environment (as CGI has them). */
+  request: RequestFacts;
+}
+
+export interface RequestFacts {
+  remoteAddress: string;
+  remotePort: number;
+  serverPort: number;
+  /** Path and query, as requested. */
+  url: string;
+  origin: string;
+  userAgent: string;
 }
 
 export type MasterMessage =
@@ -18,7 +30,9 @@ export type MasterMessage =
   /** Server shutdown: close the client with 1001 and exit. */
   | { type: 'shutdown' }
   /** Asks for a stats report (for GET /status). */
-  | { type: 'report' };
+  | { type: 'report' }
+  /** POST /publish: a text message for this worker's client. */
+  | { type: 'publish'; data: string };
 
 export type WorkerMessage =
   /** Loaded and waiting for a client. */
@@ -27,4 +41,6 @@ export type WorkerMessage =
   | { type: 'quit'; text: string }
   /** A line for the master's log, about this worker's client. */
   | { type: 'log'; level: 'error' | 'warn' | 'info' | 'debug'; message: string }
-  | { type: 'report'; pushed: number };
+  | { type: 'report'; pushed: number }
+  /** The --exec command's pid: the master ends its process group if the worker dies. */
+  | { type: 'command'; pid: number };

@@ -6,6 +6,7 @@ import { hostPort } from './address';
 import { workerConfigOf, type ServerConfig } from './config';
 import { handOffSocket } from './handoff';
 import type { Logger } from './logger';
+import { isAuthorized, parsePublication, type Publication } from './publish';
 import {
   checkUpgradeRequest,
   errorResponse,
@@ -123,6 +124,9 @@ export class Master {
       res.end(`${reason}\n`);
     };
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/publish' && this.config.publishToken !== undefined) {
+      return this.onPublish(req, res, reply);
+    }
     if (req.headers.upgrade !== undefined) {
       // Upgrade without "Connection: Upgrade": the handshake checks say why it is refused.
       const verdict = this.checkHandshake(req);
@@ -146,6 +150,67 @@ export class Master {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
       res.end(`${JSON.stringify(body, null, 2)}\n`);
     });
+  }
+
+  // --- POST /publish ------------------------------------------------------------
+
+  private onPublish(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    reply: (status: number, reason: string, headers?: Record<string, string>) => void,
+  ): void {
+    if (req.method !== 'POST') return reply(405, 'Method not allowed', { Allow: 'POST' });
+    if (!isAuthorized(req.headers.authorization, this.config.publishToken as string)) {
+      return reply(401, 'Missing or wrong Bearer token', { 'WWW-Authenticate': 'Bearer' });
+    }
+    const limit = this.config.maxMessageSize;
+    const tooLarge = (): void => {
+      res.setHeader('Connection', 'close');
+      reply(413, `Body over --max-message-size (${limit} bytes)`);
+      req.destroy();
+    };
+    if (Number(req.headers['content-length'] ?? 0) > limit) return tooLarge();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.removeAllListeners('end');
+        return tooLarge();
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      const publication = parsePublication(req.headers['content-type'], Buffer.concat(chunks));
+      if (typeof publication === 'string') return reply(400, publication);
+      const queued = this.publish(publication);
+      if (queued === undefined) return reply(404, `No client #${publication.client}`);
+      this.logger.info(
+        `Published ${Buffer.byteLength(publication.data)} bytes to ${queued} client(s)` +
+          (publication.client === undefined ? '' : ` (#${publication.client})`),
+      );
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(`${JSON.stringify({ queued })}\n`);
+    });
+  }
+
+  /** Relays to the workers (each writes its own frame); undefined when the target does not exist. */
+  private publish({ data, client }: Publication): number | undefined {
+    const targets = this.pool.busy.filter(
+      (worker) => client === undefined || worker.client?.id === client,
+    );
+    if (client !== undefined && targets.length === 0) return undefined;
+    let queued = 0;
+    for (const worker of targets) {
+      if (worker.publish(data)) queued++;
+      else
+        this.logger.warn('Publish queue full, message dropped', {
+          client: worker.client?.id,
+          pid: worker.pid,
+        });
+    }
+    return queued;
   }
 
   private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
@@ -208,7 +273,7 @@ export class Master {
         this.logger.info(`Client ${remote} left during the handshake: ${error.message}`);
         return;
       }
-      this.assign(chosen, socket, head, remote);
+      this.assign(chosen, req, socket, head, remote);
     });
   }
 
@@ -219,10 +284,24 @@ export class Master {
     );
   }
 
-  private assign(worker: Worker, socket: Socket, head: Buffer, remote: string): void {
+  private assign(
+    worker: Worker,
+    req: http.IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    remote: string,
+  ): void {
     const id = this.nextClientId++;
     worker.client = { id, remote, since: new Date() };
-    handOffSocket(worker.process, socket, { type: 'client', id, remote }, head).then(
+    const request = {
+      remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort ?? 0,
+      serverPort: socket.localPort ?? 0,
+      url: req.url ?? '/',
+      origin: headerText(req.headers.origin),
+      userAgent: headerText(req.headers['user-agent']),
+    };
+    handOffSocket(worker.process, socket, { type: 'client', id, remote, request }, head).then(
       () =>
         this.logger.info(`Client #${id} is successfully created!`, { client: id, pid: worker.pid }),
       (error: Error) => {
@@ -281,12 +360,20 @@ export class Master {
         max_message_size: this.config.maxMessageSize,
         handshake_timeout: this.config.handshakeTimeout,
         ping_interval: this.config.pingInterval,
+        exec: this.config.exec?.[0] ?? null,
+        demo: this.config.demo && this.config.exec === undefined,
+        publish: this.config.publishToken !== undefined,
+        max_buffered: this.config.maxBuffered,
       },
       listening: this.address,
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       version: this.version,
     };
   }
+}
+
+function headerText(value: string | string[] | undefined): string {
+  return Array.isArray(value) ? value.join(', ') : (value ?? '');
 }
 
 const handshakeTimers = new WeakMap<Socket, NodeJS.Timeout>();

@@ -10,6 +10,8 @@ export const DEFAULT_WORKER_ENTRY = path.resolve(__dirname, '../workers/push-wor
 /** Enough argv bytes for the longest worker title (process.title cannot outgrow them). */
 const TITLE_ROOM = 128;
 const IDLE_TITLE = 'push-websocket worker idle';
+/** Published messages a worker may have waiting in its IPC channel. */
+const MAX_IN_FLIGHT = 1000;
 
 export interface ClientInfo {
   id: number;
@@ -24,6 +26,8 @@ export class Worker {
   /** Taken by acquire() for a handshake in progress: no longer a spare. */
   reserved = false;
   ready = false;
+  /** The pid of its --exec command, whose process group dies with the worker. */
+  commandPid: number | undefined;
   exited = false;
   private readonly readyWaiters: ((ready: boolean) => void)[] = [];
   private readonly reportWaiters: ((pushed: number | undefined) => void)[] = [];
@@ -51,8 +55,23 @@ export class Worker {
     for (const waiter of this.readyWaiters.splice(0)) waiter(ready);
   }
 
+  /** IPC messages sent and not yet written to the channel. */
+  private inFlight = 0;
+
   send(message: MasterMessage): void {
-    if (this.process.connected) this.process.send(message, (error) => error && undefined);
+    if (!this.process.connected) return;
+    this.inFlight++;
+    this.process.send(message, () => this.inFlight--);
+  }
+
+  /**
+   * Queues a published message for this worker's client. A worker that has not taken
+   * the last MAX_IN_FLIGHT messages off the channel is stuck: it gets no more.
+   */
+  publish(data: string): boolean {
+    if (this.inFlight >= MAX_IN_FLIGHT || !this.process.connected) return false;
+    this.send({ type: 'publish', data });
+    return true;
   }
 
   /** Asks the worker how many pushes it made; undefined if it does not answer in time. */
@@ -70,6 +89,16 @@ export class Worker {
   reported(pushed: number | undefined): void {
     for (const waiter of this.reportWaiters.splice(0)) waiter(pushed);
   }
+}
+
+/**
+ * A worker's environment: the server's, less the publish token (an --exec command
+ * inherits it and must not see the token), plus the worker's settings.
+ */
+function workerEnvironment(config: WorkerConfig): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, [WORKER_CONFIG_ENV]: JSON.stringify(config) };
+  delete env.PUSH_WS_PUBLISH_TOKEN;
+  return env;
 }
 
 export interface WorkerPoolOptions {
@@ -174,7 +203,7 @@ export class WorkerPool {
     if (room < TITLE_ROOM) args.push('-'.repeat(TITLE_ROOM - room));
     const child = fork(this.entry, args, {
       execArgv,
-      env: { ...process.env, [WORKER_CONFIG_ENV]: JSON.stringify(this.options.workerConfig) },
+      env: workerEnvironment(this.options.workerConfig),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const worker = new Worker(child);
@@ -203,12 +232,16 @@ export class WorkerPool {
       case 'report':
         worker.reported(message.pushed);
         return;
+      case 'command':
+        worker.commandPid = message.pid;
+        return;
     }
   }
 
   private onExit(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
     worker.exited = true;
     this.workers.delete(worker);
+    this.endCommand(worker);
     worker.reported(undefined);
     if (!worker.ready) {
       worker.markReady(false);
@@ -221,6 +254,23 @@ export class WorkerPool {
       );
     }
     this.refill();
+  }
+
+  /**
+   * A worker normally ends its command before it exits; one that was killed could not.
+   * The command runs in a process group of its own: end the whole group.
+   */
+  private endCommand(worker: Worker): void {
+    if (worker.commandPid === undefined) return;
+    try {
+      process.kill(-worker.commandPid, 'SIGKILL');
+      this.options.logger.warn(`Killed the command of a dead worker (pid ${worker.commandPid})`, {
+        client: worker.client?.id,
+        pid: worker.pid,
+      });
+    } catch {
+      // already gone, as it should be
+    }
   }
 
   /** A worker that never became ready: log it, stop it, back off before the next fork. */

@@ -2,22 +2,28 @@
  * The worker loop: one process per client, forked by the master (src/worker-pool.ts).
  *
  * It starts idle, reports `ready`, and waits for the hand-off: an IPC message with
- * the client's socket. From then on it alone reads and writes that socket, pushes
- * the demo messages, and exits with its client. It imports only the pure protocol
- * code and its own files: no yargs, no winston, nothing of the master.
+ * the client's socket. From then on it alone reads and writes that socket. Its push
+ * source is the original's demo, or the --exec command, plus whatever POST /publish
+ * relays. It exits with its client. It imports only the pure protocol code and its
+ * own files: no yargs, no winston, nothing of the master.
  */
 import type { Socket } from 'node:net';
 import { WORKER_CONFIG_ENV, type WorkerConfig } from '../src/config';
 import type { ClientHandoff, MasterMessage, WorkerMessage } from '../src/ipc';
 import { CloseCode } from '../src/protocol/constants';
+import { CommandEndpoint } from './command-endpoint';
 import { DemoPushes } from './demo-pushes';
 import { WebSocketEndpoint } from './websocket-endpoint';
 
 const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '{}') as WorkerConfig;
 delete process.env[WORKER_CONFIG_ENV];
 
+/** How long a command gets after SIGTERM before SIGKILL. */
+const COMMAND_GRACE_MS = 2000;
+
 let endpoint: WebSocketEndpoint | undefined;
 let pushes: DemoPushes | undefined;
+let command: CommandEndpoint | undefined;
 let pushed = 0;
 /** Set once the client asked to quit: later messages change nothing. */
 let quitting = false;
@@ -33,51 +39,125 @@ function log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void 
 /** Ends the worker: with a client, after its socket closed (bounded); idle, at once. */
 function finish(code: number, reason: string): void {
   pushes?.stop();
+  void command?.terminate(COMMAND_GRACE_MS);
   if (endpoint === undefined) process.exit(0);
   endpoint.close(code, reason);
 }
 
+/** The socket is gone: make sure the command is too, then exit (no command outlives its client). */
+async function exitAfterClient(): Promise<void> {
+  pushes?.stop();
+  await command?.terminate(COMMAND_GRACE_MS);
+  process.exit(0);
+}
+
+function push(text: string): void {
+  if (!endpoint?.isOpen) return;
+  endpoint.sendText(text);
+  pushed++;
+}
+
+function onClientText(text: string): void {
+  if (quitting) return;
+  const action = text.trim();
+  if (action === 'quit' || action === 'exit') {
+    quitting = true;
+    pushes?.stop();
+    tell({ type: 'quit', text: action });
+    return;
+  }
+  if (command !== undefined) {
+    command.send(text);
+    return;
+  }
+  const shown = action.length > 200 ? `${action.slice(0, 200)}… (${action.length} chars)` : action;
+  log('info', `Performing action: ${shown}`);
+}
+
+/** A published message; a client too slow to take it is closed rather than buffered without end. */
+function publish(data: string): void {
+  if (!endpoint?.isOpen) return;
+  push(data);
+  if (endpoint.bufferedAmount > config.maxBuffered) {
+    log(
+      'warn',
+      `send buffer over --max-buffered (${endpoint.bufferedAmount} bytes), closing with 1008`,
+    );
+    endpoint.close(CloseCode.PolicyViolation, 'client too slow');
+  }
+}
+
+/**
+ * Joins the command to the client. Its stdout lines become text frames; while the
+ * socket's send buffer is over --max-buffered we stop reading stdout, so the pipe
+ * fills, the command blocks in write(), and a slow client slows down its own command
+ * instead of growing this process. The socket's 'drain' (buffer empty) resumes it.
+ */
+function runCommand(handoff: ClientHandoff, open: WebSocketEndpoint): void {
+  const { request } = handoff;
+  const query = request.url.indexOf('?');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    REMOTE_ADDR: request.remoteAddress,
+    REMOTE_PORT: String(request.remotePort),
+    SERVER_PORT: String(request.serverPort),
+    REQUEST_URI: request.url,
+    QUERY_STRING: query < 0 ? '' : request.url.slice(query + 1),
+    HTTP_ORIGIN: request.origin,
+    HTTP_USER_AGENT: request.userAgent,
+    PUSH_WS_CLIENT_ID: String(handoff.id),
+  };
+  const argv = config.exec as string[];
+  command = new CommandEndpoint(argv, env, config.maxBuffered, {
+    onLine(line) {
+      push(line);
+      if (open.bufferedAmount > config.maxBuffered) command?.pauseOutput();
+    },
+    onStderrLine(line) {
+      log('info', `${argv[0]} stderr: ${line}`);
+    },
+    onStartError(error) {
+      log('error', `command ${argv[0]} failed to start: ${error.message}`);
+      open.close(CloseCode.InternalError, 'command failed to start');
+    },
+    onExit(code, signal) {
+      log('info', `command ${argv[0]} exited (code ${code}, signal ${signal})`);
+      open.close(CloseCode.Normal, '');
+    },
+  });
+  open.onDrain(() => command?.resumeOutput());
+  const pid = command.start();
+  if (pid !== undefined) tell({ type: 'command', pid });
+}
+
 function serve(handoff: ClientHandoff, socket: Socket): void {
   process.title = `push-websocket worker #${handoff.id} ${handoff.remote}`;
-  endpoint = new WebSocketEndpoint(
+  const open = new WebSocketEndpoint(
     socket,
     { maxMessageSize: config.maxMessageSize, pingIntervalMs: config.pingInterval * 1000 },
-    {
-      onText(text) {
-        if (quitting) return;
-        const action = text.trim();
-        if (action === 'quit' || action === 'exit') {
-          quitting = true;
-          pushes?.stop();
-          tell({ type: 'quit', text: action });
-        } else {
-          const shown =
-            action.length > 200 ? `${action.slice(0, 200)}… (${action.length} chars)` : action;
-          log('info', `Performing action: ${shown}`);
-        }
-      },
-      onLog: log,
-      onClosed() {
-        pushes?.stop();
-        process.exit(0);
-      },
-    },
+    { onText: onClientText, onLog: log, onClosed: () => void exitAfterClient() },
   );
-  endpoint.start(Buffer.from(handoff.head, 'base64'));
-  endpoint.sendText(`Connected to worker PID ${process.pid} as client #${handoff.id}`);
-  pushes = new DemoPushes(config.intervalMin, config.intervalMax, (text) => {
-    if (!endpoint?.isOpen) return;
-    endpoint.sendText(text);
-    pushed++;
-    log('debug', `Send '${text}' to client #${handoff.id}`);
-  });
-  pushes.start();
+  endpoint = open;
+  open.start(Buffer.from(handoff.head, 'base64'));
+  if (config.exec !== undefined) {
+    runCommand(handoff, open);
+  } else if (config.demo) {
+    open.sendText(`Connected to worker PID ${process.pid} as client #${handoff.id}`);
+    pushes = new DemoPushes(config.intervalMin, config.intervalMax, (text) => {
+      push(text);
+      log('debug', `Send '${text}' to client #${handoff.id}`);
+    });
+    pushes.start();
+  }
 }
 
 process.on('message', (message: MasterMessage, handle?: unknown) => {
   switch (message.type) {
     case 'client':
       if (endpoint === undefined && handle !== undefined) serve(message, handle as Socket);
+      return;
+    case 'publish':
+      publish(message.data);
       return;
     case 'shutdown':
       finish(CloseCode.GoingAway, 'server shutting down');

@@ -64,6 +64,11 @@ export class WebSocketEndpoint {
     return this.socket.writableLength;
   }
 
+  /** Calls back each time the socket's send buffer has emptied after a full write. */
+  onDrain(listener: () => void): void {
+    this.socket.on('drain', listener);
+  }
+
   sendText(text: string): void {
     if (!this.isOpen) return;
     this.socket.write(encodeFrame(Opcode.Text, Buffer.from(text, 'utf8')));

@@ -38,6 +38,9 @@ describe('command line', () => {
     ['interval not a number', ['--interval-min', 'soon'], /--interval-min/],
     ['unknown flag', ['--colour', 'blue'], /colour/],
     ['bad log level', ['--log-level', 'loud'], /log-level/],
+    ['--exec with an open quote', ['--exec', "sh -c 'date"], /--exec: unterminated single quote/],
+    ['a short publish token', ['--publish-token', 'abc'], /--publish-token/],
+    ['--max-buffered too small', ['--max-buffered', '100'], /--max-buffered/],
   ])('%s: exits non-zero with one line naming the flag', async (_name, args, pattern) => {
     const { code, stdout, stderr } = await refuse(args);
     expect(code).not.toBe(0);

@@ -20,11 +20,22 @@ async function status(server: ServerProcess): Promise<Status> {
 
 const sorted = (pids: number[]): number[] => [...pids].sort((a, b) => a - b);
 
-/** The master's live children are exactly its spares and its clients' workers. */
+/**
+ * The master's live children are exactly its spares and its clients' workers, once
+ * forks in flight have become ready (a spare is listed when it is ready to serve).
+ */
 async function expectChildrenMatchStatus(server: ServerProcess): Promise<Status> {
-  const body = await status(server);
-  const listed = sorted([...body.spares, ...body.clients.map((c) => c.pid)]);
-  expect(sorted(server.workerPids())).toEqual(listed);
+  let last: { children: number[]; listed: number[] } = { children: [], listed: [] };
+  const body = await waitFor(async () => {
+    const s = await status(server);
+    last = {
+      children: sorted(server.workerPids()),
+      listed: sorted([...s.spares, ...s.clients.map((c) => c.pid)]),
+    };
+    return JSON.stringify(last.children) === JSON.stringify(last.listed) && s;
+  }, 'the children of the master to match /status').catch((error: Error) => {
+    throw new Error(`${error.message}: ${JSON.stringify(last)}`);
+  });
   expect(childrenOf(server.pid).filter((c) => c.state === 'Z')).toEqual([]);
   return body;
 }

@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { childrenOf, commandLine, isAlive, procStat } from '../helpers/proc';
+import { RawClient } from '../helpers/raw-client';
+import { ROOT, startServer, stopAllServers, type ServerProcess } from '../helpers/server';
+import { waitFor } from '../helpers/wait';
+import { WsClient } from '../helpers/ws-client';
+
+const ECHO_ENV = path.join(ROOT, 'test/fixtures/echo-env.sh');
+
+interface Status {
+  clients: { id: number; pid: number }[];
+}
+
+/** The worker serving the client with this id, from /status. */
+async function workerOf(server: ServerProcess, id: number): Promise<number> {
+  return waitFor(async () => {
+    const status = (await (await fetch(`${server.httpUrl}/status`)).json()) as Status;
+    return status.clients.find((c) => c.id === id)?.pid;
+  }, `client #${id} in /status`);
+}
+
+/** The worker's live child: the command. */
+async function commandOf(workerPid: number): Promise<number> {
+  return waitFor(
+    () => childrenOf(workerPid).find((c) => c.state !== 'Z')?.pid,
+    `the command of ${workerPid}`,
+  );
+}
+
+function rssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+}
+
+describe('--exec: a command per client', () => {
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    server = await startServer(
+      ['--exec', `sh ${ECHO_ENV}`, '--publish-token', 'not-for-commands'],
+      {
+        env: { FROM_SERVER_ENV: 'inherited' },
+      },
+    );
+  });
+  afterAll(stopAllServers);
+
+  test('the command sees the connection in its environment, and its lines arrive in order', async () => {
+    const client = await WsClient.open(`${server.url}path/here?topic=news&x=1`);
+    await client.waitForMessages(11);
+    const env = Object.fromEntries(
+      client.messages.slice(0, 10).map((line) => line.split(/=(.*)/s).slice(0, 2)),
+    );
+    expect(env.REMOTE_ADDR).toBe('127.0.0.1');
+    expect(Number(env.REMOTE_PORT)).toBe(
+      (client.ws as unknown as { _socket: { localPort: number } })._socket.localPort,
+    );
+    expect(Number(env.SERVER_PORT)).toBe(server.port);
+    expect(env.REQUEST_URI).toBe('/path/here?topic=news&x=1');
+    expect(env.QUERY_STRING).toBe('topic=news&x=1');
+    expect(env.HTTP_ORIGIN).toBe('');
+    expect(env.PUSH_WS_CLIENT_ID).toMatch(/^\d+$/);
+    expect(env.PUSH_WS_PUBLISH_TOKEN).toBe('unset');
+    expect(env.FROM_SERVER_ENV).toBe('inherited');
+    expect(client.messages[10]).toBe('ready');
+    // No hello and no demo pushes: the command owns the stream.
+    expect(client.messages.join('\n')).not.toMatch(/Connected to worker|I am waiting/);
+    client.terminate();
+  });
+
+  test('client text reaches stdin as lines; ps shows the command as the worker’s child', async () => {
+    const client = await WsClient.open(server.url);
+    await client.waitForMessages(11);
+    const id = Number(client.messages[7].split('=')[1]);
+    const worker = await workerOf(server, id);
+    const command = await commandOf(worker);
+    expect(commandLine(command)).toBe(`sh ${ECHO_ENV}`);
+    for (const text of ['one', 'two words', 'three']) client.ws.send(text);
+    await client.waitForMessages(14);
+    expect(client.messages.slice(11)).toEqual([
+      'you said: one',
+      'you said: two words',
+      'you said: three',
+    ]);
+    client.terminate();
+    await waitFor(
+      () => !isAlive(command) && !isAlive(worker),
+      'command and worker to end with the client',
+    );
+  });
+
+  test('quit ends the command (its PID leaves /proc) and the worker', async () => {
+    const client = await WsClient.open(server.url);
+    await client.waitForMessages(11);
+    const id = Number(client.messages[7].split('=')[1]);
+    const worker = await workerOf(server, id);
+    const command = await commandOf(worker);
+    client.ws.send('quit');
+    expect(await client.closed()).toBe(1000);
+    await waitFor(
+      () => procStat(command) === undefined && procStat(worker) === undefined,
+      'command and worker gone',
+    );
+  });
+
+  test('a worker killed with SIGKILL does not leave its command behind', async () => {
+    const client = await WsClient.open(server.url);
+    await client.waitForMessages(11);
+    const id = Number(client.messages[7].split('=')[1]);
+    const worker = await workerOf(server, id);
+    const command = await commandOf(worker);
+    process.kill(worker, 'SIGKILL');
+    await client.closed();
+    await waitFor(() => !isAlive(command), `command ${command} to be ended by the master`);
+    await server.waitForLog(new RegExp(`Killed the command of a dead worker \\(pid ${command}\\)`));
+  });
+
+  test('the command ending closes the client with 1000', async () => {
+    const quick = await startServer(['--exec', `sh -c 'echo first; echo second'`]);
+    const client = await WsClient.open(quick.url);
+    expect(await client.closed()).toBe(1000);
+    expect(client.messages).toEqual(['first', 'second']);
+    await quick.waitForLog(/command sh exited \(code 0, signal null\)/);
+  });
+
+  test('lines arrive in order, all of them', async () => {
+    const counting = await startServer([
+      '--exec',
+      `sh -c 'i=1; while [ $i -le 2000 ]; do echo "line $i"; i=$((i+1)); done'`,
+    ]);
+    const client = await WsClient.open(counting.url);
+    expect(await client.closed(10000)).toBe(1000);
+    expect(client.messages).toEqual(Array.from({ length: 2000 }, (_, i) => `line ${i + 1}`));
+  });
+
+  test('a command that cannot start: close 1011 and a log line', async () => {
+    const broken = await startServer(['--exec', '/nonexistent/command --flag']);
+    const client = await WsClient.open(broken.url);
+    expect(await client.closed()).toBe(1011);
+    await broken.waitForLog(
+      /command \/nonexistent\/command failed to start: spawn \/nonexistent\/command ENOENT/,
+    );
+  });
+
+  test('a command printing 100 MB to a client that does not read: the worker stays small', async () => {
+    const flood = await startServer([
+      '--exec',
+      'sh -c "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 100000000"',
+    ]);
+    const raw = await RawClient.open(flood.port);
+    raw.socket.pause(); // a client that never reads
+    const [worker] = await waitFor(() => {
+      const pids = flood.workerPids().filter((pid) => childrenOf(pid).length > 0);
+      return pids.length > 0 && pids;
+    }, 'the flooding worker');
+    let peak = 0;
+    for (let i = 0; i < 20; i++) {
+      peak = Math.max(peak, rssKiB(worker));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // Node itself is ~40-50 MB; without back-pressure this grows toward 100 MB and more.
+    expect(peak).toBeLessThan(100 * 1024);
+    // And the command is held back, not finished: it is still waiting to write.
+    expect(childrenOf(worker).filter((c) => c.state !== 'Z').length).toBeGreaterThan(0);
+    raw.destroy();
+    await waitFor(() => !isAlive(worker), 'the worker to exit after the client left', 8000);
+  });
+});
