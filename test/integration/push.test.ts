@@ -105,6 +105,24 @@ describe('the core push server', () => {
     await waitFor(() => procStat(pid) === undefined, `worker ${pid} to be reaped`);
   });
 
+  test('200 clients that send "quit" the moment they see the 101 all get their close frame', async () => {
+    const quitter = async (): Promise<number | undefined> => {
+      const raw = await RawClient.connect(server.port);
+      raw.send(handshakeRequest(server.port));
+      await raw.response();
+      raw.send(encodeText('quit', { mask: MASK }));
+      const close = await raw.closeFrame(10000);
+      await raw.tcpClosed(10000);
+      return close.code;
+    };
+    const codes: (number | undefined)[] = [];
+    for (let batch = 0; batch < 25; batch++) {
+      codes.push(...(await Promise.all(Array.from({ length: 8 }, quitter))));
+    }
+    expect(codes).toHaveLength(200);
+    expect(codes.filter((code) => code !== 1000)).toEqual([]);
+  }, 120000);
+
   test('other text is logged as an action and changes nothing', async () => {
     const client = await open();
     const pid = await client.workerPid();

@@ -1,0 +1,118 @@
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { encodeClose, encodeText } from '../../src/protocol/frame';
+import { Receiver } from '../../src/protocol/receiver';
+
+/**
+ * The benchmark's client: a raw TCP socket, a handshake, and the server's frames
+ * decoded with the project's own receiver in client mode. Cheap enough that one load
+ * process can hold thousands of them without being the bottleneck.
+ */
+const MASK = Buffer.from([1, 2, 3, 4]);
+
+export class BenchClient {
+  readonly started = performance.now();
+  upgradedAt = 0;
+  firstPushAt = 0;
+  closedAt = 0;
+  /** Arrival times of the demo pushes (not the hello). */
+  readonly pushTimes: number[] = [];
+  keepPushTimes = false;
+  private readonly receiver = new Receiver({ maxMessageSize: 1 << 24, expectMasked: false });
+  private head = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.closedAt = performance.now();
+      this.wake();
+    });
+  }
+
+  /** Connects and completes the handshake; resolves at the 101. */
+  static open(port: number, timeoutMs = 30000): Promise<BenchClient> {
+    const socket = net.connect(port, '127.0.0.1');
+    const client = new BenchClient(socket);
+    socket.once('connect', () => {
+      socket.write(
+        `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+    });
+    return client.until(() => client.upgradedAt > 0, 'the 101', timeoutMs).then(() => client);
+  }
+
+  firstPush(timeoutMs = 30000): Promise<void> {
+    return this.until(() => this.firstPushAt > 0, 'the first push', timeoutMs);
+  }
+
+  /** Sends "quit"; resolves with the milliseconds until the server closed TCP. */
+  async quit(timeoutMs = 30000): Promise<number> {
+    const sent = performance.now();
+    this.socket.write(encodeText('quit', { mask: MASK }));
+    await this.until(() => this.closedAt > 0, 'the TCP close', timeoutMs);
+    return this.closedAt - sent;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.upgradedAt === 0) {
+      this.head = Buffer.concat([this.head, chunk]);
+      const end = this.head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      if (!this.head.subarray(0, 12).toString().startsWith('HTTP/1.1 101')) {
+        this.socket.destroy();
+        return;
+      }
+      this.upgradedAt = performance.now();
+      chunk = this.head.subarray(end + 4);
+      this.wake();
+    }
+    for (const event of this.receiver.push(chunk)) {
+      if (event.type === 'close') {
+        // As a real client does: echo the close, then let the server close TCP.
+        this.socket.end(encodeClose(event.code, '', { mask: MASK }));
+        continue;
+      }
+      if (event.type !== 'text' || !event.text.startsWith('I am waiting')) continue;
+      const now = performance.now();
+      if (this.firstPushAt === 0) this.firstPushAt = now;
+      if (this.keepPushTimes) this.pushTimes.push(now);
+    }
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  private until(condition: () => boolean, what: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`bench client: no ${what} in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      const check = (): void => {
+        if (condition()) {
+          clearTimeout(timer);
+          resolve();
+        } else if (this.closedAt > 0 && what !== 'the TCP close') {
+          clearTimeout(timer);
+          reject(new Error(`bench client: closed before ${what}`));
+        } else {
+          this.waiters.push(check);
+        }
+      };
+      check();
+    });
+  }
+}
