@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { WORKER_CONFIG_ENV, type WorkerConfig } from './config';
 import type { MasterMessage, WorkerMessage } from './ipc';
@@ -16,6 +17,13 @@ const IDLE_TITLE = 'push-websocket worker idle';
  * against the kernel's pid_max (32768) when thousands of clients are connected.
  */
 export const WORKER_NODE_FLAGS = [`--title=${IDLE_TITLE}`, '--v8-pool-size=1'];
+
+/**
+ * Workers run at a lower CPU priority than the master: a Node start-up is about 0.1 s
+ * of CPU, and while replacements start the master must still answer handshakes and
+ * quits at once. (Raising a niceness needs no privilege; lowering it back would.)
+ */
+const WORKER_NICENESS = Number(process.env.PUSH_WEBSOCKET_BENCH_NICENESS ?? 5);
 
 /** Published messages a worker may have waiting in its IPC channel. */
 const MAX_IN_FLIGHT = 1000;
@@ -36,30 +44,16 @@ export class Worker {
   /** The pid of its --exec command, whose process group dies with the worker. */
   commandPid: number | undefined;
   exited = false;
-  private readonly readyWaiters: ((ready: boolean) => void)[] = [];
+  /** Counted as a failed start already (it is killed, and its exit must not count again). */
+  failedStart = false;
+  /** Pending while it starts: a worker that is not ready in time has failed. */
+  startTimer: NodeJS.Timeout | undefined;
   private readonly reportWaiters: ((pushed: number | undefined) => void)[] = [];
 
   constructor(readonly process: ChildProcess) {}
 
   get pid(): number {
     return this.process.pid ?? -1;
-  }
-
-  /** Resolves true once the worker reported ready, false if it died or took too long. */
-  whenReady(timeoutMs: number): Promise<boolean> {
-    if (this.ready || this.exited) return Promise.resolve(this.ready && !this.exited);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.readyWaiters.push((ready) => {
-        clearTimeout(timer);
-        resolve(ready);
-      });
-    });
-  }
-
-  markReady(ready: boolean): void {
-    this.ready = ready;
-    for (const waiter of this.readyWaiters.splice(0)) waiter(ready);
   }
 
   /** IPC messages sent and not yet written to the channel. */
@@ -131,9 +125,13 @@ export class WorkerPool {
   readonly workers = new Set<Worker>();
   private readonly entry: string;
   private readonly readyTimeoutMs: number;
+  /** Node start-ups at once: one per core, so the master and serving workers keep a share. */
+  private readonly maxStarting = Math.max(1, os.cpus().length);
+  /** Clients (handshakes) waiting for a worker, oldest first. */
+  private waiters: ((worker: Worker | undefined) => void)[] = [];
   private failures = 0;
   private backoffUntil = 0;
-  private refillTimer: NodeJS.Timeout | undefined;
+  private pumpTimer: NodeJS.Timeout | undefined;
   private stopping = false;
 
   constructor(private readonly options: WorkerPoolOptions) {
@@ -142,7 +140,7 @@ export class WorkerPool {
   }
 
   start(): void {
-    this.refill();
+    this.pump();
   }
 
   /** Idle workers that are ready for a client. */
@@ -156,48 +154,66 @@ export class WorkerPool {
   }
 
   /**
-   * A ready worker for a new client, or undefined when none can be had: a ready spare
-   * if there is one, otherwise a fresh fork (unless the pool is backing off after
-   * failures). The caller must give it a client or stop it.
+   * A ready worker for a new client, or undefined when none can be had in time: a ready
+   * spare if there is one, otherwise the next worker to become ready (unless the pool
+   * is backing off after failed starts). The caller must give it a client or release it.
    */
-  async acquire(): Promise<Worker | undefined> {
+  acquire(): Promise<Worker | undefined> {
     const spare = this.spares[0];
     if (spare !== undefined) {
       spare.reserved = true;
-      this.refill();
-      return spare;
+      // After this tick: the hand-off comes first, and the replacement's synchronous
+      // spawn (a few ms of the master's time) does not delay the client that took the spare.
+      setImmediate(() => this.pump());
+      return Promise.resolve(spare);
     }
-    if (this.stopping || Date.now() < this.backoffUntil) return undefined;
-    const worker = this.forkWorker();
-    worker.reserved = true;
-    if (await worker.whenReady(this.readyTimeoutMs)) return worker;
-    this.failed(worker, 'did not report ready');
-    return undefined;
+    if (this.stopping || Date.now() < this.backoffUntil) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const waiter = (worker: Worker | undefined): void => {
+        clearTimeout(timer);
+        resolve(worker);
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((other) => other !== waiter);
+        resolve(undefined);
+      }, this.readyTimeoutMs);
+      this.waiters.push(waiter);
+      this.pump();
+    });
   }
 
   /** Gives back a worker whose handshake did not complete: it is a spare again. */
   release(worker: Worker): void {
     worker.reserved = false;
+    this.giveToWaiter(worker);
   }
 
-  /** Forks replacements until `spares` idle workers exist or are starting. */
-  private refill(): void {
-    if (this.stopping || this.refillTimer !== undefined) return;
+  /**
+   * Starts workers while fewer are idle (ready or starting) than the spares wanted plus
+   * the clients waiting, at most `maxStarting` at a time, and not while backing off.
+   */
+  private pump(): void {
+    if (this.stopping || this.pumpTimer !== undefined) return;
     const wait = this.backoffUntil - Date.now();
     if (wait > 0) {
-      this.refillTimer = setTimeout(() => {
-        this.refillTimer = undefined;
-        this.refill();
+      this.pumpTimer = setTimeout(() => {
+        this.pumpTimer = undefined;
+        this.pump();
       }, wait);
       return;
     }
-    const idle = [...this.workers].filter((worker) => !worker.reserved).length;
-    for (let i = idle; i < this.options.spares; i++) {
-      const worker = this.forkWorker();
-      void worker.whenReady(this.readyTimeoutMs).then((ready) => {
-        if (!ready && !worker.exited) this.failed(worker, 'did not report ready');
-      });
-    }
+    const all = [...this.workers];
+    const starting = all.filter((worker) => !worker.ready).length;
+    const idle = all.filter((worker) => !worker.reserved).length;
+    const wanted = this.options.spares + this.waiters.length - idle;
+    for (let i = 0; i < Math.min(wanted, this.maxStarting - starting); i++) this.forkWorker();
+  }
+
+  private giveToWaiter(worker: Worker): void {
+    const waiter = this.waiters.shift();
+    if (waiter === undefined) return;
+    worker.reserved = true;
+    waiter(worker);
   }
 
   private forkWorker(): Worker {
@@ -213,8 +229,19 @@ export class WorkerPool {
       env: workerEnvironment(this.options.workerConfig),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    if (WORKER_NICENESS > 0 && child.pid !== undefined) {
+      try {
+        os.setPriority(child.pid, WORKER_NICENESS);
+      } catch {
+        // not allowed here: run at the master's priority
+      }
+    }
     const worker = new Worker(child);
     this.workers.add(worker);
+    worker.startTimer = setTimeout(
+      () => this.failed(worker, 'did not report ready'),
+      this.readyTimeoutMs,
+    );
     child.on('message', (message: WorkerMessage) => this.onMessage(worker, message));
     child.on('error', (error) => this.options.logger.error(`worker error: ${error.message}`));
     child.on('exit', (code, signal) => this.onExit(worker, code, signal));
@@ -224,8 +251,11 @@ export class WorkerPool {
   private onMessage(worker: Worker, message: WorkerMessage): void {
     switch (message.type) {
       case 'ready':
+        clearTimeout(worker.startTimer);
         this.failures = 0;
-        worker.markReady(true);
+        worker.ready = true;
+        this.giveToWaiter(worker);
+        this.pump(); // a start-up slot is free
         return;
       case 'quit':
         this.options.onQuit(worker, message.text);
@@ -250,8 +280,8 @@ export class WorkerPool {
     this.workers.delete(worker);
     this.endCommand(worker);
     worker.reported(undefined);
+    clearTimeout(worker.startTimer);
     if (!worker.ready) {
-      worker.markReady(false);
       this.failed(worker, `exited before it was ready (code ${code}, signal ${signal})`);
     } else if (worker.client !== undefined) {
       this.options.onClientGone(worker, code, signal);
@@ -260,7 +290,7 @@ export class WorkerPool {
         `Idle worker pid ${worker.pid} exited (code ${code}, signal ${signal})`,
       );
     }
-    this.refill();
+    this.pump();
   }
 
   /**
@@ -282,7 +312,8 @@ export class WorkerPool {
 
   /** A worker that never became ready: log it, stop it, back off before the next fork. */
   private failed(worker: Worker, why: string): void {
-    if (this.stopping) return;
+    if (this.stopping || worker.failedStart) return;
+    worker.failedStart = true;
     this.failures++;
     const delay = Math.min(30_000, 100 * 2 ** (this.failures - 1));
     this.backoffUntil = Date.now() + delay;
@@ -290,6 +321,8 @@ export class WorkerPool {
       `Worker pid ${worker.pid} failed to start: ${why}; next fork in ${delay} ms`,
     );
     if (!worker.exited) worker.process.kill('SIGKILL');
+    // No worker will be ready before the back-off ends: the waiting clients get 503 now.
+    for (const waiter of this.waiters.splice(0)) waiter(undefined);
   }
 
   /**
@@ -298,7 +331,8 @@ export class WorkerPool {
    */
   async shutdown(graceMs: number): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.refillTimer);
+    clearTimeout(this.pumpTimer);
+    for (const waiter of this.waiters.splice(0)) waiter(undefined);
     const all = [...this.workers];
     const exits = all.map(
       (worker) =>
@@ -310,6 +344,7 @@ export class WorkerPool {
     for (const worker of all) {
       if (worker.client !== undefined) worker.send({ type: 'shutdown' });
       else worker.process.kill('SIGTERM');
+      clearTimeout(worker.startTimer);
     }
     const timer = setTimeout(() => {
       for (const worker of this.workers) {

@@ -10,9 +10,11 @@
 import type { Socket } from 'node:net';
 import { WORKER_CONFIG_ENV, type WorkerConfig } from '../src/config';
 import type { ClientHandoff, MasterMessage, WorkerMessage } from '../src/ipc';
-import { CloseCode } from '../src/protocol/constants';
+import { CloseCode, Opcode } from '../src/protocol/constants';
+import { encodeFrame } from '../src/protocol/frame';
+import { Receiver } from '../src/protocol/receiver';
 import { CommandEndpoint } from './command-endpoint';
-import { DemoPushes } from './demo-pushes';
+import { DemoPushes, demoMessage, drawInterval } from './demo-pushes';
 import { WebSocketEndpoint } from './websocket-endpoint';
 
 const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '{}') as WorkerConfig;
@@ -175,4 +177,20 @@ process.on('SIGINT', () => undefined);
 // The master is gone (crashed or killed): no orphans.
 process.on('disconnect', () => finish(CloseCode.GoingAway, 'server gone'));
 
+/**
+ * Runs the per-client code paths once on dummy data while idle, so that V8 has parsed
+ * and compiled them before a client arrives: its hello and first push go out sooner.
+ */
+function warmUp(): void {
+  const receiver = new Receiver({ maxMessageSize: config.maxMessageSize });
+  receiver.push(
+    encodeFrame(Opcode.Text, Buffer.from('warm up'), { mask: Buffer.from([1, 2, 3, 4]) }),
+  );
+  encodeFrame(
+    Opcode.Text,
+    Buffer.from(demoMessage(drawInterval(config.intervalMin, config.intervalMax))),
+  );
+}
+
 tell({ type: 'ready' });
+setImmediate(warmUp);

@@ -7,7 +7,7 @@
  * Prints a table, checks the targets of the performance issue, and writes JSON.
  */
 import { execFileSync, fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,6 +42,13 @@ const plan = quick
       stepCapMs: 240000,
     };
 const CHURN_CONCURRENCY = 8;
+/** The steps stop opening clients when the machine has less memory than this left. */
+const MEMORY_FLOOR_MIB = 1536;
+
+function memAvailableMiB(): number {
+  const info = readFileSync('/proc/meminfo', 'utf8');
+  return Number(/^MemAvailable:\s+(\d+)/m.exec(info)?.[1] ?? 0) / 1024;
+}
 const OPEN_CONCURRENCY = 8;
 const INTERVAL = ['--interval-min', '1', '--interval-max', '1'];
 
@@ -182,6 +189,13 @@ async function steps(port: number, serverPid: number): Promise<Step[]> {
       await Promise.all(
         Array.from({ length: OPEN_CONCURRENCY }, async () => {
           while (!failed && clients.length < target && Date.now() - started < plan.stepCapMs) {
+            if (clients.length % 50 === 0 && memAvailableMiB() < MEMORY_FLOOR_MIB) {
+              log(
+                `stopping at ${clients.length} clients: under ${MEMORY_FLOOR_MIB} MiB of memory left`,
+              );
+              failed = true;
+              break;
+            }
             const slot = clients.length;
             clients.push(undefined as unknown as BenchClient);
             try {
