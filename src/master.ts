@@ -6,7 +6,9 @@ import { hostPort } from './address';
 import { workerConfigOf, type ServerConfig } from './config';
 import { handOffSocket } from './handoff';
 import type { Logger } from './logger';
-import { isAuthorized, parsePublication, type Publication } from './publish';
+import type { Publication } from './publish';
+import { servePublish } from './publish-endpoint';
+import { statusReport } from './status';
 import {
   checkUpgradeRequest,
   errorResponse,
@@ -124,8 +126,15 @@ export class Master {
       res.end(`${reason}\n`);
     };
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname === '/publish' && this.config.publishToken !== undefined) {
-      return this.onPublish(req, res, reply);
+    const token = this.config.publishToken;
+    if (url.pathname === '/publish' && token !== undefined) {
+      return servePublish(req, res, {
+        token,
+        maxBytes: this.config.maxMessageSize,
+        reply,
+        publish: (publication) => this.publish(publication),
+        logger: this.logger,
+      });
     }
     if (req.headers.upgrade !== undefined) {
       // Upgrade without "Connection: Upgrade": the handshake checks say why it is refused.
@@ -146,52 +155,13 @@ export class Master {
       res.end(this.page);
       return;
     }
-    void this.status().then((body) => {
+    void statusReport(this.pool, this.config, {
+      address: this.address,
+      startedAt: this.startedAt,
+      version: this.version,
+    }).then((body) => {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
       res.end(`${JSON.stringify(body, null, 2)}\n`);
-    });
-  }
-
-  // --- POST /publish ------------------------------------------------------------
-
-  private onPublish(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    reply: (status: number, reason: string, headers?: Record<string, string>) => void,
-  ): void {
-    if (req.method !== 'POST') return reply(405, 'Method not allowed', { Allow: 'POST' });
-    if (!isAuthorized(req.headers.authorization, this.config.publishToken as string)) {
-      return reply(401, 'Missing or wrong Bearer token', { 'WWW-Authenticate': 'Bearer' });
-    }
-    const limit = this.config.maxMessageSize;
-    const tooLarge = (): void => {
-      res.setHeader('Connection', 'close');
-      reply(413, `Body over --max-message-size (${limit} bytes)`);
-      req.destroy();
-    };
-    if (Number(req.headers['content-length'] ?? 0) > limit) return tooLarge();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.removeAllListeners('end');
-        return tooLarge();
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      const publication = parsePublication(req.headers['content-type'], Buffer.concat(chunks));
-      if (typeof publication === 'string') return reply(400, publication);
-      const queued = this.publish(publication);
-      if (queued === undefined) return reply(404, `No client #${publication.client}`);
-      this.logger.info(
-        `Published ${Buffer.byteLength(publication.data)} bytes to ${queued} client(s)` +
-          (publication.client === undefined ? '' : ` (#${publication.client})`),
-      );
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(`${JSON.stringify({ queued })}\n`);
     });
   }
 
@@ -204,11 +174,12 @@ export class Master {
     let queued = 0;
     for (const worker of targets) {
       if (worker.publish(data)) queued++;
-      else
+      else {
         this.logger.warn('Publish queue full, message dropped', {
           client: worker.client?.id,
           pid: worker.pid,
         });
+      }
     }
     return queued;
   }
@@ -334,41 +305,6 @@ export class Master {
       );
     }
     this.logger.info(`Client #${meta.client} disconnected`, meta);
-  }
-
-  private async status(): Promise<object> {
-    const clients = await Promise.all(
-      this.pool.busy.map(async (worker) => ({
-        id: worker.client?.id,
-        pid: worker.pid,
-        remote: worker.client?.remote,
-        since: worker.client?.since.toISOString(),
-        pushed: (await worker.report(500)) ?? null,
-      })),
-    );
-    return {
-      clients,
-      spares: this.pool.spares.map((worker) => worker.pid),
-      limits: {
-        host: this.config.host,
-        port: this.config.port,
-        max_clients: this.config.maxClients,
-        interval_min: this.config.intervalMin,
-        interval_max: this.config.intervalMax,
-        spare_workers: this.config.spareWorkers,
-        origins: this.config.origins,
-        max_message_size: this.config.maxMessageSize,
-        handshake_timeout: this.config.handshakeTimeout,
-        ping_interval: this.config.pingInterval,
-        exec: this.config.exec?.[0] ?? null,
-        demo: this.config.demo && this.config.exec === undefined,
-        publish: this.config.publishToken !== undefined,
-        max_buffered: this.config.maxBuffered,
-      },
-      listening: this.address,
-      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
-      version: this.version,
-    };
   }
 }
 

@@ -23,7 +23,7 @@ export const WORKER_NODE_FLAGS = [`--title=${IDLE_TITLE}`, '--v8-pool-size=1'];
  * of CPU, and while replacements start the master must still answer handshakes and
  * quits at once. (Raising a niceness needs no privilege; lowering it back would.)
  */
-const WORKER_NICENESS = Number(process.env.PUSH_WEBSOCKET_BENCH_NICENESS ?? 5);
+const WORKER_NICENESS = 5;
 
 /** Published messages a worker may have waiting in its IPC channel. */
 const MAX_IN_FLIGHT = 1000;
@@ -229,12 +229,11 @@ export class WorkerPool {
       env: workerEnvironment(this.options.workerConfig),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    if (WORKER_NICENESS > 0 && child.pid !== undefined) {
-      try {
-        os.setPriority(child.pid, WORKER_NICENESS);
-      } catch {
-        // not allowed here: run at the master's priority
-      }
+    try {
+      // (pid 0 would be the master itself: a spawn that failed has no pid)
+      if (child.pid !== undefined) os.setPriority(child.pid, WORKER_NICENESS);
+    } catch {
+      // not allowed here: it runs at the master's priority
     }
     const worker = new Worker(child);
     this.workers.add(worker);

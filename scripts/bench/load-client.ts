@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { encodeClose, encodeText } from '../../src/protocol/frame';
+import { Opcode } from '../../src/protocol/constants';
+import { encodeClose, encodeFrame, encodeText } from '../../src/protocol/frame';
 import { Receiver } from '../../src/protocol/receiver';
 
 /**
@@ -19,6 +20,8 @@ export class BenchClient {
   /** Arrival times of the demo pushes (not the hello). */
   readonly pushTimes: number[] = [];
   keepPushTimes = false;
+  /** Called with every text message and its arrival time (for fan-out measurements). */
+  onText: ((text: string, at: number) => void) | undefined;
   private readonly receiver = new Receiver({ maxMessageSize: 1 << 24, expectMasked: false });
   private head = Buffer.alloc(0);
   private waiters: (() => void)[] = [];
@@ -81,8 +84,15 @@ export class BenchClient {
         this.socket.end(encodeClose(event.code, '', { mask: MASK }));
         continue;
       }
-      if (event.type !== 'text' || !event.text.startsWith('I am waiting')) continue;
+      if (event.type === 'ping') {
+        // As a real client does: keepalive pings get pongs, or the server drops us.
+        this.socket.write(encodeFrame(Opcode.Pong, event.data, { mask: MASK }));
+        continue;
+      }
+      if (event.type !== 'text') continue;
       const now = performance.now();
+      this.onText?.(event.text, now);
+      if (!event.text.startsWith('I am waiting')) continue;
       if (this.firstPushAt === 0) this.firstPushAt = now;
       if (this.keepPushTimes) this.pushTimes.push(now);
     }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { Conditions } from './wait';
 
 /** A frame as the server sent it. Parsed here independently of the server's own decoder. */
 export interface ServerFrame {
@@ -76,18 +77,18 @@ export class RawClient {
   private head: HttpHead | undefined;
   readonly frames: ServerFrame[] = [];
   closed = false;
-  private readonly waiters = new Set<() => void>();
+  private readonly conditions = new Conditions();
 
   private constructor(readonly socket: net.Socket) {
     socket.on('data', (chunk: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, chunk]);
       this.parse();
-      this.wake();
+      this.conditions.wake();
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {
       this.closed = true;
-      this.wake();
+      this.conditions.wake();
     });
   }
 
@@ -116,7 +117,11 @@ export class RawClient {
 
   /** The HTTP response head (and, for an error, its body in `raw`). */
   async response(timeoutMs = 5000): Promise<HttpHead> {
-    await this.until(() => this.head !== undefined || this.closed, 'an HTTP response', timeoutMs);
+    await this.conditions.until(
+      () => this.head !== undefined || this.closed,
+      'an HTTP response',
+      timeoutMs,
+    );
     if (this.head === undefined) {
       throw new Error(`connection closed without a response: ${this.buffer.toString()}`);
     }
@@ -125,50 +130,33 @@ export class RawClient {
 
   /** Everything the server sent before closing (for error responses with a body). */
   async responseText(timeoutMs = 5000): Promise<string> {
-    await this.until(() => this.closed, 'the connection to close', timeoutMs);
+    await this.conditions.until(() => this.closed, 'the connection to close', timeoutMs);
     return (this.head?.raw ?? '') + this.buffer.toString();
   }
 
   /** The next frame (removed from the queue). */
   async nextFrame(timeoutMs = 5000): Promise<ServerFrame> {
-    await this.until(() => this.frames.length > 0, 'a frame', timeoutMs);
+    await this.conditions.until(() => this.frames.length > 0, 'a frame', timeoutMs);
     return this.frames.shift() as ServerFrame;
   }
 
   /** Skips data frames until a close frame arrives; returns its code and reason. */
   async closeFrame(timeoutMs = 5000): Promise<{ code?: number; reason: string }> {
-    await this.until(() => this.frames.some((f) => f.opcode === 0x8), 'a close frame', timeoutMs);
+    await this.conditions.until(
+      () => this.frames.some((f) => f.opcode === 0x8),
+      'a close frame',
+      timeoutMs,
+    );
     return closeOf(this.frames.find((f) => f.opcode === 0x8) as ServerFrame);
   }
 
   /** Resolves once the server has closed the TCP connection. */
   tcpClosed(timeoutMs = 5000): Promise<void> {
-    return this.until(() => this.closed, 'the TCP close', timeoutMs);
+    return this.conditions.until(() => this.closed, 'the TCP close', timeoutMs);
   }
 
   destroy(): void {
     this.socket.destroy();
-  }
-
-  private until(condition: () => boolean, what: string, timeoutMs: number): Promise<void> {
-    if (condition()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!condition()) return;
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      this.waiters.add(check);
-    });
-  }
-
-  private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
   }
 
   private parse(): void {

@@ -34,3 +34,37 @@ export function once<T = unknown>(
     emitter.once(event, listener);
   });
 }
+
+/**
+ * Conditions on state that changes as events arrive: `until` resolves once the
+ * condition holds (checked at each `wake`), or rejects when the bound passes.
+ */
+export class Conditions {
+  private readonly waiters = new Set<() => void>();
+
+  until(
+    condition: () => boolean,
+    what: string,
+    timeoutMs: number,
+    detail = (): string => '',
+  ): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!condition()) return;
+        this.waiters.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail()}`));
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  wake(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}

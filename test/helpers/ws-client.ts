@@ -1,19 +1,20 @@
 import WebSocket from 'ws';
+import { Conditions } from './wait';
 
 /** A `ws` client that records every message and its close, for awaiting them with bounds. */
 export class WsClient {
   readonly messages: string[] = [];
   closeCode: number | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly conditions = new Conditions();
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
       this.messages.push(String(data));
-      this.wake();
+      this.conditions.wake();
     });
     ws.on('close', (code) => {
       this.closeCode = code;
-      this.wake();
+      this.conditions.wake();
     });
     ws.on('error', () => undefined);
   }
@@ -46,41 +47,25 @@ export class WsClient {
   }
 
   waitForMessages(count: number, timeoutMs = 5000): Promise<void> {
-    return this.until(() => this.messages.length >= count, `${count} messages`, timeoutMs);
+    return this.conditions.until(
+      () => this.messages.length >= count,
+      `${count} messages`,
+      timeoutMs,
+      () => `; got ${this.messages.length} messages`,
+    );
   }
 
   /** Resolves with the close code once the connection has fully closed. */
   async closed(timeoutMs = 5000): Promise<number> {
-    await this.until(() => this.ws.readyState === WebSocket.CLOSED, 'the close', timeoutMs);
+    await this.conditions.until(
+      () => this.ws.readyState === WebSocket.CLOSED,
+      'the close',
+      timeoutMs,
+    );
     return this.closeCode as number;
   }
 
   terminate(): void {
     this.ws.terminate();
-  }
-
-  private until(condition: () => boolean, what: string, timeoutMs: number): Promise<void> {
-    if (condition()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!condition()) return;
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(
-          new Error(
-            `timed out after ${timeoutMs} ms waiting for ${what}; got ${this.messages.length} messages`,
-          ),
-        );
-      }, timeoutMs);
-      this.waiters.add(check);
-    });
-  }
-
-  private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
   }
 }

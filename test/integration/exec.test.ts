@@ -46,6 +46,15 @@ describe('--exec: a command per client', () => {
   });
   afterAll(stopAllServers);
 
+  /** A client whose command has said "ready", with its worker's and command's pids. */
+  async function openWithCommand(): Promise<{ client: WsClient; worker: number; command: number }> {
+    const client = await WsClient.open(server.url);
+    await client.waitForMessages(11);
+    const id = Number(client.messages[7].split('=')[1]);
+    const worker = await workerOf(server, id);
+    return { client, worker, command: await commandOf(worker) };
+  }
+
   test('the command sees the connection in its environment, and its lines arrive in order', async () => {
     const client = await WsClient.open(`${server.url}path/here?topic=news&x=1`);
     await client.waitForMessages(11);
@@ -70,11 +79,7 @@ describe('--exec: a command per client', () => {
   });
 
   test('client text reaches stdin as lines; ps shows the command as the worker’s child', async () => {
-    const client = await WsClient.open(server.url);
-    await client.waitForMessages(11);
-    const id = Number(client.messages[7].split('=')[1]);
-    const worker = await workerOf(server, id);
-    const command = await commandOf(worker);
+    const { client, worker, command } = await openWithCommand();
     expect(commandLine(command)).toBe(`sh ${ECHO_ENV}`);
     for (const text of ['one', 'two words', 'three']) client.ws.send(text);
     await client.waitForMessages(14);
@@ -91,11 +96,7 @@ describe('--exec: a command per client', () => {
   });
 
   test('quit ends the command (its PID leaves /proc) and the worker', async () => {
-    const client = await WsClient.open(server.url);
-    await client.waitForMessages(11);
-    const id = Number(client.messages[7].split('=')[1]);
-    const worker = await workerOf(server, id);
-    const command = await commandOf(worker);
+    const { client, worker, command } = await openWithCommand();
     client.ws.send('quit');
     expect(await client.closed()).toBe(1000);
     await waitFor(
@@ -105,11 +106,7 @@ describe('--exec: a command per client', () => {
   });
 
   test('a worker killed with SIGKILL does not leave its command behind', async () => {
-    const client = await WsClient.open(server.url);
-    await client.waitForMessages(11);
-    const id = Number(client.messages[7].split('=')[1]);
-    const worker = await workerOf(server, id);
-    const command = await commandOf(worker);
+    const { client, worker, command } = await openWithCommand();
     process.kill(worker, 'SIGKILL');
     await client.closed();
     await waitFor(() => !isAlive(command), `command ${command} to be ended by the master`);

@@ -1,0 +1,56 @@
+import type http from 'node:http';
+import type { Logger } from './logger';
+import { isAuthorized, parsePublication, type Publication } from './publish';
+
+export interface PublishEndpointOptions {
+  token: string;
+  /** Largest body accepted (--max-message-size); larger is 413. */
+  maxBytes: number;
+  /** Answers with a status, a plain-text reason and a log line. */
+  reply(status: number, reason: string, headers?: Record<string, string>): void;
+  /** Queues the message; returns how many clients, or undefined for an unknown target. */
+  publish(publication: Publication): number | undefined;
+  logger: Logger;
+}
+
+/** POST /publish: checks the token, reads a bounded body, relays it, answers JSON. */
+export function servePublish(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  options: PublishEndpointOptions,
+): void {
+  const { reply, maxBytes } = options;
+  if (req.method !== 'POST') return reply(405, 'Method not allowed', { Allow: 'POST' });
+  if (!isAuthorized(req.headers.authorization, options.token)) {
+    return reply(401, 'Missing or wrong Bearer token', { 'WWW-Authenticate': 'Bearer' });
+  }
+  const tooLarge = (): void => {
+    res.setHeader('Connection', 'close');
+    reply(413, `Body over --max-message-size (${maxBytes} bytes)`);
+    req.destroy();
+  };
+  if (Number(req.headers['content-length'] ?? 0) > maxBytes) return tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > maxBytes) {
+      req.removeAllListeners('data');
+      req.removeAllListeners('end');
+      return tooLarge();
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    const publication = parsePublication(req.headers['content-type'], Buffer.concat(chunks));
+    if (typeof publication === 'string') return reply(400, publication);
+    const queued = options.publish(publication);
+    if (queued === undefined) return reply(404, `No client #${publication.client}`);
+    options.logger.info(
+      `Published ${Buffer.byteLength(publication.data)} bytes to ${queued} client(s)` +
+        (publication.client === undefined ? '' : ` (#${publication.client})`),
+    );
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(`${JSON.stringify({ queued })}\n`);
+  });
+}

@@ -1,0 +1,32 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { ROOT } from '../helpers/server';
+
+/**
+ * A worker must start fast: its start-up path loads the pure protocol code and its
+ * own files, never winston, yargs or the master's modules.
+ */
+describe("the worker's require graph", () => {
+  test('holds only workers/, src/protocol/ and the shared type modules', () => {
+    const script =
+      "require('./dist/workers/push-worker.js');" +
+      'process.stdout.write(JSON.stringify(Object.keys(require.cache)))';
+    const loaded = JSON.parse(
+      execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' }),
+    ) as string[];
+    const files = loaded.map((file) => path.relative(ROOT, file)).sort();
+    expect(files).toEqual([
+      'dist/src/config.js',
+      'dist/src/protocol/close-codes.js',
+      'dist/src/protocol/constants.js',
+      'dist/src/protocol/frame.js',
+      'dist/src/protocol/receiver.js',
+      'dist/src/protocol/utf8.js',
+      'dist/workers/command-endpoint.js',
+      'dist/workers/demo-pushes.js',
+      'dist/workers/line-splitter.js',
+      'dist/workers/push-worker.js',
+      'dist/workers/websocket-endpoint.js',
+    ]);
+  });
+});
