@@ -180,8 +180,13 @@ process.on('disconnect', () => finish(CloseCode.GoingAway, 'server gone'));
 /**
  * Runs the per-client code paths once on dummy data while idle, so that V8 has parsed
  * and compiled them before a client arrives: its hello and first push go out sooner.
+ * Only for a worker still idle a little after it is ready (a spare): one handed a
+ * client at once would spend the CPU for nothing.
  */
+const WARM_UP_AFTER_MS = 100;
+
 function warmUp(): void {
+  if (endpoint !== undefined) return;
   const receiver = new Receiver({ maxMessageSize: config.maxMessageSize });
   receiver.push(
     encodeFrame(Opcode.Text, Buffer.from('warm up'), { mask: Buffer.from([1, 2, 3, 4]) }),
@@ -193,4 +198,4 @@ function warmUp(): void {
 }
 
 tell({ type: 'ready' });
-setImmediate(warmUp);
+setTimeout(warmUp, WARM_UP_AFTER_MS).unref();
