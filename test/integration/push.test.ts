@@ -105,6 +105,24 @@ describe('the core push server', () => {
     await waitFor(() => procStat(pid) === undefined, `worker ${pid} to be reaped`);
   });
 
+  test('a frame sent behind the handshake, while the master still waits for the worker, arrives', async () => {
+    // With --spare-workers 0 the master holds the socket for a whole fork before the 101.
+    // Bytes that arrive meanwhile are read into the master's copy of the socket; they
+    // must travel with the hand-off, not die with the master's handle.
+    const raw = await RawClient.connect(server.port);
+    raw.socket.setNoDelay(true);
+    await new Promise<void>((resolve) =>
+      raw.socket.write(handshakeRequest(server.port), () => resolve()),
+    );
+    // Not a wait for anything: the scenario. 30 ms after the request (well inside the
+    // ~140 ms fork) the master has parsed it, so the frame is not part of its head bytes.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    raw.send(encodeText('quit', { mask: MASK }));
+    expect((await raw.response()).status).toBe(101);
+    expect(await raw.closeFrame()).toEqual({ code: 1000, reason: '' });
+    await raw.tcpClosed();
+  });
+
   test('200 clients that send "quit" the moment they see the 101 all get their close frame', async () => {
     const quitter = async (): Promise<number | undefined> => {
       const raw = await RawClient.connect(server.port);
