@@ -1,6 +1,10 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { NODE_ARGS, ROOT, startServer, stopAllServers } from '../helpers/server';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { commandLine } from '../helpers/proc';
+import { NODE_ARGS, ROOT, ServerProcess, startServer, stopAllServers } from '../helpers/server';
 
 /** Runs the server with these flags expecting it to refuse them; returns exit code and output. */
 function refuse(
@@ -91,6 +95,22 @@ describe('command line', () => {
     const lines = server.output.trim().split('\n');
     expect(lines[0]).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] Server starting\.\.\.$/);
     expect(lines.filter((l) => l.includes('Server started on'))).toHaveLength(1);
+  });
+
+  test("the package's command (through an npm-style symlink) runs the master, titled whole", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-bin-'));
+    const link = path.join(dir, 'push-websocket');
+    symlinkSync(path.join(ROOT, 'bin/push-websocket'), link);
+    const server = new ServerProcess(
+      spawn(link, ['--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
+    try {
+      const [, port] = await server.waitForLog(/Server started on 127\.0\.0\.1:(\d+)/);
+      expect(commandLine(server.pid)).toBe(`push-websocket master 127.0.0.1:${port}`);
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('--help and --version answer and exit 0', async () => {
