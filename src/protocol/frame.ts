@@ -16,7 +16,7 @@ export interface EncodeOptions {
   rsv?: number;
 }
 
-export function frameHeaderLength(payloadLength: number, masked: boolean): number {
+function frameHeaderLength(payloadLength: number, masked: boolean): number {
   const lengthBytes = payloadLength < 126 ? 0 : payloadLength <= 0xffff ? 2 : 8;
   return 2 + lengthBytes + (masked ? 4 : 0);
 }

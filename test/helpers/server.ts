@@ -91,9 +91,7 @@ export class ServerProcess {
 
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
-  /** Wait for the ready line (default true). */
-  waitReady?: boolean;
-  /** Wait until this many idle spares are forked (default: none). */
+  /** How long to wait for the ready line. */
   timeoutMs?: number;
 }
 
@@ -108,7 +106,6 @@ export async function startServer(
   });
   const server = new ServerProcess(child);
   running.add(server);
-  if (options.waitReady === false) return server;
   const match = await Promise.race([
     server.waitForLog(/Server started on (\[[^\]]+\]|[^\s":]+):(\d+)/, options.timeoutMs ?? 10000),
     server.exited.then(({ code }) => {
