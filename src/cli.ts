@@ -30,6 +30,26 @@ function nonNegative(name: string, value: number): number {
   return value;
 }
 
+/**
+ * yargs' message on one line; an unknown option is named both ways a user could have
+ * written it (yargs names options from PUSH_WS_* variables in camelCase).
+ */
+function oneLine(message: string): string {
+  const unknown = /^Unknown arguments?: (.*)$/.exec(message.trim());
+  if (unknown !== null) {
+    const names = unknown[1].split(', ').map((name) => {
+      const kebab = name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+      return `--${kebab} (PUSH_WS_${kebab.toUpperCase().replace(/-/g, '_')})`;
+    });
+    return `unknown option ${names.join(', ')}`;
+  }
+  return message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ');
+}
+
 export function parseCommandLine(argv: string[], version: string): ServerConfig {
   const parsed = yargs(argv)
     .scriptName('push-websocket')
@@ -66,14 +86,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
       'max-buffered': { type: 'number', default: 1048576, describe: 'send buffer high-water mark' },
     })
     .fail((message, error) => {
-      const text = error?.message ?? message;
-      throw new UsageError(
-        text
-          .split('\n')
-          .map((line) => line.trim())
-          .filter(Boolean)
-          .join(' '),
-      );
+      throw new UsageError(oneLine(error?.message ?? message));
     })
     .parseSync();
 

@@ -55,10 +55,14 @@ describe('command line', () => {
     expect(stderr).not.toMatch(/at .*\.js:\d+/);
   });
 
-  test('a bad value from the environment is refused the same way', async () => {
-    const { code, stderr } = await refuse([], { PUSH_WS_PORT: 'many' });
+  test.each([
+    ['a bad value', { PUSH_WS_PORT: 'many' }, /--port/],
+    ['an unknown variable (a typo)', { PUSH_WS_SPARE_WORKER: '3' }, /spare-worker/],
+  ])('%s from the environment is refused the same way', async (_name, env, pattern) => {
+    const { code, stderr } = await refuse([], env);
     expect(code).not.toBe(0);
     expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(pattern);
   });
 
   test('a port in use: exits non-zero with a one-line reason', async () => {
