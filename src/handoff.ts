@@ -21,11 +21,15 @@ export function handOffSocket(
   message: Omit<ClientHandoff, 'head'>,
   head: Buffer,
 ): Promise<void> {
+  const handle = (socket as unknown as { _handle: StreamHandle | null })._handle;
+  if (socket.destroyed || handle === null) {
+    return Promise.reject(new Error('the client closed its connection before the hand-off'));
+  }
   const parts: Buffer[] = [head];
   for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null;) {
     parts.push(chunk);
   }
-  (socket as unknown as { _handle: StreamHandle | null })._handle?.readStop();
+  handle.readStop();
   const handoff: ClientHandoff = { ...message, head: Buffer.concat(parts).toString('base64') };
   return new Promise((resolve, reject) => {
     // keepOpen false: once sent, the master's copy of the handle is closed.

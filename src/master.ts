@@ -52,9 +52,19 @@ export class Master {
     });
     this.server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES });
     this.server.on('connection', (socket: Socket) => this.onConnection(socket));
-    this.server.on('request', (req, res) => this.onRequest(req, res));
+    // Client input enters here: whatever goes wrong with one request ends that request,
+    // never the master (the bug behind it is logged).
+    this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      try {
+        this.onRequest(req, res);
+      } catch (error) {
+        this.internalError(error, req.socket, res);
+      }
+    });
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
-      void this.onUpgrade(req, socket, head);
+      this.onUpgrade(req, socket, head).catch((error: unknown) =>
+        this.internalError(error, socket),
+      );
     });
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
       this.onClientError(error, socket),
@@ -122,12 +132,18 @@ export class Master {
     const remote = hostPort(req.socket.remoteAddress, req.socket.remotePort);
     const reply = (status: number, reason: string, headers: Record<string, string> = {}): void => {
       this.logger.warn(`${status} for ${remote} ${req.method} ${req.url}: ${reason}`);
-      res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+      // A refused request closes its connection, as the design asks of every bad request.
+      res.writeHead(status, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        Connection: 'close',
+        ...headers,
+      });
       res.end(`${reason}\n`);
     };
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const pathname = pathOf(req.url);
+    if (pathname === undefined) return reply(400, 'Malformed request target');
     const token = this.config.publishToken;
-    if (url.pathname === '/publish' && token !== undefined) {
+    if (pathname === '/publish' && token !== undefined) {
       return servePublish(req, res, {
         token,
         maxBytes: this.config.maxMessageSize,
@@ -141,13 +157,13 @@ export class Master {
       const verdict = this.checkHandshake(req);
       if (!verdict.ok) return reply(verdict.status, verdict.reason, verdict.headers);
     }
-    if (url.pathname !== '/' && url.pathname !== '/status') {
+    if (pathname !== '/' && pathname !== '/status') {
       return reply(404, 'Not found');
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return reply(405, 'Method not allowed', { Allow: 'GET, HEAD' });
     }
-    if (url.pathname === '/') {
+    if (pathname === '/') {
       res.writeHead(200, {
         'Content-Type': 'text/html; charset=utf-8',
         'Cache-Control': 'no-cache',
@@ -182,6 +198,17 @@ export class Master {
       }
     }
     return queued;
+  }
+
+  private internalError(error: unknown, socket: Socket, res?: http.ServerResponse): void {
+    const remote = hostPort(socket.remoteAddress, socket.remotePort);
+    this.logger.error(`500 for ${remote}: ${(error as Error)?.stack ?? String(error)}`);
+    if (res !== undefined && !res.headersSent) {
+      res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+      res.end('Internal server error\n');
+    } else {
+      socket.destroy();
+    }
   }
 
   private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
@@ -305,6 +332,15 @@ export class Master {
       );
     }
     this.logger.info(`Client #${meta.client} disconnected`, meta);
+  }
+}
+
+/** The path of a request target ("/x?y", or absolute-form), or undefined if it is not a URL. */
+function pathOf(target: string | undefined): string | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost').pathname;
+  } catch {
+    return undefined;
   }
 }
 

@@ -32,7 +32,13 @@ describe('hostile input before the hand-off', () => {
       () => handshakeRequest(0, { Connection: 'keep-alive' }),
       400,
     ],
-  ])('%s → %i and the socket closed', async (_name, bytes, status) => {
+    ['a request target that is not a URL', () => 'GET http://[ HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+    [
+      'a POST to a target that is not a URL',
+      () => 'POST http://[ HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n',
+      400,
+    ],
+  ])('%s: answered with its status, and the socket closed', async (_name, bytes, status) => {
     const text = await answerTo(server.port, bytes());
     expect(text).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
     await server.waitForLog(new RegExp(`${status} for 127\\.0\\.0\\.1:\\d+`));
