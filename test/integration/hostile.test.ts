@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { isAlive } from '../helpers/proc';
 import { RawClient, handshakeRequest } from '../helpers/raw-client';
@@ -96,6 +97,80 @@ describe('hostile input before the hand-off', () => {
     expect(isAlive(server.pid)).toBe(true);
     watcher.terminate();
     fresh.terminate();
+  }, 90000);
+});
+
+describe('random requests', () => {
+  afterAll(stopAllServers);
+
+  const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)];
+  const methods = ['GET', 'POST', 'PUT', 'HEAD', 'OPTIONS', 'DELETE', 'CONNECT', 'PRI'];
+  const targets = [
+    '/',
+    '/status',
+    '/publish',
+    '*',
+    'http://[',
+    'http://x/publish',
+    '//',
+    '/%zz',
+    '/?a=%',
+    'x',
+  ];
+  const versions = ['HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTX'];
+  const headers = [
+    'Host: x',
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    'Connection: keep-alive, Upgrade',
+    'Sec-WebSocket-Version: 13',
+    'Sec-WebSocket-Version: 99',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    'Sec-WebSocket-Key: x',
+    'Origin: http://o',
+    'Authorization: Bearer random-token-1',
+    'Content-Type: application/json',
+    'Content-Length: 5',
+    'Content-Length: -1',
+    'Transfer-Encoding: chunked',
+    'Expect: 100-continue',
+  ];
+
+  function randomRequest(): Buffer {
+    if (Math.random() < 0.1) return randomBytes(Math.floor(Math.random() * 200));
+    const lines = Array.from({ length: Math.floor(Math.random() * 8) }, () => pick(headers));
+    const body = pick(['', '{"data":"x"}', 'hello', '5\r\nhello\r\n0\r\n\r\n']);
+    return Buffer.from(
+      `${pick(methods)} ${pick(targets)} ${pick(versions)}\r\n${lines.join('\r\n')}\r\n\r\n${body}`,
+    );
+  }
+
+  test('400 random requests, 10 at a time: the master never falls, a client still gets pushes', async () => {
+    const server = await startServer([
+      '--handshake-timeout',
+      '0.3',
+      '--publish-token',
+      'random-token-1',
+      ...FAST,
+    ]);
+    const send = (bytes: Buffer): Promise<void> =>
+      new Promise((resolve) => {
+        const socket = net.connect(server.port, '127.0.0.1', () => socket.write(bytes));
+        const timer = setTimeout(() => socket.destroy(), 1000);
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        socket.resume();
+      });
+    for (let i = 0; i < 40; i++)
+      await Promise.all(Array.from({ length: 10 }, () => send(randomRequest())));
+    expect(isAlive(server.pid)).toBe(true);
+    expect(server.output).not.toMatch(/500 for/);
+    const client = await WsClient.open(server.url);
+    await client.waitForMessages(3);
+    client.terminate();
   }, 90000);
 });
 
