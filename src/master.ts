@@ -47,6 +47,8 @@ export class Master {
       workerConfig: workerConfigOf(config),
       logger,
       entry: process.env.PUSH_WEBSOCKET_TEST_WORKER_ENTRY || DEFAULT_WORKER_ENTRY,
+      // A client may wait for a worker as long as it may take to send its request.
+      waitTimeoutMs: config.handshakeTimeout * 1000,
       onQuit: (worker, text) => this.onQuit(worker, text),
       onClientGone: (worker, code, signal) => this.onClientGone(worker, code, signal),
     });

@@ -109,6 +109,8 @@ export interface WorkerPoolOptions {
   entry?: string;
   /** How long a fork may take to report ready before it counts as failed. */
   readyTimeoutMs?: number;
+  /** How long a client may wait for a ready worker before it gets 503. */
+  waitTimeoutMs?: number;
   /** Called when a worker asks for its client to be ended (text "quit"/"exit"). */
   onQuit(worker: Worker, text: string): void;
   /** Called once a worker that had a client has exited. */
@@ -125,6 +127,7 @@ export class WorkerPool {
   readonly workers = new Set<Worker>();
   private readonly entry: string;
   private readonly readyTimeoutMs: number;
+  private readonly waitTimeoutMs: number;
   /** Node start-ups at once: one per core, so the master and serving workers keep a share. */
   private readonly maxStarting = Math.max(1, os.cpus().length);
   /** Clients (handshakes) waiting for a worker, oldest first. */
@@ -137,6 +140,7 @@ export class WorkerPool {
   constructor(private readonly options: WorkerPoolOptions) {
     this.entry = options.entry ?? DEFAULT_WORKER_ENTRY;
     this.readyTimeoutMs = options.readyTimeoutMs ?? 5000;
+    this.waitTimeoutMs = options.waitTimeoutMs ?? 10000;
   }
 
   start(): void {
@@ -176,7 +180,7 @@ export class WorkerPool {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((other) => other !== waiter);
         resolve(undefined);
-      }, this.readyTimeoutMs);
+      }, this.waitTimeoutMs);
       this.waiters.push(waiter);
       this.pump();
     });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { Conditions } from './wait';
+import { Conditions, HANG_BOUND_MS } from './wait';
 
 /** A frame as the server sent it. Parsed here independently of the server's own decoder. */
 export interface ServerFrame {
@@ -116,7 +116,7 @@ export class RawClient {
   }
 
   /** The HTTP response head (and, for an error, its body in `raw`). */
-  async response(timeoutMs = 5000): Promise<HttpHead> {
+  async response(timeoutMs = HANG_BOUND_MS): Promise<HttpHead> {
     await this.conditions.until(
       () => this.head !== undefined || this.closed,
       'an HTTP response',
@@ -129,19 +129,19 @@ export class RawClient {
   }
 
   /** Everything the server sent before closing (for error responses with a body). */
-  async responseText(timeoutMs = 5000): Promise<string> {
+  async responseText(timeoutMs = HANG_BOUND_MS): Promise<string> {
     await this.conditions.until(() => this.closed, 'the connection to close', timeoutMs);
     return (this.head?.raw ?? '') + this.buffer.toString();
   }
 
   /** The next frame (removed from the queue). */
-  async nextFrame(timeoutMs = 5000): Promise<ServerFrame> {
+  async nextFrame(timeoutMs = HANG_BOUND_MS): Promise<ServerFrame> {
     await this.conditions.until(() => this.frames.length > 0, 'a frame', timeoutMs);
     return this.frames.shift() as ServerFrame;
   }
 
   /** Skips data frames until a close frame arrives; returns its code and reason. */
-  async closeFrame(timeoutMs = 5000): Promise<{ code?: number; reason: string }> {
+  async closeFrame(timeoutMs = HANG_BOUND_MS): Promise<{ code?: number; reason: string }> {
     await this.conditions.until(
       () => this.frames.some((f) => f.opcode === 0x8),
       'a close frame',
@@ -151,7 +151,7 @@ export class RawClient {
   }
 
   /** Resolves once the server has closed the TCP connection. */
-  tcpClosed(timeoutMs = 5000): Promise<void> {
+  tcpClosed(timeoutMs = HANG_BOUND_MS): Promise<void> {
     return this.conditions.until(() => this.closed, 'the TCP close', timeoutMs);
   }
 

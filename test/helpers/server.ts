@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { childrenOf, isAlive } from './proc';
+import { HANG_BOUND_MS } from './wait';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const MAIN = path.join(ROOT, 'dist/src/main.js');
@@ -48,7 +49,7 @@ export class ServerProcess {
   }
 
   /** Resolves with the match once the output has a line matching `pattern`. */
-  waitForLog(pattern: RegExp, timeoutMs = 5000): Promise<RegExpMatchArray> {
+  waitForLog(pattern: RegExp, timeoutMs = HANG_BOUND_MS): Promise<RegExpMatchArray> {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
         const match = this.output.match(pattern);

@@ -1,8 +1,14 @@
+/**
+ * The default bound of every wait in the tests: long enough for a loaded 2-core CI box
+ * (a Node start-up there can take a second), short enough to report a hang.
+ */
+export const HANG_BOUND_MS = 15000;
+
 /** Polls a condition until it holds or the bound passes (for state only /proc can tell). */
 export async function waitFor<T>(
   probe: () => T | undefined | false | Promise<T | undefined | false>,
   what: string,
-  timeoutMs = 5000,
+  timeoutMs = HANG_BOUND_MS,
   everyMs = 20,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -20,7 +26,7 @@ export function once<T = unknown>(
   emitter: NodeJS.EventEmitter,
   event: string,
   what: string,
-  timeoutMs = 5000,
+  timeoutMs = HANG_BOUND_MS,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { Conditions } from './wait';
+import { Conditions, HANG_BOUND_MS } from './wait';
 
 /** A `ws` client that records every message and its close, for awaiting them with bounds. */
 export class WsClient {
@@ -19,7 +19,7 @@ export class WsClient {
     ws.on('error', () => undefined);
   }
 
-  static open(url: string, timeoutMs = 5000): Promise<WsClient> {
+  static open(url: string, timeoutMs = HANG_BOUND_MS): Promise<WsClient> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
       const client = new WsClient(ws);
@@ -39,14 +39,14 @@ export class WsClient {
   }
 
   /** The worker's PID from its hello frame. */
-  async workerPid(timeoutMs = 5000): Promise<number> {
+  async workerPid(timeoutMs = HANG_BOUND_MS): Promise<number> {
     await this.waitForMessages(1, timeoutMs);
     const match = /^Connected to worker PID (\d+) as client #(\d+)$/.exec(this.messages[0]);
     if (match === null) throw new Error(`first frame is not the hello: ${this.messages[0]}`);
     return Number(match[1]);
   }
 
-  waitForMessages(count: number, timeoutMs = 5000): Promise<void> {
+  waitForMessages(count: number, timeoutMs = HANG_BOUND_MS): Promise<void> {
     return this.conditions.until(
       () => this.messages.length >= count,
       `${count} messages`,
@@ -56,7 +56,7 @@ export class WsClient {
   }
 
   /** Resolves with the close code once the connection has fully closed. */
-  async closed(timeoutMs = 5000): Promise<number> {
+  async closed(timeoutMs = HANG_BOUND_MS): Promise<number> {
     await this.conditions.until(
       () => this.ws.readyState === WebSocket.CLOSED,
       'the close',

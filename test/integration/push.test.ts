@@ -127,7 +127,8 @@ describe('the core push server', () => {
     const quitter = async (): Promise<number | undefined> => {
       const raw = await RawClient.connect(server.port);
       raw.send(handshakeRequest(server.port));
-      await raw.response();
+      // Generous bounds: 8 clients at once each wait for a Node start-up, on a busy CI box.
+      await raw.response(20000);
       raw.send(encodeText('quit', { mask: MASK }));
       const close = await raw.closeFrame(10000);
       await raw.tcpClosed(10000);
