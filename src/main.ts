@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseCommandLine, UsageError } from './cli';
-import { createLogger } from './logger';
-import { Master } from './master';
+import { parseCommandLine, UsageError } from './master/cli';
+import { createLogger } from './master/logger';
+import { Master } from './master/master';
 
 function packageVersion(): string {
   const file = path.resolve(__dirname, '../../package.json');

@@ -8,11 +8,11 @@
  * own files: no yargs, no winston, nothing of the master.
  */
 import type { Socket } from 'node:net';
-import { WORKER_CONFIG_ENV, type WorkerConfig } from '../src/config';
-import type { ClientHandoff, MasterMessage, WorkerMessage } from '../src/ipc';
-import { CloseCode, Opcode } from '../src/protocol/constants';
-import { encodeFrame } from '../src/protocol/frame';
-import { Receiver } from '../src/protocol/receiver';
+import { WORKER_CONFIG_ENV, type WorkerConfig } from '../src/shared/config';
+import type { ClientHandoff, MasterMessage, WorkerMessage } from '../src/shared/ipc';
+import { CloseCode, Opcode } from '../src/shared/protocol/constants';
+import { encodeFrame } from '../src/shared/protocol/frame';
+import { Receiver } from '../src/shared/protocol/receiver';
 import { CommandEndpoint } from './command-endpoint';
 import { DemoPushes, demoMessage, drawInterval } from './demo-pushes';
 import { WebSocketEndpoint } from './websocket-endpoint';

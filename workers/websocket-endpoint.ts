@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
-import { CloseCode, Opcode } from '../src/protocol/constants';
-import { encodeClose, encodeFrame } from '../src/protocol/frame';
-import { Receiver, type ReceiverEvent } from '../src/protocol/receiver';
+import { CloseCode, Opcode } from '../src/shared/protocol/constants';
+import { encodeClose, encodeFrame } from '../src/shared/protocol/frame';
+import { Receiver, type ReceiverEvent } from '../src/shared/protocol/receiver';
 
 export interface WebSocketEndpointOptions {
   maxMessageSize: number;

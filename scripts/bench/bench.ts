@@ -12,8 +12,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { WORKER_CONFIG_ENV, type WorkerConfig } from '../../src/config';
-import { DEFAULT_WORKER_ENTRY, WORKER_NODE_FLAGS } from '../../src/worker-pool';
+import { WORKER_CONFIG_ENV, type WorkerConfig } from '../../src/shared/config';
+import { DEFAULT_WORKER_ENTRY, WORKER_NODE_FLAGS } from '../../src/master/pool/worker-pool';
 import { BenchClient } from './load-client';
 import { pssKiB, round, spread, threads, processTree, treePssKiB, type Spread } from './stats';
 

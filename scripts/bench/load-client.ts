@@ -1,9 +1,9 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Opcode } from '../../src/protocol/constants';
-import { encodeClose, encodeFrame, encodeText } from '../../src/protocol/frame';
-import { Receiver } from '../../src/protocol/receiver';
+import { Opcode } from '../../src/shared/protocol/constants';
+import { encodeClose, encodeFrame, encodeText } from '../../src/shared/protocol/frame';
+import { Receiver } from '../../src/shared/protocol/receiver';
 
 /**
  * The benchmark's client: a raw TCP socket, a handshake, and the server's frames

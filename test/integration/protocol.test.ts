@@ -1,5 +1,5 @@
-import { Opcode } from '../../src/protocol/constants';
-import { encodeClose, encodeFrame, encodeText } from '../../src/protocol/frame';
+import { Opcode } from '../../src/shared/protocol/constants';
+import { encodeClose, encodeFrame, encodeText } from '../../src/shared/protocol/frame';
 import { procStat } from '../helpers/proc';
 import { RawClient } from '../helpers/raw-client';
 import { startServer, stopAllServers, type ServerProcess } from '../helpers/server';

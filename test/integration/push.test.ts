@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { encodeText } from '../../src/protocol/frame';
+import { encodeText } from '../../src/shared/protocol/frame';
 import { isAlive, procStat } from '../helpers/proc';
 import { RawClient, handshakeRequest } from '../helpers/raw-client';
 import { FAST, startServer, stopAllServers, type ServerProcess } from '../helpers/server';

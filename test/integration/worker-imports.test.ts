@@ -7,7 +7,7 @@ import { ROOT } from '../helpers/server';
  * own files, never winston, yargs or the master's modules.
  */
 describe("the worker's require graph", () => {
-  test('holds only workers/, src/protocol/ and the shared type modules', () => {
+  test('holds only workers/ and src/shared/ (protocol, config, IPC types)', () => {
     const script =
       "require('./dist/workers/push-worker.js');" +
       'process.stdout.write(JSON.stringify(Object.keys(require.cache)))';
@@ -16,12 +16,12 @@ describe("the worker's require graph", () => {
     ) as string[];
     const files = loaded.map((file) => path.relative(ROOT, file)).sort();
     expect(files).toEqual([
-      'dist/src/config.js',
-      'dist/src/protocol/close-codes.js',
-      'dist/src/protocol/constants.js',
-      'dist/src/protocol/frame.js',
-      'dist/src/protocol/receiver.js',
-      'dist/src/protocol/utf8.js',
+      'dist/src/shared/config.js',
+      'dist/src/shared/protocol/close-codes.js',
+      'dist/src/shared/protocol/constants.js',
+      'dist/src/shared/protocol/frame.js',
+      'dist/src/shared/protocol/receiver.js',
+      'dist/src/shared/protocol/utf8.js',
       'dist/workers/command-endpoint.js',
       'dist/workers/demo-pushes.js',
       'dist/workers/line-splitter.js',

@@ -1,6 +1,6 @@
-import { Opcode } from '../../src/protocol/constants';
-import { encodeClose, encodeFrame, encodeText } from '../../src/protocol/frame';
-import { Receiver, type ReceiverEvent } from '../../src/protocol/receiver';
+import { Opcode } from '../../src/shared/protocol/constants';
+import { encodeClose, encodeFrame, encodeText } from '../../src/shared/protocol/frame';
+import { Receiver, type ReceiverEvent } from '../../src/shared/protocol/receiver';
 
 const MASK = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
 const receiver = (): Receiver => new Receiver({ maxMessageSize: 1 << 20 });

@@ -5,7 +5,7 @@ import {
   isValidKey,
   upgradeResponse,
   type UpgradeRequest,
-} from '../../src/protocol/handshake';
+} from '../../src/shared/protocol/handshake';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 

@@ -1,4 +1,4 @@
-import { isAuthorized, parsePublication } from '../../src/publish';
+import { isAuthorized, parsePublication } from '../../src/master/http/publish';
 
 describe('publish body and token', () => {
   test('the token must match exactly, as a Bearer credential', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { Opcode } from '../../src/protocol/constants';
-import { encodeFrame } from '../../src/protocol/frame';
-import { Receiver, type ReceiverEvent } from '../../src/protocol/receiver';
+import { Opcode } from '../../src/shared/protocol/constants';
+import { encodeFrame } from '../../src/shared/protocol/frame';
+import { Receiver, type ReceiverEvent } from '../../src/shared/protocol/receiver';
 
 /** The number of generated cases each property runs (the README and the note quote it). */
 const RUNS = 500;

@@ -1,6 +1,6 @@
-import { Opcode } from '../../src/protocol/constants';
-import { encodeClose, encodeFrame, encodeText } from '../../src/protocol/frame';
-import { Receiver } from '../../src/protocol/receiver';
+import { Opcode } from '../../src/shared/protocol/constants';
+import { encodeClose, encodeFrame, encodeText } from '../../src/shared/protocol/frame';
+import { Receiver } from '../../src/shared/protocol/receiver';
 
 const MASK = Buffer.from([1, 2, 3, 4]);
 const m = { mask: MASK };

@@ -1,4 +1,4 @@
-import { Utf8Validator, isValidUtf8 } from '../../src/protocol/utf8';
+import { Utf8Validator, isValidUtf8 } from '../../src/shared/protocol/utf8';
 
 describe('UTF-8 validation', () => {
   test.each([

@@ -1,5 +1,5 @@
 import yargs from 'yargs';
-import type { LogFormat, LogLevel, ServerConfig } from './config';
+import type { LogFormat, LogLevel, ServerConfig } from '../shared/config';
 import { ShellWordsError, splitShellWords } from './shell-words';
 
 /**

@@ -1,5 +1,5 @@
-import type { ServerConfig } from './config';
-import type { WorkerPool } from './worker-pool';
+import type { ServerConfig } from '../../shared/config';
+import type { WorkerPool } from '../pool/worker-pool';
 
 /** How long GET /status waits for a worker's push count before it shows null. */
 const REPORT_TIMEOUT_MS = 500;

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import type { ClientHandoff } from './ipc';
+import type { ClientHandoff } from '../../shared/ipc';
 
 interface StreamHandle {
   readStop(): number;

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 import { isAuthorized, parsePublication, type Publication } from './publish';
 
 export interface PublishEndpointOptions {

@@ -3,21 +3,21 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { hostPort } from './address';
-import { workerConfigOf, type ServerConfig } from './config';
-import { handOffSocket } from './handoff';
+import { workerConfigOf, type ServerConfig } from '../shared/config';
+import { handOffSocket } from './pool/handoff';
 import type { Logger } from './logger';
-import type { Publication } from './publish';
-import { servePublish } from './publish-endpoint';
-import { statusReport } from './status';
+import type { Publication } from './http/publish';
+import { servePublish } from './http/publish-endpoint';
+import { statusReport } from './http/status';
 import {
   checkUpgradeRequest,
   errorResponse,
   upgradeResponse,
   type HandshakeVerdict,
-} from './protocol/handshake';
-import { DEFAULT_WORKER_ENTRY, WorkerPool, type Worker } from './worker-pool';
+} from '../shared/protocol/handshake';
+import { DEFAULT_WORKER_ENTRY, WorkerPool, type Worker } from './pool/worker-pool';
 
-const CLIENT_PAGE = path.resolve(__dirname, '../../src/client/index.html');
+const CLIENT_PAGE = path.resolve(__dirname, '../../../src/client/index.html');
 /** Request headers larger than this get 431 (Node's parser enforces it). */
 const MAX_HEADER_BYTES = 16 * 1024;
 

@@ -1,12 +1,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { WORKER_CONFIG_ENV, type WorkerConfig } from './config';
-import type { MasterMessage, WorkerMessage } from './ipc';
-import type { Logger } from './logger';
+import { WORKER_CONFIG_ENV, type WorkerConfig } from '../../shared/config';
+import type { MasterMessage, WorkerMessage } from '../../shared/ipc';
+import type { Logger } from '../logger';
 
 /** The compiled worker entry; PUSH_WEBSOCKET_TEST_WORKER_ENTRY replaces it (for fault tests only). */
-export const DEFAULT_WORKER_ENTRY = path.resolve(__dirname, '../workers/push-worker.js');
+export const DEFAULT_WORKER_ENTRY = path.resolve(__dirname, '../../../workers/push-worker.js');
 
 /** Enough argv bytes for the longest worker title (process.title cannot outgrow them). */
 const TITLE_ROOM = 128;

@@ -1,5 +1,5 @@
 import winston from 'winston';
-import type { LogFormat, LogLevel } from './config';
+import type { LogFormat, LogLevel } from '../shared/config';
 
 /**
  * The master's log (workers send their lines here over IPC). Text lines look like
