@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const master = new Master(config, logger, version);
   let address: string;
   try {
-    address = await master.listen();
+    address = await master.listen(config.port, config.host);
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
     logger.error(`Cannot listen on ${config.host}:${config.port}: ${code ?? message}`);

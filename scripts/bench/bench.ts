@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { WORKER_CONFIG_ENV, type WorkerConfig } from '../../src/shared/config';
-import { DEFAULT_WORKER_ENTRY, WORKER_NODE_FLAGS } from '../../src/master/pool/worker-pool';
+import { DEFAULT_WORKER_ENTRY, WORKER_NODE_FLAGS } from '../../src/master/pool/worker-process';
 import { BenchClient } from './load-client';
 import { pssKiB, round, spread, threads, processTree, treePssKiB, type Spread } from './stats';
 

@@ -23,9 +23,14 @@ describe("the worker's require graph", () => {
       'dist/src/shared/protocol/receiver.js',
       'dist/src/shared/protocol/utf8.js',
       'dist/workers/command-endpoint.js',
+      'dist/workers/command-source.js',
       'dist/workers/demo-pushes.js',
+      'dist/workers/demo-source.js',
       'dist/workers/line-splitter.js',
+      'dist/workers/publish-source.js',
       'dist/workers/push-worker.js',
+      'dist/workers/session.js',
+      'dist/workers/warm-up.js',
       'dist/workers/websocket-endpoint.js',
     ]);
   });

@@ -1,11 +1,11 @@
 import {
   checkUpgradeRequest,
   computeAccept,
-  errorResponse,
   isValidKey,
   upgradeResponse,
   type UpgradeRequest,
 } from '../../src/shared/protocol/handshake';
+import { refusalBytes } from '../../src/master/http/refusal';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
@@ -89,7 +89,7 @@ describe('handshake', () => {
       'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
         'Sec-WebSocket-Accept: abc\r\n\r\n',
     );
-    const error = errorResponse(426, 'Upgrade needed', { 'Sec-WebSocket-Version': '13' });
+    const error = refusalBytes(426, 'Upgrade needed', { 'Sec-WebSocket-Version': '13' });
     expect(error).toMatch(/^HTTP\/1\.1 426 Upgrade Required\r\n/);
     expect(error).toContain('Content-Length: 15\r\n');
     expect(error).toContain('Sec-WebSocket-Version: 13\r\n');

@@ -1,8 +1,6 @@
 import type { ServerConfig } from '../../shared/config';
-import type { WorkerPool } from '../pool/worker-pool';
-
-/** How long GET /status waits for a worker's push count before it shows null. */
-const REPORT_TIMEOUT_MS = 500;
+import type { PushCountsRound } from '../pool/push-counts';
+import type { Worker } from '../pool/worker';
 
 export interface ServerFacts {
   address: string;
@@ -12,25 +10,29 @@ export interface ServerFacts {
 
 /**
  * The body of GET /status: the clients and their workers, the idle spares, the
- * limits in force. Every pid in it is a live child of the master.
+ * limits in force. Every pid in it is a live child of the master. `pushed` is null,
+ * and `responding` false, for a worker that did not answer in time.
  */
-export async function statusReport(
-  pool: WorkerPool,
+export function statusBody(
+  serving: Worker[],
+  counts: PushCountsRound,
+  spares: Worker[],
   config: ServerConfig,
   facts: ServerFacts,
-): Promise<object> {
-  const clients = await Promise.all(
-    pool.busy.map(async (worker) => ({
-      id: worker.client?.id,
-      pid: worker.pid,
-      remote: worker.client?.remote,
-      since: worker.client?.since.toISOString(),
-      pushed: (await worker.report(REPORT_TIMEOUT_MS)) ?? null,
-    })),
-  );
+): object {
   return {
-    clients,
-    spares: pool.spares.map((worker) => worker.pid),
+    clients: serving.map((worker) => {
+      const pushed = counts.get(worker) ?? null;
+      return {
+        id: worker.client?.id,
+        pid: worker.pid,
+        remote: worker.client?.remote,
+        since: worker.client?.since.toISOString(),
+        pushed,
+        responding: !counts.has(worker) || pushed !== null,
+      };
+    }),
+    spares: spares.map((worker) => worker.pid),
     limits: {
       host: config.host,
       port: config.port,

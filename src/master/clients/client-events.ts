@@ -1,0 +1,59 @@
+import type { Logger } from '../logger';
+import type { CommandReaper } from '../pool/command-reaper';
+import type { PushCounts } from '../pool/push-counts';
+import type { Worker } from '../pool/worker';
+import type { ClientMessage, PoolEvents } from '../pool/worker-pool';
+import type { ClientDirectory } from './client-directory';
+
+/**
+ * What the master does when a worker reports about its client: a quit makes it kill
+ * that worker (the original's posix_kill), log lines go to the master's log, and a
+ * client gone frees its place.
+ */
+export class ClientEvents implements PoolEvents {
+  constructor(
+    private readonly terminate: (worker: Worker) => void,
+    private readonly directory: ClientDirectory,
+    private readonly counts: PushCounts,
+    private readonly reaper: CommandReaper,
+    private readonly logger: Logger,
+  ) {}
+
+  onClientMessage(worker: Worker, message: ClientMessage): void {
+    const meta = { client: worker.client?.id, pid: worker.pid };
+    switch (message.type) {
+      case 'quit':
+        this.logger.info(`Client #${meta.client} sent '${message.text}'`, meta);
+        this.logger.info('Killing a child process', meta);
+        this.terminate(worker);
+        this.logger.info(`Process ${worker.pid} is killed!`, meta);
+        return;
+      case 'log':
+        this.logger[message.level](message.message, meta);
+        return;
+      case 'report':
+        this.counts.reported(worker, message.pushed);
+        return;
+      case 'command':
+        this.reaper.started(worker, message.pid);
+        return;
+    }
+  }
+
+  onClientGone(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
+    const meta = { client: worker.client?.id, pid: worker.pid };
+    if (signal === 'SIGKILL' || (code !== 0 && code !== null)) {
+      this.logger.warn(
+        `Worker of client #${meta.client} died (code ${code}, signal ${signal})`,
+        meta,
+      );
+    }
+    this.logger.info(`Client #${meta.client} disconnected`, meta);
+    if (worker.client !== undefined) this.directory.remove(worker.client.id);
+  }
+
+  onExit(worker: Worker): void {
+    this.reaper.workerGone(worker);
+    this.counts.forget(worker);
+  }
+}

@@ -1,0 +1,63 @@
+import type { Socket } from 'node:net';
+import { hostPort } from '../address';
+import type { Logger } from '../logger';
+import type { Refusals } from './refusal';
+
+/**
+ * Watches every TCP connection until it has sent a complete request: a client has
+ * --handshake-timeout seconds for it (again after each response on a kept-alive
+ * connection), then gets 408. Node's own headersTimeout is only checked every 30 s,
+ * too coarse to stop a slowloris. A connection that closes without any request or
+ * answer gets a log line of its own.
+ */
+export class ConnectionGuard {
+  private readonly timers = new WeakMap<Socket, NodeJS.Timeout>();
+  /** Connections that got an answer (or a log line) of their own. */
+  private readonly answered = new WeakSet<Socket>();
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly refusals: Refusals,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A new connection: its clock starts now. */
+  watch(socket: Socket): void {
+    const remote = hostPort(socket.remoteAddress, socket.remotePort);
+    this.arm(socket);
+    socket.once('close', () => {
+      clearTimeout(this.timers.get(socket));
+      if (!this.answered.has(socket)) {
+        this.logger.info(`Connection from ${remote} closed without a request`);
+      }
+    });
+  }
+
+  /** A complete request arrived (or the connection was answered some other way). */
+  requestArrived(socket: Socket): void {
+    clearTimeout(this.timers.get(socket));
+    this.answered.add(socket);
+  }
+
+  /** A response finished on a kept-alive connection: the next request has a new clock. */
+  responseFinished(socket: Socket): void {
+    if (!socket.destroyed) this.arm(socket);
+  }
+
+  private arm(socket: Socket): void {
+    clearTimeout(this.timers.get(socket));
+    const timer = setTimeout(() => {
+      this.answered.add(socket);
+      const remote = hostPort(socket.remoteAddress, socket.remotePort);
+      this.refusals.refuse(
+        { socket, describe: remote },
+        408,
+        'Request timeout',
+        {},
+        `Handshake timeout: ${remote} sent no complete request, closing it (408)`,
+      );
+    }, this.timeoutMs);
+    timer.unref();
+    this.timers.set(socket, timer);
+  }
+}

@@ -1,0 +1,77 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from '../logger';
+
+/** Extra response headers of a refusal (Allow, Retry-After, WWW-Authenticate, ...). */
+export type RefusalHeaders = Record<string, string>;
+
+/**
+ * A complete plain-text HTTP response that closes the connection, for a socket that no
+ * longer has Node's response object (an upgrade, a parse error, a timeout).
+ */
+export function refusalBytes(status: number, reason: string, headers: RefusalHeaders = {}): string {
+  const body = `${reason}\n`;
+  const lines = [
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}`,
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ];
+  return `${lines.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/** What is being refused: the connection, and the response object when Node made one. */
+export interface RefusalTarget {
+  socket: Socket;
+  res?: http.ServerResponse;
+  /** "ADDR:PORT METHOD URL" or "ADDR:PORT", for the log line. */
+  describe: string;
+}
+
+/**
+ * The one way a request is refused, before or at the upgrade: the status line from
+ * http.STATUS_CODES, a short plain-text reason, `Connection: close`, one log line,
+ * and the connection closed once the answer is flushed.
+ */
+export class Refusals {
+  constructor(
+    private readonly logger: Logger,
+    /** Told of every refusal (metrics count them). */
+    private readonly onRefused: (status: number) => void = () => undefined,
+  ) {}
+
+  refuse(
+    target: RefusalTarget,
+    status: number,
+    reason: string,
+    headers?: RefusalHeaders,
+    /** The log line when the default (`STATUS for WHO: REASON`) says less. */
+    logLine = `${status} for ${target.describe}: ${reason}`,
+  ): void {
+    const line = logLine;
+    if (status >= 500) this.logger.error(line);
+    else this.logger.warn(line);
+    this.onRefused(status);
+    const { socket, res } = target;
+    if (res !== undefined && !res.headersSent) {
+      res.shouldKeepAlive = false;
+      res.writeHead(status, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        Connection: 'close',
+        ...headers,
+      });
+      res.end(`${reason}\n`);
+      return;
+    }
+    if (res !== undefined || !socket.writable) {
+      // Headers already went out (or the peer is gone): nothing more can be said.
+      socket.destroy();
+      return;
+    }
+    socket.end(refusalBytes(status, reason, headers));
+    socket.destroySoon();
+    // A peer that never reads must not hold the socket open.
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+}

@@ -1,0 +1,85 @@
+import type http from 'node:http';
+import type { Socket } from 'node:net';
+import { hostPort } from '../address';
+import type { RefusalHeaders, Refusals } from './refusal';
+
+/** One request as a route handler sees it. */
+export interface RequestContext {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  /** The request target, parsed. */
+  url: URL;
+  /** "ADDR:PORT" of the peer. */
+  remote: string;
+  /** Answers with a status, a plain-text reason and a log line, and closes. */
+  refuse(status: number, reason: string, headers?: RefusalHeaders): void;
+}
+
+export interface Route {
+  /** Methods served; others get 405 with Allow. */
+  methods: readonly string[];
+  handle(context: RequestContext): void | Promise<void>;
+}
+
+/** The request target as a URL ("/x?y", or absolute-form), or undefined if it is not one. */
+export function parseTarget(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Plain HTTP: one handler per path, looked up exactly (no order to get wrong).
+ * Unknown paths get 404, other methods 405. A handler that throws or rejects ends
+ * its own request with 500, never the master.
+ */
+export class Router {
+  private readonly routes = new Map<string, Route>();
+
+  constructor(private readonly refusals: Refusals) {}
+
+  add(path: string, route: Route): this {
+    this.routes.set(path, route);
+    return this;
+  }
+
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const remote = hostPort(req.socket.remoteAddress, req.socket.remotePort);
+    const target = { socket: req.socket, res, describe: `${remote} ${req.method} ${req.url}` };
+    const refuse = (status: number, reason: string, headers?: RefusalHeaders): void =>
+      this.refusals.refuse(target, status, reason, headers);
+    const fail = (error: unknown): void => this.internalError(error, req.socket, res, remote);
+    try {
+      const url = parseTarget(req.url);
+      if (url === undefined) return refuse(400, 'Malformed request target');
+      const route = this.routes.get(url.pathname);
+      if (route === undefined) return refuse(404, 'Not found');
+      if (!route.methods.includes(req.method ?? '')) {
+        return refuse(405, 'Method not allowed', { Allow: route.methods.join(', ') });
+      }
+      const done = route.handle({ req, res, url, remote, refuse });
+      if (done instanceof Promise) done.catch(fail);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  /** A bug met while serving one request: logged with its stack, 500 for that request alone. */
+  internalError(
+    error: unknown,
+    socket: Socket,
+    res: http.ServerResponse | undefined,
+    remote: string,
+  ): void {
+    const stack = (error as Error)?.stack ?? String(error);
+    this.refusals.refuse(
+      { socket, res, describe: remote },
+      500,
+      'Internal server error',
+      {},
+      `500 for ${remote}: ${stack}`,
+    );
+  }
+}

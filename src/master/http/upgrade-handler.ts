@@ -1,0 +1,134 @@
+import type http from 'node:http';
+import type { Socket } from 'node:net';
+import type { RequestFacts } from '../../shared/ipc';
+import {
+  checkUpgradeRequest,
+  upgradeResponse,
+  type HandshakeVerdict,
+} from '../../shared/protocol/handshake';
+import { hostPort } from '../address';
+import type { ClientDirectory } from '../clients/client-directory';
+import type { Logger } from '../logger';
+import { handOffSocket } from '../pool/handoff';
+import type { Worker } from '../pool/worker';
+import type { WorkerPool } from '../pool/worker-pool';
+import type { ConnectionGuard } from './connection-guard';
+import type { RefusalHeaders, Refusals } from './refusal';
+
+/** Seconds a client turned away for capacity is told to wait (Retry-After). */
+const FULL_RETRY_AFTER_S = 5;
+
+export interface UpgradeOptions {
+  allowedOrigins: readonly string[];
+}
+
+/**
+ * The WebSocket handshake and the hand-off: checks the request (RFC 6455), holds a
+ * place for the client, takes a ready worker, sends the 101 and, once it is flushed,
+ * passes the socket to the worker. Every refusal goes through Refusals.
+ */
+export class UpgradeHandler {
+  constructor(
+    private readonly options: UpgradeOptions,
+    private readonly pool: WorkerPool,
+    private readonly directory: ClientDirectory,
+    private readonly guard: ConnectionGuard,
+    private readonly refusals: Refusals,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The handshake checks alone (a request that carries Upgrade but did not upgrade). */
+  check(req: http.IncomingMessage): HandshakeVerdict {
+    return checkUpgradeRequest(
+      { method: req.method ?? '', httpVersion: req.httpVersion, headers: req.headers },
+      { allowedOrigins: this.options.allowedOrigins },
+    );
+  }
+
+  async handle(req: http.IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    // Node leaves an upgraded socket without an error listener: a reset would crash us.
+    socket.on('error', (error) => this.logger.debug(`client socket error: ${error.message}`));
+    this.guard.requestArrived(socket);
+    const remote = hostPort(socket.remoteAddress, socket.remotePort);
+    this.logger.debug(`Handshake from ${remote}: ${req.method} ${req.url} HTTP/${req.httpVersion}`);
+    this.logger.debug(`Handshake headers: ${JSON.stringify(req.headers)}`);
+    const target = { socket, describe: `${remote} ${req.method} ${req.url}` };
+    const refuse = (status: number, reason: string, headers?: RefusalHeaders): void =>
+      this.refusals.refuse(target, status, reason, headers);
+
+    const verdict = this.check(req);
+    if (!verdict.ok) return refuse(verdict.status, verdict.reason, verdict.headers);
+    const reservation = this.directory.reserve();
+    if (reservation === undefined) {
+      return refuse(503, `Server full (${this.directory.load} clients)`, {
+        'Retry-After': String(FULL_RETRY_AFTER_S),
+      });
+    }
+    const unavailable = this.pool.unavailable();
+    if (unavailable !== undefined) {
+      reservation.cancel();
+      return refuse(503, unavailable.reason, { 'Retry-After': String(unavailable.retryAfterS) });
+    }
+
+    this.logger.debug('Creating client...');
+    const worker = await this.pool.acquire();
+    if (worker === undefined) {
+      reservation.cancel();
+      const retry = this.pool.unavailable()?.retryAfterS ?? 1;
+      return refuse(503, 'No worker available, try again later', { 'Retry-After': String(retry) });
+    }
+    if (socket.destroyed) {
+      reservation.cancel();
+      this.pool.release(worker);
+      this.logger.info(`Client ${remote} left during the handshake`);
+      return;
+    }
+    this.logger.debug('Start a child process');
+    socket.write(upgradeResponse(verdict.accept), (error) => {
+      if (error) {
+        reservation.cancel();
+        this.pool.release(worker);
+        this.logger.info(`Client ${remote} left during the handshake: ${error.message}`);
+        return;
+      }
+      const client = reservation.admit(worker, remote);
+      this.pool.assign(worker, client);
+      this.handOff(worker, client.id, remote, requestFacts(req, socket), socket, head);
+    });
+  }
+
+  private handOff(
+    worker: Worker,
+    id: number,
+    remote: string,
+    request: RequestFacts,
+    socket: Socket,
+    head: Buffer,
+  ): void {
+    const meta = { client: id, pid: worker.pid };
+    handOffSocket(worker.process, socket, { type: 'client', id, remote, request }, head).then(
+      () => this.logger.info(`Client #${id} is successfully created!`, meta),
+      (error: Error) => {
+        this.logger.error(`Hand-off to worker failed: ${error.message}`, meta);
+        socket.destroy();
+        this.pool.terminate(worker, 'SIGKILL');
+      },
+    );
+  }
+}
+
+/** The connection's facts a worker needs (an --exec command's environment). */
+export function requestFacts(req: http.IncomingMessage, socket: Socket): RequestFacts {
+  return {
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    serverPort: socket.localPort ?? 0,
+    url: req.url ?? '/',
+    origin: headerText(req.headers.origin),
+    userAgent: headerText(req.headers['user-agent']),
+  };
+}
+
+function headerText(value: string | string[] | undefined): string {
+  return Array.isArray(value) ? value.join(', ') : (value ?? '');
+}

@@ -1,0 +1,37 @@
+/**
+ * Exponential back-off after failures: `initialMs`, doubling per failure, at most
+ * `maxMs`. Used for worker starts; the Redis backplane has its client's own.
+ */
+export class Backoff {
+  private count = 0;
+  private until = 0;
+
+  constructor(
+    private readonly initialMs: number,
+    private readonly maxMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Failures since the last success. */
+  get failures(): number {
+    return this.count;
+  }
+
+  /** Counts a failure; returns the delay before the next try. */
+  fail(): number {
+    this.count++;
+    const delay = Math.min(this.maxMs, this.initialMs * 2 ** (this.count - 1));
+    this.until = this.now() + delay;
+    return delay;
+  }
+
+  reset(): void {
+    this.count = 0;
+    this.until = 0;
+  }
+
+  /** Milliseconds left before the next try is allowed (0 when it is). */
+  remainingMs(): number {
+    return Math.max(0, this.until - this.now());
+  }
+}

@@ -1,0 +1,32 @@
+import type { Logger } from '../logger';
+import type { Worker } from './worker';
+
+/**
+ * A worker normally ends its --exec command before it exits; one that was killed
+ * could not. Each command runs in a process group of its own (its pid is the group
+ * id, reported by the worker): when its worker is gone, the whole group is killed.
+ */
+export class CommandReaper {
+  private readonly groups = new Map<Worker, number>();
+
+  constructor(private readonly logger: Logger) {}
+
+  started(worker: Worker, pid: number): void {
+    this.groups.set(worker, pid);
+  }
+
+  workerGone(worker: Worker): void {
+    const pid = this.groups.get(worker);
+    if (pid === undefined) return;
+    this.groups.delete(worker);
+    try {
+      process.kill(-pid, 'SIGKILL');
+      this.logger.warn(`Killed the command of a dead worker (pid ${pid})`, {
+        client: worker.client?.id,
+        pid: worker.pid,
+      });
+    } catch {
+      // already gone, as it should be
+    }
+  }
+}

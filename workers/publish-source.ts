@@ -1,0 +1,34 @@
+import { CloseCode } from '../src/shared/protocol/constants';
+import type { ClientSink, PushSource } from './push-source';
+
+/**
+ * Messages published through the master (POST /publish). A client too slow to take
+ * them is closed (1008) rather than buffered without end.
+ */
+export class PublishSource implements PushSource {
+  private client: ClientSink | undefined;
+
+  constructor(private readonly maxBuffered: number) {}
+
+  start(client: ClientSink): void {
+    this.client = client;
+  }
+
+  deliver(data: string): void {
+    const client = this.client;
+    if (client === undefined) return;
+    client.send(data);
+    if (client.bufferedAmount > this.maxBuffered) {
+      client.log(
+        'warn',
+        `send buffer over --max-buffered (${client.bufferedAmount} bytes), closing with 1008`,
+      );
+      client.close(CloseCode.PolicyViolation, 'client too slow');
+    }
+  }
+
+  stop(): Promise<void> {
+    this.client = undefined;
+    return Promise.resolve();
+  }
+}

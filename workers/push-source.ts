@@ -1,0 +1,25 @@
+/**
+ * What a push source may do with its client: the worker's side of the pipe, in the
+ * spirit of websocketd's Endpoint. Sources are the original's demo, an --exec
+ * command, and messages published through the master.
+ */
+export interface ClientSink {
+  /** Sends a text frame (a push). */
+  send(text: string): void;
+  /** Bytes queued on the socket and not yet taken by the kernel. */
+  readonly bufferedAmount: number;
+  /** Calls back each time the socket's send buffer has emptied after a full write. */
+  onDrain(listener: () => void): void;
+  /** Closes the client with a close code. */
+  close(code: number, reason: string): void;
+  log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void;
+}
+
+export interface PushSource {
+  /** The client is connected: start pushing to it. */
+  start(client: ClientSink): void;
+  /** A text message from the client; returns true if this source consumed it. */
+  fromClient?(text: string): boolean;
+  /** Stops pushing; resolves once whatever it runs has ended. Safe to call twice. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,109 @@
+import type { Socket } from 'node:net';
+import type { WorkerConfig } from '../src/shared/config';
+import type { ClientHandoff } from '../src/shared/ipc';
+import type { ClientSink, PushSource } from './push-source';
+import { WebSocketEndpoint } from './websocket-endpoint';
+
+export interface SessionEvents {
+  /** The client asked to end ("quit"/"exit"): the master kills this worker. */
+  onQuit(word: string): void;
+  log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void;
+  /** The client and every source are gone. */
+  onEnded(): void;
+}
+
+/** Longest client text quoted in the "Performing action" log line. */
+const SHOWN_CHARS = 200;
+
+/**
+ * One client's session in its worker: the socket's endpoint joined to the push
+ * sources. Client text goes to the first source that takes it (the --exec command),
+ * else it is logged as the original did ("Performing action"). A quit word ends it.
+ */
+export class ClientSession {
+  private readonly endpoint: WebSocketEndpoint;
+  private pushed = 0;
+  private quitting = false;
+  private ending: Promise<void> | undefined;
+
+  constructor(
+    readonly handoff: ClientHandoff,
+    socket: Socket,
+    config: WorkerConfig,
+    private readonly sources: PushSource[],
+    private readonly events: SessionEvents,
+    private readonly quitWords: readonly string[] = ['quit', 'exit'],
+  ) {
+    this.endpoint = new WebSocketEndpoint(
+      socket,
+      { maxMessageSize: config.maxMessageSize, pingIntervalMs: config.pingInterval * 1000 },
+      {
+        onText: (text) => this.fromClient(text),
+        onLog: (level, message) => events.log(level, message),
+        onClosed: () => void this.end(),
+      },
+    );
+  }
+
+  /** Pushes made to this client so far (for GET /status). */
+  get pushCount(): number {
+    return this.pushed;
+  }
+
+  start(): void {
+    this.endpoint.start(Buffer.from(this.handoff.head, 'base64'));
+    const sink = this.sink();
+    for (const source of this.sources) source.start(sink);
+  }
+
+  /** Closes the client (the session ends once its socket has closed). */
+  close(code: number, reason: string): void {
+    void this.stopSources();
+    this.endpoint.close(code, reason);
+  }
+
+  private sink(): ClientSink {
+    const endpoint = this.endpoint;
+    return {
+      send: (text) => {
+        if (!endpoint.isOpen) return;
+        endpoint.sendText(text);
+        this.pushed++;
+      },
+      get bufferedAmount() {
+        return endpoint.bufferedAmount;
+      },
+      onDrain: (listener) => endpoint.onDrain(listener),
+      close: (code, reason) => this.close(code, reason),
+      log: (level, message) => this.events.log(level, message),
+    };
+  }
+
+  private fromClient(text: string): void {
+    if (this.quitting) return;
+    const action = text.trim();
+    if (this.quitWords.includes(action)) {
+      this.quitting = true;
+      void this.stopSources();
+      this.events.onQuit(action);
+      return;
+    }
+    if (this.sources.some((source) => source.fromClient?.(text) === true)) return;
+    const shown =
+      action.length > SHOWN_CHARS
+        ? `${action.slice(0, SHOWN_CHARS)}… (${action.length} chars)`
+        : action;
+    this.events.log('info', `Performing action: ${shown}`);
+  }
+
+  private stopSources(): Promise<void> {
+    this.ending ??= Promise.all(this.sources.map((source) => source.stop())).then(() => undefined);
+    return this.ending;
+  }
+
+  /** The socket is gone: make sure every source is too (no command outlives its client). */
+  private async end(): Promise<void> {
+    await this.stopSources();
+    this.events.onEnded();
+  }
+}
