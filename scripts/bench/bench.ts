@@ -6,7 +6,7 @@
  * push behaviour, all driven by the same load client (scripts/bench/load-client.ts).
  * Prints a table, checks the targets of the performance issue, and writes JSON.
  */
-import { execFileSync, fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -14,10 +14,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { WORKER_CONFIG_ENV, type WorkerConfig } from '../../src/shared/config';
 import { DEFAULT_WORKER_ENTRY, WORKER_NODE_FLAGS } from '../../src/master/pool/worker-process';
+import { ServerProcess } from '../lib/server-process';
 import { BenchClient } from './load-client';
 import { pssKiB, round, spread, threads, processTree, treePssKiB, type Spread } from './stats';
 
-const ROOT = path.resolve(__dirname, '../../..');
 const quick = process.argv.includes('--quick');
 const jsonIndex = process.argv.indexOf('--json');
 const jsonFile = jsonIndex > 0 ? process.argv[jsonIndex + 1] : undefined;
@@ -54,27 +54,14 @@ const INTERVAL = ['--interval-min', '1', '--interval-max', '1'];
 
 interface Target {
   name: string;
-  start(port: number): ChildProcess;
+  start(port: number): ServerProcess;
   steps: boolean;
 }
 
 const ours =
   (spares: string[]) =>
-  (port: number): ChildProcess =>
-    spawn(
-      process.execPath,
-      [
-        '--title=push-websocket-master-starting',
-        path.join(ROOT, 'dist/src/main.js'),
-        '--port',
-        String(port),
-        '--max-clients',
-        '3000',
-        ...INTERVAL,
-        ...spares,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+  (port: number): ServerProcess =>
+    ServerProcess.ours(['--port', String(port), '--max-clients', '3000', ...INTERVAL, ...spares]);
 
 const targets: Target[] = [
   { name: 'push-websocket --spare-workers 0', start: ours(['--spare-workers', '0']), steps: false },
@@ -82,9 +69,12 @@ const targets: Target[] = [
   {
     name: 'ws reference (one process)',
     start: (port) =>
-      spawn(process.execPath, [path.join(__dirname, 'ws-reference.js'), String(port), '1', '1'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      }),
+      ServerProcess.spawn(process.execPath, [
+        path.join(__dirname, 'ws-reference.js'),
+        String(port),
+        '1',
+        '1',
+      ]),
     steps: true,
   },
 ];
@@ -99,20 +89,6 @@ function freePort(): Promise<number> {
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as net.AddressInfo;
       server.close(() => resolve(port));
-    });
-  });
-}
-
-function waitReady(child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`not ready: ${output}`)), 15000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Server started on')) {
-        clearTimeout(timer);
-        resolve();
-      }
     });
   });
 }
@@ -262,26 +238,23 @@ interface TargetResult {
 
 async function runTarget(target: Target): Promise<TargetResult> {
   const port = await freePort();
-  const child = target.start(port);
+  const server = target.start(port);
   try {
-    await waitReady(child);
-    await settle(child.pid as number, 99); // let spares start
+    await server.ready();
+    await settle(server.pid, 99); // let spares start
     log(`${target.name}: sequential ${plan.sequential}`);
     const seq = await sequential(port);
     log(`${target.name}: churn ${plan.churn} x${CHURN_CONCURRENCY}`);
     const ch = await churn(port);
     let stepResults: Step[] = [];
     if (target.steps) {
-      await settle(child.pid as number, target.name.includes('default') ? 2 : 0);
+      await settle(server.pid, target.name.includes('default') ? 2 : 0);
       log(`${target.name}: concurrency steps ${plan.steps.join(', ')}`);
-      stepResults = await steps(port, child.pid as number);
+      stepResults = await steps(port, server.pid);
     }
     return { name: target.name, sequential: seq, churn: ch, steps: stepResults };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) =>
-      child.exitCode !== null ? resolve(null) : child.once('exit', resolve),
-    );
+    await server.stop(15000);
     await sleep(500);
   }
 }

@@ -6,44 +6,18 @@
  * 2. Memory with --exec: 20 clients each running `cat`; PSS per client of the whole
  *    tree (worker + command), over the idle baseline.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { ServerProcess } from '../lib/server-process';
 import { BenchClient } from './load-client';
 import { round, spread, treePssKiB } from './stats';
 
-const ROOT = path.resolve(__dirname, '../../..');
 const TOKEN = 'bench-publish-token';
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function startServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--title=push-websocket-master-starting',
-      path.join(ROOT, 'dist/src/main.js'),
-      '--port',
-      '0',
-      '--max-clients',
-      '1000',
-      ...args,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PUSH_WS_PUBLISH_TOKEN: TOKEN } },
-  );
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Server started on [^\s:]+:(\d+)/.exec(output);
-      if (match) resolve({ child, port: Number(match[1]) });
-    });
-    child.once('exit', () => reject(new Error(`server exited: ${output}`)));
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.once('exit', resolve));
+function startServer(args: string[]): Promise<ServerProcess> {
+  return ServerProcess.ours(['--port', '0', '--max-clients', '1000', ...args], {
+    env: { ...process.env, PUSH_WS_PUBLISH_TOKEN: TOKEN },
+  }).ready();
 }
 
 async function openMany(port: number, count: number): Promise<BenchClient[]> {
@@ -59,7 +33,8 @@ async function openMany(port: number, count: number): Promise<BenchClient[]> {
 }
 
 async function fanout(): Promise<void> {
-  const { child, port } = await startServer(['--no-demo']);
+  const server = await startServer(['--no-demo']);
+  const { port } = server;
   const clients = await openMany(port, 100);
   const latencies: number[] = [];
   let firstRound: number[] = [];
@@ -94,19 +69,20 @@ async function fanout(): Promise<void> {
       ` broadcasts 2-50: p50 ${later.p50} ms, p99 ${later.p99} ms)`,
   );
   for (const client of clients) client.destroy();
-  await stop(child);
+  await server.stop(15000);
 }
 
 async function execMemory(): Promise<void> {
-  const { child, port } = await startServer(['--exec', 'cat']);
+  const server = await startServer(['--exec', 'cat']);
+  const { port } = server;
   await sleep(1000);
-  const baseline = treePssKiB(child.pid as number);
+  const baseline = treePssKiB(server.pid);
   const clients = await openMany(port, 20);
   await sleep(1500);
-  const perClient = (treePssKiB(child.pid as number) - baseline) / 1024 / clients.length;
+  const perClient = (treePssKiB(server.pid) - baseline) / 1024 / clients.length;
   console.log(`--exec cat: ${round(perClient)} MiB PSS per client (worker + command), 20 clients`);
   for (const client of clients) client.destroy();
-  await stop(child);
+  await server.stop(15000);
 }
 
 fanout()

@@ -98,22 +98,9 @@ export class Master {
         );
       });
     });
-    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-      guard.requestArrived(socket);
-      const remote = hostPort(socket.remoteAddress, socket.remotePort);
-      if (error.code === 'ECONNRESET' || !socket.writable) {
-        logger.debug(`Connection from ${remote} ended before a request: ${error.code}`);
-        socket.destroy();
-        return;
-      }
-      const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-      const reason = tooLarge ? 'Request headers too large' : 'Malformed HTTP request';
-      refusals.refuse(
-        { socket, describe: remote },
-        tooLarge ? 431 : 400,
-        `${reason} (${error.code ?? error.message})`,
-      );
-    });
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
+      guard.parseError(error, socket),
+    );
   }
 
   /** Listens; resolves with "host:port" (the real port when --port 0). */

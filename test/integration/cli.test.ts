@@ -105,12 +105,10 @@ describe('command line', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-bin-'));
     const link = path.join(dir, 'push-websocket');
     symlinkSync(path.join(ROOT, 'bin/push-websocket'), link);
-    const server = new ServerProcess(
-      spawn(link, ['--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] }),
-    );
+    const server = ServerProcess.spawn(link, ['--port', '0']);
     try {
-      const [, port] = await server.waitForLog(/Server started on 127\.0\.0\.1:(\d+)/);
-      expect(commandLine(server.pid)).toBe(`push-websocket master 127.0.0.1:${port}`);
+      await server.ready();
+      expect(commandLine(server.pid)).toBe(`push-websocket master 127.0.0.1:${server.port}`);
     } finally {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { isAlive } from '../helpers/proc';
 import { RawClient, handshakeRequest } from '../helpers/raw-client';
+import { seeded } from '../helpers/seeded';
 import { FAST, startServer, stopAllServers, type ServerProcess } from '../helpers/server';
 import { WsClient } from '../helpers/ws-client';
 
@@ -103,7 +103,8 @@ describe('hostile input before the hand-off', () => {
 describe('random requests', () => {
   afterAll(stopAllServers);
 
-  const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)];
+  const random = seeded('random requests');
+  const pick = <T>(items: T[]): T => random.pick(items);
   const methods = ['GET', 'POST', 'PUT', 'HEAD', 'OPTIONS', 'DELETE', 'CONNECT', 'PRI'];
   const targets = [
     '/',
@@ -137,8 +138,8 @@ describe('random requests', () => {
   ];
 
   function randomRequest(): Buffer {
-    if (Math.random() < 0.1) return randomBytes(Math.floor(Math.random() * 200));
-    const lines = Array.from({ length: Math.floor(Math.random() * 8) }, () => pick(headers));
+    if (random.next() < 0.1) return random.bytes(random.int(200));
+    const lines = Array.from({ length: random.int(8) }, () => pick(headers));
     const body = pick(['', '{"data":"x"}', 'hello', '5\r\nhello\r\n0\r\n\r\n']);
     return Buffer.from(
       `${pick(methods)} ${pick(targets)} ${pick(versions)}\r\n${lines.join('\r\n')}\r\n\r\n${body}`,

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { childrenOf, commandLine, isAlive, procStat } from '../helpers/proc';
 import { RawClient, handshakeRequest } from '../helpers/raw-client';
@@ -220,18 +219,8 @@ describe('graceful stop', () => {
   );
 
   test('Ctrl-C to the whole process group: the master, not the terminal, closes clients with 1001', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--title=push-websocket-master-starting', 'dist/src/main.js', '--port', '0', ...FAST],
-      {
-        cwd: ROOT,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const server = new ServerProcess(child);
-    const match = await server.waitForLog(/Server started on 127\.0\.0\.1:(\d+)/);
-    server.port = Number(match[1]);
+    // Its own process group, as a terminal gives `npm start`.
+    const server = await ServerProcess.ours(['--port', '0', ...FAST], { detached: true }).ready();
     try {
       const client = await WsClient.open(server.url);
       await client.workerPid();

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,15 +77,12 @@ describe('systemd unit', () => {
       '# test settings\nPUSH_WS_PORT=0\nPUSH_WS_SPARE_WORKERS=1\nPUSH_WS_INTERVAL_MIN=0.05\nPUSH_WS_INTERVAL_MAX=0.1\n',
     );
     const [command, ...args] = (/^ExecStart=(.*)$/m.exec(unit) as RegExpExecArray)[1].split(' ');
-    const child = spawn(command, args, {
+    const server = ServerProcess.spawn(command, args, {
       cwd: '/',
       env: { PATH: '/usr/bin:/bin', ...environmentFile(envFile) },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const server = new ServerProcess(child);
     try {
-      const match = await server.waitForLog(/Server started on 127\.0\.0\.1:(\d+)/, 10000);
-      server.port = Number(match[1]);
+      await server.ready();
       const client = await WsClient.open(server.url);
       await client.waitForMessages(3);
       const workers = server.workerPids();

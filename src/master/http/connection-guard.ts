@@ -44,6 +44,27 @@ export class ConnectionGuard {
     if (!socket.destroyed) this.arm(socket);
   }
 
+  /**
+   * Node's parser refused the request (a `clientError`): 431 for headers over the
+   * limit, 400 for anything else; a connection reset just ends.
+   */
+  parseError(error: NodeJS.ErrnoException, socket: Socket): void {
+    this.requestArrived(socket);
+    const remote = hostPort(socket.remoteAddress, socket.remotePort);
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      this.logger.debug(`Connection from ${remote} ended before a request: ${error.code}`);
+      socket.destroy();
+      return;
+    }
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const reason = tooLarge ? 'Request headers too large' : 'Malformed HTTP request';
+    this.refusals.refuse(
+      { socket, describe: remote },
+      tooLarge ? 431 : 400,
+      `${reason} (${error.code ?? error.message})`,
+    );
+  }
+
   private arm(socket: Socket): void {
     clearTimeout(this.timers.get(socket));
     const timer = setTimeout(() => {

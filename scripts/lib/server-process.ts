@@ -1,0 +1,126 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import path from 'node:path';
+import { childrenOf, isAlive } from './proc';
+
+/** The project's root, from dist/scripts/lib or from scripts/lib (ts-jest). */
+export const ROOT = path.resolve(
+  __dirname,
+  __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..',
+);
+export const MAIN = path.join(ROOT, 'dist/src/main.js');
+/** As `npm start` runs it: the --title gives process.title room for the whole title. */
+export const NODE_ARGS = ['--title=push-websocket-master-starting', MAIN];
+
+/** The ready line every server here prints once it accepts clients. */
+const READY = /Server started on (\[[^\]]+\]|[^\s":]+):(\d+)/;
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * A server run as a child process (ours, or a reference server that prints the same
+ * ready line): its output collected, its ready line awaited, stopped by PID. Tests
+ * and the benchmarks share it.
+ */
+export class ServerProcess {
+  output = '';
+  host = '127.0.0.1';
+  port = 0;
+  readonly exited: Promise<Exit>;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(readonly child: ChildProcess) {
+    const append = (chunk: Buffer): void => {
+      this.output += chunk.toString();
+      for (const listener of [...this.listeners]) listener();
+    };
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+  }
+
+  /** Spawns `command args` with piped output (stdin ignored). */
+  static spawn(command: string, args: string[], options: SpawnOptions = {}): ServerProcess {
+    return new ServerProcess(
+      spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options }),
+    );
+  }
+
+  /** Our compiled server, as `npm start` runs it, with these flags. */
+  static ours(args: string[], options: SpawnOptions = {}): ServerProcess {
+    return ServerProcess.spawn(process.execPath, [...NODE_ARGS, ...args], {
+      cwd: ROOT,
+      ...options,
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid as number;
+  }
+
+  get url(): string {
+    return `ws://${this.host}:${this.port}/`;
+  }
+
+  get httpUrl(): string {
+    return `http://${this.host}:${this.port}`;
+  }
+
+  /** Waits for the ready line and takes the address from it; rejects if it exits first. */
+  async ready(timeoutMs = 15000): Promise<this> {
+    const match = await Promise.race([
+      this.waitForLog(READY, timeoutMs),
+      this.exited.then(({ code }) => {
+        throw new Error(`server exited (${code}) before it was ready:\n${this.output}`);
+      }),
+    ]);
+    this.host = match[1].replace(/^\[|\]$/g, '');
+    this.port = Number(match[2]);
+    return this;
+  }
+
+  /** Resolves with the match once the output has a line matching `pattern`. */
+  waitForLog(pattern: RegExp, timeoutMs = 15000): Promise<RegExpMatchArray> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const match = this.output.match(pattern);
+        if (match === null) return false;
+        this.listeners.delete(check);
+        clearTimeout(timer);
+        resolve(match);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.listeners.delete(check);
+        reject(
+          new Error(`no log line matching ${pattern} in ${timeoutMs} ms; output:\n${this.output}`),
+        );
+      }, timeoutMs);
+      if (!check()) this.listeners.add(check);
+    });
+  }
+
+  /** Pids of the master's live children (workers and spares). */
+  workerPids(): number[] {
+    return childrenOf(this.pid)
+      .filter((child) => child.state !== 'Z')
+      .map((child) => child.pid);
+  }
+
+  /** Stops the server by PID (SIGTERM, then SIGKILL after a bound) and any worker left. */
+  async stop(timeoutMs = 8000): Promise<Exit> {
+    const workers = this.workerPids();
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    for (const pid of workers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    return this.exited;
+  }
+}
