@@ -12,6 +12,14 @@ export interface SessionEvents {
   onEnded(): void;
 }
 
+/** With keepalive off, a client may stay over --max-buffered this long. */
+const DEFAULT_OVER_BUFFERED_MS = 30_000;
+
+/** A client that takes nothing for one ping interval is not reading at all. */
+export function overBufferedMs(config: WorkerConfig): number {
+  return config.pingInterval > 0 ? config.pingInterval * 1000 : DEFAULT_OVER_BUFFERED_MS;
+}
+
 /** Longest client text quoted in the "Performing action" log line. */
 const SHOWN_CHARS = 200;
 
@@ -36,7 +44,12 @@ export class ClientSession {
   ) {
     this.endpoint = new WebSocketEndpoint(
       socket,
-      { maxMessageSize: config.maxMessageSize, pingIntervalMs: config.pingInterval * 1000 },
+      {
+        maxMessageSize: config.maxMessageSize,
+        pingIntervalMs: config.pingInterval * 1000,
+        maxBuffered: config.maxBuffered,
+        overBufferedMs: overBufferedMs(config),
+      },
       {
         onText: (text) => this.fromClient(text),
         onLog: (level, message) => events.log(level, message),

@@ -9,6 +9,10 @@ export interface WebSocketEndpointOptions {
   pingIntervalMs: number;
   /** How long to wait for the peer's TCP close after our close frame. */
   closeTimeoutMs?: number;
+  /** High-water mark of the send buffer (--max-buffered): over it, reading stops. */
+  maxBuffered: number;
+  /** How long the send buffer may stay over the mark before the client is closed (1008). */
+  overBufferedMs: number;
 }
 
 export interface WebSocketEndpointEvents {
@@ -32,6 +36,8 @@ export class WebSocketEndpoint {
   private lastHeard = Date.now();
   private pingTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
+  /** Set while the send buffer is over the mark: reading is paused until it drains. */
+  private overTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -49,6 +55,7 @@ export class WebSocketEndpoint {
       this.events.onLog('debug', `socket error: ${error.message}`),
     );
     this.socket.on('close', () => this.onSocketClose());
+    this.socket.on('drain', () => this.onDrained());
     if (this.options.pingIntervalMs > 0) {
       this.pingTimer = setInterval(() => this.keepAlive(), this.options.pingIntervalMs);
     }
@@ -71,7 +78,37 @@ export class WebSocketEndpoint {
 
   sendText(text: string): void {
     if (!this.isOpen) return;
-    this.socket.write(encodeFrame(Opcode.Text, Buffer.from(text, 'utf8')));
+    this.write(encodeFrame(Opcode.Text, Buffer.from(text, 'utf8')));
+  }
+
+  /**
+   * Every frame goes out here, so every write counts against --max-buffered. Over the
+   * mark, we stop reading the client (input back-pressure: a client that floods us
+   * with pings and never reads our pongs throttles itself, as its own send window
+   * fills); the socket's 'drain' resumes reading. A client that stays over the mark
+   * for `overBufferedMs` is not reading at all: it is closed with 1008.
+   */
+  private write(frame: Buffer): void {
+    this.socket.write(frame);
+    if (this.overTimer !== undefined || this.socket.writableLength <= this.options.maxBuffered) {
+      return;
+    }
+    this.socket.pause();
+    this.overTimer = setTimeout(() => {
+      this.events.onLog(
+        'warn',
+        `send buffer over --max-buffered for ${this.options.overBufferedMs} ms ` +
+          `(${this.socket.writableLength} bytes), closing with 1008`,
+      );
+      this.close(CloseCode.PolicyViolation, 'not reading');
+    }, this.options.overBufferedMs);
+  }
+
+  private onDrained(): void {
+    if (this.overTimer === undefined) return;
+    clearTimeout(this.overTimer);
+    this.overTimer = undefined;
+    if (!this.closed) this.socket.resume();
   }
 
   /**
@@ -105,7 +142,7 @@ export class WebSocketEndpoint {
       case 'pong':
         return; // accepted and ignored
       case 'ping':
-        if (this.isOpen) this.socket.write(encodeFrame(Opcode.Pong, event.data));
+        if (this.isOpen) this.write(encodeFrame(Opcode.Pong, event.data));
         return;
       case 'close':
         this.events.onLog('debug', `client sent close ${event.code ?? '(no code)'}`);
@@ -126,7 +163,7 @@ export class WebSocketEndpoint {
       this.close(CloseCode.GoingAway, 'ping timeout');
       return;
     }
-    if (this.isOpen) this.socket.write(encodeFrame(Opcode.Ping));
+    if (this.isOpen) this.write(encodeFrame(Opcode.Ping));
   }
 
   private onSocketClose(): void {
@@ -134,6 +171,7 @@ export class WebSocketEndpoint {
     this.closed = true;
     clearInterval(this.pingTimer);
     clearTimeout(this.closeTimer);
+    clearTimeout(this.overTimer);
     this.events.onClosed();
   }
 }

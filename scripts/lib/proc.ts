@@ -42,3 +42,14 @@ export function commandLine(pid: number): string | undefined {
     return undefined;
   }
 }
+
+/** Resident set size in bytes (VmRSS), or undefined once the process is gone. */
+export function rssBytes(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+    return kib === undefined ? undefined : Number(kib) * 1024;
+  } catch {
+    return undefined;
+  }
+}
