@@ -105,10 +105,18 @@ export async function startServer(
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return serverReady(child, options.timeoutMs);
+}
+
+/**
+ * A server started some other way (the installed command, a unit's ExecStart), tracked
+ * like startServer's: resolves once it logs its ready line, with its host and port.
+ */
+export async function serverReady(child: ChildProcess, timeoutMs = 10000): Promise<ServerProcess> {
   const server = new ServerProcess(child);
   running.add(server);
   const match = await Promise.race([
-    server.waitForLog(/Server started on (\[[^\]]+\]|[^\s":]+):(\d+)/, options.timeoutMs ?? 10000),
+    server.waitForLog(/Server started on (\[[^\]]+\]|[^\s":]+):(\d+)/, timeoutMs),
     server.exited.then(({ code }) => {
       throw new Error(`server exited (${code}) before it was ready:\n${server.output}`);
     }),
