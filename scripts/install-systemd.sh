@@ -4,6 +4,9 @@
 #
 #   npm ci && npm run build && sudo scripts/install-systemd.sh [--prefix DIR] [--unit-dir DIR] [--env-file FILE]
 #
+# or from the installed package (npm install -g push-websocket):
+#   sudo "$(npm root -g)/push-websocket/scripts/install-systemd.sh" [options]
+#
 # Defaults: --prefix /opt/push-websocket, --unit-dir /etc/systemd/system,
 # --env-file /etc/default/push-websocket (written only if it does not exist yet).
 set -euo pipefail
@@ -16,7 +19,7 @@ while [ $# -gt 0 ]; do
     --prefix) prefix=$2; shift 2 ;;
     --unit-dir) unit_dir=$2; shift 2 ;;
     --env-file) env_file=$2; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "install-systemd.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -26,11 +29,24 @@ node=$(command -v node) || { echo "install-systemd.sh: node not found on PATH" >
 node=$(readlink -f "$node")
 [ -f "$src/dist/src/main.js" ] || { echo "install-systemd.sh: run 'npm run build' first" >&2; exit 1; }
 
-mkdir -p "$prefix" "$unit_dir" "$(dirname "$env_file")"
-rm -rf "$prefix/dist" "$prefix/src" "$prefix/bin"
-cp -R "$src/dist" "$src/src" "$src/bin" "$prefix/"
-cp "$src/package.json" "$src/package-lock.json" "$src/README.md" "$prefix/"
-(cd "$prefix" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
+# What runs: the compiled master and workers, the client page, the command. The same
+# set from a checkout (which also has sources and tests) and from the package.
+mkdir -p "$prefix/dist" "$prefix/src" "$unit_dir" "$(dirname "$env_file")"
+rm -rf "$prefix/dist/src" "$prefix/dist/workers" "$prefix/src/client" "$prefix/bin"
+cp -R "$src/dist/src" "$src/dist/workers" "$prefix/dist/"
+cp -R "$src/src/client" "$prefix/src/"
+cp -R "$src/bin" "$prefix/"
+cp "$src/package.json" "$src/README.md" "$prefix/"
+npm_flags=(--omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error)
+if [ -f "$src/package-lock.json" ]; then
+  # A checkout: exactly the locked versions.
+  cp "$src/package-lock.json" "$prefix/"
+  (cd "$prefix" && npm ci "${npm_flags[@]}")
+else
+  # A package carries no lock file: the ranges of its package.json.
+  rm -f "$prefix/package-lock.json"
+  (cd "$prefix" && npm install --no-package-lock "${npm_flags[@]}")
+fi
 
 unit="$unit_dir/push-websocket.service"
 sed -e "s|@NODE@|$node|g" -e "s|@PREFIX@|$prefix|g" "$src/scripts/push-websocket.service" > "$unit"

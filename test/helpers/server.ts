@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { ServerProcess } from '../../scripts/lib/server-process';
 import { HANG_BOUND_MS } from './wait';
 
@@ -30,6 +31,17 @@ export async function startServer(
     ServerProcess.ours(['--port', '0', ...args], { env: { ...process.env, ...options.env } }),
   );
   return server.ready(options.timeoutMs ?? HANG_BOUND_MS);
+}
+
+/**
+ * A server started some other way (the installed command, a unit's ExecStart), tracked
+ * like startServer's: resolves once it logs its ready line, with its host and port.
+ */
+export function serverReady(
+  child: ChildProcess,
+  timeoutMs = HANG_BOUND_MS,
+): Promise<ServerProcess> {
+  return track(new ServerProcess(child)).ready(timeoutMs);
 }
 
 /** Stops every server a test file started (call from afterAll/afterEach). */

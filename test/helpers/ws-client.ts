@@ -19,9 +19,13 @@ export class WsClient {
     ws.on('error', () => undefined);
   }
 
-  static open(url: string, timeoutMs = HANG_BOUND_MS): Promise<WsClient> {
+  static open(
+    url: string,
+    timeoutMs = HANG_BOUND_MS,
+    options?: WebSocket.ClientOptions,
+  ): Promise<WsClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(url, options);
       const client = new WsClient(ws);
       const timer = setTimeout(() => {
         ws.terminate();

@@ -1,0 +1,220 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { WorkerMemory } from './worker-memory';
+
+/**
+ * The master's Prometheus metrics (GET /metrics). Counters and histograms are fed by
+ * the master as events happen; gauges are set from its state; the workers' memory is
+ * read from /proc at scrape time. A private registry, not prom-client's global one, so
+ * that two servers in one process (tests) never collide and nothing a library
+ * registers globally leaks into our output.
+ */
+
+export type WorkerState = 'idle' | 'serving' | 'starting';
+
+/** The state the gauges show. */
+export interface GaugeSnapshot {
+  clients: number;
+  channels: number;
+  workers: Record<WorkerState, number>;
+}
+
+export interface MetricsOptions {
+  /** The pids of every live worker (idle, starting or serving), read at scrape time. */
+  workerPids: () => readonly number[];
+  /** When given, read at every scrape and shown by the gauges (instead of setGauges). */
+  snapshot?: () => GaugeSnapshot;
+  /** prom-client's process and Node.js metrics of the master (default true). */
+  defaultMetrics?: boolean;
+  /** How long the workers' memory sum is reused between scrapes (default 1000 ms). */
+  memoryMaxAgeMs?: number;
+  /** The clock of that cache (tests). */
+  now?: () => number;
+}
+
+const PREFIX = 'push_websocket_';
+
+/**
+ * prom-client's default metrics that break Prometheus naming rules (`promtool check
+ * metrics`: a gauge must not end in `_total`). Each is the sum over the `type` label of
+ * a metric kept (`nodejs_active_handles` etc.), so `sum()` gives it back.
+ */
+const NONCONFORMING_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+/** A fork → ready start-up is about 150 ms on an idle 2-core box; seconds under load. */
+const WORKER_START_BUCKETS = [0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5];
+/** Upgrade → first frame: about 10 ms with a spare waiting, a start-up without. */
+const FIRST_PUSH_BUCKETS = [0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * A close code as a label with bounded values: protocol codes (1000-2999) as they are,
+ * application codes grouped (a client may pick any of 2000), 1006 when no close frame
+ * came (the connection just dropped).
+ */
+export function closeCodeLabel(code: number | undefined): string {
+  if (code === undefined) return '1006';
+  if (!Number.isInteger(code)) return 'other';
+  if (code >= 1000 && code <= 2999) return String(code);
+  if (code >= 3000 && code <= 3999) return '3xxx';
+  if (code >= 4000 && code <= 4999) return '4xxx';
+  return 'other';
+}
+
+/** `upgraded`, or the HTTP status a handshake was refused with. */
+export function outcomeLabel(outcome: 'upgraded' | number): string {
+  if (outcome === 'upgraded') return outcome;
+  return Number.isInteger(outcome) && outcome >= 100 && outcome <= 599 ? String(outcome) : 'other';
+}
+
+export class Metrics {
+  private readonly registry = new Registry();
+  private readonly clients: Gauge;
+  private readonly channels: Gauge;
+  private readonly workers: Gauge<'state'>;
+  private readonly connections: Counter<'outcome'>;
+  private readonly disconnects: Counter<'code' | 'side'>;
+  private readonly workerStart: Histogram;
+  private readonly firstPushDelay: Histogram;
+  private readonly publishedMessages: Counter;
+  private readonly sentFrames: Counter;
+  private readonly backplaneUp: Gauge;
+
+  constructor(options: MetricsOptions) {
+    const registers = [this.registry];
+    const memory = new WorkerMemory(options.workerPids, options.memoryMaxAgeMs, options.now);
+    const { snapshot } = options;
+    // Each gauge reads its own part of the snapshot as it is collected.
+    const fromSnapshot =
+      snapshot === undefined
+        ? undefined
+        : (part: (now: GaugeSnapshot) => void) => () => part(snapshot());
+
+    this.clients = new Gauge({
+      name: `${PREFIX}clients`,
+      help: 'Clients connected now (each served by a worker process of its own).',
+      registers,
+      collect: fromSnapshot?.((now) => this.clients.set(now.clients)),
+    });
+    this.channels = new Gauge({
+      name: `${PREFIX}channels`,
+      help: 'Channels with at least one client connected to this instance.',
+      registers,
+      collect: fromSnapshot?.((now) => this.channels.set(now.channels)),
+    });
+    this.workers = new Gauge({
+      name: `${PREFIX}workers`,
+      help: 'Worker processes by state: idle (a ready spare), serving (a client), starting (forked, not ready yet).',
+      labelNames: ['state'],
+      registers,
+      collect: fromSnapshot?.((now) => this.setWorkers(now.workers)),
+    });
+    this.connections = new Counter({
+      name: `${PREFIX}connections_total`,
+      help: 'WebSocket handshakes by outcome: "upgraded", or the HTTP status the request was refused with.',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.disconnects = new Counter({
+      name: `${PREFIX}disconnects_total`,
+      help: 'Connections ended, by close code (1006: no close frame; 3xxx/4xxx: application codes) and by the side that closed first.',
+      labelNames: ['code', 'side'],
+      registers,
+    });
+    this.workerStart = new Histogram({
+      name: `${PREFIX}worker_start_seconds`,
+      help: 'Time from forking a worker to its ready message.',
+      buckets: WORKER_START_BUCKETS,
+      registers,
+    });
+    this.firstPushDelay = new Histogram({
+      name: `${PREFIX}first_push_seconds`,
+      help: "Time from a client's 101 upgrade to the first frame its worker sent.",
+      buckets: FIRST_PUSH_BUCKETS,
+      registers,
+    });
+    this.publishedMessages = new Counter({
+      name: `${PREFIX}published_messages_total`,
+      help: 'Messages published (POST /publish, or received from the backplane).',
+      registers,
+    });
+    this.sentFrames = new Counter({
+      name: `${PREFIX}frames_sent_total`,
+      help: 'WebSocket data frames the workers sent to their clients.',
+      registers,
+    });
+    this.backplaneUp = new Gauge({
+      name: `${PREFIX}backplane_up`,
+      help: 'Whether the publish backplane is connected (1) or not (0).',
+      registers,
+    });
+    new Gauge({
+      name: `${PREFIX}worker_memory_bytes`,
+      help: 'Resident memory (RSS) of all worker processes, summed; pages they share count once per worker.',
+      registers,
+      async collect() {
+        this.set(await memory.bytes());
+      },
+    });
+
+    this.connections.inc({ outcome: 'upgraded' }, 0);
+    this.setGauges({ clients: 0, channels: 0, workers: { idle: 0, serving: 0, starting: 0 } });
+    this.backplaneUp.set(0);
+
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      for (const name of NONCONFORMING_DEFAULTS) this.registry.removeSingleMetric(name);
+    }
+  }
+
+  /** A handshake ended: `upgraded` (101 sent), or the status it was refused with. */
+  connection(outcome: 'upgraded' | number): void {
+    this.connections.inc({ outcome: outcomeLabel(outcome) });
+  }
+
+  /** A client's connection ended; `code` is the close code (undefined: no close frame). */
+  disconnect(code: number | undefined, side: 'client' | 'server'): void {
+    this.disconnects.inc({ code: closeCodeLabel(code), side });
+  }
+
+  /** A worker reported ready `seconds` after its fork. */
+  workerStarted(seconds: number): void {
+    this.workerStart.observe(seconds);
+  }
+
+  /** A client's first frame was sent `seconds` after its 101. */
+  firstPush(seconds: number): void {
+    this.firstPushDelay.observe(seconds);
+  }
+
+  published(count = 1): void {
+    this.publishedMessages.inc(count);
+  }
+
+  framesSent(count = 1): void {
+    this.sentFrames.inc(count);
+  }
+
+  setBackplaneUp(up: boolean): void {
+    this.backplaneUp.set(up ? 1 : 0);
+  }
+
+  setGauges(snapshot: GaugeSnapshot): void {
+    this.clients.set(snapshot.clients);
+    this.channels.set(snapshot.channels);
+    this.setWorkers(snapshot.workers);
+  }
+
+  private setWorkers(workers: Record<WorkerState, number>): void {
+    for (const state of ['idle', 'serving', 'starting'] as const) {
+      this.workers.set({ state }, workers[state]);
+    }
+  }
+
+  /** The Prometheus text exposition, and the Content-Type to send it with. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

@@ -1,0 +1,143 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { procStat } from '../helpers/proc';
+import { FAST, ROOT, serverReady, stopAllServers } from '../helpers/server';
+import { WsClient } from '../helpers/ws-client';
+
+const run = promisify(execFile);
+
+/** npm, bounded, without a terminal's progress output. */
+function npm(args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
+  return run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd,
+    timeout: 90000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+}
+
+/**
+ * The npm package as a user gets it: packed, installed globally under a temp prefix
+ * with production dependencies only, its command run from there.
+ *
+ * The pack runs with --ignore-scripts: `npm test` has just built dist/, and the
+ * package's prepack (a clean rebuild) would rewrite dist/ under the feet of the other
+ * test files running at the same time.
+ */
+describe('the npm package', () => {
+  let dir: string;
+  let tarball: string;
+  let files: string[];
+  const installed = (): string => path.join(dir, 'global/lib/node_modules/push-websocket');
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-package-'));
+    const { stdout } = await npm(
+      ['pack', '--json', '--ignore-scripts', '--pack-destination', dir],
+      ROOT,
+    );
+    const [report] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
+    tarball = path.join(dir, report.filename);
+    files = report.files.map((file) => file.path);
+  }, 60000);
+
+  afterAll(async () => {
+    await stopAllServers();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('prepack builds from clean, so a packed tarball always has dist/', () => {
+    const scripts = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts;
+    expect(scripts.prepack).toBe('rm -rf dist && npm run build');
+  });
+
+  test('the tarball has what the command runs, and no tests, sources or maps', () => {
+    for (const file of [
+      'package.json',
+      'README.md',
+      'bin/push-websocket',
+      'dist/src/main.js',
+      'dist/src/master/master.js',
+      'dist/workers/push-worker.js',
+      'src/client/index.html',
+      'scripts/install-systemd.sh',
+      'scripts/push-websocket.service',
+      'deploy/nginx/push-websocket-tls.conf',
+    ]) {
+      expect(files).toContain(file);
+    }
+    for (const file of files) {
+      expect(file).not.toMatch(/^(test|dist\/scripts|dist\/test|node_modules)\//);
+      expect(file).not.toMatch(/\.(ts|map)$/);
+    }
+  });
+
+  test('installed with npm install -g, the push-websocket command serves a client', async () => {
+    await npm(
+      [
+        'install',
+        '-g',
+        '--prefix',
+        path.join(dir, 'global'),
+        '--omit=dev',
+        '--prefer-offline',
+        tarball,
+      ],
+      dir,
+    );
+    const child = spawn(path.join(dir, 'global/bin/push-websocket'), ['--port', '0', ...FAST], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const server = await serverReady(child);
+    const client = await WsClient.open(server.url);
+    try {
+      const pid = await client.workerPid();
+      expect(procStat(pid)?.ppid).toBe(server.pid);
+      await client.waitForMessages(2);
+      expect(client.messages[1]).toMatch(/^I am waiting 0\.\d+ seconds$/);
+      const page = await fetch(`${server.httpUrl}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<html');
+    } finally {
+      client.terminate();
+      await server.stop();
+    }
+  }, 90000);
+
+  test('its systemd installer works from the installed package', async () => {
+    const app = path.join(dir, 'app');
+    await run(
+      'bash',
+      [
+        path.join(installed(), 'scripts/install-systemd.sh'),
+        '--prefix',
+        app,
+        '--unit-dir',
+        path.join(dir, 'units'),
+        '--env-file',
+        path.join(dir, 'default/push-websocket'),
+      ],
+      { timeout: 90000 },
+    );
+    const unit = readFileSync(path.join(dir, 'units/push-websocket.service'), 'utf8');
+    const [command, ...args] = (/^ExecStart=(.*)$/m.exec(unit) as RegExpExecArray)[1].split(' ');
+    expect(args).toContain(path.join(app, 'dist/src/main.js'));
+    const child = spawn(command, [...args, '--port', '0', ...FAST], {
+      cwd: '/',
+      env: { PATH: '/usr/bin:/bin' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const server = await serverReady(child);
+    const client = await WsClient.open(server.url);
+    try {
+      await client.workerPid();
+      await client.waitForMessages(2);
+    } finally {
+      client.terminate();
+      await server.stop();
+    }
+  }, 90000);
+});
