@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomEpoch } from './epoch';
 import { answerHistory } from './history-answer';
 import type { HistoryResult, PublishResult } from './types';
 
@@ -55,10 +55,6 @@ export interface MemoryHistoryStats {
   channelsWithHistory: number;
   publications: number;
   bytes: number;
-}
-
-export function randomEpoch(): string {
-  return randomBytes(6).toString('hex');
 }
 
 export class MemoryHistory {
