@@ -218,6 +218,33 @@ describe('RedisBroker across instances and failures', () => {
     await restarted.stop();
   });
 
+  test('a hung Redis (SIGSTOP): publish fails within the command timeout instead of hanging', async () => {
+    const own = await startRedis();
+    const broker = makeBroker(own.url, { instanceId: 'hung', commandTimeoutMs: 300 });
+    await stateOf(broker, 'up');
+    await broker.publish('/h', 'before');
+    process.kill(own.pid, 'SIGSTOP');
+    try {
+      const started = Date.now();
+      await expect(broker.publish('/h', 'stuck')).rejects.toThrow(
+        /failed while publishing \(Command timed out\); it may or may not have been done/,
+      );
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      process.kill(own.pid, 'SIGCONT');
+    }
+    await waitFor(
+      () =>
+        broker.publish('/h', 'after').then(
+          (result) => result,
+          () => undefined,
+        ),
+      'publishing to work again',
+    );
+    await broker.close();
+    await own.stop();
+  });
+
   test('Redis unreachable at start: the broker constructs, stays down, comes up when Redis does', async () => {
     const port = await freePort();
     const logger = new CaptureLogger();

@@ -87,6 +87,21 @@ describe('RecoveringDelivery: history, then live, no gap and no duplicate', () =
     expect(d.gaps).toBe(1);
   });
 
+  test('a failed history read is abandoned: publications flow from the first buffered one', () => {
+    const { d, got } = delivery(2);
+    d.live(pub(7));
+    d.live(pub(8));
+    d.abandon();
+    d.live(pub(9));
+    expect(got).toEqual(['e1#7', 'e1#8', 'e1#9']);
+    expect(d.recovered).toBe(false);
+    expect(d.gaps).toBe(0);
+    const empty = delivery(2);
+    empty.d.abandon();
+    empty.d.live(pub(1, 'e9'));
+    expect(empty.got).toEqual(['e9#1']);
+  });
+
   test('history given twice is a bug', () => {
     const { d } = delivery(0);
     d.history(recovered(0, 0));

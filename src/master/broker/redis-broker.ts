@@ -43,6 +43,8 @@ export interface RedisBrokerOptions {
   keyPrefix?: string;
   backoff?: BackoffOptions;
   connectTimeoutMs?: number;
+  /** A command with no reply in this time fails (a hung Redis must not hang a client). */
+  commandTimeoutMs?: number;
 }
 
 export const REDIS_DEFAULTS = {
@@ -51,6 +53,7 @@ export const REDIS_DEFAULTS = {
   channelTtlMs: 24 * 3600_000,
   keyPrefix: 'pushws:',
   connectTimeoutMs: 3000,
+  commandTimeoutMs: 5000,
 };
 
 interface ScriptCommands {
@@ -60,7 +63,7 @@ interface ScriptCommands {
 
 /** Errors that mean the link broke under a command: the outcome is unknown. */
 const CONNECTION_ERROR =
-  /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|ECONNRESET|EPIPE|ETIMEDOUT/;
+  /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|Command timed out|ECONNRESET|EPIPE|ETIMEDOUT/;
 
 /**
  * The broker of many instances: Redis pub/sub delivers, Redis Streams keep history
@@ -135,6 +138,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
       autoResubscribe: false,
       retryStrategy: (attempt) => backoffDelay(attempt, backoff),
       connectTimeout: options.connectTimeoutMs ?? REDIS_DEFAULTS.connectTimeoutMs,
+      commandTimeout: options.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,
     };
     this.commands = new Redis(options.url, {
       ...common,
@@ -365,7 +369,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     const text = this.errorText(error);
     if (CONNECTION_ERROR.test(text)) {
       return new BrokerDownError(
-        `link to Redis at ${this.where} lost while ${doing} (${text}); it may or may not have been done`,
+        `link to Redis at ${this.where} failed while ${doing} (${text}); it may or may not have been done`,
       );
     }
     return new Error(`Redis at ${this.where} refused ${doing}: ${text}`);

@@ -27,6 +27,8 @@ export class RecoveringDelivery {
   private at: StreamPosition;
   private recoveredFlag: boolean | undefined;
   private gapCount = 0;
+  /** After abandon(): the next publication sets the position, whatever it is. */
+  private followNext = false;
 
   constructor(
     readonly channel: string,
@@ -71,6 +73,19 @@ export class RecoveringDelivery {
     return result.recovered;
   }
 
+  /**
+   * The history read failed (backplane down, timeout): give up recovering. Buffered and
+   * later publications go through as they come, from the first one on.
+   */
+  abandon(): void {
+    if (this.buffer === undefined) return;
+    const buffered = this.buffer;
+    this.buffer = undefined;
+    this.recoveredFlag = false;
+    this.followNext = true;
+    for (const publication of buffered) this.pass(publication);
+  }
+
   /** Still waiting for the history answer. */
   get pending(): boolean {
     return this.buffer !== undefined;
@@ -92,6 +107,10 @@ export class RecoveringDelivery {
   }
 
   private pass(publication: Publication): void {
+    if (this.followNext) {
+      this.followNext = false;
+      this.at = { epoch: publication.epoch, offset: publication.offset - 1 };
+    }
     if (publication.epoch === this.at.epoch) {
       if (publication.offset <= this.at.offset) return; // already delivered
       if (publication.offset > this.at.offset + 1) this.gapCount += 1;
