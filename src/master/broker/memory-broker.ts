@@ -1,0 +1,136 @@
+import { EventEmitter } from 'node:events';
+import { BROADCAST_CHANNEL, isBrokerChannel } from '../channels/channel-name';
+import { instanceOfClientId, isInstanceId } from './client-id';
+import { checkSince } from './history-answer';
+import {
+  DEFAULT_MEMORY_LIMITS,
+  MemoryHistory,
+  type MemoryHistoryLimits,
+  type MemoryHistoryStats,
+} from './memory-history';
+import { SubscriptionCounts } from './subscription-counts';
+import {
+  BrokerClosedError,
+  InvalidChannelError,
+  InvalidClientIdError,
+  type Broker,
+  type BrokerEvents,
+  type HistoryResult,
+  type PublishResult,
+} from './types';
+
+export interface MemoryBrokerOptions {
+  instanceId: string;
+  history?: Partial<MemoryHistoryLimits>;
+  /** Injected for tests of TTLs. */
+  now?: () => number;
+}
+
+/**
+ * The broker of a single instance (no --redis): channels, offsets and history live in
+ * this process; a restart starts new epochs. State is always 'off' (no backplane).
+ * Deliveries are emitted asynchronously (a microtask after publish), as over Redis.
+ */
+export class MemoryBroker extends EventEmitter<BrokerEvents> implements Broker {
+  readonly state = 'off' as const;
+  readonly instanceId: string;
+  private readonly counts = new SubscriptionCounts();
+  private readonly store: MemoryHistory;
+  private readonly sweeper: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(options: MemoryBrokerOptions) {
+    super();
+    if (!isInstanceId(options.instanceId)) {
+      throw new RangeError(`bad instance id ${JSON.stringify(options.instanceId)}`);
+    }
+    this.instanceId = options.instanceId;
+    const limits = { ...DEFAULT_MEMORY_LIMITS, ...options.history };
+    checkLimits(limits);
+    this.store = new MemoryHistory(limits, (channel) => this.counts.has(channel), options.now);
+    if (limits.size > 0 && limits.ttlMs > 0) {
+      // Frees expired history of idle channels; the bounds hold without it.
+      this.sweeper = setInterval(() => this.store.sweep(), Math.max(1000, limits.ttlMs / 2));
+      this.sweeper.unref();
+    }
+  }
+
+  publish(channel: string, data: string): Promise<PublishResult> {
+    try {
+      this.check(channel);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const result = this.store.append(channel, data);
+    if (channel === BROADCAST_CHANNEL || this.counts.has(channel)) {
+      const publication = { channel, ...result, data };
+      queueMicrotask(() => {
+        if (!this.closed) this.emit('publication', publication);
+      });
+    }
+    return Promise.resolve(result);
+  }
+
+  publishToClient(clientId: string, data: string): Promise<boolean> {
+    if (this.closed) return Promise.reject(new BrokerClosedError());
+    const instance = instanceOfClientId(clientId);
+    if (instance === undefined) return Promise.reject(new InvalidClientIdError(clientId));
+    if (instance !== this.instanceId) return Promise.resolve(false);
+    queueMicrotask(() => {
+      if (!this.closed) this.emit('clientMessage', { clientId, data });
+    });
+    return Promise.resolve(true);
+  }
+
+  subscribe(channel: string): Promise<void> {
+    try {
+      this.check(channel);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.counts.add(channel);
+    return Promise.resolve();
+  }
+
+  unsubscribe(channel: string): Promise<void> {
+    if (this.counts.remove(channel)) this.store.release(channel);
+    return Promise.resolve();
+  }
+
+  history(channel: string, sinceOffset: number, epoch: string): Promise<HistoryResult> {
+    try {
+      this.check(channel);
+      checkSince(sinceOffset);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return Promise.resolve(this.store.read(channel, sinceOffset, epoch));
+  }
+
+  /** Channels, history kept and its bytes (for /status and /metrics). */
+  stats(): MemoryHistoryStats & { subscribedChannels: number } {
+    return { ...this.store.stats(), subscribedChannels: this.counts.size };
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    return Promise.resolve();
+  }
+
+  private check(channel: string): void {
+    if (this.closed) throw new BrokerClosedError();
+    if (!isBrokerChannel(channel)) throw new InvalidChannelError(channel);
+  }
+}
+
+function checkLimits(limits: MemoryHistoryLimits): void {
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`history limit ${name} must be a whole number >= 0, not ${value}`);
+    }
+  }
+  if (limits.maxBytes < 1 || limits.maxChannels < 1) {
+    throw new RangeError('history limits maxBytes and maxChannels must be at least 1');
+  }
+}

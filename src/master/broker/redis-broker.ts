@@ -1,0 +1,404 @@
+import { EventEmitter } from 'node:events';
+import Redis, { type RedisOptions } from 'ioredis';
+import { BROADCAST_CHANNEL, isBrokerChannel } from '../channels/channel-name';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
+import { instanceOfClientId, isInstanceId } from './client-id';
+import { randomEpoch } from './epoch';
+import { answerHistory, checkSince } from './history-answer';
+import {
+  channelKeys,
+  clientTopic,
+  decodeClientMessage,
+  decodePublication,
+  encodeClientMessage,
+  HISTORY_SCRIPT,
+  publicationTopic,
+  PUBLISH_SCRIPT,
+} from './redis-scripts';
+import { checkRedisUrl, redactRedisUrl } from './redis-url';
+import { SubscriptionCounts } from './subscription-counts';
+import {
+  BrokerClosedError,
+  BrokerDownError,
+  InvalidChannelError,
+  InvalidClientIdError,
+  type Broker,
+  type BrokerEvents,
+  type BrokerLogger,
+  type BrokerState,
+  type HistoryResult,
+  type PublishResult,
+} from './types';
+
+export interface RedisBrokerOptions {
+  /** redis:// or rediss:// URL; a password in it is used, never logged. */
+  url: string;
+  instanceId: string;
+  logger: BrokerLogger;
+  /** Publications kept per channel (0: history off) and their age limit in ms (0: none). */
+  history?: { size?: number; ttlMs?: number };
+  /** How long an idle channel's offset and epoch live in Redis (ms; 0: for ever). */
+  channelTtlMs?: number;
+  /** Prefix of every key and pub/sub topic, so instances of other apps can share a Redis. */
+  keyPrefix?: string;
+  backoff?: BackoffOptions;
+  connectTimeoutMs?: number;
+  /** A command with no reply in this time fails (a hung Redis must not hang a client). */
+  commandTimeoutMs?: number;
+}
+
+export const REDIS_DEFAULTS = {
+  historySize: 100,
+  historyTtlMs: 5 * 60_000,
+  channelTtlMs: 24 * 3600_000,
+  keyPrefix: 'pushws:',
+  connectTimeoutMs: 3000,
+  commandTimeoutMs: 5000,
+};
+
+interface ScriptCommands {
+  pushwsPublish(...args: (string | number)[]): Promise<[number, string]>;
+  pushwsHistory(...args: (string | number)[]): Promise<[string, string, string, string[]]>;
+}
+
+/** Errors that mean the link broke under a command: the outcome is unknown. */
+const CONNECTION_ERROR =
+  /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|Command timed out|ECONNRESET|EPIPE|ETIMEDOUT/;
+
+/**
+ * The broker of many instances: Redis pub/sub delivers, Redis Streams keep history
+ * that every instance shares (see redis-scripts.ts for keys and scripts).
+ *
+ * Two connections (a subscriber connection can run nothing else). Client: ioredis,
+ * which reconnects by itself with our back-off; we disable its offline queue and its
+ * resending, so a publication is never queued while Redis is away: it is refused
+ * (BrokerDownError, HTTP 503). The broker resubscribes itself on every reconnect
+ * (this instance's client topic, the broadcast channel, and each counted channel)
+ * and only then reports 'up'. Starting with Redis unreachable is fine: state 'down',
+ * retries with back-off, logged.
+ */
+export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
+  readonly instanceId: string;
+  private current: BrokerState = 'down';
+  private readonly commands: Redis;
+  private readonly subscriber: Redis;
+  private readonly scripts: ScriptCommands;
+  private readonly counts = new SubscriptionCounts();
+  private readonly where: string;
+  /** The URL's password, scrubbed from any error text before it is logged or thrown. */
+  private readonly secret: string;
+  private readonly prefix: string;
+  private readonly ownTopic: string;
+  private readonly historySize: number;
+  private readonly historyTtlMs: number;
+  private readonly channelTtlMs: number;
+  private readonly logger: BrokerLogger;
+  private commandsReady = false;
+  private subscriberReady = false;
+  private lastError: string | undefined;
+  private downSince = Date.now();
+  private downLogged = false;
+  private closed = false;
+
+  constructor(options: RedisBrokerOptions) {
+    super();
+    const problem = checkRedisUrl(options.url);
+    if (problem !== undefined) throw new RangeError(`bad Redis URL: ${problem}`);
+    if (!isInstanceId(options.instanceId)) {
+      throw new RangeError(`bad instance id ${JSON.stringify(options.instanceId)}`);
+    }
+    this.instanceId = options.instanceId;
+    this.logger = options.logger;
+    this.where = redactRedisUrl(options.url);
+    this.secret = passwordOf(options.url);
+    this.prefix = options.keyPrefix ?? REDIS_DEFAULTS.keyPrefix;
+    this.ownTopic = clientTopic(this.prefix, this.instanceId);
+    this.historySize = options.history?.size ?? REDIS_DEFAULTS.historySize;
+    this.historyTtlMs = options.history?.ttlMs ?? REDIS_DEFAULTS.historyTtlMs;
+    const channelTtl = options.channelTtlMs ?? REDIS_DEFAULTS.channelTtlMs;
+    // The counter must outlive the history it numbers.
+    this.channelTtlMs = channelTtl === 0 ? 0 : Math.max(channelTtl, this.historyTtlMs);
+    for (const [name, value] of Object.entries({
+      historySize: this.historySize,
+      historyTtlMs: this.historyTtlMs,
+      channelTtlMs: channelTtl,
+    })) {
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new RangeError(`${name} must be a whole number >= 0, not ${value}`);
+      }
+    }
+
+    const backoff = options.backoff ?? DEFAULT_BACKOFF;
+    const common: RedisOptions = {
+      // Never queue or replay a command while the link is down: refuse it instead.
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      // We resubscribe ourselves, to know when it is done.
+      autoResubscribe: false,
+      retryStrategy: (attempt) => backoffDelay(attempt, backoff),
+      connectTimeout: options.connectTimeoutMs ?? REDIS_DEFAULTS.connectTimeoutMs,
+      commandTimeout: options.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,
+    };
+    this.commands = new Redis(options.url, {
+      ...common,
+      connectionName: `push-websocket:${this.instanceId}:commands`,
+    });
+    this.subscriber = new Redis(options.url, {
+      ...common,
+      connectionName: `push-websocket:${this.instanceId}:subscriber`,
+    });
+    this.commands.defineCommand('pushwsPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+    this.commands.defineCommand('pushwsHistory', { numberOfKeys: 2, lua: HISTORY_SCRIPT });
+    this.scripts = this.commands as unknown as ScriptCommands;
+    this.watch();
+    this.logger.info(`Redis backplane: connecting to ${this.where} as instance ${this.instanceId}`);
+  }
+
+  get state(): BrokerState {
+    return this.current;
+  }
+
+  async publish(channel: string, data: string): Promise<PublishResult> {
+    this.checkChannel(channel);
+    this.checkUp();
+    const keys = channelKeys(this.prefix, channel);
+    try {
+      const [offset, epoch] = await this.scripts.pushwsPublish(
+        keys.meta,
+        keys.stream,
+        randomEpoch(),
+        data,
+        this.historySize,
+        this.historyTtlMs,
+        this.channelTtlMs,
+        publicationTopic(this.prefix, channel),
+      );
+      return { offset: Number(offset), epoch };
+    } catch (error) {
+      throw this.mapError(error, 'publishing');
+    }
+  }
+
+  async publishToClient(clientId: string, data: string): Promise<boolean> {
+    if (this.closed) throw new BrokerClosedError();
+    const instance = instanceOfClientId(clientId);
+    if (instance === undefined) throw new InvalidClientIdError(clientId);
+    if (instance === this.instanceId) {
+      // Our own client: no need for the round trip (works while Redis is down too).
+      queueMicrotask(() => {
+        if (!this.closed) this.emit('clientMessage', { clientId, data });
+      });
+      return true;
+    }
+    this.checkUp();
+    try {
+      const receivers = await this.commands.publish(
+        clientTopic(this.prefix, instance),
+        encodeClientMessage(clientId, data),
+      );
+      return receivers > 0;
+    } catch (error) {
+      throw this.mapError(error, 'sending to a client');
+    }
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    this.checkChannel(channel);
+    if (!this.counts.add(channel) || this.subscriber.status !== 'ready') return;
+    try {
+      await this.subscriber.subscribe(publicationTopic(this.prefix, channel));
+    } catch (error) {
+      // The link broke: the resubscribe on recovery covers this channel.
+      this.logger.debug(`Redis backplane: subscribe ${channel} failed: ${this.errorText(error)}`);
+    }
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    if (!this.counts.remove(channel) || this.subscriber.status !== 'ready') return;
+    try {
+      await this.subscriber.unsubscribe(publicationTopic(this.prefix, channel));
+    } catch (error) {
+      this.logger.debug(`Redis backplane: unsubscribe ${channel} failed: ${this.errorText(error)}`);
+    }
+  }
+
+  async history(channel: string, sinceOffset: number, epoch: string): Promise<HistoryResult> {
+    this.checkChannel(channel);
+    checkSince(sinceOffset);
+    this.checkUp();
+    const keys = channelKeys(this.prefix, channel);
+    let reply: [string, string, string, string[]];
+    try {
+      reply = await this.scripts.pushwsHistory(
+        keys.meta,
+        keys.stream,
+        randomEpoch(),
+        this.historySize,
+        this.historyTtlMs,
+        this.channelTtlMs,
+        sinceOffset,
+      );
+    } catch (error) {
+      throw this.mapError(error, 'reading history');
+    }
+    const [current, offset, firstKept, flat] = reply;
+    const after = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      after.push({ channel, offset: Number(flat[i]), epoch: current, data: flat[i + 1] });
+    }
+    return answerHistory(
+      { epoch: current, offset: Number(offset), firstKept: Number(firstKept), after },
+      sinceOffset,
+      epoch,
+      this.historySize > 0,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([this.commands, this.subscriber].map(disconnect));
+  }
+
+  private watch(): void {
+    this.commands.on('ready', () => {
+      this.commandsReady = true;
+      this.update();
+    });
+    this.subscriber.on('ready', () => void this.resubscribe());
+    this.subscriber.on('message', (topic: string, message: string) => this.deliver(topic, message));
+    for (const connection of [this.commands, this.subscriber]) {
+      connection.on('error', (error: Error) => {
+        this.lastError = this.errorText(error);
+        if (!this.downLogged && !this.closed && this.current === 'down') this.logDown();
+        else this.logger.debug(`Redis backplane error at ${this.where}: ${this.lastError}`);
+      });
+      connection.on('close', () => {
+        if (connection === this.commands) this.commandsReady = false;
+        else this.subscriberReady = false;
+        this.update();
+      });
+      connection.on('reconnecting', (delay: number) => {
+        if (!this.closed) this.logger.debug(`Redis backplane: reconnecting in ${delay} ms`);
+      });
+    }
+  }
+
+  /** After every (re)connect: this instance's topics and all counted channels. */
+  private async resubscribe(): Promise<void> {
+    const topics = [
+      this.ownTopic,
+      publicationTopic(this.prefix, BROADCAST_CHANNEL),
+      ...this.counts.channels().map((channel) => publicationTopic(this.prefix, channel)),
+    ];
+    try {
+      await this.subscriber.subscribe(...topics);
+    } catch (error) {
+      this.logger.debug(`Redis backplane: resubscribe failed: ${this.errorText(error)}`);
+      return; // The link broke again; the next 'ready' retries.
+    }
+    if (this.subscriber.status !== 'ready') return;
+    this.subscriberReady = true;
+    this.update();
+  }
+
+  private deliver(topic: string, message: string): void {
+    if (this.closed) return;
+    if (topic === this.ownTopic) {
+      const decoded = decodeClientMessage(message);
+      if (decoded !== undefined) this.emit('clientMessage', decoded);
+      return;
+    }
+    const channel = topic.slice(publicationTopic(this.prefix, '').length);
+    // A message may still arrive just after the last unsubscribe: not ours any more.
+    if (channel !== BROADCAST_CHANNEL && !this.counts.has(channel)) return;
+    const publication = decodePublication(channel, message);
+    if (publication !== undefined) this.emit('publication', publication);
+  }
+
+  private update(): void {
+    if (this.closed) return;
+    const next: BrokerState = this.commandsReady && this.subscriberReady ? 'up' : 'down';
+    const previous = this.current;
+    if (next === previous) return;
+    this.current = next;
+    if (next === 'up') {
+      const after = this.downLogged ? ` after ${Date.now() - this.downSince} ms down` : '';
+      this.logger.info(
+        `Redis backplane up at ${this.where}${after}; subscribed to ${this.counts.size} channels`,
+      );
+      this.lastError = undefined;
+      this.downLogged = false;
+    } else {
+      this.downSince = Date.now();
+      this.logDown();
+    }
+    this.emit('state', next, previous);
+  }
+
+  private logDown(): void {
+    this.downLogged = true;
+    this.logger.warn(
+      `Redis backplane down at ${this.where}: ${this.lastError ?? 'connection lost'}; ` +
+        'publishing refused until it is back, reconnecting with back-off',
+    );
+  }
+
+  private checkChannel(channel: string): void {
+    if (this.closed) throw new BrokerClosedError();
+    if (!isBrokerChannel(channel)) throw new InvalidChannelError(channel);
+  }
+
+  private checkUp(): void {
+    if (this.closed) throw new BrokerClosedError();
+    if (this.current !== 'up') {
+      throw new BrokerDownError(
+        `Redis at ${this.where} is unreachable (${this.lastError ?? 'connecting'})`,
+      );
+    }
+  }
+
+  private errorText(error: unknown): string {
+    const text = error instanceof Error ? error.message : String(error);
+    return this.secret === '' ? text : text.split(this.secret).join('***');
+  }
+
+  private mapError(error: unknown, doing: string): Error {
+    if (this.closed) return new BrokerClosedError();
+    const text = this.errorText(error);
+    if (CONNECTION_ERROR.test(text)) {
+      return new BrokerDownError(
+        `link to Redis at ${this.where} failed while ${doing} (${text}); it may or may not have been done`,
+      );
+    }
+    return new Error(`Redis at ${this.where} refused ${doing}: ${text}`);
+  }
+}
+
+function passwordOf(url: string): string {
+  const raw = new URL(url).password;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** Closes a connection for good and waits for it to end (bounded), leaving no handle. */
+function disconnect(connection: Redis): Promise<void> {
+  if (connection.status === 'end') return Promise.resolve();
+  if (connection.status === 'reconnecting') {
+    // No socket, only the retry timer, which disconnect() clears: nothing to wait for.
+    connection.disconnect();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 2000);
+    connection.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    connection.disconnect();
+  });
+}

@@ -1,0 +1,142 @@
+import type { Publication } from './types';
+
+/**
+ * What the Redis broker stores and sends, without I/O: key names, the Lua scripts and
+ * the pub/sub message format.
+ *
+ * Per channel (a hash tag keeps both keys on one Redis Cluster slot):
+ * - `<prefix>{<channel>}:meta`: hash {epoch, offset}. Created, with a fresh epoch, when
+ *   missing: so after FLUSHALL or expiry a channel starts a new epoch at offset 1.
+ * - `<prefix>{<channel>}:stream`: Stream of entries {o: offset, d: data}, trimmed with
+ *   MAXLEN ~ size and MINID ~ (now - TTL), expiring TTL after the last publication.
+ *   Approximate trimming is cheap; reads count only the last `size` offsets within the
+ *   TTL, so what a client gets back is exact.
+ * Pub/sub: `<prefix>pub:<channel>` carries "<offset> <epoch> <data>";
+ * `<prefix>client:<instanceId>` carries "<clientId> <data>".
+ *
+ * Publishing is one script: offset (HINCRBY), XADD and PUBLISH run atomically, so every
+ * instance sees each channel's publications in offset order.
+ */
+
+export interface ChannelKeys {
+  meta: string;
+  stream: string;
+}
+
+export function channelKeys(prefix: string, channel: string): ChannelKeys {
+  return { meta: `${prefix}{${channel}}:meta`, stream: `${prefix}{${channel}}:stream` };
+}
+
+export function publicationTopic(prefix: string, channel: string): string {
+  return `${prefix}pub:${channel}`;
+}
+
+export function clientTopic(prefix: string, instanceId: string): string {
+  return `${prefix}client:${instanceId}`;
+}
+
+/** Shared head of both scripts: the channel's epoch, created (and old stream dropped) if missing. */
+const ENSURE_EPOCH = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)
+  redis.call('DEL', KEYS[2])
+end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+/**
+ * KEYS: meta, stream. ARGV: new epoch, data, history size (0: off), history TTL ms
+ * (0: none), channel TTL ms (0: none), pub/sub topic. Returns {offset, epoch}.
+ */
+export const PUBLISH_SCRIPT = `${ENSURE_EPOCH}
+local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
+local size = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[4])
+local channel_ttl = tonumber(ARGV[5])
+if size > 0 then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', size, '*', 'o', offset, 'd', ARGV[2])
+  if ttl > 0 then
+    redis.call('XTRIM', KEYS[2], 'MINID', '~', string.format('%.0f', now_ms() - ttl))
+    redis.call('PEXPIRE', KEYS[2], ttl)
+  elseif channel_ttl > 0 then
+    redis.call('PEXPIRE', KEYS[2], channel_ttl)
+  end
+end
+if channel_ttl > 0 then redis.call('PEXPIRE', KEYS[1], channel_ttl) end
+redis.call('PUBLISH', ARGV[6], offset .. ' ' .. epoch .. ' ' .. ARGV[2])
+return {offset, epoch}
+`;
+
+/**
+ * KEYS: meta, stream. ARGV: new epoch, history size, history TTL ms, channel TTL ms,
+ * since. Returns {epoch, offset, first kept offset, {offset, data, ...} after since}.
+ */
+export const HISTORY_SCRIPT = `${ENSURE_EPOCH}
+local channel_ttl = tonumber(ARGV[4])
+if channel_ttl > 0 and redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIRE', KEYS[1], channel_ttl)
+end
+local offset = tonumber(redis.call('HGET', KEYS[1], 'offset'))
+local size = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+local since = tonumber(ARGV[5])
+local first = offset + 1
+local out = {}
+if size > 0 then
+  local min = '-'
+  if ttl > 0 then min = string.format('%.0f', now_ms() - ttl) end
+  local oldest = redis.call('XRANGE', KEYS[2], min, '+', 'COUNT', 1)
+  if #oldest > 0 then
+    first = math.max(tonumber(oldest[1][2][2]), offset - size + 1)
+  end
+  if since < offset and first <= offset then
+    local wanted = math.min(offset - since, size)
+    local entries = redis.call('XREVRANGE', KEYS[2], '+', min, 'COUNT', wanted)
+    for i = #entries, 1, -1 do
+      local fields = entries[i][2]
+      local o = tonumber(fields[2])
+      if o > since and o >= first then
+        table.insert(out, fields[2])
+        table.insert(out, fields[4])
+      end
+    end
+  end
+end
+return {epoch, tostring(offset), tostring(first), out}
+`;
+
+export function encodePublication(offset: number, epoch: string, data: string): string {
+  return `${offset} ${epoch} ${data}`;
+}
+
+/** A pub/sub message back into a publication; undefined when it is not one of ours. */
+export function decodePublication(channel: string, message: string): Publication | undefined {
+  const first = message.indexOf(' ');
+  const second = message.indexOf(' ', first + 1);
+  if (first < 1 || second < 0) return undefined;
+  const offset = Number(message.slice(0, first));
+  if (!Number.isSafeInteger(offset) || offset < 1) return undefined;
+  return {
+    channel,
+    offset,
+    epoch: message.slice(first + 1, second),
+    data: message.slice(second + 1),
+  };
+}
+
+export function encodeClientMessage(clientId: string, data: string): string {
+  return `${clientId} ${data}`;
+}
+
+export function decodeClientMessage(
+  message: string,
+): { clientId: string; data: string } | undefined {
+  const space = message.indexOf(' ');
+  if (space < 1) return undefined;
+  return { clientId: message.slice(0, space), data: message.slice(space + 1) };
+}

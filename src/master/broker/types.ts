@@ -1,0 +1,144 @@
+import type { EventEmitter } from 'node:events';
+
+/**
+ * The channel broker: how a master publishes to channels and to single clients, and
+ * learns of publications for the channels its own clients use. One small interface,
+ * two implementations (in memory for one instance; Redis for many), one contract test.
+ *
+ * Channels are names `normaliseChannel` returns (`/`, `/news`, ...) or BROADCAST_CHANNEL
+ * (`*`), the channel of broadcasts to every client, which a broker always delivers
+ * without a subscribe.
+ */
+
+/** 'off': no backplane (in-memory broker); 'up'/'down': the Redis backplane's link. */
+export type BrokerState = 'off' | 'up' | 'down';
+
+/** A publication to a channel, as delivered: `offset` counts from 1 in each `epoch`. */
+export interface Publication {
+  channel: string;
+  offset: number;
+  epoch: string;
+  data: string;
+}
+
+/** A message for one client, delivered to the instance that owns the client's id. */
+export interface ClientMessage {
+  clientId: string;
+  data: string;
+}
+
+export interface PublishResult {
+  offset: number;
+  epoch: string;
+}
+
+/**
+ * Why a client cannot be brought up to date from history:
+ * - 'history off': this broker keeps no history;
+ * - 'epoch changed': the stream the client knew is gone (restart, FLUSHALL, expiry);
+ * - 'offset too old': publications after the client's offset were dropped (size, TTL,
+ *   memory bounds);
+ * - 'offset ahead': the client claims an offset this epoch never reached.
+ */
+export type NotRecoveredReason =
+  'history off' | 'epoch changed' | 'offset too old' | 'offset ahead';
+
+/**
+ * The answer to `history`: either every publication after `since` (in offset order), or
+ * the reason there is none. Both say the channel's current `epoch` and last `offset`,
+ * which a client keeps to come back with.
+ */
+export type HistoryResult =
+  | { recovered: true; epoch: string; offset: number; publications: Publication[] }
+  | { recovered: false; reason: NotRecoveredReason; epoch: string; offset: number };
+
+export interface BrokerEvents {
+  /** A publication to a channel this master subscribed to, or a broadcast. */
+  publication: [publication: Publication];
+  /** A message for a client id of this instance. */
+  clientMessage: [message: ClientMessage];
+  /** The backplane's state changed. */
+  state: [state: BrokerState, previous: BrokerState];
+}
+
+/** What a broker logs through (the master's winston logger fits). */
+export interface BrokerLogger {
+  error(message: string): unknown;
+  warn(message: string): unknown;
+  info(message: string): unknown;
+  debug(message: string): unknown;
+}
+
+export interface Broker extends Pick<EventEmitter<BrokerEvents>, 'on' | 'once' | 'off'> {
+  /** This instance's id: the prefix of its client ids (`<instanceId>-<n>`). */
+  readonly instanceId: string;
+  readonly state: BrokerState;
+
+  /**
+   * Publishes to a channel (or BROADCAST_CHANNEL). Resolves with the publication's
+   * offset and epoch once it is stored and sent. Rejects with BrokerDownError when the
+   * backplane is down (never queued for later), BrokerClosedError after close(), and
+   * InvalidChannelError for a name that is not a normalised channel.
+   */
+  publish(channel: string, data: string): Promise<PublishResult>;
+
+  /**
+   * Sends a message to one client, by its id `<instanceId>-<n>`; the instance that owns
+   * the id emits 'clientMessage'. Resolves true when an instance with that id received
+   * it (for a local id: always), false when none did. Same rejections as publish.
+   */
+  publishToClient(clientId: string, data: string): Promise<boolean>;
+
+  /**
+   * Counts one more user of a channel (the broker ref-counts: call once per client).
+   * The first one subscribes; resolves once publications to the channel will be
+   * delivered (so history read after this leaves no gap). When the backplane is down
+   * it resolves at once and the subscription is made on recovery.
+   */
+  subscribe(channel: string): Promise<void>;
+
+  /** One user fewer (call once per subscribe); the last one unsubscribes. */
+  unsubscribe(channel: string): Promise<void>;
+
+  /**
+   * The publications of a channel after `sinceOffset` in `epoch`, or why not.
+   * Rejects with BrokerDownError when the backplane is down.
+   */
+  history(channel: string, sinceOffset: number, epoch: string): Promise<HistoryResult>;
+
+  /** Stops: disconnects, clears timers. Publish afterwards rejects. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The backplane is down: the publication was not made (HTTP: 503). */
+export class BrokerDownError extends Error {
+  readonly code = 'BROKER_DOWN';
+  constructor(detail: string) {
+    super(`channel backplane is down: ${detail}`);
+    this.name = 'BrokerDownError';
+  }
+}
+
+export class BrokerClosedError extends Error {
+  readonly code = 'BROKER_CLOSED';
+  constructor() {
+    super('broker is closed');
+    this.name = 'BrokerClosedError';
+  }
+}
+
+export class InvalidChannelError extends Error {
+  readonly code = 'INVALID_CHANNEL';
+  constructor(channel: string) {
+    super(`not a channel name: ${JSON.stringify(channel.slice(0, 200))}`);
+    this.name = 'InvalidChannelError';
+  }
+}
+
+export class InvalidClientIdError extends Error {
+  readonly code = 'INVALID_CLIENT_ID';
+  constructor(clientId: string) {
+    super(`not a client id (<instanceId>-<n>): ${JSON.stringify(clientId.slice(0, 200))}`);
+    this.name = 'InvalidClientIdError';
+  }
+}

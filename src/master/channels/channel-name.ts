@@ -1,0 +1,97 @@
+/**
+ * A client's channel is the path of the URL it connected to, normalised so that one
+ * channel has exactly one name (`/news` and `/news/` are the same channel; `/` is the
+ * root channel). Pure: no I/O.
+ *
+ * The rule (what `normaliseChannel` accepts):
+ * - The input is the path only (the part before `?`); it must start with `/`.
+ * - Percent-decoding: only the unreserved characters of RFC 3986 (`A-Z a-z 0-9 - . _ ~`)
+ *   may be percent-encoded, and they are decoded (`%7Enews` is `/~news`; hex digits in
+ *   either case). Any other percent-encoded byte, `%2F` included, is refused: it would
+ *   either be a character a channel may not hold or a `/` that is not a separator.
+ *   A `%` not followed by two hex digits is refused.
+ * - After decoding, a single trailing `/` after a segment is dropped (`/news/` is `/news`;
+ *   `//` and `/news//` are refused as empty segments).
+ * - What remains is `/`, or `/` followed by segments separated by single `/`; a segment
+ *   is one or more of `A-Z a-z 0-9 - . _ ~` and is neither `.` nor `..`.
+ *   So no empty segment (`//`), no dot segments, no other characters.
+ * - At most 128 bytes after normalising (the characters are ASCII: bytes = characters).
+ * - Case is kept: `/News` and `/news` are two channels, as paths are case-sensitive.
+ */
+
+/** The longest channel name, in bytes, after normalising. */
+export const MAX_CHANNEL_BYTES = 128;
+
+/**
+ * The reserved channel of broadcasts to every client on every instance. It can never be
+ * a client's channel (a client's channel starts with `/`), and brokers always deliver it.
+ */
+export const BROADCAST_CHANNEL = '*';
+
+export interface ChannelError {
+  error: string;
+}
+
+const UNRESERVED = /^[A-Za-z0-9._~-]$/;
+const SEGMENT = /^[A-Za-z0-9._~-]+$/;
+
+/** Decodes `%XX` of unreserved characters; refuses every other escape. */
+function percentDecode(path: string): string | ChannelError {
+  let out = '';
+  for (let i = 0; i < path.length; i += 1) {
+    const char = path[i];
+    if (char !== '%') {
+      out += char;
+      continue;
+    }
+    const hex = path.slice(i + 1, i + 3);
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) {
+      return { error: `bad percent-encoding at "${path.slice(i, i + 3)}"` };
+    }
+    const decoded = String.fromCharCode(parseInt(hex, 16));
+    if (!UNRESERVED.test(decoded)) {
+      return {
+        error: `percent-encoded "%${hex.toUpperCase()}" is not allowed in a channel (only A-Z a-z 0-9 - . _ ~ may be encoded)`,
+      };
+    }
+    out += decoded;
+    i += 2;
+  }
+  return out;
+}
+
+/** The channel of a URL path, or the reason it is not one. */
+export function normaliseChannel(path: string): string | ChannelError {
+  if (!path.startsWith('/')) return { error: 'a channel path must start with "/"' };
+  const decoded = percentDecode(path);
+  if (typeof decoded !== 'string') return decoded;
+  // One trailing slash goes; `//` or `/a//` keep theirs and fail as empty segments.
+  const name = /[^/]\/$/.test(decoded) ? decoded.slice(0, -1) : decoded;
+  if (name.length > MAX_CHANNEL_BYTES) {
+    return { error: `channel longer than ${MAX_CHANNEL_BYTES} bytes` };
+  }
+  if (name === '/') return name;
+  for (const segment of name.slice(1).split('/')) {
+    if (segment === '') return { error: 'empty segment ("//") in channel path' };
+    if (segment === '.' || segment === '..') {
+      return { error: 'segments "." and ".." are not allowed in a channel path' };
+    }
+    if (!SEGMENT.test(segment)) {
+      const bad = [...segment].find((char) => !UNRESERVED.test(char)) as string;
+      return {
+        error: `character ${JSON.stringify(bad)} not allowed in a channel (allowed: A-Z a-z 0-9 - . _ ~ and "/" between segments)`,
+      };
+    }
+  }
+  return name;
+}
+
+/** True for a name `normaliseChannel` returns as it is (a client's channel). */
+export function isChannelName(name: string): boolean {
+  return normaliseChannel(name) === name;
+}
+
+/** A client's channel or the broadcast channel: what a broker accepts. */
+export function isBrokerChannel(name: string): boolean {
+  return name === BROADCAST_CHANNEL || isChannelName(name);
+}
