@@ -62,17 +62,19 @@ export class CommandSource implements PushSource {
 }
 
 /**
- * The command's environment: the worker's, plus the connection's facts as CGI names
- * them, and the client id.
+ * The command's environment: the worker's, plus what only commands get, plus the
+ * connection's facts as CGI names them, and the client id.
  */
 export function commandEnvironment(
   handoff: ClientHandoff,
+  extra: Record<string, string> = {},
   base: NodeJS.ProcessEnv = process.env,
 ): NodeJS.ProcessEnv {
   const { request } = handoff;
   const query = request.url.indexOf('?');
   return {
     ...base,
+    ...extra,
     REMOTE_ADDR: request.remoteAddress,
     REMOTE_PORT: String(request.remotePort),
     SERVER_PORT: String(request.serverPort),

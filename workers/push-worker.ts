@@ -37,8 +37,11 @@ function sourcesFor(handoff: ClientHandoff): PushSource[] {
   const sources: PushSource[] = [];
   if (config.exec !== undefined) {
     sources.push(
-      new CommandSource(config.exec, commandEnvironment(handoff), config.maxBuffered, (pid) =>
-        tell({ type: 'command', pid }),
+      new CommandSource(
+        config.exec,
+        commandEnvironment(handoff, config.commandEnv),
+        config.maxBuffered,
+        (pid) => tell({ type: 'command', pid }),
       ),
     );
   } else if (config.demo) {

@@ -40,6 +40,8 @@ export interface WorkerConfig {
   maxBuffered: number;
   /** Whether the worker should report per-push debug lines to the master. */
   debug: boolean;
+  /** Variables an --exec command gets that its worker does not have (see worker-process.ts). */
+  commandEnv?: Record<string, string>;
 }
 
 export const WORKER_CONFIG_ENV = 'PUSH_WS_WORKER_CONFIG';
@@ -54,5 +56,18 @@ export function workerConfigOf(config: ServerConfig): WorkerConfig {
     demo: config.demo && config.exec === undefined,
     maxBuffered: config.maxBuffered,
     debug: config.logLevel === 'debug',
+    commandEnv: commandOnlyEnvironment(config),
   };
+}
+
+/**
+ * Variables kept from workers but given to their --exec commands. NODE_EXTRA_CA_CERTS
+ * makes every Node start parse that CA file (most of a bare start's CPU on machines
+ * that set it); a worker does no TLS, but a command may.
+ */
+function commandOnlyEnvironment(config: ServerConfig): Record<string, string> | undefined {
+  const extra = process.env.NODE_EXTRA_CA_CERTS;
+  return config.exec !== undefined && extra !== undefined
+    ? { NODE_EXTRA_CA_CERTS: extra }
+    : undefined;
 }

@@ -7,6 +7,19 @@ import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
 
 const ECHO_ENV = path.join(ROOT, 'test/fixtures/echo-env.sh');
+/** Any readable file will do: Node only warns when it holds no certificate. */
+const EXTRA_CA = process.env.NODE_EXTRA_CA_CERTS ?? ECHO_ENV;
+
+/** A process's environment, from /proc. */
+function environ(pid: number): Record<string, string> {
+  const text = readFileSync(`/proc/${pid}/environ`, 'utf8');
+  return Object.fromEntries(
+    text
+      .split('\0')
+      .filter(Boolean)
+      .map((entry) => entry.split(/=(.*)/s).slice(0, 2)),
+  );
+}
 
 interface Status {
   clients: { id: number; pid: number }[];
@@ -40,7 +53,7 @@ describe('--exec: a command per client', () => {
     server = await startServer(
       ['--exec', `sh ${ECHO_ENV}`, '--publish-token', 'not-for-commands'],
       {
-        env: { FROM_SERVER_ENV: 'inherited' },
+        env: { FROM_SERVER_ENV: 'inherited', NODE_EXTRA_CA_CERTS: EXTRA_CA },
       },
     );
   });
@@ -75,6 +88,13 @@ describe('--exec: a command per client', () => {
     expect(client.messages[10]).toBe('ready');
     // No hello and no demo pushes: the command owns the stream.
     expect(client.messages.join('\n')).not.toMatch(/Connected to worker|I am waiting/);
+    client.terminate();
+  });
+
+  test('a worker starts without NODE_EXTRA_CA_CERTS (Node would parse it at start); its command still gets it', async () => {
+    const { client, worker, command } = await openWithCommand();
+    expect(environ(worker).NODE_EXTRA_CA_CERTS).toBeUndefined();
+    expect(environ(command).NODE_EXTRA_CA_CERTS).toBe(EXTRA_CA);
     client.terminate();
   });
 
