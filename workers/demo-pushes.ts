@@ -6,7 +6,9 @@ export function drawInterval(min: number, max: number, random: () => number = Ma
   if (Number.isInteger(min) && Number.isInteger(max)) {
     return min + Math.floor(random() * (max - min + 1));
   }
-  return Math.round((min + random() * (max - min)) * 1000) / 1000;
+  // Milliseconds are enough; rounding must not step outside the bounds.
+  const drawn = Math.round((min + random() * (max - min)) * 1000) / 1000;
+  return Math.min(max, Math.max(min, drawn));
 }
 
 export function demoMessage(seconds: number): string {

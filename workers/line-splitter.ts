@@ -27,12 +27,16 @@ export class LineSplitter {
   }
 
   private append(bytes: Buffer, lines: string[]): void {
-    while (this.partialBytes + bytes.length > this.maxBytes) {
-      const room = this.maxBytes - this.partialBytes;
-      this.partial.push(bytes.subarray(0, room));
-      this.partialBytes += room;
-      lines.push(this.take());
-      bytes = bytes.subarray(room);
+    if (this.partialBytes + bytes.length > this.maxBytes) {
+      let all = Buffer.concat([...this.partial, bytes]);
+      this.partial = [];
+      this.partialBytes = 0;
+      while (all.length > this.maxBytes) {
+        const cut = characterBoundary(all, this.maxBytes);
+        lines.push(all.subarray(0, cut).toString('utf8'));
+        all = all.subarray(cut);
+      }
+      bytes = all;
     }
     if (bytes.length > 0) {
       this.partial.push(bytes);
@@ -46,4 +50,14 @@ export class LineSplitter {
     this.partialBytes = 0;
     return line;
   }
+}
+
+/**
+ * Where to cut `bytes` at most `limit` bytes in without splitting a UTF-8 character:
+ * back up over continuation bytes (10xxxxxx), at most three.
+ */
+function characterBoundary(bytes: Buffer, limit: number): number {
+  let cut = limit;
+  while (cut > limit - 3 && cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--;
+  return cut > 0 ? cut : limit;
 }

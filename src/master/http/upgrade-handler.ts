@@ -6,11 +6,13 @@ import {
   upgradeResponse,
   type HandshakeVerdict,
 } from '../../shared/protocol/handshake';
+import { CloseCode } from '../../shared/protocol/constants';
+import { encodeClose } from '../../shared/protocol/frame';
 import { hostPort } from '../address';
 import type { ClientDirectory } from '../clients/client-directory';
 import type { Logger } from '../logger';
 import { handOffSocket } from '../pool/handoff';
-import type { Worker } from '../pool/worker';
+import { WorkerState, type Worker } from '../pool/worker';
 import type { WorkerPool } from '../pool/worker-pool';
 import type { ConnectionGuard } from './connection-guard';
 import type { RefusalHeaders, Refusals } from './refusal';
@@ -89,6 +91,14 @@ export class UpgradeHandler {
         reservation.cancel();
         this.pool.release(worker);
         this.logger.info(`Client ${remote} left during the handshake: ${error.message}`);
+        return;
+      }
+      if (worker.state !== WorkerState.Reserved) {
+        // Its worker died while the 101 went out: too late for an HTTP answer.
+        reservation.cancel();
+        this.logger.warn(`Worker pid ${worker.pid} died during the handshake of ${remote}`);
+        socket.end(encodeClose(CloseCode.InternalError, 'worker lost'));
+        socket.destroySoon();
         return;
       }
       const client = reservation.admit(worker, remote);

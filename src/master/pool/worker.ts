@@ -5,9 +5,9 @@ import type { MasterMessage } from '../../shared/ipc';
  * A worker's life, in one place. A worker serves one client and is never reused:
  *
  *   starting ──ready──► idle ──reserve──► reserved ──assign──► serving ──► exiting ──► exited
- *      │                 ▲  │                │                                  ▲
- *      │                 └──┼── release ─────┘                                  │
- *      └─────────────────── ┴── (killed, failed, shutdown) ─────────────────────┘
+ *      │                 ▲  │                │  │                               ▲
+ *      │                 └──┼── release ─────┘  │                               │
+ *      └─────────────────── ┴───────────────────┴── (killed, failed, shutdown) ─┘
  *
  * `exiting` means the master has asked it to go (SIGTERM, shutdown, a failed start);
  * `exited` that its process is gone. Any state may end in `exited`.

@@ -1,0 +1,265 @@
+import { UsageError, parseCommandLine } from '../../src/master/cli';
+import type { ServerConfig } from '../../src/shared/config';
+
+/**
+ * parseCommandLine in-process: flags, PUSH_WS_* variables, and the one-line
+ * message a bad value gets. (test/integration/cli.test.ts runs the real binary.)
+ */
+
+const VERSION = '9.9.9-test';
+let savedEnv: NodeJS.ProcessEnv;
+
+beforeEach(() => {
+  savedEnv = { ...process.env };
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith('PUSH_WS_')) delete process.env[name];
+  }
+});
+
+afterEach(() => {
+  for (const name of Object.keys(process.env)) {
+    if (!(name in savedEnv)) delete process.env[name];
+  }
+  Object.assign(process.env, savedEnv);
+});
+
+const parse = (...argv: string[]): ServerConfig => parseCommandLine(argv, VERSION);
+
+/** The UsageError a command line gets (fails the test if it gets none). */
+function usageError(...argv: string[]): string {
+  try {
+    parse(...argv);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    const message = (error as Error).message;
+    expect(message).not.toContain('\n');
+    return message;
+  }
+  throw new Error(`no UsageError for ${JSON.stringify(argv)}`);
+}
+
+describe('parseCommandLine', () => {
+  it('has the documented defaults', () => {
+    expect(parse()).toEqual({
+      host: '127.0.0.1',
+      port: 5001,
+      maxClients: 256,
+      intervalMin: 2,
+      intervalMax: 5,
+      spareWorkers: 2,
+      origins: [],
+      maxMessageSize: 1048576,
+      handshakeTimeout: 10,
+      pingInterval: 30,
+      logLevel: 'info',
+      logFormat: 'text',
+      exec: undefined,
+      demo: true,
+      publishToken: undefined,
+      maxBuffered: 1048576,
+    });
+  });
+
+  it('takes every flag', () => {
+    expect(
+      parse(
+        '--host',
+        '::1',
+        '--port',
+        '0',
+        '--max-clients',
+        '10',
+        '--interval-min',
+        '0.5',
+        '--interval-max',
+        '1.5',
+        '--spare-workers',
+        '0',
+        '--origin',
+        'https://a.example',
+        '--origin',
+        'https://b.example',
+        '--max-message-size',
+        '1000',
+        '--handshake-timeout',
+        '2.5',
+        '--ping-interval',
+        '0',
+        '--log-level',
+        'warn',
+        '--log-format',
+        'json',
+        '--no-demo',
+        '--publish-token',
+        'secret-token',
+        '--max-buffered',
+        '65536',
+      ),
+    ).toEqual({
+      host: '::1',
+      port: 0,
+      maxClients: 10,
+      intervalMin: 0.5,
+      intervalMax: 1.5,
+      spareWorkers: 0,
+      origins: ['https://a.example', 'https://b.example'],
+      maxMessageSize: 1000,
+      handshakeTimeout: 2.5,
+      pingInterval: 0,
+      logLevel: 'warn',
+      logFormat: 'json',
+      exec: undefined,
+      demo: false,
+      publishToken: 'secret-token',
+      maxBuffered: 65536,
+    });
+  });
+
+  it('--verbose means --log-level debug', () => {
+    expect(parse('--verbose').logLevel).toBe('debug');
+    expect(parse('--verbose', '--log-level', 'error').logLevel).toBe('debug');
+  });
+
+  it('takes every flag from its PUSH_WS_ variable', () => {
+    Object.assign(process.env, {
+      PUSH_WS_HOST: '0.0.0.0',
+      PUSH_WS_PORT: '8080',
+      PUSH_WS_MAX_CLIENTS: '5',
+      PUSH_WS_INTERVAL_MIN: '1',
+      PUSH_WS_INTERVAL_MAX: '3',
+      PUSH_WS_SPARE_WORKERS: '4',
+      PUSH_WS_HANDSHAKE_TIMEOUT: '3',
+      PUSH_WS_PING_INTERVAL: '15',
+      PUSH_WS_LOG_LEVEL: 'debug',
+      PUSH_WS_LOG_FORMAT: 'json',
+      PUSH_WS_EXEC: 'tail -f /var/log/syslog',
+      PUSH_WS_PUBLISH_TOKEN: 'from-the-environment',
+      PUSH_WS_MAX_BUFFERED: '32768',
+      PUSH_WS_MAX_MESSAGE_SIZE: '4096',
+    });
+    expect(parse()).toMatchObject({
+      host: '0.0.0.0',
+      port: 8080,
+      maxClients: 5,
+      intervalMin: 1,
+      intervalMax: 3,
+      spareWorkers: 4,
+      handshakeTimeout: 3,
+      pingInterval: 15,
+      logLevel: 'debug',
+      logFormat: 'json',
+      exec: ['tail', '-f', '/var/log/syslog'],
+      publishToken: 'from-the-environment',
+      maxBuffered: 32768,
+      maxMessageSize: 4096,
+    });
+  });
+
+  it('PUSH_WS_DEMO=false turns the demo off', () => {
+    process.env.PUSH_WS_DEMO = 'false';
+    expect(parse().demo).toBe(false);
+  });
+
+  it('a flag wins over its variable', () => {
+    process.env.PUSH_WS_PORT = '8080';
+    expect(parse('--port', '9090').port).toBe(9090);
+  });
+
+  it('splits --exec into words as a shell would, without running one', () => {
+    expect(parse('--exec', `printf '%s\\n' "a b" c\\ d $HOME`).exec).toEqual([
+      'printf',
+      '%s\\n',
+      'a b',
+      'c d',
+      '$HOME',
+    ]);
+  });
+
+  it.each([
+    [['--exec', ''], '--exec must name a command'],
+    [['--exec', '   '], '--exec must name a command'],
+    [['--exec', "echo 'open"], '--exec: unterminated single quote'],
+  ])('a bad --exec %j: %s', (argv, message) => {
+    expect(usageError(...argv)).toBe(message);
+  });
+
+  it('--publish-token needs 8 characters at least', () => {
+    expect(usageError('--publish-token', 'short')).toBe(
+      '--publish-token must be at least 8 characters',
+    );
+    expect(parse('--publish-token', '12345678').publishToken).toBe('12345678');
+  });
+
+  it('a too short PUSH_WS_PUBLISH_TOKEN is refused too, without showing it', () => {
+    process.env.PUSH_WS_PUBLISH_TOKEN = 'abc1234';
+    const message = usageError();
+    expect(message).toBe('--publish-token must be at least 8 characters');
+    expect(message).not.toContain('abc1234');
+  });
+
+  it('--interval-min above --interval-max is refused, naming both', () => {
+    expect(usageError('--interval-min', '6', '--interval-max', '5')).toBe(
+      '--interval-min (6) is above --interval-max (5)',
+    );
+    expect(parse('--interval-min', '5', '--interval-max', '5').intervalMin).toBe(5);
+  });
+
+  it.each([
+    [['--port', 'abc'], 'port'],
+    [['--port', '65536'], 'port'],
+    [['--port', '-1'], 'port'],
+    [['--port', '80.5'], 'port'],
+    [['--max-clients', '0'], 'max-clients'],
+    [['--max-clients', '1.5'], 'max-clients'],
+    [['--spare-workers', '65'], 'spare-workers'],
+    [['--interval-min', '0'], 'interval-min'],
+    [['--interval-min', '-2'], 'interval-min'],
+    [['--interval-max', 'soon'], 'interval-max'],
+    [['--handshake-timeout', '0'], 'handshake-timeout'],
+    [['--ping-interval', '-1'], 'ping-interval'],
+    [['--max-message-size', '0'], 'max-message-size'],
+    [['--max-buffered', '100'], 'max-buffered'],
+    [['--host', ' '], 'host'],
+  ])('%j is refused with one line naming --%s', (argv, flag) => {
+    expect(usageError(...argv)).toMatch(new RegExp(`^--${flag} `));
+  });
+
+  it('a bad value from a variable names the flag', () => {
+    process.env.PUSH_WS_MAX_CLIENTS = 'many';
+    expect(usageError()).toMatch(/^--max-clients must be a whole number from 1 to 1000000/);
+  });
+
+  it('a choice outside the list is one line naming the option and the choices', () => {
+    const message = usageError('--log-level', 'loud');
+    expect(message).toContain('log-level');
+    expect(message).toContain('loud');
+    expect(message).toContain('debug');
+  });
+
+  it('an unknown option names the flag and its PUSH_WS_ variable', () => {
+    expect(usageError('--colour', 'blue')).toBe('unknown option --colour (PUSH_WS_COLOUR)');
+    expect(usageError('--max-client', '3')).toMatch(
+      /^unknown option --max-client \(PUSH_WS_MAX_CLIENT\)/,
+    );
+  });
+
+  // Known bug (reported to the lead): yargs reports a kebab-case unknown option under
+  // both its spellings (max-client, maxClient), and oneLine() maps both to the same
+  // name, so the line says it twice. Turn `it.failing` into `it` once fixed.
+  it.failing('an unknown kebab-case option is named once', () => {
+    expect(usageError('--max-client', '3')).toBe(
+      'unknown option --max-client (PUSH_WS_MAX_CLIENT)',
+    );
+  });
+
+  it('an unknown PUSH_WS_ variable is named both ways too', () => {
+    process.env.PUSH_WS_SPARES = '3';
+    expect(usageError()).toBe('unknown option --spares (PUSH_WS_SPARES)');
+  });
+
+  it('several unknown options are all named', () => {
+    const message = usageError('--foo', '--bar-baz', '1');
+    expect(message).toContain('--foo (PUSH_WS_FOO)');
+    expect(message).toContain('--bar-baz (PUSH_WS_BAR_BAZ)');
+  });
+});

@@ -1,0 +1,197 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { Refusals, refusalBytes } from '../../src/master/http/refusal';
+import { FakeLogger } from './fakes';
+
+/** A raw connection as Refusals uses it; every call recorded. */
+function fakeSocket(writable = true): Socket & {
+  end: jest.Mock;
+  destroySoon: jest.Mock;
+  destroy: jest.Mock;
+} {
+  return {
+    writable,
+    end: jest.fn(),
+    destroySoon: jest.fn(),
+    destroy: jest.fn(),
+  } as unknown as Socket & { end: jest.Mock; destroySoon: jest.Mock; destroy: jest.Mock };
+}
+
+/** Node's response object as Refusals uses it. */
+function fakeRes(headersSent = false): http.ServerResponse & {
+  writeHead: jest.Mock;
+  end: jest.Mock;
+} {
+  return {
+    headersSent,
+    shouldKeepAlive: true,
+    writeHead: jest.fn(),
+    end: jest.fn(),
+  } as unknown as http.ServerResponse & { writeHead: jest.Mock; end: jest.Mock };
+}
+
+/** The parts of a response as a client would read them. */
+function parse(response: string): {
+  statusLine: string;
+  headers: Record<string, string>;
+  body: string;
+} {
+  const split = response.indexOf('\r\n\r\n');
+  expect(split).toBeGreaterThan(0);
+  const [statusLine, ...lines] = response.slice(0, split).split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(': ');
+    headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 2);
+  }
+  return { statusLine, headers, body: response.slice(split + 4) };
+}
+
+describe('refusalBytes', () => {
+  it.each([400, 403, 404, 405, 426, 429, 500, 503])(
+    'status %i: the reason phrase from http.STATUS_CODES',
+    (status) => {
+      const { statusLine } = parse(refusalBytes(status, 'why'));
+      expect(statusLine).toBe(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`);
+    },
+  );
+
+  it('an unknown status still gets a reason phrase', () => {
+    expect(parse(refusalBytes(599, 'odd')).statusLine).toBe('HTTP/1.1 599 Error');
+  });
+
+  it('a plain-text body of the reason, its length in bytes, and Connection: close', () => {
+    const reason = 'Origin “évil” not allowed';
+    const { headers, body } = parse(refusalBytes(403, reason));
+    expect(body).toBe(`${reason}\n`);
+    expect(Number(headers['content-length'])).toBe(Buffer.byteLength(body));
+    expect(Number(headers['content-length'])).toBeGreaterThan(body.length);
+    expect(headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(headers.connection).toBe('close');
+  });
+
+  it('adds the extra headers', () => {
+    const { headers } = parse(
+      refusalBytes(503, 'busy', { 'Retry-After': '5', Allow: 'GET, HEAD' }),
+    );
+    expect(headers['retry-after']).toBe('5');
+    expect(headers.allow).toBe('GET, HEAD');
+  });
+
+  it('parses as one complete HTTP response', () => {
+    const parser = parse(refusalBytes(426, 'Upgrade required', { Upgrade: 'websocket' }));
+    expect(parser.headers.upgrade).toBe('websocket');
+    expect(parser.body).toBe('Upgrade required\n');
+  });
+});
+
+describe('Refusals.refuse', () => {
+  beforeEach(() => {
+    jest.useFakeTimers();
+  });
+
+  afterEach(() => {
+    jest.clearAllTimers();
+    jest.useRealTimers();
+  });
+
+  it('on a socket: writes the response, closes, logs one warning and tells onRefused', () => {
+    const log = new FakeLogger();
+    const onRefused = jest.fn();
+    const socket = fakeSocket();
+    new Refusals(log.logger, onRefused).refuse(
+      { socket, describe: '127.0.0.1:5000 GET /ws' },
+      403,
+      'Origin not allowed',
+    );
+    expect(socket.end).toHaveBeenCalledTimes(1);
+    expect(socket.end).toHaveBeenCalledWith(refusalBytes(403, 'Origin not allowed'));
+    expect(socket.destroySoon).toHaveBeenCalledTimes(1);
+    expect(socket.destroy).not.toHaveBeenCalled();
+    expect(log.entries).toEqual([
+      { level: 'warn', message: '403 for 127.0.0.1:5000 GET /ws: Origin not allowed' },
+    ]);
+    expect(onRefused).toHaveBeenCalledTimes(1);
+    expect(onRefused).toHaveBeenCalledWith(403);
+  });
+
+  it('on a socket: a peer that never reads is destroyed after a second', () => {
+    const socket = fakeSocket();
+    new Refusals(new FakeLogger().logger).refuse({ socket, describe: 'x' }, 400, 'bad');
+    jest.advanceTimersByTime(999);
+    expect(socket.destroy).not.toHaveBeenCalled();
+    jest.advanceTimersByTime(1);
+    expect(socket.destroy).toHaveBeenCalledTimes(1);
+  });
+
+  it('a 5xx is logged as an error, with the extra headers sent', () => {
+    const log = new FakeLogger();
+    const socket = fakeSocket();
+    new Refusals(log.logger).refuse({ socket, describe: 'a:1' }, 503, 'Server full', {
+      'Retry-After': '5',
+    });
+    expect(log.entries).toEqual([{ level: 'error', message: '503 for a:1: Server full' }]);
+    expect(parse(socket.end.mock.calls[0][0] as string).headers['retry-after']).toBe('5');
+  });
+
+  it('logs the given line instead of the default one', () => {
+    const log = new FakeLogger();
+    new Refusals(log.logger).refuse(
+      { socket: fakeSocket(), describe: 'a:1' },
+      500,
+      'Internal server error',
+      {},
+      '500 for a:1: Error: boom',
+    );
+    expect(log.at('error')).toEqual(['500 for a:1: Error: boom']);
+    expect(log.entries).toHaveLength(1);
+  });
+
+  it('a socket that is no longer writable is destroyed, nothing written', () => {
+    const log = new FakeLogger();
+    const onRefused = jest.fn();
+    const socket = fakeSocket(false);
+    new Refusals(log.logger, onRefused).refuse({ socket, describe: 'a:1' }, 408, 'Timeout');
+    expect(socket.end).not.toHaveBeenCalled();
+    expect(socket.destroy).toHaveBeenCalledTimes(1);
+    expect(log.entries).toHaveLength(1);
+    expect(onRefused).toHaveBeenCalledWith(408);
+  });
+
+  it("with Node's response object: writeHead and end, and no keep-alive", () => {
+    const log = new FakeLogger();
+    const onRefused = jest.fn();
+    const socket = fakeSocket();
+    const res = fakeRes();
+    new Refusals(log.logger, onRefused).refuse(
+      { socket, res, describe: 'a:1 PUT /status' },
+      405,
+      'Method not allowed',
+      { Allow: 'GET, HEAD' },
+    );
+    expect(res.writeHead).toHaveBeenCalledTimes(1);
+    expect(res.writeHead).toHaveBeenCalledWith(405, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      Connection: 'close',
+      Allow: 'GET, HEAD',
+    });
+    expect(res.end).toHaveBeenCalledWith('Method not allowed\n');
+    expect(res.shouldKeepAlive).toBe(false);
+    expect(socket.end).not.toHaveBeenCalled();
+    expect(socket.destroy).not.toHaveBeenCalled();
+    expect(log.at('warn')).toEqual(['405 for a:1 PUT /status: Method not allowed']);
+    expect(onRefused).toHaveBeenCalledWith(405);
+  });
+
+  it('when the headers already went out, only the connection is closed', () => {
+    const log = new FakeLogger();
+    const socket = fakeSocket();
+    const res = fakeRes(true);
+    new Refusals(log.logger).refuse({ socket, res, describe: 'a:1' }, 500, 'Internal error');
+    expect(res.writeHead).not.toHaveBeenCalled();
+    expect(res.end).not.toHaveBeenCalled();
+    expect(socket.end).not.toHaveBeenCalled();
+    expect(socket.destroy).toHaveBeenCalledTimes(1);
+    expect(log.entries).toHaveLength(1);
+  });
+});
