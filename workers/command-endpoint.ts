@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { LineSplitter } from './line-splitter';
+import { LineSplitter } from '../src/shared/line-splitter';
 
 export interface CommandEvents {
   /** A line the command wrote to stdout. */

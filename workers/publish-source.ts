@@ -1,3 +1,4 @@
+import type { PublishMessage } from '../src/shared/ipc';
 import { CloseCode } from '../src/shared/protocol/constants';
 import type { ClientSink, PushSource } from './push-source';
 
@@ -14,10 +15,10 @@ export class PublishSource implements PushSource {
     this.client = client;
   }
 
-  deliver(data: string): void {
+  deliver(message: PublishMessage): void {
     const client = this.client;
     if (client === undefined) return;
-    client.send(data);
+    client.publish(message);
     if (client.bufferedAmount > this.maxBuffered) {
       client.log(
         'warn',

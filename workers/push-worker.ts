@@ -74,7 +74,7 @@ process.on('message', (message: MasterMessage, handle?: unknown) => {
       else (handle as Socket | undefined)?.destroy(); // never two clients in one worker
       return;
     case 'publish':
-      published.deliver(message.data);
+      published.deliver(message);
       return;
     case 'shutdown':
       finish(CloseCode.GoingAway, 'server shutting down');

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { WorkerConfig } from '../src/shared/config';
 import type { ClientHandoff } from '../src/shared/ipc';
+import { FrameText } from './frames';
 import type { ClientSink, PushSource } from './push-source';
 import { WebSocketEndpoint } from './websocket-endpoint';
 
@@ -30,6 +31,7 @@ const SHOWN_CHARS = 200;
  */
 export class ClientSession {
   private readonly endpoint: WebSocketEndpoint;
+  private readonly frames: FrameText;
   private pushed = 0;
   private quitting = false;
   private ending: Promise<void> | undefined;
@@ -42,6 +44,7 @@ export class ClientSession {
     private readonly events: SessionEvents,
     private readonly quitWords: readonly string[] = ['quit', 'exit'],
   ) {
+    this.frames = new FrameText(handoff.format);
     this.endpoint = new WebSocketEndpoint(
       socket,
       {
@@ -65,6 +68,9 @@ export class ClientSession {
 
   start(): void {
     this.endpoint.start(Buffer.from(this.handoff.head, 'base64'));
+    const { channel, position, recovery } = this.handoff;
+    const opening = this.frames.opening(channel, position, recovery);
+    if (opening !== undefined) this.endpoint.sendText(opening);
     const sink = this.sink();
     for (const source of this.sources) source.start(sink);
   }
@@ -77,12 +83,14 @@ export class ClientSession {
 
   private sink(): ClientSink {
     const endpoint = this.endpoint;
+    const write = (text: string): void => {
+      if (!endpoint.isOpen) return;
+      endpoint.sendText(text);
+      this.pushed++;
+    };
     return {
-      send: (text) => {
-        if (!endpoint.isOpen) return;
-        endpoint.sendText(text);
-        this.pushed++;
-      },
+      send: (text) => write(this.frames.push(text)),
+      publish: (message) => write(this.frames.publication(message)),
       get bufferedAmount() {
         return endpoint.bufferedAmount;
       },

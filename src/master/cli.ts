@@ -1,5 +1,6 @@
 import yargs from 'yargs';
-import type { LogFormat, LogLevel, ServerConfig } from '../shared/config';
+import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../shared/config';
+import { normaliseChannel } from './channels/channel-name';
 import { ShellWordsError, splitShellWords } from './shell-words';
 
 /**
@@ -50,6 +51,23 @@ function oneLine(message: string): string {
     .join(' ');
 }
 
+/** --channel-exec CHANNEL=COMMAND: the channel normalised, the command split into words. */
+function channelCommand(value: string): ChannelCommand {
+  const equals = value.indexOf('=');
+  if (equals < 0) throw new UsageError(`--channel-exec must be CHANNEL=COMMAND (got ${value})`);
+  const channel = normaliseChannel(value.slice(0, equals));
+  if (typeof channel !== 'string') throw new UsageError(`--channel-exec: ${channel.error}`);
+  let argv: string[];
+  try {
+    argv = splitShellWords(value.slice(equals + 1));
+  } catch (error) {
+    if (!(error instanceof ShellWordsError)) throw error;
+    throw new UsageError(`--channel-exec ${channel}: ${error.message}`);
+  }
+  if (argv.length === 0) throw new UsageError(`--channel-exec ${channel} must name a command`);
+  return { channel, argv };
+}
+
 export function parseCommandLine(argv: string[], version: string): ServerConfig {
   const parsed = yargs(argv)
     .scriptName('push-websocket')
@@ -84,6 +102,18 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
       demo: { type: 'boolean', default: true, describe: 'the hello and demo pushes (--no-demo)' },
       'publish-token': { type: 'string', describe: 'Bearer token that turns on POST /publish' },
       'max-buffered': { type: 'number', default: 1048576, describe: 'send buffer high-water mark' },
+      redis: {
+        type: 'string',
+        describe: 'redis://[:PASSWORD@]HOST:PORT[/DB]: the channel backplane',
+      },
+      history: { type: 'number', default: 100, describe: 'publications kept per channel; 0 = off' },
+      'history-ttl': { type: 'number', default: 3600, describe: 'seconds a publication is kept' },
+      'channel-exec': {
+        type: 'string',
+        array: true,
+        default: [],
+        describe: 'CHANNEL=COMMAND: one command whose lines feed a channel (repeatable)',
+      },
     })
     .fail((message, error) => {
       throw new UsageError(oneLine(error?.message ?? message));
@@ -112,7 +142,15 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
   if (publishToken !== undefined && publishToken.length < 8) {
     throw new UsageError('--publish-token must be at least 8 characters');
   }
+  const redis = parsed.redis;
+  if (redis !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redis)) {
+    throw new UsageError('--redis must be a redis:// URL');
+  }
   return {
+    redis,
+    history: wholeNumber('history', parsed.history, 0, 1_000_000),
+    historyTtl: positive('history-ttl', parsed['history-ttl']),
+    channelExec: parsed['channel-exec'].map((value) => channelCommand(String(value))),
     host: parsed.host,
     port: wholeNumber('port', parsed.port, 0, 65535),
     maxClients: wholeNumber('max-clients', parsed['max-clients'], 1, 1_000_000),

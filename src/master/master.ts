@@ -4,12 +4,13 @@ import { workerConfigOf, type ServerConfig } from '../shared/config';
 import { hostPort } from './address';
 import { ClientDirectory } from './clients/client-directory';
 import { ClientEvents } from './clients/client-events';
-import { Relay } from './clients/relay';
+import { Channels } from './channels/channels';
 import { ConnectionGuard } from './http/connection-guard';
 import { pageRoute } from './http/page-route';
 import { publishRoute } from './http/publish-route';
 import { Refusals } from './http/refusal';
 import { Router } from './http/router';
+import type { ServerFacts } from './http/status';
 import { statusRoute } from './http/status-route';
 import { UpgradeHandler } from './http/upgrade-handler';
 import type { Logger } from './logger';
@@ -30,10 +31,12 @@ const MAX_HEADER_BYTES = 16 * 1024;
 export class Master {
   private readonly server: http.Server;
   private readonly pool: WorkerPool;
+  private readonly channels: Channels;
   private readonly startedAt = Date.now();
   private address = '';
 
   constructor(config: ServerConfig, logger: Logger, version: string) {
+    const channels = (this.channels = new Channels(config, logger));
     const directory = new ClientDirectory(config.maxClients);
     const counts = new PushCounts(() => this.pool.serving);
     const entry = process.env.PUSH_WEBSOCKET_TEST_WORKER_ENTRY || DEFAULT_WORKER_ENTRY;
@@ -47,6 +50,7 @@ export class Master {
       events: new ClientEvents(
         (worker) => this.pool.terminate(worker),
         directory,
+        channels.relay,
         counts,
         new CommandReaper(logger),
         logger,
@@ -59,19 +63,19 @@ export class Master {
       { allowedOrigins: config.origins },
       this.pool,
       directory,
+      channels.relay,
       guard,
       refusals,
       logger,
     );
     const router = new Router(refusals).add('/', pageRoute()).add(
       '/status',
-      statusRoute(this.pool, counts, config, () => this.facts(version)),
+      statusRoute(this.pool, counts, config, () => this.facts(version, channels)),
     );
     if (config.publishToken !== undefined) {
-      const relay = new Relay(directory, logger);
       router.add(
         '/publish',
-        publishRoute(config.publishToken, config.maxMessageSize, (p) => relay.publish(p), logger),
+        publishRoute(config.publishToken, config.maxMessageSize, channels.publisher, logger),
       );
     }
 
@@ -112,6 +116,7 @@ export class Master {
         const { address, port: real } = this.server.address() as AddressInfo;
         this.address = hostPort(address, real);
         this.pool.start();
+        this.channels.start();
         resolve(this.address);
       });
     });
@@ -122,9 +127,16 @@ export class Master {
     this.server.close();
     this.server.closeIdleConnections();
     await this.pool.shutdown(graceMs);
+    await this.channels.stop();
   }
 
-  private facts(version: string): { address: string; startedAt: number; version: string } {
-    return { address: this.address, startedAt: this.startedAt, version };
+  private facts(version: string, channels: Channels): ServerFacts {
+    return {
+      address: this.address,
+      startedAt: this.startedAt,
+      version,
+      instance: channels.relay.instanceId,
+      backplane: channels.backplane,
+    };
   }
 }

@@ -27,6 +27,20 @@ export interface ServerConfig {
   publishToken: string | undefined;
   /** High-water mark of a client's send buffer, in bytes. */
   maxBuffered: number;
+  /** --redis: the backplane's URL (may hold a password: never logged); undefined: in memory. */
+  redis: string | undefined;
+  /** Publications kept per channel for recovery (0: no history). */
+  history: number;
+  /** Seconds a publication stays in history. */
+  historyTtl: number;
+  /** --channel-exec CHANNEL=COMMAND: one command per channel, run by the master. */
+  channelExec: ChannelCommand[];
+}
+
+/** A channel fed by one command's stdout lines. */
+export interface ChannelCommand {
+  channel: string;
+  argv: string[];
 }
 
 /** Handed to each worker at fork time (in the environment, never in argv: `ps` shows argv). */

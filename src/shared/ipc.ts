@@ -13,6 +13,43 @@ export interface ClientHandoff {
   head: string;
   /** Facts of the connection, for an --exec command's environment (as CGI has them). */
   request: RequestFacts;
+  /** The client's channel (its URL path, normalised). */
+  channel: string;
+  /** Its id across every instance ("<instance>-<id>"). */
+  globalId: string;
+  /** How its frames are written: plain text, or JSON objects (?format=json). */
+  format: FrameFormat;
+  /** Where the client stands in its channel's stream (JSON clients). */
+  position?: StreamPosition;
+  /** For a client that came back with ?since=&epoch=: what recovery found. */
+  recovery?: RecoveryNotice;
+}
+
+/** The last offset a client has of its channel, in the channel's epoch. */
+export interface StreamPosition {
+  epoch: string;
+  offset: number;
+}
+
+export type FrameFormat = 'text' | 'json';
+
+/** The first JSON frame of a returning client. */
+export interface RecoveryNotice {
+  recovered: boolean;
+  /** Publications recovered (they follow, before any live one). */
+  count: number;
+  /** Why not, when not recovered. */
+  reason?: string;
+}
+
+/** A published message for the worker's client: a channel publication, or sent to it alone. */
+export interface PublishMessage {
+  type: 'publish';
+  data: string;
+  /** Absent for a message sent to this client alone. */
+  channel?: string;
+  offset?: number;
+  epoch?: string;
 }
 
 export interface RequestFacts {
@@ -31,8 +68,7 @@ export type MasterMessage =
   | { type: 'shutdown' }
   /** Asks for a stats report (for GET /status). */
   | { type: 'report' }
-  /** POST /publish: a text message for this worker's client. */
-  | { type: 'publish'; data: string };
+  | PublishMessage;
 
 export type WorkerMessage =
   /** Loaded and waiting for a client. */

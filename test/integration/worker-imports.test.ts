@@ -17,6 +17,7 @@ describe("the worker's require graph", () => {
     const files = loaded.map((file) => path.relative(ROOT, file)).sort();
     expect(files).toEqual([
       'dist/src/shared/config.js',
+      'dist/src/shared/line-splitter.js',
       'dist/src/shared/protocol/close-codes.js',
       'dist/src/shared/protocol/constants.js',
       'dist/src/shared/protocol/frame.js',
@@ -26,7 +27,7 @@ describe("the worker's require graph", () => {
       'dist/workers/command-source.js',
       'dist/workers/demo-pushes.js',
       'dist/workers/demo-source.js',
-      'dist/workers/line-splitter.js',
+      'dist/workers/frames.js',
       'dist/workers/publish-source.js',
       'dist/workers/push-worker.js',
       'dist/workers/session.js',

@@ -57,6 +57,10 @@ describe('parseCommandLine', () => {
       demo: true,
       publishToken: undefined,
       maxBuffered: 1048576,
+      redis: undefined,
+      history: 100,
+      historyTtl: 3600,
+      channelExec: [],
     });
   });
 
@@ -112,7 +116,39 @@ describe('parseCommandLine', () => {
       demo: false,
       publishToken: 'secret-token',
       maxBuffered: 65536,
+      redis: undefined,
+      history: 100,
+      historyTtl: 3600,
+      channelExec: [],
     });
+  });
+
+  it('channel flags: --redis, --history, --history-ttl, --channel-exec (repeatable)', () => {
+    const config = parse(
+      '--redis',
+      'redis://:pw@127.0.0.1:6380/2',
+      '--history',
+      '5',
+      '--history-ttl',
+      '60',
+      '--channel-exec',
+      '/ticker/=vmstat 1',
+      '--channel-exec',
+      "/news=sh -c 'echo hi'",
+    );
+    expect(config).toMatchObject({
+      redis: 'redis://:pw@127.0.0.1:6380/2',
+      history: 5,
+      historyTtl: 60,
+      channelExec: [
+        { channel: '/ticker', argv: ['vmstat', '1'] },
+        { channel: '/news', argv: ['sh', '-c', 'echo hi'] },
+      ],
+    });
+    expect(() => parse('--redis', 'http://x')).toThrow(/^--redis must be a redis:\/\/ URL$/);
+    expect(() => parse('--channel-exec', 'vmstat 1')).toThrow(/CHANNEL=COMMAND/);
+    expect(() => parse('--channel-exec', '/a b=x')).toThrow(/--channel-exec/);
+    expect(() => parse('--history', '-1')).toThrow(/^--history /);
   });
 
   it('--verbose means --log-level debug', () => {

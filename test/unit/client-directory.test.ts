@@ -33,7 +33,7 @@ describe('ClientDirectory', () => {
     const workers = [worker(), worker(), worker()];
     const clients = workers.map((w, index) => {
       const before = Date.now();
-      const client = directory.reserve()?.admit(w, `10.0.0.${index}:5000`);
+      const client = directory.reserve()?.admit(w, `10.0.0.${index}:5000`, '/');
       expect(client?.since.getTime()).toBeGreaterThanOrEqual(before);
       return client;
     });
@@ -52,17 +52,17 @@ describe('ClientDirectory', () => {
 
   it('ids are never reused, not even after a client left', () => {
     const directory = new ClientDirectory(1);
-    const first = directory.reserve()?.admit(worker(), 'a:1');
+    const first = directory.reserve()?.admit(worker(), 'a:1', '/');
     directory.remove(first?.id ?? 0);
-    const second = directory.reserve()?.admit(worker(), 'b:2');
+    const second = directory.reserve()?.admit(worker(), 'b:2', '/');
     expect(second?.id).toBe(2);
   });
 
   it('a reservation admits once; a second admit throws and changes nothing', () => {
     const directory = new ClientDirectory(5);
     const reservation = directory.reserve();
-    reservation?.admit(worker(), 'a:1');
-    expect(() => reservation?.admit(worker(), 'b:2')).toThrow('reservation already used');
+    reservation?.admit(worker(), 'a:1', '/');
+    expect(() => reservation?.admit(worker(), 'b:2', '/')).toThrow('reservation already used');
     expect(directory.size).toBe(1);
     expect(directory.load).toBe(1);
     // cancel after admit does not free the admitted client's place
@@ -74,13 +74,13 @@ describe('ClientDirectory', () => {
     const directory = new ClientDirectory(5);
     const reservation = directory.reserve();
     reservation?.cancel();
-    expect(() => reservation?.admit(worker(), 'a:1')).toThrow('reservation already used');
+    expect(() => reservation?.admit(worker(), 'a:1', '/')).toThrow('reservation already used');
     expect(directory.load).toBe(0);
   });
 
   it('remove frees a place for the next client', () => {
     const directory = new ClientDirectory(1);
-    const client = directory.reserve()?.admit(worker(), 'a:1');
+    const client = directory.reserve()?.admit(worker(), 'a:1', '/');
     expect(directory.reserve()).toBeUndefined();
     directory.remove(client?.id ?? 0);
     expect(directory.worker(client?.id ?? 0)).toBeUndefined();
@@ -90,7 +90,7 @@ describe('ClientDirectory', () => {
 
   it('removing an unknown id changes nothing', () => {
     const directory = new ClientDirectory(2);
-    directory.reserve()?.admit(worker(), 'a:1');
+    directory.reserve()?.admit(worker(), 'a:1', '/');
     directory.remove(42);
     expect(directory.size).toBe(1);
   });

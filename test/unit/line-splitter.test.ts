@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { LineSplitter } from '../../workers/line-splitter';
+import { LineSplitter } from '../../src/shared/line-splitter';
 
 /** Feeds the chunks in order; returns every line and what end() gives. */
 function split(

@@ -11,13 +11,29 @@ describe('publish body and token', () => {
   });
 
   test.each([
-    ['text/plain', 'hello', { data: 'hello', client: undefined }],
-    [undefined, '{"data":"raw"}', { data: '{"data":"raw"}', client: undefined }],
-    ['application/json', '{"data":"to all"}', { data: 'to all', client: undefined }],
-    ['application/json; charset=utf-8', '{"data":"one","client":"7"}', { data: 'one', client: 7 }],
-    ['application/json', '{"data":"one","client":7}', { data: 'one', client: 7 }],
+    ['text/plain', 'hello', { data: 'hello' }],
+    [undefined, '{"data":"raw"}', { data: '{"data":"raw"}' }],
+    ['application/json', '{"data":"to all"}', { data: 'to all' }],
+    [
+      'application/json; charset=utf-8',
+      '{"data":"one","client":"7"}',
+      { data: 'one', client: '7' },
+    ],
+    ['application/json', '{"data":"one","client":7}', { data: 'one', client: '7' }],
+    [
+      'application/json',
+      '{"data":"one","client":"box-a.1-7"}',
+      { data: 'one', client: 'box-a.1-7' },
+    ],
+    ['application/json', '{"data":"news","channel":"/news"}', { data: 'news', channel: '/news' }],
   ])('%s %s', (type, body, expected) => {
     expect(parsePublication(type, Buffer.from(body))).toEqual(expected);
+  });
+
+  test('a text body takes its channel from the query', () => {
+    expect(
+      parsePublication('text/plain', Buffer.from('hi'), new URLSearchParams('channel=/news')),
+    ).toEqual({ data: 'hi', channel: '/news' });
   });
 
   test.each([
@@ -27,6 +43,9 @@ describe('publish body and token', () => {
     '{"data":5}',
     '{"data":"x","client":"seven"}',
     '{"data":"x","client":-1}',
+    '{"data":"x","client":"a b-1"}',
+    '{"data":"x","channel":5}',
+    '{"data":"x","channel":"/a","client":"1"}',
   ])('bad JSON body %s is refused with a reason', (body) => {
     expect(typeof parsePublication('application/json', Buffer.from(body))).toBe('string');
   });

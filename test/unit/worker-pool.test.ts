@@ -1,5 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { TransitionError, WorkerState, type Worker } from '../../src/master/pool/worker';
+import {
+  TransitionError,
+  WorkerState,
+  type ClientInfo,
+  type Worker,
+} from '../../src/master/pool/worker';
 import {
   WorkerPool,
   type PoolEvents,
@@ -78,8 +83,8 @@ function eagain(): NodeJS.ErrnoException {
   return Object.assign(new Error('spawn EAGAIN'), { code: 'EAGAIN' });
 }
 
-function client(id = 1): { id: number; remote: string; since: Date } {
-  return { id, remote: '127.0.0.1:50000', since: new Date() };
+function client(id = 1): ClientInfo {
+  return { id, remote: '127.0.0.1:50000', channel: '/', since: new Date() };
 }
 
 beforeEach(() => {

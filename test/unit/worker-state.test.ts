@@ -45,7 +45,7 @@ const PATH_TO: Record<WorkerState, WorkerState[]> = {
   [Exited]: [Exited],
 };
 
-const CLIENT = { id: 9, remote: '127.0.0.1:40000', since: new Date(0) };
+const CLIENT = { id: 9, remote: '127.0.0.1:40000', channel: '/', since: new Date(0) };
 
 function workerIn(state: WorkerState, child = new FakeChild()): Worker {
   const worker = new Worker(child.asChild);

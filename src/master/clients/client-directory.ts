@@ -3,7 +3,7 @@ import type { ClientInfo, Worker } from '../pool/worker';
 /** A place held for a client whose handshake is still in flight. */
 export interface Reservation {
   /** The handshake completed: the client gets its id and is listed. */
-  admit(worker: Worker, remote: string): ClientInfo;
+  admit(worker: Worker, remote: string, channel: string): ClientInfo;
   /** The handshake did not complete: the place is free again. */
   cancel(): void;
 }
@@ -40,9 +40,9 @@ export class ClientDirectory {
       return true;
     };
     return {
-      admit: (worker, remote) => {
+      admit: (worker, remote, channel) => {
         if (!close()) throw new Error('reservation already used');
-        const client = { id: this.nextId++, remote, since: new Date() };
+        const client = { id: this.nextId++, remote, channel, since: new Date() };
         this.byId.set(client.id, worker);
         return client;
       },

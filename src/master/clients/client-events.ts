@@ -1,3 +1,4 @@
+import type { ChannelRelay } from '../channels/channel-relay';
 import type { Logger } from '../logger';
 import type { CommandReaper } from '../pool/command-reaper';
 import type { PushCounts } from '../pool/push-counts';
@@ -14,6 +15,7 @@ export class ClientEvents implements PoolEvents {
   constructor(
     private readonly terminate: (worker: Worker) => void,
     private readonly directory: ClientDirectory,
+    private readonly relay: ChannelRelay,
     private readonly counts: PushCounts,
     private readonly reaper: CommandReaper,
     private readonly logger: Logger,
@@ -49,7 +51,10 @@ export class ClientEvents implements PoolEvents {
       );
     }
     this.logger.info(`Client #${meta.client} disconnected`, meta);
-    if (worker.client !== undefined) this.directory.remove(worker.client.id);
+    if (worker.client === undefined) return;
+    this.directory.remove(worker.client.id);
+    const feed = this.relay.feedOf(worker.client.id);
+    if (feed !== undefined) this.relay.close(feed);
   }
 
   onExit(worker: Worker): void {

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Logger } from '../logger';
+import type { PublishOutcome } from '../channels/publisher';
 import { isAuthorized, parsePublication, type Publication } from './publish';
 
 export interface PublishEndpointOptions {
@@ -8,8 +9,10 @@ export interface PublishEndpointOptions {
   maxBytes: number;
   /** Answers with a status, a plain-text reason and a log line. */
   reply(status: number, reason: string, headers?: Record<string, string>): void;
-  /** Queues the message; returns how many clients, or undefined for an unknown target. */
-  publish(publication: Publication): number | undefined;
+  /** Publishes; the outcome says what to answer. */
+  publish(publication: Publication): Promise<PublishOutcome>;
+  /** A bug met while publishing: 500 for this request alone. */
+  fail(error: unknown): void;
   logger: Logger;
 }
 
@@ -42,15 +45,14 @@ export function servePublish(
     chunks.push(chunk);
   });
   req.on('end', () => {
-    const publication = parsePublication(req.headers['content-type'], Buffer.concat(chunks));
+    const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+    const publication = parsePublication(req.headers['content-type'], Buffer.concat(chunks), query);
     if (typeof publication === 'string') return reply(400, publication);
-    const queued = options.publish(publication);
-    if (queued === undefined) return reply(404, `No client #${publication.client}`);
-    options.logger.info(
-      `Published ${Buffer.byteLength(publication.data)} bytes to ${queued} client(s)` +
-        (publication.client === undefined ? '' : ` (#${publication.client})`),
-    );
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(`${JSON.stringify({ queued })}\n`);
+    options.publish(publication).then((outcome) => {
+      if (!outcome.ok) return reply(outcome.status, outcome.reason, outcome.headers);
+      options.logger.info(outcome.log);
+      res.writeHead(outcome.status, { 'Content-Type': 'application/json' });
+      res.end(`${JSON.stringify(outcome.body)}\n`);
+    }, options.fail);
   });
 }

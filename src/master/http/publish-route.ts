@@ -1,5 +1,5 @@
+import type { Publisher } from '../channels/publisher';
 import type { Logger } from '../logger';
-import type { Publication } from './publish';
 import { servePublish } from './publish-endpoint';
 import type { Route } from './router';
 
@@ -7,13 +7,20 @@ import type { Route } from './router';
 export function publishRoute(
   token: string,
   maxBytes: number,
-  publish: (publication: Publication) => number | undefined,
+  publisher: Publisher,
   logger: Logger,
 ): Route {
   return {
     methods: ['POST'],
-    handle({ req, res, refuse }) {
-      servePublish(req, res, { token, maxBytes, reply: refuse, publish, logger });
+    handle({ req, res, refuse, fail }) {
+      servePublish(req, res, {
+        token,
+        maxBytes,
+        reply: refuse,
+        publish: (publication) => publisher.publish(publication),
+        fail,
+        logger,
+      });
     },
   };
 }

@@ -2,13 +2,15 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 /**
  * POST /publish, the parts without I/O: who may publish, and what a body means.
- * A body is plain text (pushed as it is), or JSON `{"data": "...", "client": "ID"}`
- * when sent as application/json.
+ * A body is plain text (pushed as it is), or JSON `{"data": "...", "client": "ID"}` or
+ * `{"data": "...", "channel": "/news"}` when sent as application/json.
  */
 export interface Publication {
   data: string;
-  /** One client's id, or undefined for every client. */
-  client: number | undefined;
+  /** One client's id (a local number, or "<instance>-<n>"), or undefined. */
+  client?: string;
+  /** One channel (as given: the publisher normalises it), or undefined. */
+  channel?: string;
 }
 
 /** Compares a request's Authorization header with the token, in constant time. */
@@ -19,12 +21,22 @@ export function isAuthorized(header: string | undefined, token: string): boolean
   return timingSafeEqual(digest(match[1]), digest(token));
 }
 
+/** A local client number, or "<instance>-<n>" for a client of any instance. */
+const CLIENT_ID = /^(?:[1-9]\d*|[A-Za-z0-9._-]{1,64}-[1-9]\d*)$/;
+
+/**
+ * What a body and its query mean. Targets: `client` (one client, by local number or
+ * "<instance>-<n>"), `channel` (every client of one channel; also `?channel=` for a
+ * text body), or neither (every client).
+ */
 export function parsePublication(
   contentType: string | undefined,
   body: Buffer,
+  query: URLSearchParams = new URLSearchParams(),
 ): Publication | string {
+  const queryChannel = query.get('channel') ?? undefined;
   if (!/^application\/json\b/i.test(contentType ?? '')) {
-    return { data: body.toString('utf8'), client: undefined };
+    return target(body.toString('utf8'), query.get('client') ?? undefined, queryChannel);
   }
   let parsed: unknown;
   try {
@@ -32,13 +44,39 @@ export function parsePublication(
   } catch {
     return 'body is not valid JSON';
   }
-  if (typeof parsed !== 'object' || parsed === null) return 'body must be a JSON object';
-  const { data, client } = parsed as { data?: unknown; client?: unknown };
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return 'body must be a JSON object';
+  }
+  const { data, client, channel } = parsed as {
+    data?: unknown;
+    client?: unknown;
+    channel?: unknown;
+  };
   if (typeof data !== 'string') return '"data" must be a string';
-  if (client === undefined || client === null) return { data, client: undefined };
-  const id = typeof client === 'number' ? client : Number(client);
-  if (!Number.isInteger(id) || id < 1 || (typeof client === 'string' && !/^\d+$/.test(client))) {
+  if (channel !== undefined && channel !== null && typeof channel !== 'string') {
+    return '"channel" must be a string';
+  }
+  if (
+    client !== undefined &&
+    client !== null &&
+    typeof client !== 'string' &&
+    typeof client !== 'number'
+  ) {
     return '"client" must be a client id';
   }
-  return { data, client: id };
+  return target(
+    data,
+    client === undefined || client === null ? undefined : String(client),
+    (channel as string | null | undefined) ?? queryChannel,
+  );
+}
+
+function target(
+  data: string,
+  client: string | undefined,
+  channel: string | undefined,
+): Publication | string {
+  if (client !== undefined && !CLIENT_ID.test(client)) return '"client" must be a client id';
+  if (client !== undefined && channel !== undefined) return 'give "client" or "channel", not both';
+  return { data, client, channel };
 }

@@ -13,6 +13,8 @@ export interface RequestContext {
   remote: string;
   /** Answers with a status, a plain-text reason and a log line, and closes. */
   refuse(status: number, reason: string, headers?: RefusalHeaders): void;
+  /** A bug met later (in a callback): 500 for this request alone, logged. */
+  fail(error: unknown): void;
 }
 
 export interface Route {
@@ -59,7 +61,7 @@ export class Router {
       if (!route.methods.includes(req.method ?? '')) {
         return refuse(405, 'Method not allowed', { Allow: route.methods.join(', ') });
       }
-      const done = route.handle({ req, res, url, remote, refuse });
+      const done = route.handle({ req, res, url, remote, refuse, fail });
       if (done instanceof Promise) done.catch(fail);
     } catch (error) {
       fail(error);

@@ -1,4 +1,5 @@
 import type { ServerConfig } from '../../shared/config';
+import type { BrokerState } from '../broker/types';
 import type { PushCountsRound } from '../pool/push-counts';
 import type { Worker } from '../pool/worker';
 
@@ -6,6 +7,9 @@ export interface ServerFacts {
   address: string;
   startedAt: number;
   version: string;
+  /** This instance's id (the prefix of its clients' global ids). */
+  instance: string;
+  backplane: BrokerState;
 }
 
 /**
@@ -25,6 +29,9 @@ export function statusBody(
       const pushed = counts.get(worker) ?? null;
       return {
         id: worker.client?.id,
+        global_id:
+          worker.client === undefined ? undefined : `${facts.instance}-${worker.client.id}`,
+        channel: worker.client?.channel,
         pid: worker.pid,
         remote: worker.client?.remote,
         since: worker.client?.since.toISOString(),
@@ -48,7 +55,12 @@ export function statusBody(
       demo: config.demo && config.exec === undefined,
       publish: config.publishToken !== undefined,
       max_buffered: config.maxBuffered,
+      history: config.history,
+      history_ttl: config.historyTtl,
+      channel_exec: config.channelExec.map((command) => command.channel),
     },
+    instance: facts.instance,
+    backplane: { state: facts.backplane, redis: config.redis !== undefined },
     listening: facts.address,
     uptime_s: Math.round((Date.now() - facts.startedAt) / 1000),
     version: facts.version,

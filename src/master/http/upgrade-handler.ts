@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
-import type { RequestFacts } from '../../shared/ipc';
+import type { ClientHandoff, RequestFacts } from '../../shared/ipc';
 import {
   checkUpgradeRequest,
   upgradeResponse,
@@ -9,6 +9,8 @@ import {
 import { CloseCode } from '../../shared/protocol/constants';
 import { encodeClose } from '../../shared/protocol/frame';
 import { hostPort } from '../address';
+import type { ChannelRelay } from '../channels/channel-relay';
+import { subscriptionRequest } from '../channels/subscription-request';
 import type { ClientDirectory } from '../clients/client-directory';
 import type { Logger } from '../logger';
 import { handOffSocket } from '../pool/handoff';
@@ -16,6 +18,7 @@ import { WorkerState, type Worker } from '../pool/worker';
 import type { WorkerPool } from '../pool/worker-pool';
 import type { ConnectionGuard } from './connection-guard';
 import type { RefusalHeaders, Refusals } from './refusal';
+import { parseTarget } from './router';
 
 /** Seconds a client turned away for capacity is told to wait (Retry-After). */
 const FULL_RETRY_AFTER_S = 5;
@@ -34,6 +37,7 @@ export class UpgradeHandler {
     private readonly options: UpgradeOptions,
     private readonly pool: WorkerPool,
     private readonly directory: ClientDirectory,
+    private readonly relay: ChannelRelay,
     private readonly guard: ConnectionGuard,
     private readonly refusals: Refusals,
     private readonly logger: Logger,
@@ -60,6 +64,10 @@ export class UpgradeHandler {
 
     const verdict = this.check(req);
     if (!verdict.ok) return refuse(verdict.status, verdict.reason, verdict.headers);
+    const url = parseTarget(req.url);
+    const wanted =
+      url === undefined ? { error: 'Malformed request target' } : subscriptionRequest(url);
+    if ('error' in wanted) return refuse(400, wanted.error);
     const reservation = this.directory.reserve();
     if (reservation === undefined) {
       return refuse(503, `Server full (${this.directory.load} clients)`, {
@@ -73,50 +81,69 @@ export class UpgradeHandler {
     }
 
     this.logger.debug('Creating client...');
-    const worker = await this.pool.acquire();
-    if (worker === undefined) {
+    // Subscribed (and recovered) while a worker is found: nothing published meanwhile is lost.
+    const [worker, opened] = await Promise.all([
+      this.pool.acquire(),
+      this.relay.open(wanted.channel, { json: wanted.format === 'json', since: wanted.since }),
+    ]);
+    const giveUp = (): void => {
       reservation.cancel();
+      this.relay.close(opened.feed);
+      if (worker !== undefined) this.pool.release(worker);
+    };
+    if (worker === undefined) {
+      giveUp();
       const retry = this.pool.unavailable()?.retryAfterS ?? 1;
       return refuse(503, 'No worker available, try again later', { 'Retry-After': String(retry) });
     }
     if (socket.destroyed) {
-      reservation.cancel();
-      this.pool.release(worker);
+      giveUp();
       this.logger.info(`Client ${remote} left during the handshake`);
       return;
     }
     this.logger.debug('Start a child process');
     socket.write(upgradeResponse(verdict.accept), (error) => {
       if (error) {
-        reservation.cancel();
-        this.pool.release(worker);
+        giveUp();
         this.logger.info(`Client ${remote} left during the handshake: ${error.message}`);
         return;
       }
       if (worker.state !== WorkerState.Reserved) {
         // Its worker died while the 101 went out: too late for an HTTP answer.
-        reservation.cancel();
+        giveUp();
         this.logger.warn(`Worker pid ${worker.pid} died during the handshake of ${remote}`);
         socket.end(encodeClose(CloseCode.InternalError, 'worker lost'));
         socket.destroySoon();
         return;
       }
-      const client = reservation.admit(worker, remote);
+      const client = reservation.admit(worker, remote, wanted.channel);
       this.pool.assign(worker, client);
-      this.handOff(worker, client.id, remote, requestFacts(req, socket), socket, head);
+      const { id } = client;
+      const handoff: Omit<ClientHandoff, 'head'> = {
+        type: 'client',
+        id,
+        remote,
+        request: requestFacts(req, socket),
+        channel: wanted.channel,
+        globalId: this.relay.globalId(id),
+        format: wanted.format,
+        position: opened.position,
+        recovery: opened.recovery,
+      };
+      this.handOff(worker, handoff, socket, head);
+      this.relay.admitted(opened.feed, worker, id);
     });
   }
 
   private handOff(
     worker: Worker,
-    id: number,
-    remote: string,
-    request: RequestFacts,
+    handoff: Omit<ClientHandoff, 'head'>,
     socket: Socket,
     head: Buffer,
   ): void {
+    const { id } = handoff;
     const meta = { client: id, pid: worker.pid };
-    handOffSocket(worker.process, socket, { type: 'client', id, remote, request }, head).then(
+    handOffSocket(worker.process, socket, handoff, head).then(
       () => this.logger.info(`Client #${id} is successfully created!`, meta),
       (error: Error) => {
         this.logger.error(`Hand-off to worker failed: ${error.message}`, meta);

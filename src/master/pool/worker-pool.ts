@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import type { WorkerMessage } from '../../shared/ipc';
 import type { Logger } from '../logger';
-import { Backoff } from './backoff';
+import { Backoff } from '../backoff';
 import { Worker, WorkerState, type ClientInfo } from './worker';
 
 /** The messages a worker sends about its client (the pool handles `ready` itself). */

@@ -41,6 +41,8 @@ export class TransitionError extends Error {}
 export interface ClientInfo {
   id: number;
   remote: string;
+  /** Its channel (its URL path, normalised). */
+  channel: string;
   since: Date;
 }
 

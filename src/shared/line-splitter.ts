@@ -61,3 +61,20 @@ function characterBoundary(bytes: Buffer, limit: number): number {
   while (cut > limit - 3 && cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--;
   return cut > 0 ? cut : limit;
 }
+
+/** Calls `onLine` for each line a stream carries, the last one even without a newline. */
+export function readLines(
+  stream: NodeJS.ReadableStream | null,
+  maxBytes: number,
+  onLine: (line: string) => void,
+): void {
+  if (stream === null) return;
+  const splitter = new LineSplitter(maxBytes);
+  stream.on('data', (chunk: Buffer) => {
+    for (const line of splitter.push(chunk)) onLine(line);
+  });
+  stream.on('end', () => {
+    const rest = splitter.end();
+    if (rest !== undefined) onLine(rest);
+  });
+}

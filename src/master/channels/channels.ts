@@ -1,0 +1,51 @@
+import type { ServerConfig } from '../../shared/config';
+import { createBroker } from '../broker';
+import type { Broker, BrokerState } from '../broker/types';
+import type { Logger } from '../logger';
+import { ChannelCommandRunner } from './channel-command';
+import { ChannelRelay } from './channel-relay';
+import { Publisher } from './publisher';
+
+/**
+ * Channels, wired: the broker (Redis with --redis, else in memory), the relay to this
+ * instance's clients, the publisher behind POST /publish, and the --channel-exec
+ * commands. Only the master talks to Redis.
+ */
+export class Channels {
+  readonly broker: Broker;
+  readonly relay: ChannelRelay;
+  readonly publisher: Publisher;
+  private readonly runners: ChannelCommandRunner[];
+
+  constructor(config: ServerConfig, logger: Logger) {
+    this.broker = createBroker({
+      redis: config.redis,
+      history: { size: config.history, ttlMs: config.historyTtl * 1000 },
+      logger,
+    });
+    this.relay = new ChannelRelay(this.broker, logger);
+    this.publisher = new Publisher(this.broker, this.relay);
+    this.runners = config.channelExec.map(
+      (command) =>
+        new ChannelCommandRunner(
+          command,
+          (channel, line) => this.broker.publish(channel, line),
+          config.maxMessageSize,
+          logger,
+        ),
+    );
+  }
+
+  get backplane(): BrokerState {
+    return this.broker.state;
+  }
+
+  start(): void {
+    for (const runner of this.runners) runner.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.runners.map((runner) => runner.stop()));
+    await this.broker.close();
+  }
+}

@@ -1,0 +1,80 @@
+import type { Publication } from '../broker/types';
+import type { PublishMessage } from '../../shared/ipc';
+import type { Logger } from '../logger';
+import type { Worker } from '../pool/worker';
+import { BROADCAST_CHANNEL } from './channel-name';
+import type { RecoveringDelivery } from './recovering-delivery';
+
+/** Messages kept for a client whose hand-off is still under way. */
+const MAX_PENDING = 1000;
+
+export function publishMessage(publication: Publication): PublishMessage {
+  const { channel, offset, epoch, data } = publication;
+  return { type: 'publish', channel, offset, epoch, data };
+}
+
+/**
+ * What reaches one client from the broker: its channel's publications, broadcasts and
+ * messages sent to it alone, relayed to its worker over IPC. Until the worker has the
+ * client (the hand-off), messages wait here, so that a client subscribed before its
+ * 101 misses nothing; a returning client's publications go through its recovery first.
+ */
+export class ClientFeed {
+  private worker: Worker | undefined;
+  private pending: PublishMessage[] = [];
+  private dropped = 0;
+  /** Set while (and after) a returning client is brought up to date from history. */
+  recovering: RecoveringDelivery | undefined;
+  /** The client's local id, once admitted. */
+  clientId: number | undefined;
+
+  constructor(
+    readonly channel: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A publication of this client's channel, or a broadcast. */
+  offer(publication: Publication): void {
+    if (this.recovering !== undefined && publication.channel !== BROADCAST_CHANNEL) {
+      this.recovering.live(publication);
+    } else {
+      this.forward(publishMessage(publication));
+    }
+  }
+
+  /** A message published to this client alone. */
+  direct(data: string): void {
+    this.forward({ type: 'publish', data });
+  }
+
+  forward(message: PublishMessage): void {
+    const worker = this.worker;
+    if (worker === undefined) {
+      if (this.pending.length >= MAX_PENDING) {
+        this.pending.shift();
+        this.dropped++;
+      }
+      this.pending.push(message);
+      return;
+    }
+    if (!worker.sendBounded(message)) {
+      this.logger.warn('Publish queue full, message dropped', {
+        client: worker.client?.id,
+        pid: worker.pid,
+      });
+    }
+  }
+
+  /** The worker has the client (its hand-off message is sent): what waited goes now. */
+  attach(worker: Worker, clientId: number): void {
+    this.worker = worker;
+    this.clientId = clientId;
+    if (this.dropped > 0) {
+      this.logger.warn(`${this.dropped} message(s) dropped during the hand-off`, {
+        client: clientId,
+        pid: worker.pid,
+      });
+    }
+    for (const message of this.pending.splice(0)) this.forward(message);
+  }
+}

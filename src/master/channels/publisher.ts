@@ -1,0 +1,103 @@
+import { BrokerDownError, type Broker } from '../broker/types';
+import type { Publication } from '../http/publish';
+import { BROADCAST_CHANNEL, normaliseChannel } from './channel-name';
+import type { ChannelRelay } from './channel-relay';
+
+/** What POST /publish answers. */
+export type PublishOutcome =
+  | { ok: true; status: number; body: Record<string, unknown>; log: string }
+  | { ok: false; status: number; reason: string; headers?: Record<string, string> };
+
+/** Seconds a publisher is told to wait while the backplane is down. */
+const DOWN_RETRY_AFTER_S = 5;
+
+/**
+ * POST /publish's decisions: where a publication goes and what the answer may claim.
+ * Without a backplane this instance has every client, so `queued` counts them. With
+ * Redis it knows only its own: the answer says `instance_clients` (this instance's
+ * clients it reached) and never a total.
+ */
+export class Publisher {
+  constructor(
+    private readonly broker: Broker,
+    private readonly relay: ChannelRelay,
+  ) {}
+
+  private get backplane(): boolean {
+    return this.broker.state !== 'off';
+  }
+
+  async publish(publication: Publication): Promise<PublishOutcome> {
+    const bytes = Buffer.byteLength(publication.data);
+    try {
+      if (publication.client !== undefined)
+        return await this.toClient(publication.client, publication.data, bytes);
+      return await this.toChannel(publication.channel, publication.data, bytes);
+    } catch (error) {
+      if (!(error instanceof BrokerDownError)) throw error;
+      return {
+        ok: false,
+        status: 503,
+        reason: `Not published: ${error.message}`,
+        headers: { 'Retry-After': String(DOWN_RETRY_AFTER_S) },
+      };
+    }
+  }
+
+  private async toChannel(
+    given: string | undefined,
+    data: string,
+    bytes: number,
+  ): Promise<PublishOutcome> {
+    let channel = BROADCAST_CHANNEL;
+    if (given !== undefined) {
+      const normal = normaliseChannel(given);
+      if (typeof normal !== 'string') {
+        return { ok: false, status: 400, reason: `Bad channel: ${normal.error}` };
+      }
+      channel = normal;
+    }
+    const reached = this.relay.audience(channel);
+    const { offset, epoch } = await this.broker.publish(channel, data);
+    const where = channel === BROADCAST_CHANNEL ? 'every channel' : `channel ${channel}`;
+    const base = channel === BROADCAST_CHANNEL ? {} : { channel, offset, epoch };
+    if (!this.backplane) {
+      return {
+        ok: true,
+        status: 200,
+        body: { queued: reached, ...base },
+        log: `Published ${bytes} bytes to ${reached} client(s) on ${where}`,
+      };
+    }
+    return {
+      ok: true,
+      status: 200,
+      body: { ...base, channel, instance: this.broker.instanceId, instance_clients: reached },
+      log: `Published ${bytes} bytes to ${where} (${reached} client(s) here)`,
+    };
+  }
+
+  private async toClient(id: string, data: string, bytes: number): Promise<PublishOutcome> {
+    const local = this.relay.localId(id);
+    if (local !== undefined) {
+      const feed = this.relay.feedOf(local);
+      if (feed === undefined) return { ok: false, status: 404, reason: `No client #${id}` };
+      feed.direct(data);
+      return {
+        ok: true,
+        status: 200,
+        body: { queued: 1 },
+        log: `Published ${bytes} bytes to 1 client(s) (#${local})`,
+      };
+    }
+    if (!this.backplane) return { ok: false, status: 404, reason: `No client #${id}` };
+    const delivered = await this.broker.publishToClient(id, data);
+    if (!delivered) return { ok: false, status: 404, reason: `No instance has client ${id}` };
+    return {
+      ok: true,
+      status: 202,
+      body: { accepted: true, client: id },
+      log: `Published ${bytes} bytes to client ${id} of another instance`,
+    };
+  }
+}

@@ -1,0 +1,34 @@
+import type { FrameFormat, StreamPosition } from '../../shared/ipc';
+import { normaliseChannel } from './channel-name';
+
+/** What a WebSocket request's URL asks for: its channel, its format, where it was. */
+export interface SubscriptionRequest {
+  channel: string;
+  format: FrameFormat;
+  /** ?since=OFFSET&epoch=EPOCH: a returning client's last position. */
+  since?: StreamPosition;
+}
+
+/** Longest epoch a client may send back (ours are far shorter). */
+const MAX_EPOCH_CHARS = 64;
+
+/**
+ * Reads the channel (the path, normalised), `format=json|text`, and `since` with
+ * `epoch` (both or neither) from a request target. Pure; an error says what is wrong.
+ */
+export function subscriptionRequest(url: URL): SubscriptionRequest | { error: string } {
+  const channel = normaliseChannel(url.pathname);
+  if (typeof channel !== 'string') return { error: `Bad channel: ${channel.error}` };
+  const query = url.searchParams;
+  const format = query.get('format') ?? 'text';
+  if (format !== 'text' && format !== 'json') return { error: 'format must be json or text' };
+  const since = query.get('since');
+  const epoch = query.get('epoch');
+  if (since === null && epoch === null) return { channel, format };
+  if (since === null || epoch === null) return { error: 'since and epoch go together' };
+  if (!/^\d{1,15}$/.test(since)) return { error: 'since must be an offset (a whole number)' };
+  if (epoch.length > MAX_EPOCH_CHARS || !/^[\w.-]*$/.test(epoch)) {
+    return { error: 'epoch is not one this server gives' };
+  }
+  return { channel, format, since: { offset: Number(since), epoch } };
+}

@@ -1,0 +1,48 @@
+import type {
+  FrameFormat,
+  PublishMessage,
+  RecoveryNotice,
+  StreamPosition,
+} from '../src/shared/ipc';
+
+/**
+ * What a client's text frames say, in its format. Plain text: the message alone, as
+ * the original. JSON (?format=json): an object a frame, whose `type` says what it is:
+ *   {"type":"push","data":…}        the hello, demo pushes, --exec output
+ *   {"type":"pub","channel":…,"offset":…,"epoch":…,"data":…}   a channel publication
+ *   {"type":"direct","data":…}      a message published to this client alone
+ *   {"type":"recovery","recovered":…,"count":…[,"reason":…],"channel":…,"epoch":…,"offset":…}
+ *   {"type":"position","channel":…,"epoch":…,"offset":…}   where a new client starts
+ */
+export class FrameText {
+  constructor(private readonly format: FrameFormat) {}
+
+  get json(): boolean {
+    return this.format === 'json';
+  }
+
+  push(text: string): string {
+    return this.json ? JSON.stringify({ type: 'push', data: text }) : text;
+  }
+
+  publication(message: PublishMessage): string {
+    if (!this.json) return message.data;
+    if (message.channel === undefined)
+      return JSON.stringify({ type: 'direct', data: message.data });
+    const { channel, offset, epoch, data } = message;
+    return JSON.stringify({ type: 'pub', channel, offset, epoch, data });
+  }
+
+  /** The first frame of a JSON client that knows its position (undefined otherwise). */
+  opening(
+    channel: string,
+    position: StreamPosition | undefined,
+    recovery: RecoveryNotice | undefined,
+  ): string | undefined {
+    if (!this.json || position === undefined) return undefined;
+    const { epoch, offset } = position;
+    if (recovery === undefined) return JSON.stringify({ type: 'position', channel, epoch, offset });
+    const { recovered, count, reason } = recovery;
+    return JSON.stringify({ type: 'recovery', recovered, count, reason, channel, epoch, offset });
+  }
+}
