@@ -50,6 +50,20 @@ export class WsClient {
     return Number(match[1]);
   }
 
+  /** Resolves once the messages so far satisfy `condition`. */
+  until(
+    condition: (messages: string[]) => boolean,
+    what: string,
+    timeoutMs = HANG_BOUND_MS,
+  ): Promise<void> {
+    return this.conditions.until(
+      () => condition(this.messages),
+      what,
+      timeoutMs,
+      () => `; got ${JSON.stringify(this.messages.slice(-20))}`,
+    );
+  }
+
   waitForMessages(count: number, timeoutMs = HANG_BOUND_MS): Promise<void> {
     return this.conditions.until(
       () => this.messages.length >= count,

@@ -13,11 +13,19 @@ export interface SubscriptionRequest {
 const MAX_EPOCH_CHARS = 64;
 
 /**
- * Reads the channel (the path, normalised), `format=json|text`, and `since` with
- * `epoch` (both or neither) from a request target. Pure; an error says what is wrong.
+ * Reads the channel (the path as sent, normalised: a URL parser would have resolved
+ * `..` away), `format=json|text`, and `since` with `epoch` (both or neither) from a
+ * request target. Pure; an error says what is wrong.
  */
-export function subscriptionRequest(url: URL): SubscriptionRequest | { error: string } {
-  const channel = normaliseChannel(url.pathname);
+export function subscriptionRequest(target: string): SubscriptionRequest | { error: string } {
+  let url: URL;
+  try {
+    url = new URL(target, 'http://localhost');
+  } catch {
+    return { error: 'Malformed request target' };
+  }
+  const rawPath = target.startsWith('/') ? target.split(/[?#]/, 1)[0] : url.pathname;
+  const channel = normaliseChannel(rawPath);
   if (typeof channel !== 'string') return { error: `Bad channel: ${channel.error}` };
   const query = url.searchParams;
   const format = query.get('format') ?? 'text';

@@ -18,7 +18,6 @@ import { WorkerState, type Worker } from '../pool/worker';
 import type { WorkerPool } from '../pool/worker-pool';
 import type { ConnectionGuard } from './connection-guard';
 import type { RefusalHeaders, Refusals } from './refusal';
-import { parseTarget } from './router';
 
 /** Seconds a client turned away for capacity is told to wait (Retry-After). */
 const FULL_RETRY_AFTER_S = 5;
@@ -64,9 +63,7 @@ export class UpgradeHandler {
 
     const verdict = this.check(req);
     if (!verdict.ok) return refuse(verdict.status, verdict.reason, verdict.headers);
-    const url = parseTarget(req.url);
-    const wanted =
-      url === undefined ? { error: 'Malformed request target' } : subscriptionRequest(url);
+    const wanted = subscriptionRequest(req.url ?? '/');
     if ('error' in wanted) return refuse(400, wanted.error);
     const reservation = this.directory.reserve();
     if (reservation === undefined) {
