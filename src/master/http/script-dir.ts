@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { decodePathSegments } from '../../shared/url-path';
+import { realPathInside } from './real-path';
 
 /**
  * --dir DIR: each executable in DIR is a WebSocket endpoint, as websocketd's --dir. The
@@ -55,8 +56,8 @@ export class ScriptDirectory {
       if (info === undefined) return miss('no such script');
       if (info.isDirectory()) continue;
       if (!info.isFile()) return miss('not a regular file');
-      const real = await realpath(candidate).catch(() => undefined);
-      if (real === undefined || !isInside(real, this.root)) {
+      const real = await realPathInside(candidate, this.root);
+      if (real === undefined) {
         return miss('script outside the directory');
       }
       if ((info.mode & 0o111) === 0 || !(await executable(real))) return miss('not executable');
@@ -70,12 +71,6 @@ export class ScriptDirectory {
     }
     return miss('no script named');
   }
-}
-
-/** `file` lies under `root` (both real, absolute paths). */
-export function isInside(file: string, root: string): boolean {
-  const prefix = root.endsWith(path.sep) ? root : root + path.sep;
-  return file.startsWith(prefix) && file.length > prefix.length;
 }
 
 function miss(reason: string): ScriptRoute {
