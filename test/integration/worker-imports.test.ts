@@ -25,6 +25,7 @@ describe("the worker's require graph", () => {
       'dist/workers/command-endpoint.js',
       'dist/workers/demo-pushes.js',
       'dist/workers/line-splitter.js',
+      'dist/workers/process-group.js',
       'dist/workers/push-worker.js',
       'dist/workers/websocket-endpoint.js',
     ]);
