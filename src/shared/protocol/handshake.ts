@@ -96,13 +96,21 @@ export function checkUpgradeRequest(
   return { ok: true, accept: computeAccept((key as string).trim()) };
 }
 
-/** The 101 response completing the handshake. */
-export function upgradeResponse(accept: string): string {
+/**
+ * The 101 response completing the handshake; `extra` headers (--header, --header-ws,
+ * validated at start-up) follow ours.
+ */
+export function upgradeResponse(
+  accept: string,
+  extra: readonly (readonly [string, string])[] = [],
+): string {
   return (
     'HTTP/1.1 101 Switching Protocols\r\n' +
     'Upgrade: websocket\r\n' +
     'Connection: Upgrade\r\n' +
-    `Sec-WebSocket-Accept: ${accept}\r\n\r\n`
+    `Sec-WebSocket-Accept: ${accept}\r\n` +
+    extra.map(([name, value]) => `${name}: ${value}\r\n`).join('') +
+    '\r\n'
   );
 }
 
