@@ -18,6 +18,8 @@ export interface WebSocketEndpointOptions {
 export interface WebSocketEndpointEvents {
   /** A complete text message from the client. */
   onText(text: string): void;
+  /** A complete binary message from the client (ignored when not given; --binary). */
+  onBinary?(data: Buffer): void;
   /** A line worth logging (protocol errors, timeouts). */
   onLog(level: 'warn' | 'info' | 'debug', message: string): void;
   /** The TCP connection is gone; nothing more can be sent. */
@@ -111,6 +113,12 @@ export class WebSocketEndpoint {
     if (!this.closed) this.socket.resume();
   }
 
+  /** One binary message (--binary: the command's output as read). */
+  sendBinary(data: Buffer): void {
+    if (!this.isOpen) return;
+    this.socket.write(encodeFrame(Opcode.Binary, data));
+  }
+
   /**
    * Starts the closing handshake: our close frame, then FIN. The peer answers with
    * its close frame and its FIN; if it does not within the timeout, the socket is
@@ -139,6 +147,8 @@ export class WebSocketEndpoint {
         this.events.onText(event.text);
         return;
       case 'binary':
+        this.events.onBinary?.(event.data);
+        return;
       case 'pong':
         return; // accepted and ignored
       case 'ping':

@@ -60,6 +60,30 @@ export interface RequestFacts {
   url: string;
   origin: string;
   userAgent: string;
+  /*
+   * What an --exec command's CGI environment needs past the fields above (see
+   * workers/cgi-environment.ts). Optional until the master fills them in; when one is
+   * missing the environment falls back as that module documents.
+   */
+  /** "GET". */
+  method?: string;
+  /** "1.1", as Node's `req.httpVersion`. */
+  httpVersion?: string;
+  /**
+   * Every request header as sent, in arrival order: [name, value] pairs, names in their
+   * own case (Node's `req.rawHeaders`, paired up). Repeated headers stay separate.
+   */
+  headers?: [string, string][];
+  /** The address the server listens on: SERVER_NAME when the request has no Host. */
+  serverName?: string;
+  /** With --dir: the script's URL path ("/name"); the rest of the path is pathInfo. */
+  scriptName?: string;
+  /** With --dir: the decoded path past the script ("/rest"), "" when none. */
+  pathInfo?: string;
+  /** With --reverse-lookup: the client's host name (else REMOTE_HOST is its address). */
+  remoteHost?: string;
+  /** The client reached us over TLS (through a trusted proxy): HTTPS=on, default port 443. */
+  https?: boolean;
 }
 
 export type MasterMessage =

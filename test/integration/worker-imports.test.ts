@@ -28,6 +28,7 @@ describe("the worker's require graph", () => {
       'dist/workers/demo-pushes.js',
       'dist/workers/demo-source.js',
       'dist/workers/frames.js',
+      'dist/workers/process-group.js',
       'dist/workers/publish-source.js',
       'dist/workers/push-worker.js',
       'dist/workers/session.js',

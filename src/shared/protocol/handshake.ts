@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { WEBSOCKET_GUID, WEBSOCKET_VERSION } from './constants';
+import { checkOrigin } from './origin';
 
 /**
  * The opening handshake checks (RFC 6455, section 4.2.1). Pure: a parsed request in,
@@ -25,8 +26,12 @@ export interface Rejection {
 export type HandshakeVerdict = { ok: true; accept: string } | Rejection;
 
 export interface HandshakePolicy {
-  /** When non-empty, the only Origin values accepted. */
+  /** --origin: when non-empty, the origins accepted (`host`, `host:port`, `scheme://host[:port]`; see origin.ts). */
   allowedOrigins?: readonly string[];
+  /** --same-origin: the Origin's host and port must be the Host header's. */
+  sameOrigin?: boolean;
+  /** The client came over TLS (via a trusted proxy): a Host without port means 443. */
+  secure?: boolean;
 }
 
 export function computeAccept(key: string): string {
@@ -82,19 +87,29 @@ export function checkUpgradeRequest(
   const key = header(request, 'sec-websocket-key');
   if (!isValidKey(key)) return reject(400, 'Sec-WebSocket-Key must be base64 of 16 bytes');
 
-  const origins = policy.allowedOrigins ?? [];
-  if (origins.length > 0 && !origins.includes(header(request, 'origin') ?? '')) {
-    return reject(403, 'Origin not allowed');
-  }
+  const origin = checkOrigin(header(request, 'origin'), header(request, 'host'), {
+    allowed: policy.allowedOrigins,
+    sameOrigin: policy.sameOrigin,
+    secure: policy.secure,
+  });
+  if (!origin.ok) return reject(403, origin.reason);
   return { ok: true, accept: computeAccept((key as string).trim()) };
 }
 
-/** The 101 response completing the handshake. */
-export function upgradeResponse(accept: string): string {
+/**
+ * The 101 response completing the handshake; `extra` headers (--header, --header-ws,
+ * validated at start-up) follow ours.
+ */
+export function upgradeResponse(
+  accept: string,
+  extra: readonly (readonly [string, string])[] = [],
+): string {
   return (
     'HTTP/1.1 101 Switching Protocols\r\n' +
     'Upgrade: websocket\r\n' +
     'Connection: Upgrade\r\n' +
-    `Sec-WebSocket-Accept: ${accept}\r\n\r\n`
+    `Sec-WebSocket-Accept: ${accept}\r\n` +
+    extra.map(([name, value]) => `${name}: ${value}\r\n`).join('') +
+    '\r\n'
   );
 }

@@ -1,0 +1,37 @@
+/**
+ * "host[:port]" as a Host header or an origin's authority has it. Pure. Shared by the
+ * origin check (master) and an --exec command's SERVER_NAME/SERVER_PORT (worker).
+ */
+export interface HostPort {
+  /** As written, without IPv6 brackets ("::1", "Example.com"). */
+  host: string;
+  /** Digits as written; undefined when the text gave none (the scheme's default applies). */
+  port?: string;
+}
+
+/**
+ * Undefined when the text is not a host with an optional numeric port: empty host,
+ * a bare IPv6 address without brackets ("::1:80" is ambiguous), a port that is not
+ * 1 to 5 digits. An empty port ("host:") counts as none, as RFC 3986 allows.
+ */
+export function splitHostPort(text: string): HostPort | undefined {
+  let host: string;
+  let rest: string;
+  if (text.startsWith('[')) {
+    const close = text.indexOf(']');
+    if (close < 0) return undefined;
+    host = text.slice(1, close);
+    rest = text.slice(close + 1);
+    if (rest !== '' && !rest.startsWith(':')) return undefined;
+  } else {
+    const colon = text.indexOf(':');
+    if (colon !== text.lastIndexOf(':')) return undefined;
+    host = colon < 0 ? text : text.slice(0, colon);
+    rest = colon < 0 ? '' : text.slice(colon);
+  }
+  if (host === '' || /[\s/?#@[\]]/.test(host)) return undefined;
+  const port = rest.slice(1);
+  if (port === '') return { host };
+  if (!/^\d{1,5}$/.test(port)) return undefined;
+  return { host, port };
+}

@@ -1,0 +1,51 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * A command's process group, as the kernel sees it. Signals go to the whole group so
+ * that what the command started ends with it.
+ */
+
+export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Some live process is left in the group. Signal 0 answers cheaply when the group is
+ * empty; when it is not, /proc tells whether the members are only zombies (an orphan
+ * whose new parent does not reap it, as under a minimal init), which count as gone.
+ */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return liveMembers(pgid) > 0;
+}
+
+function liveMembers(pgid: number): number {
+  let live = 0;
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return 1; // no /proc: trust the signal
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // After the command name, in parentheses and possibly with spaces: state ppid pgrp.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') live++;
+  }
+  return live;
+}
