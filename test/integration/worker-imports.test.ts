@@ -20,6 +20,7 @@ describe("the worker's require graph", () => {
       'dist/src/shared/protocol/close-codes.js',
       'dist/src/shared/protocol/constants.js',
       'dist/src/shared/protocol/frame.js',
+      'dist/src/shared/protocol/message-buffer.js',
       'dist/src/shared/protocol/receiver.js',
       'dist/src/shared/protocol/utf8.js',
       'dist/workers/command-endpoint.js',
