@@ -8,7 +8,7 @@
  * own files: no yargs, no winston, nothing of the master.
  */
 import type { Socket } from 'node:net';
-import { WORKER_CONFIG_ENV, type WorkerConfig } from '../src/shared/config';
+import { WORKER_CONFIG_ENV, parseWorkerConfig } from '../src/shared/config';
 import type { ClientHandoff, MasterMessage, WorkerMessage } from '../src/shared/ipc';
 import { CloseCode, Opcode } from '../src/shared/protocol/constants';
 import { encodeFrame } from '../src/shared/protocol/frame';
@@ -17,7 +17,7 @@ import { CommandEndpoint } from './command-endpoint';
 import { DemoPushes, demoMessage, drawInterval } from './demo-pushes';
 import { WebSocketEndpoint } from './websocket-endpoint';
 
-const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '{}') as WorkerConfig;
+const config = parseWorkerConfig(process.env[WORKER_CONFIG_ENV]);
 delete process.env[WORKER_CONFIG_ENV];
 
 /** How long a command gets after SIGTERM before SIGKILL. */
