@@ -15,7 +15,10 @@ const running = new Set<ServerProcess>();
 
 /** The real compiled server, started as a child process on a free port. */
 export class ServerProcess {
+  /** stdout and stderr together, as they arrived. */
   output = '';
+  /** stdout alone (the log lines below error level). */
+  stdout = '';
   host = '127.0.0.1';
   port = 0;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -26,7 +29,10 @@ export class ServerProcess {
       this.output += chunk.toString();
       for (const listener of [...this.listeners]) listener();
     };
-    child.stdout?.on('data', append);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      this.stdout += chunk.toString();
+      append(chunk);
+    });
     child.stderr?.on('data', append);
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
