@@ -9,6 +9,7 @@
  */
 import type { Socket } from 'node:net';
 import { WORKER_CONFIG_ENV, type WorkerConfig } from '../src/shared/config';
+import { parseWorkerConfig } from '../src/shared/worker-config';
 import type { ClientHandoff, MasterMessage, WorkerMessage } from '../src/shared/ipc';
 import { CloseCode } from '../src/shared/protocol/constants';
 import { CommandSource, commandEnvironment } from './command-source';
@@ -18,7 +19,17 @@ import type { PushSource } from './push-source';
 import { ClientSession } from './session';
 import { scheduleWarmUp } from './warm-up';
 
-const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '{}') as WorkerConfig;
+/** The config the master handed over, checked; a bad one ends the worker with one line. */
+function readConfig(): WorkerConfig {
+  try {
+    return parseWorkerConfig(process.env[WORKER_CONFIG_ENV]);
+  } catch (error) {
+    process.stderr.write(`push-websocket worker: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+const config = readConfig();
 delete process.env[WORKER_CONFIG_ENV];
 
 let session: ClientSession | undefined;

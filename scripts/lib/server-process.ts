@@ -25,7 +25,10 @@ export interface Exit {
  * and the benchmarks share it.
  */
 export class ServerProcess {
+  /** stdout and stderr together, as they arrived. */
   output = '';
+  /** stdout alone (the log lines below error level). */
+  stdout = '';
   host = '127.0.0.1';
   port = 0;
   readonly exited: Promise<Exit>;
@@ -36,7 +39,10 @@ export class ServerProcess {
       this.output += chunk.toString();
       for (const listener of [...this.listeners]) listener();
     };
-    child.stdout?.on('data', append);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      this.stdout += chunk.toString();
+      append(chunk);
+    });
     child.stderr?.on('data', append);
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal })),

@@ -1,5 +1,6 @@
 import winston from 'winston';
 import type { LogFormat, LogLevel } from '../shared/config';
+import { escapeControls } from './log-escape';
 
 /**
  * The master's log (workers send their lines here over IPC). Text lines look like
@@ -39,11 +40,26 @@ export function textLine(message: string, meta: ClientMeta, date = new Date()): 
   return `[${localTimestamp(date)}] ${message}${suffix}`;
 }
 
-const textFormat = winston.format.printf((info) =>
-  textLine(String(info.message), info as ClientMeta),
+/**
+ * First in both formats: every string of the line (the message and any string field)
+ * gets its control characters escaped, so that no text from a client, a request or a
+ * command can break a line or forge one (see log-escape.ts).
+ */
+const escapeFormat = winston.format((info) => {
+  for (const key of Object.keys(info)) {
+    const value = info[key];
+    if (typeof value === 'string') info[key] = escapeControls(value);
+  }
+  return info;
+});
+
+const textFormat = winston.format.combine(
+  escapeFormat(),
+  winston.format.printf((info) => textLine(String(info.message), info as ClientMeta)),
 );
 
 const jsonFormat = winston.format.combine(
+  escapeFormat(),
   winston.format((info) => {
     info.time = new Date().toISOString();
     return info;

@@ -56,6 +56,48 @@ describe('command line', () => {
   });
 
   test.each([
+    ['--host twice', ['--host', '127.0.0.1', '--host', '127.0.0.2'], /^push-websocket: --host was/],
+    ['--port twice', ['--port', '0', '--port', '0'], /^push-websocket: --port was given more/],
+    ['--exec twice', ['--exec', 'cat', '--exec', 'cat'], /^push-websocket: --exec was given more/],
+    ['--demo and --no-demo', ['--demo', '--no-demo'], /^push-websocket: --demo was given more/],
+    [
+      '--exec of no command',
+      ['--exec', 'no-such-command-x'],
+      /command "no-such-command-x" not found/,
+    ],
+    [
+      '--exec of no file',
+      ['--exec', './no/such/file'],
+      /"\.\/no\/such\/file" is not an executable/,
+    ],
+  ])(
+    '%s: exits 2 with one line naming the flag, before listening',
+    async (_name, args, pattern) => {
+      // On a free port, so that a server wrongly accepting the flags could not collide.
+      const { code, stdout, stderr } = await refuse(
+        args.includes('--port') ? args : ['--port', '0', ...args],
+      );
+      expect(code).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+      expect(stderr).toMatch(pattern);
+    },
+  );
+
+  test('--origin may repeat', async () => {
+    const server = await startServer([
+      '--origin',
+      'http://a.example',
+      '--origin',
+      'http://b.example',
+    ]);
+    const status = (await (await fetch(`${server.httpUrl}/status`)).json()) as {
+      limits: { origins: string[] };
+    };
+    expect(status.limits.origins).toEqual(['http://a.example', 'http://b.example']);
+  });
+
+  test.each([
     ['a bad value', { PUSH_WS_PORT: 'many' }, /--port/],
     ['an unknown variable (a typo)', { PUSH_WS_SPARE_WORKER: '3' }, /spare-worker/],
   ])('%s from the environment is refused the same way', async (_name, env, pattern) => {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { childrenOf, commandLine, isAlive, procStat } from '../helpers/proc';
 import { RawClient } from '../helpers/raw-client';
@@ -152,12 +153,19 @@ describe('--exec: a command per client', () => {
   });
 
   test('a command that cannot start: close 1011 and a log line', async () => {
-    const broken = await startServer(['--exec', '/nonexistent/command --flag']);
-    const client = await WsClient.open(broken.url);
-    expect(await client.closed()).toBe(1011);
-    await broken.waitForLog(
-      /command \/nonexistent\/command failed to start: spawn \/nonexistent\/command ENOENT/,
-    );
+    // It exists and is executable (a missing one is refused at start), but its
+    // interpreter does not exist: execve fails in each worker.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-broken-'));
+    const script = path.join(dir, 'broken');
+    writeFileSync(script, '#!/nonexistent/interpreter\n', { mode: 0o755 });
+    try {
+      const broken = await startServer(['--exec', `${script} --flag`]);
+      const client = await WsClient.open(broken.url);
+      expect(await client.closed()).toBe(1011);
+      await broken.waitForLog(/command \S+\/broken failed to start: spawn \S+\/broken ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a command printing 100 MB to a client that does not read: the worker stays small', async () => {

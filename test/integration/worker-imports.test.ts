@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { WORKER_CONFIG_ENV } from '../../src/shared/config';
 import { ROOT } from '../helpers/server';
+import { VALID_WORKER_CONFIG } from '../helpers/worker-config';
 
 /**
  * A worker must start fast: its start-up path loads the pure protocol code and its
@@ -12,7 +14,11 @@ describe("the worker's require graph", () => {
       "require('./dist/workers/push-worker.js');" +
       'process.stdout.write(JSON.stringify(Object.keys(require.cache)))';
     const loaded = JSON.parse(
-      execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' }),
+      execFileSync(process.execPath, ['-e', script], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, [WORKER_CONFIG_ENV]: JSON.stringify(VALID_WORKER_CONFIG) },
+      }),
     ) as string[];
     const files = loaded.map((file) => path.relative(ROOT, file)).sort();
     expect(files).toEqual([
@@ -21,8 +27,10 @@ describe("the worker's require graph", () => {
       'dist/src/shared/protocol/close-codes.js',
       'dist/src/shared/protocol/constants.js',
       'dist/src/shared/protocol/frame.js',
+      'dist/src/shared/protocol/message-buffer.js',
       'dist/src/shared/protocol/receiver.js',
       'dist/src/shared/protocol/utf8.js',
+      'dist/src/shared/worker-config.js',
       'dist/workers/command-endpoint.js',
       'dist/workers/command-source.js',
       'dist/workers/demo-pushes.js',

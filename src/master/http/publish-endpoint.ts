@@ -1,7 +1,9 @@
 import type http from 'node:http';
+import { hostPort } from '../address';
 import type { Logger } from '../logger';
 import type { PublishOutcome } from '../channels/publisher';
 import { isAuthorized, parsePublication, type Publication } from './publish';
+import { refuseAndDrain } from './refuse-and-drain';
 
 export interface PublishEndpointOptions {
   token: string;
@@ -27,24 +29,28 @@ export function servePublish(
   if (!isAuthorized(req.headers.authorization, options.token)) {
     return reply(401, 'Missing or wrong Bearer token', { 'WWW-Authenticate': 'Bearer' });
   }
+  let chunks: Buffer[] = [];
+  let size = 0;
+  let refused = false;
+  /** The body is (or says it will be) too large: answer now, while it may still arrive. */
   const tooLarge = (): void => {
-    res.setHeader('Connection', 'close');
-    reply(413, `Body over --max-message-size (${maxBytes} bytes)`);
-    req.destroy();
+    refused = true;
+    chunks = [];
+    const reason = `Body over --max-message-size (${maxBytes} bytes)`;
+    const remote = hostPort(req.socket.remoteAddress, req.socket.remotePort);
+    // The same words as the master's other refusals.
+    options.logger.warn(`413 for ${remote} ${req.method} ${req.url}: ${reason}`);
+    refuseAndDrain(req, res, 413, reason);
   };
   if (Number(req.headers['content-length'] ?? 0) > maxBytes) return tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
   req.on('data', (chunk: Buffer) => {
+    if (refused) return;
     size += chunk.length;
-    if (size > maxBytes) {
-      req.removeAllListeners('data');
-      req.removeAllListeners('end');
-      return tooLarge();
-    }
+    if (size > maxBytes) return tooLarge();
     chunks.push(chunk);
   });
   req.on('end', () => {
+    if (refused) return;
     const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
     const publication = parsePublication(req.headers['content-type'], Buffer.concat(chunks), query);
     if (typeof publication === 'string') return reply(400, publication);

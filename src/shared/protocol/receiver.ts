@@ -1,6 +1,7 @@
 import { isValidCloseCode } from './close-codes';
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode } from './constants';
 import { unmaskInPlace } from './frame';
+import { MessageBuffer } from './message-buffer';
 import { Utf8Validator, isValidUtf8 } from './utf8';
 
 /**
@@ -23,6 +24,14 @@ export interface ReceiverOptions {
 }
 
 type State = 'info' | 'length16' | 'length64' | 'mask' | 'data';
+
+/**
+ * Unconsumed input chunks held at most before they are joined into one. Only a frame
+ * header or a control frame's payload (125 bytes at most) ever waits for more input,
+ * so joining them is cheap; it keeps a peer that sends one byte per segment from
+ * making us hold one Buffer per byte.
+ */
+export const MAX_INPUT_PIECES = 16;
 
 /**
  * The frame decoder: a small state machine fed arbitrary chunks of a byte stream.
@@ -49,15 +58,16 @@ export class Receiver {
   private payloadLength = 0;
   private payloadRead = 0;
 
-  // The data message being assembled (possibly from many fragments).
+  // The data message being assembled (possibly from many fragments), in one buffer.
   private messageOpcode: Opcode.Text | Opcode.Binary | undefined;
-  private fragments: Buffer[] = [];
+  private readonly message: MessageBuffer;
   private messageLength = 0;
   private readonly utf8 = new Utf8Validator();
 
   constructor(options: ReceiverOptions) {
     this.maxMessageSize = options.maxMessageSize;
     this.expectMasked = options.expectMasked ?? true;
+    this.message = new MessageBuffer(this.maxMessageSize);
   }
 
   /** True once a close frame or a protocol error has been seen. */
@@ -65,11 +75,26 @@ export class Receiver {
     return this.finished;
   }
 
+  /**
+   * Buffer objects held right now (input not yet consumed, plus the message being
+   * assembled): bounded by a small constant however the peer cuts its bytes. Read-only,
+   * for tests and diagnostics.
+   */
+  get pieceCount(): number {
+    return this.chunks.length + this.message.pieces;
+  }
+
+  /** Bytes allocated for what is held (input plus the message's capacity), for the same. */
+  get heldBytes(): number {
+    return this.buffered + this.message.capacity;
+  }
+
   /** Feeds the next bytes of the stream; returns what they completed, in order. */
   push(chunk: Buffer): ReceiverEvent[] {
     if (this.finished || chunk.length === 0) return [];
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+    if (this.chunks.length > MAX_INPUT_PIECES) this.chunks = [Buffer.concat(this.chunks)];
     this.events = [];
     while (!this.finished && this.step());
     return this.events;
@@ -195,7 +220,7 @@ export class Receiver {
       if (this.messageOpcode === Opcode.Text && !this.utf8.write(part)) {
         return this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in text message');
       }
-      this.fragments.push(part);
+      this.message.append(part);
       if (this.payloadRead < this.payloadLength) return true;
     }
     this.state = 'info';
@@ -203,9 +228,8 @@ export class Receiver {
   }
 
   private messageEnd(): boolean {
-    const data = this.fragments.length === 1 ? this.fragments[0] : Buffer.concat(this.fragments);
+    const data = this.message.take();
     const isText = this.messageOpcode === Opcode.Text;
-    this.fragments = [];
     this.messageLength = 0;
     this.messageOpcode = undefined;
     if (isText) {
@@ -254,7 +278,7 @@ export class Receiver {
     this.finished = true;
     this.chunks = [];
     this.buffered = 0;
-    this.fragments = [];
+    this.message.clear();
   }
 
   private isControl(): boolean {

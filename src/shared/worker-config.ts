@@ -1,0 +1,133 @@
+import { WORKER_CONFIG_ENV, type WorkerConfig } from './config';
+
+/*
+ * The worker's check of the config the master hands it (in its environment, as JSON).
+ * Pure; imported by the worker.
+ */
+
+/** What a value was, for an error message. */
+function shown(value: unknown): string {
+  return value === undefined ? 'missing' : `got ${JSON.stringify(value)}`;
+}
+
+function field(name: string, problem: string, value: unknown): Error {
+  return new Error(`${WORKER_CONFIG_ENV}: ${name} ${problem} (${shown(value)})`);
+}
+
+function positiveNumber(record: Record<string, unknown>, name: string): number {
+  const value = record[name];
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw field(name, 'must be a number greater than 0', value);
+  }
+  return value;
+}
+
+function nonNegativeNumber(record: Record<string, unknown>, name: string): number {
+  const value = record[name];
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw field(name, 'must be a number of 0 or more', value);
+  }
+  return value;
+}
+
+function positiveInteger(record: Record<string, unknown>, name: string): number {
+  const value = record[name];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw field(name, 'must be a whole number of 1 or more', value);
+  }
+  return value;
+}
+
+function boolean(record: Record<string, unknown>, name: string): boolean {
+  const value = record[name];
+  if (typeof value !== 'boolean') throw field(name, 'must be true or false', value);
+  return value;
+}
+
+/** Absent (no command), or the command's words: at least one, all strings. */
+function commandWords(record: Record<string, unknown>, name: string): string[] | undefined {
+  const value = record[name];
+  if (value === undefined) return undefined;
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((word) => typeof word === 'string')
+  ) {
+    throw field(name, 'must be a non-empty array of strings', value);
+  }
+  return value as string[];
+}
+
+/** Absent, or variable names to string values. */
+function stringRecord(
+  record: Record<string, unknown>,
+  name: string,
+): Record<string, string> | undefined {
+  const value = record[name];
+  if (value === undefined) return undefined;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    !Object.values(value).every((entry) => typeof entry === 'string')
+  ) {
+    throw field(name, 'must be an object of strings', value);
+  }
+  return value as Record<string, string>;
+}
+
+const WORKER_CONFIG_FIELDS: readonly (keyof WorkerConfig)[] = [
+  'intervalMin',
+  'intervalMax',
+  'maxMessageSize',
+  'pingInterval',
+  'exec',
+  'demo',
+  'maxBuffered',
+  'debug',
+  'commandEnv',
+];
+
+/**
+ * The worker's config, from the JSON the master put in its environment, checked field
+ * by field: a missing or mistyped field must stop the worker with a clear reason, not
+ * quietly turn a limit off (a missing maxMessageSize used to disable the size check).
+ * Throws an Error naming the field. Pure.
+ */
+export function parseWorkerConfig(text: string | undefined): WorkerConfig {
+  if (text === undefined) {
+    throw new Error(`${WORKER_CONFIG_ENV} is not set (a worker is started by the master)`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${WORKER_CONFIG_ENV} is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`${WORKER_CONFIG_ENV} must be a JSON object`);
+  }
+  const record = parsed as Record<string, unknown>;
+  const unknown = Object.keys(record).find(
+    (key) => !(WORKER_CONFIG_FIELDS as readonly string[]).includes(key),
+  );
+  if (unknown !== undefined) throw new Error(`${WORKER_CONFIG_ENV}: unknown field ${unknown}`);
+  const intervalMin = positiveNumber(record, 'intervalMin');
+  const intervalMax = positiveNumber(record, 'intervalMax');
+  if (intervalMax < intervalMin) {
+    throw field('intervalMax', `must not be below intervalMin (${intervalMin})`, intervalMax);
+  }
+  return {
+    intervalMin,
+    intervalMax,
+    maxMessageSize: positiveInteger(record, 'maxMessageSize'),
+    pingInterval: nonNegativeNumber(record, 'pingInterval'),
+    exec: commandWords(record, 'exec'),
+    demo: boolean(record, 'demo'),
+    maxBuffered: positiveInteger(record, 'maxBuffered'),
+    debug: boolean(record, 'debug'),
+    commandEnv: stringRecord(record, 'commandEnv'),
+  };
+}

@@ -1,0 +1,86 @@
+import { WORKER_CONFIG_ENV, workerConfigOf, type ServerConfig } from '../../src/shared/config';
+import { parseWorkerConfig } from '../../src/shared/worker-config';
+import { VALID_WORKER_CONFIG } from '../helpers/worker-config';
+
+const valid = VALID_WORKER_CONFIG;
+const text = (fields: object): string => JSON.stringify(fields);
+
+describe('parseWorkerConfig', () => {
+  test('reads back what the master sends, with and without --exec', () => {
+    expect(parseWorkerConfig(text(valid))).toEqual(valid);
+    const server: ServerConfig = {
+      host: '127.0.0.1',
+      port: 0,
+      maxClients: 5,
+      intervalMin: 0.05,
+      intervalMax: 0.1,
+      spareWorkers: 0,
+      origins: [],
+      maxMessageSize: 10,
+      handshakeTimeout: 1,
+      pingInterval: 0,
+      logLevel: 'debug',
+      logFormat: 'json',
+      exec: ['sh', '-c', 'cat'],
+      demo: true,
+      publishToken: 'secret-token',
+      maxBuffered: 16384,
+      redis: undefined,
+      history: 100,
+      historyTtl: 3600,
+      channelExec: [],
+    };
+    const sent = workerConfigOf(server);
+    expect(parseWorkerConfig(JSON.stringify(sent))).toEqual(sent);
+    expect(JSON.stringify(sent)).not.toContain('secret-token');
+  });
+
+  test.each([
+    [
+      'maxMessageSize missing',
+      { ...valid, maxMessageSize: undefined },
+      'maxMessageSize',
+      'missing',
+    ],
+    ['maxMessageSize a string', { ...valid, maxMessageSize: '5' }, 'maxMessageSize', 'got "5"'],
+    ['maxMessageSize 0', { ...valid, maxMessageSize: 0 }, 'maxMessageSize', 'got 0'],
+    ['maxMessageSize fractional', { ...valid, maxMessageSize: 1.5 }, 'maxMessageSize', 'got 1.5'],
+    [
+      'maxMessageSize null (JSON of Infinity)',
+      { ...valid, maxMessageSize: Infinity },
+      'maxMessageSize',
+      'got null',
+    ],
+    ['maxBuffered negative', { ...valid, maxBuffered: -1 }, 'maxBuffered', 'got -1'],
+    ['intervalMin 0', { ...valid, intervalMin: 0 }, 'intervalMin', 'got 0'],
+    ['intervalMax missing', { ...valid, intervalMax: undefined }, 'intervalMax', 'missing'],
+    [
+      'intervalMax below intervalMin',
+      { ...valid, intervalMin: 3, intervalMax: 2 },
+      'intervalMax',
+      'got 2',
+    ],
+    ['pingInterval negative', { ...valid, pingInterval: -5 }, 'pingInterval', 'got -5'],
+    ['pingInterval a string', { ...valid, pingInterval: '30' }, 'pingInterval', 'got "30"'],
+    ['demo a string', { ...valid, demo: 'yes' }, 'demo', 'got "yes"'],
+    ['debug missing', { ...valid, debug: undefined }, 'debug', 'missing'],
+    ['exec a string', { ...valid, exec: 'sh -c cat' }, 'exec', 'got "sh -c cat"'],
+    ['exec empty', { ...valid, exec: [] }, 'exec', 'got []'],
+    ['exec with a number', { ...valid, exec: ['sleep', 1] }, 'exec', 'got ["sleep",1]'],
+    ['exec null', { ...valid, exec: null }, 'exec', 'got null'],
+  ])('%s: an error naming the field', (_name, fields, name, got) => {
+    expect(() => parseWorkerConfig(text(fields))).toThrow(
+      new RegExp(`^${WORKER_CONFIG_ENV}: ${name} .*\\(${got.replace(/[[\]]/g, '\\$&')}\\)$`),
+    );
+  });
+
+  test.each([
+    ['not set', undefined, /PUSH_WS_WORKER_CONFIG is not set/],
+    ['not JSON', '{maxMessageSize: 5', /PUSH_WS_WORKER_CONFIG is not valid JSON/],
+    ['an array', '[1, 2]', /PUSH_WS_WORKER_CONFIG must be a JSON object/],
+    ['null', 'null', /PUSH_WS_WORKER_CONFIG must be a JSON object/],
+    ['an unknown field', text({ ...valid, maxMesageSize: 5 }), /unknown field maxMesageSize/],
+  ])('%s: a clear error', (_name, input, pattern) => {
+    expect(() => parseWorkerConfig(input)).toThrow(pattern);
+  });
+});
