@@ -20,6 +20,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** How long to wait for the ready line. */
   timeoutMs?: number;
+  /** A port of its own (a restart on the same port); a free one when left out. */
+  port?: number;
 }
 
 /** The real compiled server, started as a child process on a free port. */
@@ -28,7 +30,9 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<ServerProcess> {
   const server = track(
-    ServerProcess.ours(['--port', '0', ...args], { env: { ...process.env, ...options.env } }),
+    ServerProcess.ours(['--port', String(options.port ?? 0), ...args], {
+      env: { ...process.env, ...options.env },
+    }),
   );
   return server.ready(options.timeoutMs ?? HANG_BOUND_MS);
 }
