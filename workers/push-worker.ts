@@ -16,6 +16,7 @@ import { CommandSource, commandEnvironment } from './command-source';
 import { DemoSource } from './demo-source';
 import { PublishSource } from './publish-source';
 import type { PushSource } from './push-source';
+import { MemoryCeiling } from './memory-ceiling';
 import { ClientSession } from './session';
 import { scheduleWarmUp } from './warm-up';
 
@@ -70,7 +71,21 @@ function serve(handoff: ClientHandoff, socket: Socket): void {
     onEnded: () => process.exit(0),
   });
   session.start();
+  new MemoryCeiling(config.memoryLimitMb * MB, (rss) => {
+    log(
+      'error',
+      `worker RSS ${Math.round(rss / MB)} MB is over --worker-memory-limit ` +
+        `${config.memoryLimitMb} MB, closing with 1011`,
+    );
+    finish(CloseCode.InternalError, 'worker memory limit');
+    // Closing may need the client to read; the limit must hold even if it never does.
+    setTimeout(() => process.exit(1), EXIT_AFTER_CEILING_MS).unref();
+  }).start();
 }
+
+const MB = 1024 * 1024;
+/** How long a worker over its memory limit waits for its client's close before exiting. */
+const EXIT_AFTER_CEILING_MS = 2000;
 
 /** Ends the worker: with a client, once its socket has closed (bounded); idle, at once. */
 function finish(code: number, reason: string): void {

@@ -270,6 +270,7 @@ async function workerCost(): Promise<{ forkToReady: Spread; idlePssMiB: number; 
     demo: true,
     maxBuffered: 1 << 20,
     debug: false,
+    memoryLimitMb: 0,
   };
   const ready: number[] = [];
   const pss: number[] = [];

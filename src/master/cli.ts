@@ -80,6 +80,11 @@ const OPTIONS = {
   demo: { type: 'boolean', default: true, describe: 'the hello and demo pushes (--no-demo)' },
   'publish-token': { type: 'string', describe: 'Bearer token that turns on POST /publish' },
   'max-buffered': { type: 'number', default: 1048576, describe: 'send buffer high-water mark' },
+  'worker-memory-limit': {
+    type: 'number',
+    default: 256,
+    describe: 'MB of RSS a worker may use; over it its client is closed (1011); 0 = off',
+  },
   redis: { type: 'string', describe: 'redis://[:PASSWORD@]HOST:PORT[/DB]: the channel backplane' },
   history: { type: 'number', default: 100, describe: 'publications kept per channel; 0 = off' },
   'history-ttl': { type: 'number', default: 3600, describe: 'seconds a publication is kept' },
@@ -185,6 +190,12 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     throw new UsageError('--redis must be a redis:// URL');
   }
   return {
+    workerMemoryLimit: wholeNumber(
+      'worker-memory-limit',
+      parsed['worker-memory-limit'],
+      0,
+      1_000_000,
+    ),
     redis,
     history: wholeNumber('history', parsed.history, 0, 1_000_000),
     historyTtl: positive('history-ttl', parsed['history-ttl']),

@@ -27,6 +27,8 @@ export interface ServerConfig {
   publishToken: string | undefined;
   /** High-water mark of a client's send buffer, in bytes. */
   maxBuffered: number;
+  /** MB of RSS a worker may use before it closes its client (0: no limit). */
+  workerMemoryLimit: number;
   /** --redis: the backplane's URL (may hold a password: never logged); undefined: in memory. */
   redis: string | undefined;
   /** Publications kept per channel for recovery (0: no history). */
@@ -54,6 +56,8 @@ export interface WorkerConfig {
   maxBuffered: number;
   /** Whether the worker should report per-push debug lines to the master. */
   debug: boolean;
+  /** MB of RSS this worker may use (0: no limit). */
+  memoryLimitMb: number;
   /** Variables an --exec command gets that its worker does not have (see worker-process.ts). */
   commandEnv?: Record<string, string>;
 }
@@ -70,6 +74,7 @@ export function workerConfigOf(config: ServerConfig): WorkerConfig {
     demo: config.demo && config.exec === undefined,
     maxBuffered: config.maxBuffered,
     debug: config.logLevel === 'debug',
+    memoryLimitMb: config.workerMemoryLimit,
     commandEnv: commandOnlyEnvironment(config),
   };
 }

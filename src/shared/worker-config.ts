@@ -86,6 +86,7 @@ const WORKER_CONFIG_FIELDS: readonly (keyof WorkerConfig)[] = [
   'maxBuffered',
   'debug',
   'commandEnv',
+  'memoryLimitMb',
 ];
 
 /**
@@ -129,5 +130,6 @@ export function parseWorkerConfig(text: string | undefined): WorkerConfig {
     maxBuffered: positiveInteger(record, 'maxBuffered'),
     debug: boolean(record, 'debug'),
     commandEnv: stringRecord(record, 'commandEnv'),
+    memoryLimitMb: nonNegativeNumber(record, 'memoryLimitMb'),
   };
 }

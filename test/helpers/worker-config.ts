@@ -10,4 +10,5 @@ export const VALID_WORKER_CONFIG: WorkerConfig = {
   demo: true,
   maxBuffered: 1048576,
   debug: false,
+  memoryLimitMb: 256,
 };

@@ -1,8 +1,9 @@
 import { encodeFrame } from '../../src/shared/protocol/frame';
 import { Opcode } from '../../src/shared/protocol/constants';
-import { rssBytes } from '../helpers/proc';
+import { childrenOf, isAlive, rssBytes } from '../helpers/proc';
 import { RawClient } from '../helpers/raw-client';
 import { FAST, startServer, stopAllServers, type ServerProcess } from '../helpers/server';
+import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
 
 const MASK = Buffer.from([0x11, 0x22, 0x33, 0x44]);
@@ -88,4 +89,30 @@ describe('one client cannot exhaust the box', () => {
     await quick.waitForLog(new RegExp(`Client #\\d+ disconnected \\(pid ${pid}\\)`));
     flooder.destroy();
   }, 30_000);
+
+  test('--worker-memory-limit: a worker over it closes its client with 1011, logs why, and exits', async () => {
+    const limited = await startServer([
+      '--exec',
+      'yes flood',
+      '--max-buffered',
+      String(2 ** 31 - 1),
+      '--worker-memory-limit',
+      '100',
+    ]);
+    const reader = await RawClient.open(limited.port);
+    reader.socket.pause(); // never reads: the command's lines pile up in the worker
+    const pid = await waitFor(
+      () => limited.workerPids().find((p) => childrenOf(p).length > 0),
+      'the worker with its command',
+    );
+    const command = childrenOf(pid)[0].pid;
+    await limited.waitForLog(
+      new RegExp(
+        `worker RSS \\d+ MB is over --worker-memory-limit 100 MB, closing with 1011.*pid ${pid}`,
+      ),
+    );
+    await waitFor(() => !isAlive(pid) && !isAlive(command), 'the worker and its command to exit');
+    await limited.waitForLog(new RegExp(`Client #\\d+ disconnected \\(pid ${pid}\\)`));
+    reader.destroy();
+  }, 40_000);
 });

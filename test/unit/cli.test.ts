@@ -61,6 +61,7 @@ describe('parseCommandLine', () => {
       history: 100,
       historyTtl: 3600,
       channelExec: [],
+      workerMemoryLimit: 256,
     });
   });
 
@@ -120,6 +121,7 @@ describe('parseCommandLine', () => {
       history: 100,
       historyTtl: 3600,
       channelExec: [],
+      workerMemoryLimit: 256,
     });
   });
 

@@ -29,6 +29,7 @@ describe('parseWorkerConfig', () => {
       history: 100,
       historyTtl: 3600,
       channelExec: [],
+      workerMemoryLimit: 256,
     };
     const sent = workerConfigOf(server);
     expect(parseWorkerConfig(JSON.stringify(sent))).toEqual(sent);
