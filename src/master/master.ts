@@ -5,7 +5,9 @@ import { hostPort } from './address';
 import { ClientDirectory } from './clients/client-directory';
 import { ClientEvents } from './clients/client-events';
 import { Channels } from './channels/channels';
+import { AcceptErrors } from './http/accept-errors';
 import { ConnectionGuard } from './http/connection-guard';
+import { DescriptorWatch } from './http/descriptor-watch';
 import { pageRoute } from './http/page-route';
 import { publishRoute } from './http/publish-route';
 import { Refusals } from './http/refusal';
@@ -32,6 +34,8 @@ export class Master {
   private readonly server: http.Server;
   private readonly pool: WorkerPool;
   private readonly channels: Channels;
+  private readonly acceptErrors: AcceptErrors;
+  private readonly descriptors: DescriptorWatch;
   private readonly startedAt = Date.now();
   private address = '';
 
@@ -80,7 +84,12 @@ export class Master {
     }
 
     this.server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES });
-    this.server.on('connection', (socket: Socket) => guard.watch(socket));
+    this.descriptors = new DescriptorWatch(logger);
+    const acceptErrors = (this.acceptErrors = new AcceptErrors(logger));
+    this.server.on('connection', (socket: Socket) => {
+      acceptErrors.accepted();
+      guard.watch(socket);
+    });
     this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       guard.requestArrived(req.socket);
       res.once('finish', () => guard.responseFinished(req.socket));
@@ -113,10 +122,12 @@ export class Master {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
+        this.server.on('error', (error: NodeJS.ErrnoException) => this.acceptErrors.failed(error));
         const { address, port: real } = this.server.address() as AddressInfo;
         this.address = hostPort(address, real);
         this.pool.start();
         this.channels.start();
+        this.descriptors.start();
         resolve(this.address);
       });
     });
@@ -124,6 +135,7 @@ export class Master {
 
   /** Stops accepting, closes every client with 1001 and waits for the workers (bounded). */
   async stop(graceMs = 3000): Promise<void> {
+    this.descriptors.stop();
     this.server.close();
     this.server.closeIdleConnections();
     await this.pool.shutdown(graceMs);
