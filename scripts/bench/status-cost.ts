@@ -1,0 +1,95 @@
+/**
+ * node dist/scripts/bench/status-cost.js [--clients 200] [--rate 800] [--seconds 10] [--root DIR]
+ *
+ * What GET /status costs the master under a flood of requests: C connected clients,
+ * R requests a second for S seconds; prints requests answered, their latency and the
+ * master's CPU seconds. --root runs another checkout's build (to compare versions).
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ServerProcess } from '../lib/server-process';
+import { BenchClient } from './load-client';
+import { round, spread } from './stats';
+
+function flag(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index > 0 ? process.argv[index + 1] : fallback;
+}
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function get(port: number, agent: http.Agent): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/status', agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(performance.now() - started));
+      })
+      .on('error', reject);
+  });
+}
+
+async function main(): Promise<void> {
+  const clients = Number(flag('clients', '200'));
+  const rate = Number(flag('rate', '800'));
+  const seconds = Number(flag('seconds', '10'));
+  const root = path.resolve(flag('root', path.resolve(__dirname, '../../..')));
+  const server = await ServerProcess.spawn(
+    process.execPath,
+    [
+      '--title=push-websocket-master-starting',
+      path.join(root, 'dist/src/main.js'),
+      '--port',
+      '0',
+      '--max-clients',
+      String(clients + 10),
+    ],
+    { cwd: root },
+  ).ready(30000);
+  const open: BenchClient[] = [];
+  while (open.length < clients) {
+    open.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(8, clients - open.length) }, () =>
+          BenchClient.open(server.port),
+        ),
+      )),
+    );
+  }
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const before = cpuSeconds(server.pid);
+  const latencies: number[] = [];
+  const end = Date.now() + seconds * 1000;
+  const pending: Promise<void>[] = [];
+  for (let tick = Date.now(); tick < end; tick += 1000 / rate) {
+    const wait = tick - Date.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    pending.push(
+      get(server.port, agent).then(
+        (ms) => void latencies.push(ms),
+        () => undefined,
+      ),
+    );
+  }
+  await Promise.all(pending);
+  const cpu = cpuSeconds(server.pid) - before;
+  const s = spread(latencies);
+  console.log(
+    `/status with ${clients} clients, ${rate} req/s for ${seconds} s: ${latencies.length} answered, ` +
+      `latency p50 ${round(s.p50)} ms p99 ${round(s.p99)} ms, master CPU ${round(cpu)} s ` +
+      `(${round((cpu / seconds) * 100)} % of a core)`,
+  );
+  agent.destroy();
+  for (const client of open) client.destroy();
+  await server.stop(15000);
+}
+
+void main();
