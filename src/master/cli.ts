@@ -1,5 +1,6 @@
 import yargs from 'yargs';
 import type { LogFormat, LogLevel, ServerConfig } from '../shared/config';
+import { parseTrustProxy, TrustProxyError } from './http/client-address';
 import { ShellWordsError, splitShellWords } from './shell-words';
 
 /**
@@ -84,6 +85,14 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
       demo: { type: 'boolean', default: true, describe: 'the hello and demo pushes (--no-demo)' },
       'publish-token': { type: 'string', describe: 'Bearer token that turns on POST /publish' },
       'max-buffered': { type: 'number', default: 1048576, describe: 'send buffer high-water mark' },
+      'admin-token': { type: 'string', describe: 'Bearer token required by /status and /metrics' },
+      'trust-proxy': {
+        type: 'string',
+        array: true,
+        default: [],
+        describe:
+          'proxies (ADDR or CIDR, comma-separated, repeatable) whose X-Forwarded-For is believed',
+      },
     })
     .fail((message, error) => {
       throw new UsageError(oneLine(error?.message ?? message));
@@ -112,6 +121,17 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
   if (publishToken !== undefined && publishToken.length < 8) {
     throw new UsageError('--publish-token must be at least 8 characters');
   }
+  const adminToken = parsed['admin-token'];
+  if (adminToken !== undefined && (adminToken.length < 8 || /\s/.test(adminToken))) {
+    throw new UsageError('--admin-token must be at least 8 characters, without spaces');
+  }
+  let trustProxy: string[];
+  try {
+    trustProxy = [...parseTrustProxy(parsed['trust-proxy'].map(String)).entries];
+  } catch (error) {
+    if (!(error instanceof TrustProxyError)) throw error;
+    throw new UsageError(error.message);
+  }
   return {
     host: parsed.host,
     port: wholeNumber('port', parsed.port, 0, 65535),
@@ -129,5 +149,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     demo: parsed.demo,
     publishToken,
     maxBuffered: wholeNumber('max-buffered', parsed['max-buffered'], 16384, 2 ** 31 - 1),
+    adminToken,
+    trustProxy,
   };
 }
