@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseCommandLine, UsageError } from './master/cli';
+import { openAdminWarning } from './master/http/admin-access';
 import { createLogger } from './master/logger';
 import { Master } from './master/master';
 
@@ -42,6 +43,8 @@ async function main(): Promise<void> {
   }
   process.title = `push-websocket master ${address}`;
   logger.info(`Server started on ${address}`);
+  const openAdmin = openAdminWarning(config);
+  if (openAdmin !== undefined) logger.warn(openAdmin);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

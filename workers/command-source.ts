@@ -74,12 +74,13 @@ export function commandEnvironment(
   return {
     ...base,
     REMOTE_ADDR: request.remoteAddress,
-    REMOTE_PORT: String(request.remotePort),
+    REMOTE_PORT: request.remotePort === undefined ? '' : String(request.remotePort),
     SERVER_PORT: String(request.serverPort),
     REQUEST_URI: request.url,
     QUERY_STRING: query < 0 ? '' : request.url.slice(query + 1),
     HTTP_ORIGIN: request.origin,
     HTTP_USER_AGENT: request.userAgent,
     PUSH_WS_CLIENT_ID: String(handoff.id),
+    ...(request.https ? { HTTPS: 'on' } : {}),
   };
 }

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { WorkerConfig } from '../src/shared/config';
 import type { ClientHandoff } from '../src/shared/ipc';
 import type { ClientSink, PushSource } from './push-source';
-import { WebSocketEndpoint } from './websocket-endpoint';
+import { WebSocketEndpoint, type CloseInfo } from './websocket-endpoint';
 
 export interface SessionEvents {
   /** The client asked to end ("quit"/"exit"): the master kills this worker. */
@@ -10,6 +10,8 @@ export interface SessionEvents {
   log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void;
   /** The client and every source are gone. */
   onEnded(): void;
+  /** The first frame went to the client (once; the master times it from the 101). */
+  onFirstPush?(): void;
 }
 
 /** With keepalive off, a client may stay over --max-buffered this long. */
@@ -63,6 +65,16 @@ export class ClientSession {
     return this.pushed;
   }
 
+  /** Data frames sent to this client so far (for GET /metrics). */
+  get frameCount(): number {
+    return this.endpoint.framesSent;
+  }
+
+  /** How the connection ended (undefined while it is open). */
+  get closeInfo(): CloseInfo | undefined {
+    return this.endpoint.closeInfo;
+  }
+
   start(): void {
     this.endpoint.start(Buffer.from(this.handoff.head, 'base64'));
     const sink = this.sink();
@@ -81,7 +93,7 @@ export class ClientSession {
       send: (text) => {
         if (!endpoint.isOpen) return;
         endpoint.sendText(text);
-        this.pushed++;
+        if (this.pushed++ === 0) this.events.onFirstPush?.();
       },
       get bufferedAmount() {
         return endpoint.bufferedAmount;

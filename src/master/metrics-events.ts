@@ -1,0 +1,62 @@
+import type { FrameTally } from './frame-tally';
+import type { Metrics } from './metrics';
+import type { Worker } from './pool/worker';
+import type { ClientMessage, PoolEvents } from './pool/worker-pool';
+
+/** What a worker said about its client's connection as it ended (IPC `closed`). */
+interface Goodbye {
+  code: number | undefined;
+  side: 'client' | 'server';
+}
+
+/**
+ * The pool's events, counted for GET /metrics on their way to the master's own handler
+ * (`inner`, which decides what each means). Start-up and first-push times, frame counts
+ * from report rounds and goodbyes, and how each connection ended: as its worker said
+ * just before it exited, or 1006 on the server's side when it died without a word.
+ */
+export class MetricsEvents implements PoolEvents {
+  private readonly goodbyes = new WeakMap<Worker, Goodbye>();
+
+  constructor(
+    private readonly inner: PoolEvents,
+    private readonly metrics: Metrics,
+    private readonly frames: FrameTally<Worker>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  onReady(worker: Worker, seconds: number): void {
+    this.metrics.workerStarted(seconds);
+    this.inner.onReady?.(worker, seconds);
+  }
+
+  onClientMessage(worker: Worker, message: ClientMessage): void {
+    switch (message.type) {
+      case 'report':
+        this.frames.update(worker, message.frames);
+        break;
+      case 'first-push':
+        // The client was admitted right after its 101 was flushed.
+        if (worker.client !== undefined) {
+          this.metrics.firstPush((this.now() - worker.client.since.getTime()) / 1000);
+        }
+        break;
+      case 'closed':
+        this.frames.update(worker, message.frames);
+        this.goodbyes.set(worker, { code: message.code, side: message.side });
+        break;
+    }
+    this.inner.onClientMessage(worker, message);
+  }
+
+  onClientGone(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
+    const goodbye = this.goodbyes.get(worker) ?? { code: undefined, side: 'server' };
+    this.metrics.disconnect(goodbye.code, goodbye.side);
+    this.inner.onClientGone(worker, code, signal);
+  }
+
+  onExit(worker: Worker): void {
+    this.frames.forget(worker);
+    this.inner.onExit?.(worker);
+  }
+}
