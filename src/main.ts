@@ -32,6 +32,8 @@ async function main(): Promise<void> {
   };
 
   logger.info('Server starting...');
+  const openAdmin = openAdminWarning(config);
+  if (openAdmin !== undefined) logger.warn(openAdmin);
   const master = new Master(config, logger, version);
   let address: string;
   try {
@@ -43,8 +45,6 @@ async function main(): Promise<void> {
   }
   process.title = `push-websocket master ${address}`;
   logger.info(`Server started on ${address}`);
-  const openAdmin = openAdminWarning(config);
-  if (openAdmin !== undefined) logger.warn(openAdmin);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { FrameTally } from '../../src/master/frame-tally';
 import { Metrics } from '../../src/master/metrics';
 import { MetricsEvents } from '../../src/master/metrics-events';
@@ -13,9 +14,10 @@ function sample(body: string, series: string): number | undefined {
   return undefined;
 }
 
-/** A Worker over a stand-in process (only its pid is read here), serving client `id`. */
-function servingWorker(id: number, since: Date): Worker {
-  const worker = new Worker({ pid: 1000 + id } as unknown as ChildProcess);
+/** A Worker over a stand-in process (its pid, IPC state and events), serving client `id`. */
+function servingWorker(id: number, since: Date, connected = false): Worker {
+  const child = Object.assign(new EventEmitter(), { pid: 1000 + id, connected });
+  const worker = new Worker(child as unknown as ChildProcess);
   worker.moveTo(WorkerState.Idle);
   worker.moveTo(WorkerState.Reserved);
   worker.moveTo(WorkerState.Serving, { id, remote: '127.0.0.1:1', since });
@@ -98,5 +100,24 @@ describe('MetricsEvents', () => {
     events.onClientGone(worker, 0, null);
     const { body } = await metrics.render();
     expect(sample(body, 'push_websocket_disconnects_total{code="1006",side="client"}')).toBe(1);
+  });
+
+  test("a goodbye read after the worker's exit event still counts (the channel's close decides)", async () => {
+    const metrics = new Metrics({ workerPids: () => [], defaultMetrics: false });
+    const tally = new FrameTally<Worker>((count) => metrics.framesSent(count));
+    const events = new MetricsEvents(inner(), metrics, tally);
+    const worker = servingWorker(4, new Date(), true);
+    events.onClientGone(worker, 0, null);
+    events.onExit(worker);
+    events.onClientMessage(worker, { type: 'closed', code: 1001, side: 'server', frames: 2 });
+    (worker.process as unknown as { connected: boolean }).connected = false;
+    worker.process.emit('disconnect');
+    const { body } = await metrics.render();
+    expect(sample(body, 'push_websocket_disconnects_total{code="1001",side="server"}')).toBe(1);
+    expect(
+      sample(body, 'push_websocket_disconnects_total{code="1006",side="server"}'),
+    ).toBeUndefined();
+    expect(sample(body, 'push_websocket_frames_sent_total')).toBe(2);
+    expect(tally.size).toBe(0);
   });
 });

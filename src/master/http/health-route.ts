@@ -18,7 +18,12 @@ export function healthRoute(unavailable: () => Unavailable | undefined): Route {
         res.end('ok\n');
         return;
       }
-      res.writeHead(503, { ...headers, 'Retry-After': String(why.retryAfterS) });
+      // Not kept alive: a prober should come back on a new connection (maybe to another instance).
+      res.writeHead(503, {
+        ...headers,
+        'Retry-After': String(why.retryAfterS),
+        Connection: 'close',
+      });
       res.end(`${why.reason}\n`);
     },
   };
