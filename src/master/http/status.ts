@@ -48,6 +48,7 @@ export function statusBody(
       demo: config.demo && config.exec === undefined,
       publish: config.publishToken !== undefined,
       max_buffered: config.maxBuffered,
+      trust_proxy: config.trustProxy,
     },
     listening: facts.address,
     uptime_s: Math.round((Date.now() - facts.startedAt) / 1000),
