@@ -5,7 +5,9 @@
  * - back to back: M scrapes one after another (the workers' report round and the /proc
  *   memory sum are reused for a second, so most of these render cached figures);
  * - cold: 10 scrapes 1.1 s apart, each asking every worker for its counts over IPC and
- *   reading every worker's /proc/PID/status.
+ *   reading every worker's /proc/PID/status;
+ * - for comparison, 10 cold GET /status (the same IPC round, no /proc pass, a JSON body
+ *   listing every client).
  *
  * Prints ms per scrape (p50 / p90 / max) and the master's CPU seconds (utime + stime of
  * /proc/PID/stat, less its idle rate), and the workers' CPU for the cold rounds.
@@ -59,6 +61,27 @@ async function openMany(port: number, count: number): Promise<BenchClient[]> {
   return clients;
 }
 
+/** `count` requests 1.1 s apart (each a fresh report round): ms each, master CPU ms each. */
+async function coldRequests(
+  url: string,
+  master: number,
+  idleRate: number,
+  count: number,
+): Promise<{ times: number[]; cpuMs: number; workersCpuMs: number }> {
+  const times: number[] = [];
+  const cpu = cpuSeconds(master);
+  const workersBefore = workersCpu(master);
+  const wall = performance.now();
+  for (let i = 0; i < count; i++) {
+    await sleep(1100);
+    times.push((await timedScrape(url)).ms);
+  }
+  const seconds = (performance.now() - wall) / 1000;
+  const spent = cpuSeconds(master) - cpu - idleRate * seconds;
+  const workersSpent = workersCpu(master) - workersBefore;
+  return { times, cpuMs: (spent / count) * 1000, workersCpuMs: (workersSpent / count) * 1000 };
+}
+
 async function timedScrape(url: string): Promise<{ ms: number; body: string }> {
   const started = performance.now();
   const response = await fetch(url);
@@ -89,39 +112,40 @@ async function main(): Promise<void> {
     const idleRate = (cpuSeconds(server.pid) - idleFrom) / 2;
 
     const times: number[] = [];
-    let cpu = cpuSeconds(server.pid);
-    let wall = performance.now();
+    const cpu = cpuSeconds(server.pid);
+    const wall = performance.now();
     let body = '';
     for (let i = 0; i < SCRAPES; i++) {
       const scrape = await timedScrape(url);
       times.push(scrape.ms);
       body = scrape.body;
     }
-    let seconds = (performance.now() - wall) / 1000;
-    let spent = cpuSeconds(server.pid) - cpu - idleRate * seconds;
+    const seconds = (performance.now() - wall) / 1000;
+    const spent = cpuSeconds(server.pid) - cpu - idleRate * seconds;
     const warm = spread(times);
     console.log(
       `back to back, ${SCRAPES} scrapes: p50 ${warm.p50} ms, p90 ${warm.p90} ms, max ${round(Math.max(...times))} ms; ` +
         `master CPU ${round(spent, 3)} s in all, ${round((spent / SCRAPES) * 1000)} ms per scrape`,
     );
 
-    const cold: number[] = [];
-    cpu = cpuSeconds(server.pid);
-    const workersBefore = workersCpu(server.pid);
-    wall = performance.now();
-    for (let i = 0; i < COLD_SCRAPES; i++) {
-      await sleep(1100);
-      cold.push((await timedScrape(url)).ms);
-    }
-    seconds = (performance.now() - wall) / 1000;
-    spent = cpuSeconds(server.pid) - cpu - idleRate * seconds;
-    const workersSpent = workersCpu(server.pid) - workersBefore;
-    const fresh = spread(cold);
+    const cold = await coldRequests(url, server.pid, idleRate, COLD_SCRAPES);
+    const fresh = spread(cold.times);
     console.log(
       `cold (a report round to ${CLIENTS} workers and a /proc pass each), ${COLD_SCRAPES} scrapes: ` +
-        `p50 ${fresh.p50} ms, p90 ${fresh.p90} ms, max ${round(Math.max(...cold))} ms; ` +
-        `master CPU ${round((spent / COLD_SCRAPES) * 1000)} ms per scrape; ` +
-        `workers' CPU ${round((workersSpent / COLD_SCRAPES) * 1000)} ms per scrape, all workers together`,
+        `p50 ${fresh.p50} ms, p90 ${fresh.p90} ms, max ${round(Math.max(...cold.times))} ms; ` +
+        `master CPU ${round(cold.cpuMs)} ms per scrape; ` +
+        `workers' CPU ${round(cold.workersCpuMs)} ms per scrape, all workers together`,
+    );
+    const status = await coldRequests(
+      `${server.httpUrl}/status`,
+      server.pid,
+      idleRate,
+      COLD_SCRAPES,
+    );
+    const statusSpread = spread(status.times);
+    console.log(
+      `for comparison, cold GET /status, ${COLD_SCRAPES} requests: p50 ${statusSpread.p50} ms, ` +
+        `p90 ${statusSpread.p90} ms; master CPU ${round(status.cpuMs)} ms per request`,
     );
     console.log(`master idle: ${round(idleRate * 1000, 1)} ms CPU per second`);
     console.log(
