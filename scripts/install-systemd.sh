@@ -2,27 +2,50 @@
 # Installs push-websocket under a prefix with its production dependencies, and its
 # systemd unit; then prints the systemctl commands to run. Run from a checkout:
 #
-#   npm ci && npm run build && sudo scripts/install-systemd.sh [--prefix DIR] [--unit-dir DIR] [--env-file FILE]
+#   npm ci && npm run build && sudo scripts/install-systemd.sh [--prefix DIR] [--unit-dir DIR]
+#       [--env-file FILE] [--admin-token-file FILE|-]
 #
 # or from the installed package (npm install -g push-websocket):
 #   sudo "$(npm root -g)/push-websocket/scripts/install-systemd.sh" [options]
 #
 # Defaults: --prefix /opt/push-websocket, --unit-dir /etc/systemd/system,
 # --env-file /etc/default/push-websocket (written only if it does not exist yet).
+# --admin-token-file: the first line of FILE (- for stdin) becomes PUSH_WS_ADMIN_TOKEN in
+# the env file (made readable by root only), e.g. `openssl rand -hex 32 | sudo ... -`;
+# without it no token is written. The token never appears on a command line.
 set -euo pipefail
 
 prefix=/opt/push-websocket
 unit_dir=/etc/systemd/system
 env_file=/etc/default/push-websocket
+admin_token_file=
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix=$2; shift 2 ;;
     --unit-dir) unit_dir=$2; shift 2 ;;
     --env-file) env_file=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --admin-token-file) admin_token_file=$2; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "install-systemd.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
+
+# Read and check the admin token before installing anything (read is a shell builtin:
+# the token is in no process's argv).
+admin_token=
+if [ -n "$admin_token_file" ]; then
+  if [ "$admin_token_file" = - ]; then
+    IFS= read -r admin_token || true
+  else
+    [ -r "$admin_token_file" ] || { echo "install-systemd.sh: cannot read $admin_token_file" >&2; exit 2; }
+    IFS= read -r admin_token < "$admin_token_file" || true
+  fi
+  admin_token=${admin_token%$'\r'}
+  if [ ${#admin_token} -lt 8 ] || [[ "$admin_token" =~ [[:space:]\"\'\\] ]]; then
+    echo "install-systemd.sh: the admin token must be at least 8 characters, without spaces, quotes or backslashes" >&2
+    exit 2
+  fi
+fi
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 node=$(command -v node) || { echo "install-systemd.sh: node not found on PATH" >&2; exit 1; }
@@ -62,7 +85,20 @@ if [ ! -e "$env_file" ]; then
 #PUSH_WS_MAX_CLIENTS=256
 #PUSH_WS_SPARE_WORKERS=2
 #PUSH_WS_LOG_FORMAT=json
+# Behind nginx on this box (see deploy/nginx/): believe its X-Forwarded-For.
+#PUSH_WS_TRUST_PROXY=127.0.0.1
+# PUSH_WS_ADMIN_TOKEN=... protects /status and /metrics (install with --admin-token-file).
 ENV
+fi
+
+if [ -n "$admin_token" ]; then
+  # Replace any token line, keep the rest; the file holds a secret: root only.
+  tmp=$(mktemp "$env_file.XXXXXX")
+  chmod 600 "$tmp"
+  grep -v '^[[:space:]]*PUSH_WS_ADMIN_TOKEN=' "$env_file" > "$tmp" || true
+  printf 'PUSH_WS_ADMIN_TOKEN=%s\n' "$admin_token" >> "$tmp"
+  mv "$tmp" "$env_file"
+  echo "Wrote the admin token to $env_file (mode 600)."
 fi
 
 echo "Installed push-websocket in $prefix and its unit as $unit."

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseCommandLine, UsageError } from './master/cli';
+import { openAdminWarning } from './master/http/admin-access';
 import { createLogger } from './master/logger';
 import { Master } from './master/master';
 
@@ -31,6 +32,8 @@ async function main(): Promise<void> {
   };
 
   logger.info('Server starting...');
+  const openAdmin = openAdminWarning(config);
+  if (openAdmin !== undefined) logger.warn(openAdmin);
   const master = new Master(config, logger, version);
   let address: string;
   try {

@@ -76,12 +76,13 @@ export function commandEnvironment(
     ...base,
     ...extra,
     REMOTE_ADDR: request.remoteAddress,
-    REMOTE_PORT: String(request.remotePort),
+    REMOTE_PORT: request.remotePort === undefined ? '' : String(request.remotePort),
     SERVER_PORT: String(request.serverPort),
     REQUEST_URI: request.url,
     QUERY_STRING: query < 0 ? '' : request.url.slice(query + 1),
     HTTP_ORIGIN: request.origin,
     HTTP_USER_AGENT: request.userAgent,
     PUSH_WS_CLIENT_ID: String(handoff.id),
+    ...(request.https ? { HTTPS: 'on' } : {}),
   };
 }

@@ -40,6 +40,13 @@ function tell(message: WorkerMessage): void {
   if (process.connected) process.send?.(message);
 }
 
+/** Sends a last message and exits once it is written (bounded: the master may be gone). */
+function tellThenExit(message: WorkerMessage): void {
+  if (!process.connected) process.exit(0);
+  process.send?.(message, () => process.exit(0));
+  setTimeout(() => process.exit(0), 1000).unref();
+}
+
 function log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void {
   if (level !== 'debug' || config.debug) tell({ type: 'log', level, message });
 }
@@ -68,7 +75,11 @@ function serve(handoff: ClientHandoff, socket: Socket): void {
   session = new ClientSession(handoff, socket, config, sourcesFor(handoff), {
     onQuit: (word) => tell({ type: 'quit', text: word }),
     log,
-    onEnded: () => process.exit(0),
+    onFirstPush: () => tell({ type: 'first-push' }),
+    onEnded: () => {
+      const { code, side } = session?.closeInfo ?? { code: undefined, side: 'client' };
+      tellThenExit({ type: 'closed', code, side, frames: session?.frameCount ?? 0 });
+    },
   });
   session.start();
   new MemoryCeiling(config.memoryLimitMb * MB, (rss) => {
@@ -106,7 +117,7 @@ process.on('message', (message: MasterMessage, handle?: unknown) => {
       finish(CloseCode.GoingAway, 'server shutting down');
       return;
     case 'report':
-      tell({ type: 'report', pushed: session?.pushCount ?? 0 });
+      tell({ type: 'report', pushed: session?.pushCount ?? 0, frames: session?.frameCount ?? 0 });
       return;
   }
 });

@@ -3,7 +3,7 @@ import type { WorkerConfig } from '../src/shared/config';
 import type { ClientHandoff } from '../src/shared/ipc';
 import { FrameText } from './frames';
 import type { ClientSink, PushSource } from './push-source';
-import { WebSocketEndpoint } from './websocket-endpoint';
+import { WebSocketEndpoint, type CloseInfo } from './websocket-endpoint';
 
 export interface SessionEvents {
   /** The client asked to end ("quit"/"exit"): the master kills this worker. */
@@ -11,6 +11,8 @@ export interface SessionEvents {
   log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void;
   /** The client and every source are gone. */
   onEnded(): void;
+  /** The first frame went to the client (once; the master times it from the 101). */
+  onFirstPush?(): void;
 }
 
 /** With keepalive off, a client may stay over --max-buffered this long. */
@@ -66,6 +68,16 @@ export class ClientSession {
     return this.pushed;
   }
 
+  /** Data frames sent to this client so far (for GET /metrics). */
+  get frameCount(): number {
+    return this.endpoint.framesSent;
+  }
+
+  /** How the connection ended (undefined while it is open). */
+  get closeInfo(): CloseInfo | undefined {
+    return this.endpoint.closeInfo;
+  }
+
   start(): void {
     this.endpoint.start(Buffer.from(this.handoff.head, 'base64'));
     const { channel, position, recovery } = this.handoff;
@@ -86,7 +98,7 @@ export class ClientSession {
     const write = (text: string): void => {
       if (!endpoint.isOpen) return;
       endpoint.sendText(text);
-      this.pushed++;
+      if (this.pushed++ === 0) this.events.onFirstPush?.();
     };
     return {
       send: (text) => write(this.frames.push(text)),

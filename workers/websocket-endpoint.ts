@@ -15,6 +15,16 @@ export interface WebSocketEndpointOptions {
   overBufferedMs: number;
 }
 
+/** How a connection ended: the first close frame's code and who sent it (for metrics). */
+export interface CloseInfo {
+  /** Undefined when no close frame was sent or received (the connection dropped: 1006). */
+  code: number | undefined;
+  side: 'client' | 'server';
+}
+
+/** RFC 6455 section 7.4.1: a close frame that carried no code. */
+const NO_STATUS_RECEIVED = 1005;
+
 export interface WebSocketEndpointEvents {
   /** A complete text message from the client. */
   onText(text: string): void;
@@ -40,6 +50,8 @@ export class WebSocketEndpoint {
   private closeTimer: NodeJS.Timeout | undefined;
   /** Set while the send buffer is over the mark: reading is paused until it drains. */
   private overTimer: NodeJS.Timeout | undefined;
+  private dataFrames = 0;
+  private ending: CloseInfo | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -81,6 +93,17 @@ export class WebSocketEndpoint {
   sendText(text: string): void {
     if (!this.isOpen) return;
     this.write(encodeFrame(Opcode.Text, Buffer.from(text, 'utf8')));
+    this.dataFrames++;
+  }
+
+  /** Data frames sent so far (pings, pongs and close frames are not counted). */
+  get framesSent(): number {
+    return this.dataFrames;
+  }
+
+  /** How the connection ended, once a close frame went either way or the socket closed. */
+  get closeInfo(): CloseInfo | undefined {
+    return this.ending;
   }
 
   /**
@@ -127,6 +150,7 @@ export class WebSocketEndpoint {
   close(code: number | undefined, reason = ''): void {
     if (this.closed) return;
     if (!this.closeSent) {
+      this.ending ??= { code, side: 'server' };
       this.closeSent = true;
       this.socket.end(encodeClose(code, reason));
     }
@@ -156,6 +180,7 @@ export class WebSocketEndpoint {
         return;
       case 'close':
         this.events.onLog('debug', `client sent close ${event.code ?? '(no code)'}`);
+        this.ending ??= { code: event.code ?? NO_STATUS_RECEIVED, side: 'client' };
         // Echo the peer's code (none if it sent none), then close the TCP connection.
         this.close(event.code);
         return;
@@ -179,6 +204,8 @@ export class WebSocketEndpoint {
   private onSocketClose(): void {
     if (this.closed) return;
     this.closed = true;
+    // No close frame either way: the client's side dropped the connection.
+    this.ending ??= { code: undefined, side: 'client' };
     clearInterval(this.pingTimer);
     clearTimeout(this.closeTimer);
     clearTimeout(this.overTimer);

@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../shared/config';
 import { normaliseChannel } from './channels/channel-name';
 import { findExecutable } from './find-executable';
+import { parseTrustProxy, TrustProxyError } from './http/client-address';
 import { repeatedFlag } from './repeated-flags';
 import { ShellWordsError, splitShellWords } from './shell-words';
 
@@ -80,6 +81,14 @@ const OPTIONS = {
   demo: { type: 'boolean', default: true, describe: 'the hello and demo pushes (--no-demo)' },
   'publish-token': { type: 'string', describe: 'Bearer token that turns on POST /publish' },
   'max-buffered': { type: 'number', default: 1048576, describe: 'send buffer high-water mark' },
+  'admin-token': { type: 'string', describe: 'Bearer token required by /status and /metrics' },
+  'trust-proxy': {
+    type: 'string',
+    array: true,
+    default: [],
+    describe:
+      'proxies (ADDR or CIDR, comma-separated, repeatable) whose X-Forwarded-For is believed',
+  },
   'worker-memory-limit': {
     type: 'number',
     default: 256,
@@ -185,6 +194,17 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
   if (publishToken !== undefined && publishToken.length < 8) {
     throw new UsageError('--publish-token must be at least 8 characters');
   }
+  const adminToken = parsed['admin-token'];
+  if (adminToken !== undefined && (adminToken.length < 8 || /\s/.test(adminToken))) {
+    throw new UsageError('--admin-token must be at least 8 characters, without spaces');
+  }
+  let trustProxy: string[];
+  try {
+    trustProxy = [...parseTrustProxy(parsed['trust-proxy'].map(String)).entries];
+  } catch (error) {
+    if (!(error instanceof TrustProxyError)) throw error;
+    throw new UsageError(error.message);
+  }
   const redis = parsed.redis;
   if (redis !== undefined && !/^rediss?:\/\/\S+$/.test(redis)) {
     throw new UsageError('--redis must be a redis:// URL');
@@ -216,5 +236,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     demo: parsed.demo,
     publishToken,
     maxBuffered: wholeNumber('max-buffered', parsed['max-buffered'], 16384, 2 ** 31 - 1),
+    adminToken,
+    trustProxy,
   };
 }

@@ -1,13 +1,19 @@
-import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { workerConfigOf, type ServerConfig } from '../shared/config';
 import { hostPort } from './address';
+import { Channels } from './channels/channels';
 import { ClientDirectory } from './clients/client-directory';
 import { ClientEvents } from './clients/client-events';
-import { Channels } from './channels/channels';
+import { FrameTally } from './frame-tally';
 import { AcceptErrors } from './http/accept-errors';
+import { adminOnly } from './http/admin-access';
+import { parseTrustProxy } from './http/client-address';
 import { ConnectionGuard } from './http/connection-guard';
 import { DescriptorWatch } from './http/descriptor-watch';
+import { healthRoute } from './http/health-route';
+import { httpFront } from './http/http-front';
+import { metricsRoute } from './http/metrics-route';
 import { pageRoute } from './http/page-route';
 import { publishRoute } from './http/publish-route';
 import { Refusals } from './http/refusal';
@@ -16,28 +22,29 @@ import type { ServerFacts } from './http/status';
 import { statusRoute } from './http/status-route';
 import { UpgradeHandler } from './http/upgrade-handler';
 import type { Logger } from './logger';
+import { masterMetrics } from './master-metrics';
+import { MetricsEvents } from './metrics-events';
 import { CommandReaper } from './pool/command-reaper';
 import { PushCounts } from './pool/push-counts';
 import { DEFAULT_WORKER_ENTRY, forkWorkerProcess } from './pool/worker-process';
-import { WorkerPool } from './pool/worker-pool';
-
-/** Request headers larger than this get 431 (Node's parser enforces it). */
-const MAX_HEADER_BYTES = 16 * 1024;
+import { WorkerPool, type Unavailable } from './pool/worker-pool';
 
 /**
- * The master, as a composition root: it builds the parts and wires them to Node's
- * HTTP server. Each decision lives in a part: the pool (workers), the directory
- * (clients), the router (plain HTTP), the upgrade handler (handshake and hand-off),
- * and Refusals (every refused request).
+ * The master, as a composition root: it builds the parts and wires them together.
+ * Each decision lives in a part: the pool (workers), the directory (clients), the
+ * channels (broker, relay, publisher), the router (plain HTTP), the upgrade handler
+ * (handshake and hand-off), Refusals (every refused request), the metrics.
  */
 export class Master {
   private readonly server: http.Server;
   private readonly pool: WorkerPool;
   private readonly channels: Channels;
-  private readonly acceptErrors: AcceptErrors;
   private readonly descriptors: DescriptorWatch;
+  private readonly acceptErrors: AcceptErrors;
   private readonly startedAt = Date.now();
   private address = '';
+  /** Set by stop(): /healthz says 503 from then on. */
+  private draining = false;
 
   constructor(config: ServerConfig, logger: Logger, version: string) {
     const channels = (this.channels = new Channels(config, logger));
@@ -45,26 +52,42 @@ export class Master {
     const counts = new PushCounts(() => this.pool.serving);
     const entry = process.env.PUSH_WEBSOCKET_TEST_WORKER_ENTRY || DEFAULT_WORKER_ENTRY;
     const workerConfig = workerConfigOf(config);
+    const metrics = masterMetrics({
+      pool: () => this.pool,
+      clients: () => directory.size,
+      channels: () => channels.relay.channelCount,
+    });
+    channels.onBackplane((up) => metrics.setBackplaneUp(up));
+    channels.publisher.onPublished(() => metrics.published());
     this.pool = new WorkerPool({
       spares: config.spareWorkers,
       logger,
       spawn: () => forkWorkerProcess(entry, workerConfig),
       // A client may wait for a worker as long as it may take to send its request.
       waitTimeoutMs: config.handshakeTimeout * 1000,
-      events: new ClientEvents(
-        (worker) => this.pool.terminate(worker),
-        directory,
-        channels.relay,
-        counts,
-        new CommandReaper(logger),
-        logger,
+      events: new MetricsEvents(
+        new ClientEvents(
+          (worker) => this.pool.terminate(worker),
+          directory,
+          channels.relay,
+          counts,
+          new CommandReaper(logger),
+          logger,
+        ),
+        metrics,
+        new FrameTally((count) => metrics.framesSent(count)),
       ),
     });
 
-    const refusals = new Refusals(logger);
+    // Refusals of connections and handshakes count in connections_total; plain HTTP ones do not.
+    const refusals = new Refusals(logger, (status) => metrics.connection(status));
     const guard = new ConnectionGuard(config.handshakeTimeout * 1000, refusals, logger);
     const upgrades = new UpgradeHandler(
-      { allowedOrigins: config.origins },
+      {
+        allowedOrigins: config.origins,
+        trustedProxies: parseTrustProxy(config.trustProxy),
+        onUpgraded: () => metrics.connection('upgraded'),
+      },
       this.pool,
       directory,
       channels.relay,
@@ -72,48 +95,24 @@ export class Master {
       refusals,
       logger,
     );
-    const router = new Router(refusals).add('/', pageRoute()).add(
-      '/status',
-      statusRoute(this.pool, counts, config, () => this.facts(version, channels)),
-    );
+    const status = statusRoute(this.pool, counts, config, () => this.facts(version));
+    const router = new Router(new Refusals(logger))
+      .add('/', pageRoute())
+      .add('/status', adminOnly(config.adminToken, status))
+      .add('/metrics', adminOnly(config.adminToken, metricsRoute(metrics, counts)))
+      .add(
+        '/healthz',
+        healthRoute(() => this.unavailable()),
+      );
     if (config.publishToken !== undefined) {
       router.add(
         '/publish',
         publishRoute(config.publishToken, config.maxMessageSize, channels.publisher, logger),
       );
     }
-
-    this.server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES });
     this.descriptors = new DescriptorWatch(logger);
-    const acceptErrors = (this.acceptErrors = new AcceptErrors(logger));
-    this.server.on('connection', (socket: Socket) => {
-      acceptErrors.accepted();
-      guard.watch(socket);
-    });
-    this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      guard.requestArrived(req.socket);
-      res.once('finish', () => guard.responseFinished(req.socket));
-      if (req.headers.upgrade === undefined) return router.handle(req, res);
-      // Upgrade without "Connection: Upgrade": the handshake checks say why it is refused.
-      const verdict = upgrades.check(req);
-      const remote = hostPort(req.socket.remoteAddress, req.socket.remotePort);
-      const target = { socket: req.socket, res, describe: `${remote} ${req.method} ${req.url}` };
-      if (!verdict.ok) refusals.refuse(target, verdict.status, verdict.reason, verdict.headers);
-      else router.handle(req, res);
-    });
-    this.server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
-      upgrades.handle(req, socket, head).catch((error: unknown) => {
-        router.internalError(
-          error,
-          socket,
-          undefined,
-          hostPort(socket.remoteAddress, socket.remotePort),
-        );
-      });
-    });
-    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
-      guard.parseError(error, socket),
-    );
+    this.acceptErrors = new AcceptErrors(logger);
+    this.server = httpFront(router, upgrades, guard, refusals, this.acceptErrors);
   }
 
   /** Listens; resolves with "host:port" (the real port when --port 0). */
@@ -135,6 +134,7 @@ export class Master {
 
   /** Stops accepting, closes every client with 1001 and waits for the workers (bounded). */
   async stop(graceMs = 3000): Promise<void> {
+    this.draining = true;
     this.descriptors.stop();
     this.server.close();
     this.server.closeIdleConnections();
@@ -142,13 +142,19 @@ export class Master {
     await this.channels.stop();
   }
 
-  private facts(version: string, channels: Channels): ServerFacts {
+  /** Why /healthz is not ok: draining on shutdown, or the pool backing off. */
+  private unavailable(): Unavailable | undefined {
+    if (this.draining) return { reason: 'Server shutting down', retryAfterS: 5 };
+    return this.pool.unavailable();
+  }
+
+  private facts(version: string): ServerFacts {
     return {
       address: this.address,
       startedAt: this.startedAt,
       version,
-      instance: channels.relay.instanceId,
-      backplane: channels.backplane,
+      instance: this.channels.relay.instanceId,
+      backplane: this.channels.backplane,
     };
   }
 }

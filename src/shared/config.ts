@@ -27,6 +27,10 @@ export interface ServerConfig {
   publishToken: string | undefined;
   /** High-water mark of a client's send buffer, in bytes. */
   maxBuffered: number;
+  /** Bearer token for GET /status and /metrics; undefined leaves them open. Never sent to workers. */
+  adminToken: string | undefined;
+  /** --trust-proxy entries (addresses and CIDR blocks, canonical): whose X-Forwarded-For is believed. */
+  trustProxy: string[];
   /** MB of RSS a worker may use before it closes its client (0: no limit). */
   workerMemoryLimit: number;
   /** --redis: the backplane's URL (may hold a password: never logged); undefined: in memory. */

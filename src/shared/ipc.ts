@@ -53,8 +53,12 @@ export interface PublishMessage {
 }
 
 export interface RequestFacts {
+  /** The client's address (as a trusted proxy named it, with --trust-proxy). */
   remoteAddress: string;
-  remotePort: number;
+  /** Undefined when a proxy named the client (the port seen is the proxy's). */
+  remotePort: number | undefined;
+  /** Whether the client came over TLS (a trusted proxy's X-Forwarded-Proto): HTTPS=on. */
+  https?: boolean;
   serverPort: number;
   /** Path and query, as requested. */
   url: string;
@@ -82,8 +86,6 @@ export interface RequestFacts {
   pathInfo?: string;
   /** With --reverse-lookup: the client's host name (else REMOTE_HOST is its address). */
   remoteHost?: string;
-  /** The client reached us over TLS (through a trusted proxy): HTTPS=on, default port 443. */
-  https?: boolean;
 }
 
 export type MasterMessage =
@@ -101,6 +103,18 @@ export type WorkerMessage =
   | { type: 'quit'; text: string }
   /** A line for the master's log, about this worker's client. */
   | { type: 'log'; level: 'error' | 'warn' | 'info' | 'debug'; message: string }
-  | { type: 'report'; pushed: number }
+  /**
+   * The answer to `report` (GET /status, GET /metrics): pushes made, and data frames
+   * sent, so far. The master learns frame counts in these rounds, never per frame.
+   */
+  | { type: 'report'; pushed: number; frames: number }
+  /** Sent once, right after the client's first frame (the master times it from the 101). */
+  | { type: 'first-push' }
+  /**
+   * Sent once, just before the worker exits: how its client's connection ended. `code` is
+   * the close code of the first close frame (undefined: none was sent or received, 1006);
+   * `side` who sent it first (for a drop without any close frame: the client).
+   */
+  | { type: 'closed'; code: number | undefined; side: 'client' | 'server'; frames: number }
   /** The --exec command's pid: the master ends its process group if the worker dies. */
   | { type: 'command'; pid: number };

@@ -41,7 +41,8 @@ describe('wss:// through nginx (deploy/nginx/push-websocket-tls.conf)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-tls-'));
     tls = await makeSelfSignedCertificate(dir);
-    server = await startServer([...FAST, '--verbose']);
+    // As deploy/nginx/README.md says: nginx on this box is the one proxy to believe.
+    server = await startServer([...FAST, '--verbose', '--trust-proxy', '127.0.0.1']);
     nginx = await startNginx('push-websocket-tls.conf', {
       https: true,
       upstreams: [`${server.host}:${server.port}`],
@@ -92,6 +93,23 @@ describe('wss:// through nginx (deploy/nginx/push-websocket-tls.conf)', () => {
     expect(line).toContain('"x-forwarded-for":"127.0.0.1"');
     expect(line).toMatch(/"upgrade":"websocket"/);
     expect(line).toMatch(/"connection":"upgrade"/);
+  });
+
+  test("with --trust-proxy 127.0.0.1, /status shows the client's real address, not nginx's", async () => {
+    // The client connects from another loopback address than nginx's, and forges a chain.
+    const client = await WsClient.open(wssUrl(), undefined, {
+      ca: tls.pem,
+      localAddress: '127.0.0.2',
+      headers: { 'X-Forwarded-For': '6.6.6.6' },
+    });
+    clients.push(client);
+    const pid = await client.workerPid();
+    const response = await get(`https://127.0.0.1:${nginx.httpsPort}/status`, { ca: tls.pem });
+    const entry = (
+      JSON.parse(response.body) as { clients: { pid: number; remote: string }[] }
+    ).clients.find((listed) => listed.pid === pid);
+    expect(entry?.remote).toBe('127.0.0.2');
+    await server.waitForLog(/Handshake from 127\.0\.0\.2 \(via 127\.0\.0\.1:\d+, https\)/);
   });
 
   test('a client that does not trust the certificate is refused by TLS', async () => {

@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -95,5 +95,116 @@ describe('systemd unit', () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+/** Runs the installer with `input` on its stdin; resolves with its status and output. */
+function install(
+  args: string[],
+  input = '',
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['scripts/install-systemd.sh', ...args], { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 100000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
+}
+
+describe('the admin token at install time', () => {
+  const TOKEN = 'install-time-admin-token';
+  let dir: string;
+  let envFile: string;
+  const paths = (): string[] => [
+    '--prefix',
+    path.join(dir, 'app'),
+    '--unit-dir',
+    path.join(dir, 'units'),
+    '--env-file',
+    envFile,
+  ];
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-admin-'));
+    envFile = path.join(dir, 'default/push-websocket');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('without --admin-token-file no token is written', async () => {
+    const { code } = await install(paths());
+    expect(code).toBe(0);
+    expect(readFileSync(envFile, 'utf8')).not.toMatch(/^\s*PUSH_WS_ADMIN_TOKEN=/m);
+  }, 100000);
+
+  test('from stdin: one PUSH_WS_ADMIN_TOKEN line in a root-only file; a new token replaces it', async () => {
+    let result = await install([...paths(), '--admin-token-file', '-'], 'first-admin-token\n');
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain('first-admin-token');
+    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}PUSH_WS_PORT=0\n`);
+    const tokenFile = path.join(dir, 'token');
+    writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+    result = await install([...paths(), '--admin-token-file', tokenFile]);
+    expect(result.code).toBe(0);
+    const text = readFileSync(envFile, 'utf8');
+    expect(text.match(/^PUSH_WS_ADMIN_TOKEN=.*$/gm)).toEqual([`PUSH_WS_ADMIN_TOKEN=${TOKEN}`]);
+    expect(text).toMatch(/^PUSH_WS_PORT=0$/m);
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+  }, 100000);
+
+  test('the unit started with that file protects /status and /metrics', async () => {
+    const unit = readFileSync(path.join(dir, 'units/push-websocket.service'), 'utf8');
+    const [command, ...args] = (/^ExecStart=(.*)$/m.exec(unit) as RegExpExecArray)[1].split(' ');
+    const server = ServerProcess.spawn(command, args, {
+      cwd: '/',
+      env: { PATH: '/usr/bin:/bin', ...environmentFile(envFile) },
+    });
+    try {
+      await server.ready();
+      for (const endpoint of ['/status', '/metrics']) {
+        expect((await fetch(`${server.httpUrl}${endpoint}`)).status).toBe(401);
+        const allowed = await fetch(`${server.httpUrl}${endpoint}`, {
+          headers: { Authorization: `Bearer ${TOKEN}` },
+        });
+        expect(allowed.status).toBe(200);
+        await allowed.text();
+      }
+      expect(server.output).not.toContain(TOKEN);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test.each([
+    ['too short', 'short\n'],
+    ['with a space', 'has a space in it\n'],
+    ['with a quote', 'quote"in-the-token\n'],
+    ['empty', ''],
+  ])('a token %s is refused before anything is installed', async (_name, input) => {
+    const prefix = path.join(dir, 'refused');
+    const { code, stderr } = await install(
+      [
+        '--prefix',
+        prefix,
+        '--unit-dir',
+        prefix,
+        '--env-file',
+        path.join(prefix, 'env'),
+        '--admin-token-file',
+        '-',
+      ],
+      input,
+    );
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/admin token must be at least 8 characters/);
+    expect(existsSync(prefix)).toBe(false);
   });
 });

@@ -36,6 +36,7 @@ describe("the worker's require graph", () => {
       'dist/workers/demo-pushes.js',
       'dist/workers/demo-source.js',
       'dist/workers/frames.js',
+      'dist/workers/memory-ceiling.js',
       'dist/workers/process-group.js',
       'dist/workers/publish-source.js',
       'dist/workers/push-worker.js',

@@ -62,6 +62,8 @@ describe('parseCommandLine', () => {
       historyTtl: 3600,
       channelExec: [],
       workerMemoryLimit: 256,
+      adminToken: undefined,
+      trustProxy: [],
     });
   });
 
@@ -122,6 +124,8 @@ describe('parseCommandLine', () => {
       historyTtl: 3600,
       channelExec: [],
       workerMemoryLimit: 256,
+      adminToken: undefined,
+      trustProxy: [],
     });
   });
 

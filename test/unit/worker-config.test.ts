@@ -30,6 +30,8 @@ describe('parseWorkerConfig', () => {
       historyTtl: 3600,
       channelExec: [],
       workerMemoryLimit: 256,
+      adminToken: undefined,
+      trustProxy: [],
     };
     const sent = workerConfigOf(server);
     expect(parseWorkerConfig(JSON.stringify(sent))).toEqual(sent);

@@ -40,6 +40,12 @@ export class Channels {
     return this.broker.state;
   }
 
+  /** Calls back with whether publishing works: always with the in-memory broker. */
+  onBackplane(listener: (up: boolean) => void): void {
+    listener(this.broker.state !== 'down');
+    this.broker.on('state', (state) => listener(state !== 'down'));
+  }
+
   start(): void {
     for (const runner of this.runners) runner.start();
   }

@@ -18,10 +18,17 @@ const DOWN_RETRY_AFTER_S = 5;
  * clients it reached) and never a total.
  */
 export class Publisher {
+  private readonly listeners: (() => void)[] = [];
+
   constructor(
     private readonly broker: Broker,
     private readonly relay: ChannelRelay,
   ) {}
+
+  /** Calls back once for each publication accepted (metrics count them). */
+  onPublished(listener: () => void): void {
+    this.listeners.push(listener);
+  }
 
   private get backplane(): boolean {
     return this.broker.state !== 'off';
@@ -30,9 +37,12 @@ export class Publisher {
   async publish(publication: Publication): Promise<PublishOutcome> {
     const bytes = Buffer.byteLength(publication.data);
     try {
-      if (publication.client !== undefined)
-        return await this.toClient(publication.client, publication.data, bytes);
-      return await this.toChannel(publication.channel, publication.data, bytes);
+      const outcome =
+        publication.client !== undefined
+          ? await this.toClient(publication.client, publication.data, bytes)
+          : await this.toChannel(publication.channel, publication.data, bytes);
+      if (outcome.ok) for (const listener of this.listeners) listener();
+      return outcome;
     } catch (error) {
       if (!(error instanceof BrokerDownError)) throw error;
       return {

@@ -58,6 +58,8 @@ export function statusBody(
       history: config.history,
       history_ttl: config.historyTtl,
       channel_exec: config.channelExec.map((command) => command.channel),
+      trust_proxy: config.trustProxy,
+      worker_memory_limit: config.workerMemoryLimit,
     },
     instance: facts.instance,
     backplane: { state: facts.backplane, redis: config.redis !== undefined },

@@ -8,7 +8,6 @@ import {
 } from '../../shared/protocol/handshake';
 import { CloseCode } from '../../shared/protocol/constants';
 import { encodeClose } from '../../shared/protocol/frame';
-import { hostPort } from '../address';
 import type { ChannelRelay } from '../channels/channel-relay';
 import { subscriptionRequest } from '../channels/subscription-request';
 import type { ClientDirectory } from '../clients/client-directory';
@@ -16,6 +15,8 @@ import type { Logger } from '../logger';
 import { handOffSocket } from '../pool/handoff';
 import { WorkerState, type Worker } from '../pool/worker';
 import type { WorkerPool } from '../pool/worker-pool';
+import type { TrustedProxies } from './client-address';
+import { identifyClient, type ClientIdentity } from './client-identity';
 import type { ConnectionGuard } from './connection-guard';
 import type { RefusalHeaders, Refusals } from './refusal';
 
@@ -24,6 +25,10 @@ const FULL_RETRY_AFTER_S = 5;
 
 export interface UpgradeOptions {
   allowedOrigins: readonly string[];
+  /** --trust-proxy: peers whose X-Forwarded-For and X-Forwarded-Proto are believed. */
+  trustedProxies?: TrustedProxies;
+  /** Told of every 101 sent (metrics). */
+  onUpgraded?: () => void;
 }
 
 /**
@@ -54,10 +59,17 @@ export class UpgradeHandler {
     // Node leaves an upgraded socket without an error listener: a reset would crash us.
     socket.on('error', (error) => this.logger.debug(`client socket error: ${error.message}`));
     this.guard.requestArrived(socket);
-    const remote = hostPort(socket.remoteAddress, socket.remotePort);
-    this.logger.debug(`Handshake from ${remote}: ${req.method} ${req.url} HTTP/${req.httpVersion}`);
+    const who = identifyClient(
+      socket.remoteAddress,
+      socket.remotePort,
+      req.headers,
+      this.options.trustedProxies,
+    );
+    const remote = who.remote;
+    const from = who.via === undefined ? remote : `${remote} (via ${who.via}, ${who.proto})`;
+    this.logger.debug(`Handshake from ${from}: ${req.method} ${req.url} HTTP/${req.httpVersion}`);
     this.logger.debug(`Handshake headers: ${JSON.stringify(req.headers)}`);
-    const target = { socket, describe: `${remote} ${req.method} ${req.url}` };
+    const target = { socket, describe: `${from} ${req.method} ${req.url}` };
     const refuse = (status: number, reason: string, headers?: RefusalHeaders): void =>
       this.refusals.refuse(target, status, reason, headers);
 
@@ -113,6 +125,7 @@ export class UpgradeHandler {
         socket.destroySoon();
         return;
       }
+      this.options.onUpgraded?.();
       const client = reservation.admit(worker, remote, wanted.channel);
       this.pool.assign(worker, client);
       const { id } = client;
@@ -120,7 +133,7 @@ export class UpgradeHandler {
         type: 'client',
         id,
         remote,
-        request: requestFacts(req, socket),
+        request: requestFacts(req, socket, who),
         channel: wanted.channel,
         globalId: this.relay.globalId(id),
         format: wanted.format,
@@ -152,10 +165,15 @@ export class UpgradeHandler {
 }
 
 /** The connection's facts a worker needs (an --exec command's environment). */
-export function requestFacts(req: http.IncomingMessage, socket: Socket): RequestFacts {
+export function requestFacts(
+  req: http.IncomingMessage,
+  socket: Socket,
+  who: ClientIdentity,
+): RequestFacts {
   return {
-    remoteAddress: socket.remoteAddress ?? '',
-    remotePort: socket.remotePort ?? 0,
+    remoteAddress: who.address,
+    remotePort: who.port,
+    https: who.proto === 'https',
     serverPort: socket.localPort ?? 0,
     url: req.url ?? '/',
     origin: headerText(req.headers.origin),

@@ -1,0 +1,56 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { hostPort } from '../address';
+import type { AcceptErrors } from './accept-errors';
+import type { ConnectionGuard } from './connection-guard';
+import type { Refusals } from './refusal';
+import type { Router } from './router';
+import type { UpgradeHandler } from './upgrade-handler';
+
+/** Request headers larger than this get 431 (Node's parser enforces it). */
+const MAX_HEADER_BYTES = 16 * 1024;
+
+/**
+ * Node's HTTP server, with each of its events sent to the part that decides: new
+ * connections to the guard (handshake timeout), requests to the router, upgrades to the
+ * upgrade handler, parse errors and accept errors to the guard and its log. Client input
+ * enters here: whatever goes wrong with one request ends that request, never the master.
+ */
+export function httpFront(
+  router: Router,
+  upgrades: UpgradeHandler,
+  guard: ConnectionGuard,
+  refusals: Refusals,
+  acceptErrors: AcceptErrors,
+): http.Server {
+  const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES });
+  server.on('connection', (socket: Socket) => {
+    acceptErrors.accepted();
+    guard.watch(socket);
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    guard.requestArrived(req.socket);
+    res.once('finish', () => guard.responseFinished(req.socket));
+    if (req.headers.upgrade === undefined) return router.handle(req, res);
+    // Upgrade without "Connection: Upgrade": the handshake checks say why it is refused.
+    const verdict = upgrades.check(req);
+    const remote = hostPort(req.socket.remoteAddress, req.socket.remotePort);
+    const target = { socket: req.socket, res, describe: `${remote} ${req.method} ${req.url}` };
+    if (!verdict.ok) refusals.refuse(target, verdict.status, verdict.reason, verdict.headers);
+    else router.handle(req, res);
+  });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    upgrades.handle(req, socket, head).catch((error: unknown) => {
+      router.internalError(
+        error,
+        socket,
+        undefined,
+        hostPort(socket.remoteAddress, socket.remotePort),
+      );
+    });
+  });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
+    guard.parseError(error, socket),
+  );
+  return server;
+}

@@ -1,0 +1,87 @@
+import type { FrameTally } from './frame-tally';
+import type { Metrics } from './metrics';
+import type { Worker } from './pool/worker';
+import type { ClientMessage, PoolEvents } from './pool/worker-pool';
+
+/** What a worker said about its client's connection as it ended (IPC `closed`). */
+interface Goodbye {
+  code: number | undefined;
+  side: 'client' | 'server';
+}
+
+/** How long to wait for a dead worker's IPC channel to close before counting it anyway. */
+const LAST_WORDS_MS = 1000;
+
+/**
+ * The pool's events, counted for GET /metrics on their way to the master's own handler
+ * (`inner`, which decides what each means). Start-up and first-push times, frame counts
+ * from report rounds and goodbyes, and how each connection ended: as its worker said
+ * just before it exited, or 1006 on the server's side when it died without a word.
+ *
+ * A child's `exit` event can come before the last messages it wrote (its goodbye) have
+ * been read from the IPC channel: a client's end is counted once the channel has closed,
+ * when every message has been seen.
+ */
+export class MetricsEvents implements PoolEvents {
+  private readonly goodbyes = new WeakMap<Worker, Goodbye>();
+
+  constructor(
+    private readonly inner: PoolEvents,
+    private readonly metrics: Metrics,
+    private readonly frames: FrameTally<Worker>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  onReady(worker: Worker, seconds: number): void {
+    this.metrics.workerStarted(seconds);
+    this.inner.onReady?.(worker, seconds);
+  }
+
+  onClientMessage(worker: Worker, message: ClientMessage): void {
+    switch (message.type) {
+      case 'report':
+        this.frames.update(worker, message.frames);
+        break;
+      case 'first-push':
+        // The client was admitted right after its 101 was flushed.
+        if (worker.client !== undefined) {
+          this.metrics.firstPush((this.now() - worker.client.since.getTime()) / 1000);
+        }
+        break;
+      case 'closed':
+        this.frames.update(worker, message.frames);
+        this.goodbyes.set(worker, { code: message.code, side: message.side });
+        break;
+    }
+    this.inner.onClientMessage(worker, message);
+  }
+
+  onClientGone(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
+    afterLastMessage(worker, () => {
+      const goodbye = this.goodbyes.get(worker) ?? { code: undefined, side: 'server' };
+      this.metrics.disconnect(goodbye.code, goodbye.side);
+    });
+    this.inner.onClientGone(worker, code, signal);
+  }
+
+  onExit(worker: Worker): void {
+    afterLastMessage(worker, () => this.frames.forget(worker));
+    this.inner.onExit?.(worker);
+  }
+}
+
+/** Runs `then` once every message of an exited worker has been handled (bounded). */
+function afterLastMessage(worker: Worker, then: () => void): void {
+  const child = worker.process;
+  if (child.connected !== true) return then();
+  let done = false;
+  const once = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    then();
+  };
+  const timer = setTimeout(once, LAST_WORDS_MS);
+  timer.unref();
+  child.once('disconnect', once);
+}
