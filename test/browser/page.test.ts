@@ -104,7 +104,7 @@ describe('the client page in Chromium', () => {
     );
     expect(log[0]).toMatch(/^I am waiting 0\.\d+ seconds$/); // newest first
     expect(log).toContain(`Connected to worker PID ${pid} as client #${await shownClientId(page)}`);
-    expect(await page.textContent('#state')).toBe('open');
+    expect(await page.textContent('#state')).toBe('connected');
     expect(
       await page.$$eval('#log li time', (items) =>
         items.every((t) => /\d\d:\d\d:\d\d/.test(t.textContent ?? '')),
