@@ -417,6 +417,36 @@ describe('the page comes back by itself', () => {
     await server.stop();
   }, 60000);
 
+  test('turned away (server full): the page keeps trying, and gets in once a slot is free', async () => {
+    const server = await startServer([...FLAGS, '--max-clients', '1'], { env });
+    const [first] = await openOn(server, '/full');
+    const second = await context.newPage();
+    const problems = watch(second);
+    await second.goto(`${server.httpUrl}/#/full`);
+    await second.waitForFunction(
+      () =>
+        document.getElementById('state')?.dataset.state === 'reconnecting' &&
+        [...document.querySelectorAll('#log li.event .text')].some(
+          (e) => e.textContent === 'Could not connect: code 1006',
+        ),
+      null,
+      { timeout: HANG_BOUND_MS },
+    );
+    await server.waitForLog(/503/);
+    await first.click('#quit');
+    const pid = await shownPid(second);
+    expect(procStat(pid)?.ppid).toBe(server.pid);
+    expect(await second.textContent('#state')).toBe('connected');
+    // The refused handshakes, and the /healthz probe of an older server: nothing else.
+    const unexpected = problems.errors.filter(
+      (error) =>
+        !/WebSocket connection to .* failed|status of 404|^HTTP 404: .*\/healthz$/.test(error),
+    );
+    expect(unexpected).toEqual([]);
+    await Promise.all([first.close(), second.close()]);
+    await server.stop();
+  }, 60000);
+
   test('the server restarted (history lost): the page says it could not recover, and goes on', async () => {
     const first = await startServer(FLAGS, { env });
     const [page, pid] = await openOn(first, '/live');
