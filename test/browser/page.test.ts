@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { published, TOKEN } from '../helpers/channels';
 import { isAlive, procStat } from '../helpers/proc';
-import { ROOT, startServer, stopAllServers, type ServerProcess } from '../helpers/server';
-import { waitFor } from '../helpers/wait';
+import { ROOT, ServerProcess, startServer, stopAllServers, track } from '../helpers/server';
+import { HANG_BOUND_MS, waitFor } from '../helpers/wait';
 
 /**
  * The client page in a real Chromium (Debian's, driven by playwright-core): what a
@@ -51,13 +52,57 @@ async function shownClientId(page: Page): Promise<number> {
   return Number((await page.textContent('#client-id'))?.slice(1));
 }
 
+let browser: Browser;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
+  });
+}, 60000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stopAllServers();
+});
+
+/** The page's publications of its own channel, oldest first: [tag, text]. */
+function shownPublications(page: Page): Promise<string[][]> {
+  return page.$$eval('#log li.pub', (items) =>
+    items
+      .map((item) => [
+        item.querySelector('.tag')?.textContent ?? '',
+        item.querySelector('.text')?.textContent ?? '',
+      ])
+      .reverse(),
+  );
+}
+
+/** Waits until the page shows a publication with this text; resolves with the page's clock then. */
+async function showsPublication(page: Page, text: string): Promise<number> {
+  const shown = await page.waitForFunction(
+    (wanted) =>
+      [...document.querySelectorAll('#log li.pub .text')].some((e) => e.textContent === wanted) &&
+      Date.now(),
+    text,
+    { timeout: HANG_BOUND_MS },
+  );
+  return (await shown.jsonValue()) as number;
+}
+
 describe('the client page in Chromium', () => {
   let server: ServerProcess;
-  let browser: Browser;
   let context: BrowserContext;
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     server = await startServer([
       '--interval-min',
       '0.2',
@@ -66,24 +111,12 @@ describe('the client page in Chromium', () => {
       '--spare-workers',
       '2',
     ]);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
     context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   }, 60000);
 
   afterAll(async () => {
     await context?.close();
-    await browser?.close();
-    await stopAllServers();
+    await server?.stop();
   });
 
   test('loads cleanly, shows its worker PID and the pushes as they arrive', async () => {
@@ -104,7 +137,7 @@ describe('the client page in Chromium', () => {
     );
     expect(log[0]).toMatch(/^I am waiting 0\.\d+ seconds$/); // newest first
     expect(log).toContain(`Connected to worker PID ${pid} as client #${await shownClientId(page)}`);
-    expect(await page.textContent('#state')).toBe('open');
+    expect(await page.textContent('#state')).toBe('connected');
     expect(
       await page.$$eval('#log li time', (items) =>
         items.every((t) => /\d\d:\d\d:\d\d/.test(t.textContent ?? '')),
@@ -203,4 +236,277 @@ describe('the client page in Chromium', () => {
     ).toContain('> hello from the page');
     await page.close();
   }, 60000);
+
+  test('the page shows its channel; the channel box opens a client on another channel', async () => {
+    const page = await context.newPage();
+    const problems = watch(page);
+    await page.goto(`${server.httpUrl}/`);
+    await shownPid(page);
+    expect(await page.textContent('#channel')).toBe('/');
+    const tabs = context.pages().length;
+
+    // A name that is not a channel is refused on the page, and no tab opens.
+    await page.fill('#channel-input', '/a b');
+    await page.click('#open-channel');
+    expect(await page.textContent('#channel-error')).toMatch(
+      /^Not a channel: character " " is not allowed/,
+    );
+    expect(context.pages()).toHaveLength(tabs);
+
+    await page.fill('#channel-input', 'news/sport/');
+    const [popup] = await Promise.all([context.waitForEvent('page'), page.click('#open-channel')]);
+    const popupPid = await shownPid(popup);
+    expect(new URL(popup.url()).hash).toBe('#/news/sport');
+    expect(await popup.textContent('#channel')).toBe('/news/sport');
+    expect(await popup.title()).toBe('push-websocket /news/sport');
+    const status = (await (await fetch(`${server.httpUrl}/status`)).json()) as {
+      clients: { pid: number; channel: string }[];
+    };
+    expect(status.clients.find((client) => client.pid === popupPid)?.channel).toBe('/news/sport');
+    await popup.waitForFunction(
+      () => document.querySelector('#status-clients tr.mine')?.textContent?.includes('/news/sport'),
+      null,
+      { timeout: HANG_BOUND_MS },
+    );
+    expect(problems.errors).toEqual([]);
+    await Promise.all([popup.close(), page.close()]);
+  }, 60000);
+
+  test('a page URL naming no channel says why and opens no connection', async () => {
+    const page = await context.newPage();
+    const sockets: string[] = [];
+    page.on('websocket', (socket) => sockets.push(socket.url()));
+    await page.goto(`${server.httpUrl}/#/a%2Fb`);
+    await page.waitForFunction(
+      () => document.getElementById('state')?.textContent?.startsWith('closed'),
+      null,
+      { timeout: HANG_BOUND_MS },
+    );
+    expect(await page.textContent('#state')).toBe(
+      'closed (not a channel: "%2F" is not allowed in a channel)',
+    );
+    expect(sockets).toEqual([]);
+    await page.close();
+  }, 60000);
+});
+
+/**
+ * Reconnection as a person sees it: the server drops the page (its worker killed, or
+ * the server restarted), the page comes back by itself with its last offset and epoch,
+ * and shows what it missed, or why it cannot. Times are measured and printed.
+ */
+describe('the page comes back by itself', () => {
+  const FLAGS = ['--interval-min', '1', '--interval-max', '2', '--spare-workers', '2'];
+  const env = { PUSH_WS_PUBLISH_TOKEN: TOKEN };
+  let context: BrowserContext;
+
+  beforeAll(async () => {
+    context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await stopAllServers();
+  });
+
+  /** Opens the page on a channel; resolves once it knows its worker and its position. */
+  async function openOn(server: ServerProcess, channel: string): Promise<[Page, number]> {
+    const page = await context.newPage();
+    await page.goto(`${server.httpUrl}/#${channel}`);
+    const pid = await shownPid(page);
+    await page.waitForFunction(
+      () => /^\d+$/.test(document.getElementById('position')?.textContent ?? ''),
+      null,
+      { timeout: HANG_BOUND_MS },
+    );
+    return [page, pid];
+  }
+
+  async function newWorker(page: Page, old: number): Promise<number> {
+    await page.waitForFunction(
+      (before) => {
+        const text = document.getElementById('worker-pid')?.textContent ?? '';
+        return /^\d+$/.test(text) && text !== String(before);
+      },
+      old,
+      { timeout: HANG_BOUND_MS },
+    );
+    return Number(await page.textContent('#worker-pid'));
+  }
+
+  test('pushes, publications of its channel, direct messages and broadcasts are shown apart', async () => {
+    const server = await startServer(FLAGS, { env });
+    const [page] = await openOn(server, '/news');
+    const problems = watch(page);
+    const id = await shownClientId(page);
+    await published(server, { channel: '/news', data: 'on the news channel' });
+    await published(server, { channel: '/other', data: 'not for this page' });
+    await published(server, { client: String(id), data: 'just for this page' });
+    await published(server, { data: 'to every channel' });
+    await page.waitForSelector('#log li.broadcast', { timeout: HANG_BOUND_MS });
+    expect(await shownPublications(page)).toEqual([['/news #1', 'on the news channel']]);
+    const item = (kind: string): Promise<string[]> =>
+      page.$eval(`#log li.${kind}`, (li) => [
+        li.querySelector('.tag')?.textContent ?? '',
+        li.querySelector('.text')?.textContent ?? '',
+      ]);
+    expect(await item('direct')).toEqual(['to you', 'just for this page']);
+    expect(await item('broadcast')).toEqual(['everyone', 'to every channel']);
+    expect(await page.textContent('#published-count')).toBe('3');
+    expect(await page.textContent('#position')).toBe('1');
+    expect(await page.textContent('body')).not.toContain('not for this page');
+    expect(problems.errors).toEqual([]);
+    await page.close();
+    await server.stop();
+  }, 60000);
+
+  test('its worker killed: the page reconnects and shows the 3 messages published meanwhile, once each', async () => {
+    const server = await startServer(FLAGS, { env });
+    const [page, pid] = await openOn(server, '/news');
+    const problems = watch(page);
+    await published(server, { channel: '/news', data: 'before the kill' });
+    await showsPublication(page, 'before the kill');
+
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    const missed = ['missed one', 'missed two', 'missed three'];
+    for (const data of missed) await published(server, { channel: '/news', data });
+    const shown = await page.waitForFunction(
+      (texts) => {
+        const pubs = [...document.querySelectorAll('#log li.pub .text')].map((e) => e.textContent);
+        const notice = document.getElementById('recovery')?.textContent;
+        return texts.every((text) => pubs.includes(text)) && notice && Date.now();
+      },
+      missed,
+      { timeout: HANG_BOUND_MS },
+    );
+    const elapsed = ((await shown.jsonValue()) as number) - killedAt;
+    console.log(`worker SIGKILLed -> page showing the 3 recovered messages: ${elapsed} ms`);
+
+    expect(await page.textContent('#recovery')).toBe('recovered 3 messages');
+    expect(await shownPublications(page)).toEqual([
+      ['/news #1', 'before the kill'],
+      ['/news #2', 'missed one'],
+      ['/news #3', 'missed two'],
+      ['/news #4', 'missed three'],
+    ]);
+    const events = await page.$$eval('#log li.event .text', (items) =>
+      items.map((item) => item.textContent ?? ''),
+    );
+    expect(events).toContain(
+      'Connecting to ' + new URL(server.httpUrl).host + '/news, resuming after offset 1…',
+    );
+    expect(events.some((text) => /^Connection dropped: code 1006$/.test(text))).toBe(true);
+    const again = await newWorker(page, pid);
+    expect(procStat(again)?.ppid).toBe(server.pid);
+    expect(await page.textContent('#state')).toBe('connected');
+
+    // Live again: the next publication arrives once, after the recovered ones.
+    await published(server, { channel: '/news', data: 'after the recovery' });
+    await showsPublication(page, 'after the recovery');
+    expect((await shownPublications(page)).slice(-1)).toEqual([['/news #5', 'after the recovery']]);
+    expect(await page.textContent('#position')).toBe('5');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'page-recovered.png'), fullPage: true });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({
+      path: path.join(ARTIFACTS, 'page-recovered-dark.png'),
+      fullPage: true,
+    });
+    expect(problems.errors).toEqual([]);
+    await page.close();
+    await server.stop();
+  }, 60000);
+
+  test('turned away (server full): the page keeps trying, and gets in once a slot is free', async () => {
+    const server = await startServer([...FLAGS, '--max-clients', '1'], { env });
+    const [first] = await openOn(server, '/full');
+    const second = await context.newPage();
+    const problems = watch(second);
+    await second.goto(`${server.httpUrl}/#/full`);
+    await second.waitForFunction(
+      () =>
+        document.getElementById('state')?.dataset.state === 'reconnecting' &&
+        [...document.querySelectorAll('#log li.event .text')].some(
+          (e) => e.textContent === 'Could not connect: code 1006',
+        ),
+      null,
+      { timeout: HANG_BOUND_MS },
+    );
+    await server.waitForLog(/503/);
+    await first.click('#quit');
+    const pid = await shownPid(second);
+    expect(procStat(pid)?.ppid).toBe(server.pid);
+    expect(await second.textContent('#state')).toBe('connected');
+    // The refused handshakes, and the /healthz probe of an older server: nothing else.
+    const unexpected = problems.errors.filter(
+      (error) =>
+        !/WebSocket connection to .* failed|status of 404|^HTTP 404: .*\/healthz$/.test(error),
+    );
+    expect(unexpected).toEqual([]);
+    await Promise.all([first.close(), second.close()]);
+    await server.stop();
+  }, 60000);
+
+  test('the server restarted (history lost): the page says it could not recover, and goes on', async () => {
+    const first = await startServer(FLAGS, { env });
+    const [page, pid] = await openOn(first, '/live');
+    const problems = watch(page);
+    await published(first, { channel: '/live', data: 'before the restart' });
+    await showsPublication(page, 'before the restart');
+
+    const stoppedAt = Date.now();
+    const stopping = first.stop();
+    await page.waitForFunction(
+      () => document.getElementById('state')?.dataset.state === 'reconnecting',
+      null,
+      { timeout: HANG_BOUND_MS },
+    );
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({
+      path: path.join(ARTIFACTS, 'page-reconnecting-phone.png'),
+      fullPage: true,
+    });
+    await stopping;
+    // The same port, as a restarted service would have.
+    const second = await track(
+      ServerProcess.ours(['--port', String(first.port), ...FLAGS], {
+        env: { ...process.env, ...env },
+      }),
+    ).ready(HANG_BOUND_MS);
+    const readyAt = Date.now();
+    const shown = await page.waitForFunction(
+      () => document.getElementById('recovery')?.textContent && Date.now(),
+      null,
+      { timeout: HANG_BOUND_MS + 30000 },
+    );
+    const noticeAt = (await shown.jsonValue()) as number;
+    console.log(
+      `server restarted: stop -> notice ${noticeAt - stoppedAt} ms ` +
+        `(new server ready ${readyAt - stoppedAt} ms after the stop, page back ${noticeAt - readyAt} ms later)`,
+    );
+    expect(await page.textContent('#recovery')).toBe('could not recover: epoch changed');
+    const again = await newWorker(page, pid);
+    expect(procStat(again)?.ppid).toBe(second.pid);
+    expect(await page.textContent('#state')).toBe('connected');
+
+    // It goes on in the new stream: a publication shows at offset 1 of the new epoch.
+    await published(second, { channel: '/live', data: 'after the restart' });
+    await showsPublication(page, 'after the restart');
+    expect(await shownPublications(page)).toEqual([
+      ['/live #1', 'before the restart'],
+      ['/live #1', 'after the restart'],
+    ]);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({
+      path: path.join(ARTIFACTS, 'page-restarted-phone-dark.png'),
+      fullPage: true,
+    });
+    // While the server was down: refused connections and requests, nothing else.
+    const unexpected = problems.errors.filter(
+      (error) =>
+        !/ERR_CONNECTION_REFUSED|^failed request: http:\/\/[^/]+\/(status|healthz)$/.test(error),
+    );
+    expect(unexpected).toEqual([]);
+    await page.close();
+  }, 90000);
 });
