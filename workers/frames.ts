@@ -33,16 +33,20 @@ export class FrameText {
     return JSON.stringify({ type: 'pub', channel, offset, epoch, data });
   }
 
-  /** The first frame of a JSON client that knows its position (undefined otherwise). */
+  /** The first frame of a JSON client: its recovery, or its position (undefined otherwise). */
   opening(
     channel: string,
     position: StreamPosition | undefined,
     recovery: RecoveryNotice | undefined,
   ): string | undefined {
-    if (!this.json || position === undefined) return undefined;
+    if (!this.json) return undefined;
+    if (recovery !== undefined) {
+      const { recovered, count, reason } = recovery;
+      const at = position ?? {};
+      return JSON.stringify({ type: 'recovery', recovered, count, reason, channel, ...at });
+    }
+    if (position === undefined) return undefined;
     const { epoch, offset } = position;
-    if (recovery === undefined) return JSON.stringify({ type: 'position', channel, epoch, offset });
-    const { recovered, count, reason } = recovery;
-    return JSON.stringify({ type: 'recovery', recovered, count, reason, channel, epoch, offset });
+    return JSON.stringify({ type: 'position', channel, epoch, offset });
   }
 }

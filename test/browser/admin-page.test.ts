@@ -51,7 +51,7 @@ describe('the client page when /status needs the admin token', () => {
       null,
       { timeout: 10000 },
     );
-    expect(await page.textContent('#state')).toBe('open');
+    expect(await page.textContent('#state')).toBe('connected');
     await page.screenshot({ path: path.join(ARTIFACTS, 'page-admin-token.png'), fullPage: true });
     // It asked once, was told 401, and stopped asking (no log line every 2 s): 12 pushes
     // 0.2-0.4 s apart span more than one 2 s polling period.
