@@ -270,6 +270,12 @@ async function workerCost(): Promise<{ forkToReady: Spread; idlePssMiB: number; 
     demo: true,
     maxBuffered: 1 << 20,
     debug: false,
+    passenv: ['PATH'],
+    quitWords: ['quit', 'exit'],
+    binary: false,
+    closeMs: 100,
+    reverseLookup: false,
+    serverSoftware: 'push-websocket/bench',
   };
   const ready: number[] = [];
   const pss: number[] = [];

@@ -12,7 +12,8 @@ import { Refusals } from './http/refusal';
 import { Router } from './http/router';
 import type { ServerFacts } from './http/status';
 import { statusRoute } from './http/status-route';
-import { UpgradeHandler } from './http/upgrade-handler';
+import { UpgradeHandler, upgradeOptions } from './http/upgrade-handler';
+import { wireWebsocketdHttp } from './http/websocketd-http';
 import type { Logger } from './logger';
 import { CommandReaper } from './pool/command-reaper';
 import { PushCounts } from './pool/push-counts';
@@ -40,7 +41,7 @@ export class Master {
     const directory = new ClientDirectory(config.maxClients);
     const counts = new PushCounts(() => this.pool.serving);
     const entry = process.env.PUSH_WEBSOCKET_TEST_WORKER_ENTRY || DEFAULT_WORKER_ENTRY;
-    const workerConfig = workerConfigOf(config);
+    const workerConfig = workerConfigOf(config, version);
     this.pool = new WorkerPool({
       spares: config.spareWorkers,
       logger,
@@ -60,7 +61,7 @@ export class Master {
     const refusals = new Refusals(logger);
     const guard = new ConnectionGuard(config.handshakeTimeout * 1000, refusals, logger);
     const upgrades = new UpgradeHandler(
-      { allowedOrigins: config.origins },
+      upgradeOptions(config),
       this.pool,
       directory,
       channels.relay,
@@ -72,6 +73,7 @@ export class Master {
       '/status',
       statusRoute(this.pool, counts, config, () => this.facts(version, channels)),
     );
+    wireWebsocketdHttp(router, refusals, config);
     if (config.publishToken !== undefined) {
       router.add(
         '/publish',

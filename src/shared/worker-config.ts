@@ -58,6 +58,21 @@ function commandWords(record: Record<string, unknown>, name: string): string[] |
   return value as string[];
 }
 
+/** An array of strings (maybe empty). */
+function stringList(record: Record<string, unknown>, name: string): string[] {
+  const value = record[name];
+  if (!Array.isArray(value) || !value.every((entry) => typeof entry === 'string')) {
+    throw field(name, 'must be an array of strings', value);
+  }
+  return value as string[];
+}
+
+function nonEmptyString(record: Record<string, unknown>, name: string): string {
+  const value = record[name];
+  if (typeof value !== 'string' || value === '') throw field(name, 'must be a string', value);
+  return value;
+}
+
 /** Absent, or variable names to string values. */
 function stringRecord(
   record: Record<string, unknown>,
@@ -86,6 +101,12 @@ const WORKER_CONFIG_FIELDS: readonly (keyof WorkerConfig)[] = [
   'maxBuffered',
   'debug',
   'commandEnv',
+  'passenv',
+  'quitWords',
+  'binary',
+  'closeMs',
+  'reverseLookup',
+  'serverSoftware',
 ];
 
 /**
@@ -129,5 +150,11 @@ export function parseWorkerConfig(text: string | undefined): WorkerConfig {
     maxBuffered: positiveInteger(record, 'maxBuffered'),
     debug: boolean(record, 'debug'),
     commandEnv: stringRecord(record, 'commandEnv'),
+    passenv: stringList(record, 'passenv'),
+    quitWords: stringList(record, 'quitWords'),
+    binary: boolean(record, 'binary'),
+    closeMs: nonNegativeNumber(record, 'closeMs'),
+    reverseLookup: boolean(record, 'reverseLookup'),
+    serverSoftware: nonEmptyString(record, 'serverSoftware'),
   };
 }

@@ -10,4 +10,10 @@ export const VALID_WORKER_CONFIG: WorkerConfig = {
   demo: true,
   maxBuffered: 1048576,
   debug: false,
+  passenv: ['PATH', 'LANG', 'LC_*', 'TZ', 'HOME'],
+  quitWords: ['quit', 'exit'],
+  binary: false,
+  closeMs: 100,
+  reverseLookup: false,
+  serverSoftware: 'push-websocket/0.1.0',
 };

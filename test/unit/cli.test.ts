@@ -25,6 +25,19 @@ afterEach(() => {
 
 const parse = (...argv: string[]): ServerConfig => parseCommandLine(argv, VERSION);
 
+/** The websocketd-parity flags' defaults (test/unit/websocketd-flags.test.ts has the rest). */
+const WEBSOCKETD_DEFAULTS = {
+  passenv: ['PATH', 'LANG', 'LC_*', 'TZ', 'HOME'],
+  quitWords: ['quit', 'exit'],
+  dir: undefined,
+  staticDir: undefined,
+  binary: false,
+  sameOrigin: false,
+  closeMs: 100,
+  reverseLookup: false,
+  headers: { all: [], ws: [], http: [] },
+};
+
 /** The UsageError a command line gets (fails the test if it gets none). */
 function usageError(...argv: string[]): string {
   try {
@@ -61,6 +74,7 @@ describe('parseCommandLine', () => {
       history: 100,
       historyTtl: 3600,
       channelExec: [],
+      ...WEBSOCKETD_DEFAULTS,
     });
   });
 
@@ -120,6 +134,7 @@ describe('parseCommandLine', () => {
       history: 100,
       historyTtl: 3600,
       channelExec: [],
+      ...WEBSOCKETD_DEFAULTS,
     });
   });
 
