@@ -56,8 +56,8 @@ export class CommandSource implements PushSource {
     return true;
   }
 
+  /** A binary message goes to stdin as it is, in either mode (as websocketd writes it). */
   fromClientBytes(data: Buffer): boolean {
-    if (!this.settings.binary) return false; // as websocketd: text mode drops binary messages
     this.toCommand(data.length, (command) => command.sendBytes(data));
     return true;
   }
