@@ -5,7 +5,8 @@ import { Opcode } from '../../src/shared/protocol/constants';
 import { encodeFrame } from '../../src/shared/protocol/frame';
 import { RawClient, handshakeRequest, type ServerFrame } from '../helpers/raw-client';
 import { ROOT, startServer, stopAllServers } from '../helpers/server';
-import { HANG_BOUND_MS } from '../helpers/wait';
+import { isAlive } from '../helpers/proc';
+import { HANG_BOUND_MS, waitFor } from '../helpers/wait';
 import { describeWithWebsocketd, startWebsocketd, stopAllWebsocketd } from '../helpers/websocketd';
 
 /**
@@ -99,8 +100,12 @@ describeWithWebsocketd('push-websocket against websocketd, through both real ser
     exitScript = script(path.join(dir, 'bye.sh'), 'echo bye');
   });
 
+  /** Background children a test's commands started (websocketd leaves them behind). */
+  const strays: number[] = [];
+
   afterEach(async () => {
     await Promise.all([stopAllServers(), stopAllWebsocketd()]);
+    for (const pid of strays.splice(0)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -262,6 +267,28 @@ describeWithWebsocketd('push-websocket against websocketd, through both real ser
     expect(ours.at(-1)?.opcode).toBe(Opcode.Close);
     expect(ours.at(-1)?.payload.readUInt16BE(0)).toBe(1000);
     expect(theirs.some((frame) => frame.opcode === Opcode.Close)).toBe(false);
+  });
+
+  test('a client leaves: ours ends the command’s whole group, websocketd leaves its children (documented)', async () => {
+    // Starts a child in the background, then ignores SIGINT and SIGTERM: only SIGKILL ends it.
+    const stubborn = script(
+      path.join(dir, 'stubborn.sh'),
+      'sleep 600 &\necho "$$ $!"\ntrap \'\' INT TERM\nwhile :; do sleep 0.05; done',
+    );
+    const sides = await both(['--exec', stubborn], [stubborn]);
+    const [ours, theirs] = await Promise.all(
+      sides.map(async (side) => {
+        const { client } = await upgrade(side);
+        const [frame] = await framesUntil(client, (got) => got.length > 0);
+        client.destroy();
+        const [command, child] = frame.payload.toString().split(' ').map(Number);
+        strays.push(child);
+        await waitFor(() => !isAlive(command), `the ${side.name} command to be killed`);
+        return child;
+      }),
+    );
+    expect(isAlive(ours)).toBe(false);
+    expect(isAlive(theirs)).toBe(true); // an orphan now (afterEach ends it)
   });
 
   describe('--dir', () => {
