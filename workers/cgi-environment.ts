@@ -1,5 +1,6 @@
 import type { RequestFacts } from '../src/shared/ipc';
 import { splitHostPort } from '../src/shared/host-port';
+import { oneLine, SECRET_NAMES } from '../src/shared/pass-environment';
 import { percentDecode, splitRequestTarget } from '../src/shared/url-path';
 
 /**
@@ -45,18 +46,6 @@ const BLANK_CGI_NAMES = [
 /** Set only when true of the request; an inherited one is always removed. */
 const CONDITIONAL_CGI_NAMES = ['HTTPS'];
 
-/** Names a command must never see from the server's environment (secrets). */
-export const SECRET_NAMES: readonly string[] = [
-  'PUSH_WS_PUBLISH_TOKEN',
-  'PUSH_WS_ADMIN_TOKEN',
-  'PUSH_WS_REDIS',
-];
-
-/** A header value or inherited value on one line, as websocketd cleans them. */
-export function oneLine(value: string): string {
-  return value.replace(/[\r\n\0]/g, ' ').trim();
-}
-
 /** "HTTP_X_FORWARDED_FOR" for "x-forwarded-for"; undefined for names we drop. */
 export function headerVariable(name: string): string | undefined {
   if (!/^[A-Za-z0-9-]+$/.test(name)) return undefined;
@@ -85,15 +74,6 @@ export function headerVariables(headers: readonly (readonly [string, string])[])
   return variables;
 }
 
-/** The headers when the facts predate `headers`: the two the master always sent. */
-function headersOf(request: RequestFacts): readonly (readonly [string, string])[] {
-  if (request.headers !== undefined) return request.headers;
-  const pairs: [string, string][] = [];
-  if (request.origin !== '') pairs.push(['Origin', request.origin]);
-  if (request.userAgent !== '') pairs.push(['User-Agent', request.userAgent]);
-  return pairs;
-}
-
 function firstHeader(
   headers: readonly (readonly [string, string])[],
   name: string,
@@ -108,7 +88,7 @@ function firstHeader(
  */
 function serverNameAndPort(request: RequestFacts, host: string | undefined): [string, string] {
   const parsed = host === undefined ? undefined : splitHostPort(host.trim());
-  if (parsed === undefined) return [request.serverName ?? '', String(request.serverPort)];
+  if (parsed === undefined) return [request.serverName, String(request.serverPort)];
   return [parsed.host, parsed.port ?? (request.https === true ? '443' : '80')];
 }
 
@@ -140,7 +120,7 @@ export function cgiEnvironment(
   passed: { readonly [name: string]: string | undefined },
   options: CgiOptions,
 ): { [name: string]: string } {
-  const headers = headersOf(request);
+  const { headers } = request;
   const target = splitRequestTarget(request.url);
   const path = percentDecode(target.path) ?? target.path;
   const [serverName, serverPort] = serverNameAndPort(request, firstHeader(headers, 'host'));
@@ -150,9 +130,9 @@ export function cgiEnvironment(
     SERVER_SOFTWARE: options.serverSoftware,
     SERVER_NAME: serverName,
     SERVER_PORT: serverPort,
-    SERVER_PROTOCOL: `HTTP/${request.httpVersion ?? '1.1'}`,
+    SERVER_PROTOCOL: `HTTP/${request.httpVersion}`,
     GATEWAY_INTERFACE,
-    REQUEST_METHOD: request.method ?? 'GET',
+    REQUEST_METHOD: request.method,
     SCRIPT_NAME: request.scriptName ?? '/',
     PATH_INFO: request.pathInfo ?? path,
     PATH_TRANSLATED: path,
@@ -160,40 +140,11 @@ export function cgiEnvironment(
     REQUEST_URI: request.url,
     REMOTE_ADDR: request.remoteAddress,
     REMOTE_HOST: request.remoteHost ?? request.remoteAddress,
-    REMOTE_PORT: String(request.remotePort),
+    REMOTE_PORT: request.remotePort === undefined ? '' : String(request.remotePort),
     PUSH_WS_CLIENT_ID: String(options.clientId),
   };
   for (const name of BLANK_CGI_NAMES) env[name] = '';
   if (request.https === true) env.HTTPS = 'on';
   for (const [name, value] of Object.entries(env)) env[name] = oneLine(value);
   return env;
-}
-
-/** --passenv's default: what a command needs to find programs, speak the locale, tell time. */
-export const DEFAULT_PASSENV: readonly string[] = ['PATH', 'LANG', 'LC_*', 'TZ', 'HOME'];
-
-/**
- * The server variables a command may see: those named in `names` (a trailing "*" is a
- * prefix pattern: "LC_*"), as websocketd's --passenv, everything else cleaned out.
- * Never the secrets (SECRET_NAMES) even when listed, never HTTPS (a request fact), and
- * a pattern never matches a PUSH_WS_ name: only an exact name passes one of those.
- * Values are put on one line and trimmed; empty ones are left out (as websocketd).
- */
-export function passEnvironment(
-  env: { readonly [name: string]: string | undefined },
-  names: readonly string[],
-): { [name: string]: string } {
-  const exact = new Set(names.filter((name) => !name.endsWith('*')));
-  const prefixes = names.filter((name) => name.endsWith('*')).map((name) => name.slice(0, -1));
-  const passed: { [name: string]: string } = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || SECRET_NAMES.includes(name) || name === 'HTTPS') continue;
-    const listed =
-      exact.has(name) ||
-      (!name.startsWith('PUSH_WS_') && prefixes.some((prefix) => name.startsWith(prefix)));
-    if (!listed) continue;
-    const clean = oneLine(value);
-    if (clean !== '') passed[name] = clean;
-  }
-  return passed;
 }

@@ -93,7 +93,7 @@ export class CommandEndpoint {
     if (this.writable()) this.child?.stdin?.write(`${text}\n`);
   }
 
-  /** Writes raw bytes (a client binary message) to the command's stdin. */
+  /** Writes raw bytes (a client binary message, in either mode) to the command's stdin. */
   sendBytes(bytes: Buffer): void {
     if (this.writable()) this.child?.stdin?.write(bytes);
   }

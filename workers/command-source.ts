@@ -1,88 +1,131 @@
-import type { ClientHandoff } from '../src/shared/ipc';
 import { CloseCode } from '../src/shared/protocol/constants';
 import { CommandEndpoint } from './command-endpoint';
 import type { ClientSink, PushSource } from './push-source';
 
-/** How long a command gets after SIGTERM before SIGKILL. */
-const COMMAND_GRACE_MS = 2000;
-
-/**
- * The --exec command of one client, joined to it. Its stdout lines become text frames;
- * while the socket's send buffer is over --max-buffered we stop reading stdout, so the
- * pipe fills, the command blocks in write(), and a slow client slows down its own
- * command instead of growing this process. The socket's 'drain' resumes it.
- */
-export class CommandSource implements PushSource {
-  private command: CommandEndpoint | undefined;
-  private stopping: Promise<void> | undefined;
-
-  constructor(
-    private readonly argv: string[],
-    private readonly env: NodeJS.ProcessEnv,
-    private readonly maxBuffered: number,
-    /** Told the command's pid (the master kills its group if this worker dies). */
-    private readonly started: (pid: number) => void,
-  ) {}
-
-  start(client: ClientSink): void {
-    const name = this.argv[0];
-    const maxBuffered = this.maxBuffered;
-    const command = new CommandEndpoint(this.argv, this.env, this.maxBuffered, {
-      onLine(line) {
-        client.send(line);
-        if (client.bufferedAmount > maxBuffered) command.pauseOutput();
-      },
-      onStderrLine(line) {
-        client.log('info', `${name} stderr: ${line}`);
-      },
-      onStartError(error) {
-        client.log('error', `command ${name} failed to start: ${error.message}`);
-        client.close(CloseCode.InternalError, 'command failed to start');
-      },
-      onExit(code, signal) {
-        client.log('info', `command ${name} exited (code ${code}, signal ${signal})`);
-        client.close(CloseCode.Normal, '');
-      },
-    });
-    this.command = command;
-    client.onDrain(() => command.resumeOutput());
-    const pid = command.start();
-    if (pid !== undefined) this.started(pid);
-  }
-
-  fromClient(text: string): boolean {
-    this.command?.send(text);
-    return true;
-  }
-
-  stop(): Promise<void> {
-    this.stopping ??= this.command?.terminate(COMMAND_GRACE_MS) ?? Promise.resolve();
-    return this.stopping;
-  }
+export interface CommandSettings {
+  /** The command and its arguments (--exec's words, or the --dir script). */
+  argv: string[];
+  /**
+   * Its environment, or the promise of it (--reverse-lookup asks the resolver for the
+   * client's name first; the command starts once it is known).
+   */
+  env: NodeJS.ProcessEnv | Promise<NodeJS.ProcessEnv>;
+  /** --max-buffered: output pauses above it; also the longest line or chunk. */
+  maxBuffered: number;
+  /** --binary: raw bytes both ways. */
+  binary: boolean;
+  /** --close-ms: the wait between the steps that end the command. */
+  closeMs: number;
+  /** Told the command's pid (the master kills its group if this worker dies). */
+  started(pid: number): void;
 }
 
 /**
- * The command's environment: the worker's, plus what only commands get, plus the
- * connection's facts as CGI names them, and the client id.
+ * The --exec (or --dir) command of one client, joined to it, as websocketd joins them.
+ * Its stdout lines become text frames (with --binary, its stdout chunks binary frames);
+ * while the socket's send buffer is over --max-buffered we stop reading stdout, so the
+ * pipe fills, the command blocks in write(), and a slow client slows down its own
+ * command instead of growing this process. The socket's 'drain' resumes it. When the
+ * client goes, the command is ended gracefully: stdin EOF, then SIGINT, SIGTERM and
+ * SIGKILL to its process group, --close-ms apart.
  */
-export function commandEnvironment(
-  handoff: ClientHandoff,
-  extra: Record<string, string> = {},
-  base: NodeJS.ProcessEnv = process.env,
-): NodeJS.ProcessEnv {
-  const { request } = handoff;
-  const query = request.url.indexOf('?');
-  return {
-    ...base,
-    ...extra,
-    REMOTE_ADDR: request.remoteAddress,
-    REMOTE_PORT: request.remotePort === undefined ? '' : String(request.remotePort),
-    SERVER_PORT: String(request.serverPort),
-    REQUEST_URI: request.url,
-    QUERY_STRING: query < 0 ? '' : request.url.slice(query + 1),
-    HTTP_ORIGIN: request.origin,
-    HTTP_USER_AGENT: request.userAgent,
-    PUSH_WS_CLIENT_ID: String(handoff.id),
-    ...(request.https ? { HTTPS: 'on' } : {}),
-  };
+export class CommandSource implements PushSource {
+  private command: CommandEndpoint | undefined;
+  private stopped = false;
+  private stopping: Promise<void> | undefined;
+  /** What the client sent before the command started (while its name was looked up). */
+  private pending: ((command: CommandEndpoint) => void)[] = [];
+  private pendingBytes = 0;
+  private client: ClientSink | undefined;
+
+  constructor(private readonly settings: CommandSettings) {}
+
+  start(client: ClientSink): void {
+    this.client = client;
+    Promise.resolve(this.settings.env).then(
+      (env) => this.launch(client, env),
+      (error: Error) => {
+        client.log('error', `command environment failed: ${error.message}`);
+        client.close(CloseCode.InternalError, 'command failed to start');
+      },
+    );
+  }
+
+  fromClient(text: string): boolean {
+    this.toCommand(Buffer.byteLength(text) + 1, (command) => command.send(text));
+    return true;
+  }
+
+  /** A binary message goes to stdin as it is, in either mode (as websocketd writes it). */
+  fromClientBytes(data: Buffer): boolean {
+    this.toCommand(data.length, (command) => command.sendBytes(data));
+    return true;
+  }
+
+  /** Ends the command (resolves once its process group is gone). Safe to call twice. */
+  stop(): Promise<void> {
+    this.stopped = true;
+    const name = this.settings.argv[0];
+    this.stopping ??=
+      this.command
+        ?.end()
+        .then((step) => this.client?.log('debug', `command ${name} ended (${step})`)) ??
+      Promise.resolve();
+    return this.stopping;
+  }
+
+  private launch(client: ClientSink, env: NodeJS.ProcessEnv): void {
+    if (this.stopped) return; // the client left while its name was looked up
+    const { argv, maxBuffered, binary, closeMs } = this.settings;
+    const name = argv[0];
+    const pauseIfFull = (): void => {
+      if (client.bufferedAmount > maxBuffered) command.pauseOutput();
+    };
+    const command = new CommandEndpoint(
+      argv,
+      env,
+      maxBuffered,
+      {
+        onLine(line) {
+          client.send(line);
+          pauseIfFull();
+        },
+        onBytes(chunk) {
+          client.sendBytes(chunk);
+          pauseIfFull();
+        },
+        onStderrLine(line) {
+          client.log('info', `${name} stderr: ${line}`);
+        },
+        onStartError(error) {
+          client.log('error', `command ${name} failed to start: ${error.message}`);
+          client.close(CloseCode.InternalError, 'command failed to start');
+        },
+        onExit(code, signal) {
+          client.log('info', `command ${name} exited (code ${code}, signal ${signal})`);
+          client.close(CloseCode.Normal, '');
+        },
+      },
+      { binary, closeMs },
+    );
+    this.command = command;
+    client.onDrain(() => command.resumeOutput());
+    const pid = command.start();
+    if (pid !== undefined) this.settings.started(pid);
+    for (const write of this.pending.splice(0)) write(command);
+  }
+
+  /**
+   * Sends to the command's stdin, or keeps it until the command has started. What waits
+   * is bounded by --max-buffered: past it, the rest is dropped.
+   */
+  private toCommand(bytes: number, write: (command: CommandEndpoint) => void): void {
+    if (this.command !== undefined) {
+      write(this.command);
+      return;
+    }
+    if (this.pendingBytes + bytes > this.settings.maxBuffered) return;
+    this.pendingBytes += bytes;
+    this.pending.push(write);
+  }
 }

@@ -8,6 +8,8 @@ import type { PublishMessage } from '../src/shared/ipc';
 export interface ClientSink {
   /** Sends a push (a text frame, or a JSON "push" object for a JSON client). */
   send(text: string): void;
+  /** Sends raw bytes as one binary message (--binary: a command's output as read). */
+  sendBytes(data: Buffer): void;
   /** Sends a published message in the client's format. */
   publish(message: PublishMessage): void;
   /** Bytes queued on the socket and not yet taken by the kernel. */
@@ -24,6 +26,8 @@ export interface PushSource {
   start(client: ClientSink): void;
   /** A text message from the client; returns true if this source consumed it. */
   fromClient?(text: string): boolean;
+  /** A binary message from the client; returns true if this source consumed it. */
+  fromClientBytes?(data: Buffer): boolean;
   /** Stops pushing; resolves once whatever it runs has ended. Safe to call twice. */
   stop(): Promise<void>;
 }

@@ -12,7 +12,8 @@ import { WORKER_CONFIG_ENV, type WorkerConfig } from '../src/shared/config';
 import { parseWorkerConfig } from '../src/shared/worker-config';
 import type { ClientHandoff, MasterMessage, WorkerMessage } from '../src/shared/ipc';
 import { CloseCode } from '../src/shared/protocol/constants';
-import { CommandSource, commandEnvironment } from './command-source';
+import { CommandSource } from './command-source';
+import { commandEnvironment } from './command-environment';
 import { DemoSource } from './demo-source';
 import { PublishSource } from './publish-source';
 import type { PushSource } from './push-source';
@@ -54,14 +55,17 @@ function log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void 
 /** The sources this server's flags ask for: the command or the demo, and publishes. */
 function sourcesFor(handoff: ClientHandoff): PushSource[] {
   const sources: PushSource[] = [];
-  if (config.exec !== undefined) {
+  const argv = handoff.command ?? config.exec; // --dir's script, or --exec
+  if (argv !== undefined) {
     sources.push(
-      new CommandSource(
-        config.exec,
-        commandEnvironment(handoff, config.commandEnv),
-        config.maxBuffered,
-        (pid) => tell({ type: 'command', pid }),
-      ),
+      new CommandSource({
+        argv,
+        env: commandEnvironment(handoff, config),
+        maxBuffered: config.maxBuffered,
+        binary: config.binary,
+        closeMs: config.closeMs,
+        started: (pid) => tell({ type: 'command', pid }),
+      }),
     );
   } else if (config.demo) {
     sources.push(new DemoSource(handoff.id, config.intervalMin, config.intervalMax));
@@ -72,15 +76,22 @@ function sourcesFor(handoff: ClientHandoff): PushSource[] {
 
 function serve(handoff: ClientHandoff, socket: Socket): void {
   process.title = `push-websocket worker #${handoff.id} ${handoff.remote}`;
-  session = new ClientSession(handoff, socket, config, sourcesFor(handoff), {
-    onQuit: (word) => tell({ type: 'quit', text: word }),
-    log,
-    onFirstPush: () => tell({ type: 'first-push' }),
-    onEnded: () => {
-      const { code, side } = session?.closeInfo ?? { code: undefined, side: 'client' };
-      tellThenExit({ type: 'closed', code, side, frames: session?.frameCount ?? 0 });
+  session = new ClientSession(
+    handoff,
+    socket,
+    config,
+    sourcesFor(handoff),
+    {
+      onQuit: (word) => tell({ type: 'quit', text: word }),
+      log,
+      onFirstPush: () => tell({ type: 'first-push' }),
+      onEnded: () => {
+        const { code, side } = session?.closeInfo ?? { code: undefined, side: 'client' };
+        tellThenExit({ type: 'closed', code, side, frames: session?.frameCount ?? 0 });
+      },
     },
-  });
+    config.quitWords,
+  );
   session.start();
   new MemoryCeiling(config.memoryLimitMb * MB, (rss) => {
     log(

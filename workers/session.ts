@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { WorkerConfig } from '../src/shared/config';
 import type { ClientHandoff } from '../src/shared/ipc';
+import { DEFAULT_QUIT_WORDS, quitWord } from '../src/shared/quit-words';
 import { FrameText } from './frames';
 import type { ClientSink, PushSource } from './push-source';
 import { WebSocketEndpoint, type CloseInfo } from './websocket-endpoint';
@@ -44,7 +45,7 @@ export class ClientSession {
     config: WorkerConfig,
     private readonly sources: PushSource[],
     private readonly events: SessionEvents,
-    private readonly quitWords: readonly string[] = ['quit', 'exit'],
+    private readonly quitWords: readonly string[] = DEFAULT_QUIT_WORDS,
   ) {
     this.frames = new FrameText(handoff.format);
     this.endpoint = new WebSocketEndpoint(
@@ -57,6 +58,7 @@ export class ClientSession {
       },
       {
         onText: (text) => this.fromClient(text),
+        onBinary: (data) => this.fromClientBytes(data),
         onLog: (level, message) => events.log(level, message),
         onClosed: () => void this.end(),
       },
@@ -102,6 +104,11 @@ export class ClientSession {
     };
     return {
       send: (text) => write(this.frames.push(text)),
+      sendBytes: (data) => {
+        if (!endpoint.isOpen) return;
+        endpoint.sendBinary(data);
+        this.pushed++;
+      },
       publish: (message) => write(this.frames.publication(message)),
       get bufferedAmount() {
         return endpoint.bufferedAmount;
@@ -114,19 +121,26 @@ export class ClientSession {
 
   private fromClient(text: string): void {
     if (this.quitting) return;
-    const action = text.trim();
-    if (this.quitWords.includes(action)) {
+    const word = quitWord(text, this.quitWords);
+    if (word !== undefined) {
       this.quitting = true;
       void this.stopSources();
-      this.events.onQuit(action);
+      this.events.onQuit(word);
       return;
     }
+    const action = text.trim();
     if (this.sources.some((source) => source.fromClient?.(text) === true)) return;
     const shown =
       action.length > SHOWN_CHARS
         ? `${action.slice(0, SHOWN_CHARS)}… (${action.length} chars)`
         : action;
     this.events.log('info', `Performing action: ${shown}`);
+  }
+
+  /** A binary message: to the source that takes it (--binary), else ignored. */
+  private fromClientBytes(data: Buffer): void {
+    if (this.quitting) return;
+    for (const source of this.sources) if (source.fromClientBytes?.(data) === true) return;
   }
 
   private stopSources(): Promise<void> {

@@ -139,7 +139,7 @@ export class WebSocketEndpoint {
   /** One binary message (--binary: the command's output as read). */
   sendBinary(data: Buffer): void {
     if (!this.isOpen) return;
-    this.socket.write(encodeFrame(Opcode.Binary, data));
+    this.write(encodeFrame(Opcode.Binary, data));
   }
 
   /**

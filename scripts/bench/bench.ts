@@ -271,6 +271,12 @@ async function workerCost(): Promise<{ forkToReady: Spread; idlePssMiB: number; 
     maxBuffered: 1 << 20,
     debug: false,
     memoryLimitMb: 0,
+    passenv: ['PATH'],
+    quitWords: ['quit', 'exit'],
+    binary: false,
+    closeMs: 100,
+    reverseLookup: false,
+    serverSoftware: 'push-websocket/bench',
   };
   const ready: number[] = [];
   const pss: number[] = [];

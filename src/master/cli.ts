@@ -5,6 +5,7 @@ import { findExecutable } from './find-executable';
 import { parseTrustProxy, TrustProxyError } from './http/client-address';
 import { repeatedFlag } from './repeated-flags';
 import { ShellWordsError, splitShellWords } from './shell-words';
+import { FlagError, websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
 
 /**
  * The command line (a contract: see README). Every flag also comes from the
@@ -103,6 +104,7 @@ const OPTIONS = {
     default: [],
     describe: 'CHANNEL=COMMAND: one command whose lines feed a channel (repeatable)',
   },
+  ...WEBSOCKETD_OPTIONS,
 } as const;
 
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;
@@ -161,6 +163,16 @@ function channelCommand(value: string): ChannelCommand {
   return { channel, argv };
 }
 
+/** A FlagError from a flag's own check, as the one-line usage error. */
+function checked<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof FlagError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 export function parseCommandLine(argv: string[], version: string): ServerConfig {
   // Before yargs: it would join the values, or answer --help, before we could say why.
   const repeated = repeatedFlag(argv, SINGLE_VALUED);
@@ -190,6 +202,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
   }
   if (parsed.host.trim() === '') throw new UsageError('--host must not be empty');
   const exec = parsed.exec === undefined ? undefined : execWords(parsed.exec);
+  const websocketd = checked(() => websocketdFlags(parsed, exec !== undefined));
   const publishToken = parsed['publish-token'];
   if (publishToken !== undefined && publishToken.length < 8) {
     throw new UsageError('--publish-token must be at least 8 characters');
@@ -226,7 +239,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     intervalMin,
     intervalMax,
     spareWorkers: wholeNumber('spare-workers', parsed['spare-workers'], 0, 64),
-    origins: parsed.origin.map(String),
+    origins: websocketd.origins,
     maxMessageSize: wholeNumber('max-message-size', parsed['max-message-size'], 1, 2 ** 31 - 1),
     handshakeTimeout: positive('handshake-timeout', parsed['handshake-timeout']),
     pingInterval: nonNegative('ping-interval', parsed['ping-interval']),
@@ -238,5 +251,6 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     maxBuffered: wholeNumber('max-buffered', parsed['max-buffered'], 16384, 2 ** 31 - 1),
     adminToken,
     trustProxy,
+    ...websocketd.config,
   };
 }

@@ -20,7 +20,8 @@ import { Refusals } from './http/refusal';
 import { Router } from './http/router';
 import type { ServerFacts } from './http/status';
 import { statusRoute } from './http/status-route';
-import { UpgradeHandler } from './http/upgrade-handler';
+import { UpgradeHandler, upgradeOptions } from './http/upgrade-handler';
+import { wireWebsocketdHttp } from './http/websocketd-http';
 import type { Logger } from './logger';
 import { masterMetrics } from './master-metrics';
 import { MetricsEvents } from './metrics-events';
@@ -51,7 +52,7 @@ export class Master {
     const directory = new ClientDirectory(config.maxClients);
     const counts = new PushCounts(() => this.pool.serving);
     const entry = process.env.PUSH_WEBSOCKET_TEST_WORKER_ENTRY || DEFAULT_WORKER_ENTRY;
-    const workerConfig = workerConfigOf(config);
+    const workerConfig = workerConfigOf(config, version);
     const metrics = masterMetrics({
       pool: () => this.pool,
       clients: () => directory.size,
@@ -84,7 +85,7 @@ export class Master {
     const guard = new ConnectionGuard(config.handshakeTimeout * 1000, refusals, logger);
     const upgrades = new UpgradeHandler(
       {
-        allowedOrigins: config.origins,
+        ...upgradeOptions(config),
         trustedProxies: parseTrustProxy(config.trustProxy),
         onUpgraded: () => metrics.connection('upgraded'),
       },
@@ -96,7 +97,8 @@ export class Master {
       logger,
     );
     const status = statusRoute(this.pool, counts, config, () => this.facts(version));
-    const router = new Router(new Refusals(logger))
+    const httpRefusals = new Refusals(logger);
+    const router = new Router(httpRefusals)
       .add('/', pageRoute())
       .add('/status', adminOnly(config.adminToken, status))
       .add('/metrics', adminOnly(config.adminToken, metricsRoute(metrics, counts)))
@@ -104,6 +106,7 @@ export class Master {
         '/healthz',
         healthRoute(() => this.unavailable()),
       );
+    wireWebsocketdHttp(router, [refusals, httpRefusals], config);
     if (config.publishToken !== undefined) {
       router.add(
         '/publish',

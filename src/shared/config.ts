@@ -41,6 +41,37 @@ export interface ServerConfig {
   historyTtl: number;
   /** --channel-exec CHANNEL=COMMAND: one command per channel, run by the master. */
   channelExec: ChannelCommand[];
+  /*
+   * websocketd parity (README, "Coming from websocketd").
+   */
+  /** --passenv: server variables a command may see (names, or "PREFIX*" patterns). */
+  passenv: string[];
+  /** --quit-words: client messages that end the client (none by default with a command). */
+  quitWords: string[];
+  /** --dir: the real path of a directory of scripts, one per URL path; undefined for none. */
+  dir: string | undefined;
+  /** --staticdir: the real path of a directory served over plain HTTP; undefined for none. */
+  staticDir: string | undefined;
+  /** --binary: raw bytes both ways between the client and its command. */
+  binary: boolean;
+  /** --same-origin: the Origin's host and port must be the Host header's. */
+  sameOrigin: boolean;
+  /** --close-ms: the wait between the steps that end a command (stdin EOF, signals). */
+  closeMs: number;
+  /** --reverse-lookup: REMOTE_HOST is the client's host name, not its address. */
+  reverseLookup: boolean;
+  /** --header, --header-ws, --header-http, checked: extra response headers. */
+  headers: ResponseHeaders;
+}
+
+/** Extra response headers as [name, value] pairs (see src/master/http/extra-headers.ts). */
+export interface ResponseHeaders {
+  /** Every response. */
+  all: readonly (readonly [string, string])[];
+  /** The 101 of an upgrade only. */
+  ws: readonly (readonly [string, string])[];
+  /** Every other response. */
+  http: readonly (readonly [string, string])[];
 }
 
 /** A channel fed by one command's stdout lines. */
@@ -64,33 +95,51 @@ export interface WorkerConfig {
   memoryLimitMb: number;
   /** Variables an --exec command gets that its worker does not have (see worker-process.ts). */
   commandEnv?: Record<string, string>;
+  /** --passenv: the server variables a command may see. */
+  passenv: string[];
+  /** --quit-words. */
+  quitWords: string[];
+  /** --binary. */
+  binary: boolean;
+  /** --close-ms. */
+  closeMs: number;
+  /** --reverse-lookup. */
+  reverseLookup: boolean;
+  /** SERVER_SOFTWARE of a command's environment ("push-websocket/0.1.0"). */
+  serverSoftware: string;
 }
 
 export const WORKER_CONFIG_ENV = 'PUSH_WS_WORKER_CONFIG';
 
-export function workerConfigOf(config: ServerConfig): WorkerConfig {
+export function workerConfigOf(config: ServerConfig, version = 'unknown'): WorkerConfig {
   return {
     intervalMin: config.intervalMin,
     intervalMax: config.intervalMax,
     maxMessageSize: config.maxMessageSize,
     pingInterval: config.pingInterval,
     exec: config.exec,
-    demo: config.demo && config.exec === undefined,
+    demo: config.demo && config.exec === undefined && config.dir === undefined,
     maxBuffered: config.maxBuffered,
     debug: config.logLevel === 'debug',
     memoryLimitMb: config.workerMemoryLimit,
     commandEnv: commandOnlyEnvironment(config),
+    passenv: config.passenv,
+    quitWords: config.quitWords,
+    binary: config.binary,
+    closeMs: config.closeMs,
+    reverseLookup: config.reverseLookup,
+    serverSoftware: `push-websocket/${version}`,
   };
 }
 
 /**
- * Variables kept from workers but given to their --exec commands. NODE_EXTRA_CA_CERTS
- * makes every Node start parse that CA file (most of a bare start's CPU on machines
- * that set it); a worker does no TLS, but a command may.
+ * Server variables kept from workers, handed to them here for their commands (which
+ * still see them only when --passenv names them). NODE_EXTRA_CA_CERTS makes every Node
+ * start parse that CA file (most of a bare start's CPU on machines that set it); a
+ * worker does no TLS, but a command may.
  */
 function commandOnlyEnvironment(config: ServerConfig): Record<string, string> | undefined {
   const extra = process.env.NODE_EXTRA_CA_CERTS;
-  return config.exec !== undefined && extra !== undefined
-    ? { NODE_EXTRA_CA_CERTS: extra }
-    : undefined;
+  const commands = config.exec !== undefined || config.dir !== undefined;
+  return commands && extra !== undefined ? { NODE_EXTRA_CA_CERTS: extra } : undefined;
 }

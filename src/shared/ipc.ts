@@ -13,6 +13,11 @@ export interface ClientHandoff {
   head: string;
   /** Facts of the connection, for an --exec command's environment (as CGI has them). */
   request: RequestFacts;
+  /**
+   * With --dir: the script this client runs (its real path), chosen by the master from
+   * the URL path. Absent otherwise (the worker runs --exec, if any).
+   */
+  command?: string[];
   /** The client's channel (its URL path, normalised). */
   channel: string;
   /** Its id across every instance ("<instance>-<id>"). */
@@ -64,22 +69,18 @@ export interface RequestFacts {
   url: string;
   origin: string;
   userAgent: string;
-  /*
-   * What an --exec command's CGI environment needs past the fields above (see
-   * workers/cgi-environment.ts). Optional until the master fills them in; when one is
-   * missing the environment falls back as that module documents.
-   */
+  /* The rest is for an --exec command's CGI environment (see workers/cgi-environment.ts). */
   /** "GET". */
-  method?: string;
+  method: string;
   /** "1.1", as Node's `req.httpVersion`. */
-  httpVersion?: string;
+  httpVersion: string;
   /**
    * Every request header as sent, in arrival order: [name, value] pairs, names in their
    * own case (Node's `req.rawHeaders`, paired up). Repeated headers stay separate.
    */
-  headers?: [string, string][];
+  headers: [string, string][];
   /** The address the server listens on: SERVER_NAME when the request has no Host. */
-  serverName?: string;
+  serverName: string;
   /** With --dir: the script's URL path ("/name"); the rest of the path is pathInfo. */
   scriptName?: string;
   /** With --dir: the decoded path past the script ("/rest"), "" when none. */

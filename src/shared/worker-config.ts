@@ -58,6 +58,21 @@ function commandWords(record: Record<string, unknown>, name: string): string[] |
   return value as string[];
 }
 
+/** An array of strings (maybe empty). */
+function stringList(record: Record<string, unknown>, name: string): string[] {
+  const value = record[name];
+  if (!Array.isArray(value) || !value.every((entry) => typeof entry === 'string')) {
+    throw field(name, 'must be an array of strings', value);
+  }
+  return value as string[];
+}
+
+function nonEmptyString(record: Record<string, unknown>, name: string): string {
+  const value = record[name];
+  if (typeof value !== 'string' || value === '') throw field(name, 'must be a string', value);
+  return value;
+}
+
 /** Absent, or variable names to string values. */
 function stringRecord(
   record: Record<string, unknown>,
@@ -87,6 +102,12 @@ const WORKER_CONFIG_FIELDS: readonly (keyof WorkerConfig)[] = [
   'debug',
   'commandEnv',
   'memoryLimitMb',
+  'passenv',
+  'quitWords',
+  'binary',
+  'closeMs',
+  'reverseLookup',
+  'serverSoftware',
 ];
 
 /**
@@ -131,5 +152,11 @@ export function parseWorkerConfig(text: string | undefined): WorkerConfig {
     debug: boolean(record, 'debug'),
     commandEnv: stringRecord(record, 'commandEnv'),
     memoryLimitMb: nonNegativeNumber(record, 'memoryLimitMb'),
+    passenv: stringList(record, 'passenv'),
+    quitWords: stringList(record, 'quitWords'),
+    binary: boolean(record, 'binary'),
+    closeMs: nonNegativeNumber(record, 'closeMs'),
+    reverseLookup: boolean(record, 'reverseLookup'),
+    serverSoftware: nonEmptyString(record, 'serverSoftware'),
   };
 }

@@ -140,6 +140,16 @@ export class RawClient {
     return this.frames.shift() as ServerFrame;
   }
 
+  /** The next frame (removed from the queue), or undefined once the connection has closed. */
+  async frameOrEnd(timeoutMs = HANG_BOUND_MS): Promise<ServerFrame | undefined> {
+    await this.conditions.until(
+      () => this.frames.length > 0 || this.closed,
+      'a frame or the close',
+      timeoutMs,
+    );
+    return this.frames.shift();
+  }
+
   /** Skips data frames until a close frame arrives; returns its code and reason. */
   async closeFrame(timeoutMs = HANG_BOUND_MS): Promise<{ code?: number; reason: string }> {
     await this.conditions.until(

@@ -11,4 +11,10 @@ export const VALID_WORKER_CONFIG: WorkerConfig = {
   maxBuffered: 1048576,
   debug: false,
   memoryLimitMb: 256,
+  passenv: ['PATH', 'LANG', 'LC_*', 'TZ', 'HOME'],
+  quitWords: ['quit', 'exit'],
+  binary: false,
+  closeMs: 100,
+  reverseLookup: false,
+  serverSoftware: 'push-websocket/0.1.0',
 };

@@ -4,12 +4,17 @@ import { Conditions, HANG_BOUND_MS } from './wait';
 /** A `ws` client that records every message and its close, for awaiting them with bounds. */
 export class WsClient {
   readonly messages: string[] = [];
+  /** The same messages as received: bytes, and whether each was a binary message. */
+  readonly received: { data: Buffer; binary: boolean }[] = [];
   closeCode: number | undefined;
   private readonly conditions = new Conditions();
 
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
+    ws.on('message', (data, binary) => {
       this.messages.push(String(data));
+      // The default binaryType: a Buffer (an array of them only for fragments, if asked).
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+      this.received.push({ data: bytes, binary });
       this.conditions.wake();
     });
     ws.on('close', (code) => {

@@ -3,7 +3,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ScriptDirectory } from '../../src/master/http/script-dir';
-import { cgiEnvironment, passEnvironment } from '../../workers/cgi-environment';
+import { passEnvironment } from '../../src/shared/pass-environment';
+import { cgiEnvironment } from '../../workers/cgi-environment';
 import { HANG_BOUND_MS } from '../helpers/wait';
 import {
   describeWithWebsocketd,
@@ -156,6 +157,10 @@ describeWithWebsocketd('the CGI environment, ours against websocketd', () => {
         url,
         origin: '',
         userAgent: '',
+        method: 'GET',
+        httpVersion: '1.1',
+        headers: [],
+        serverName: '127.0.0.1',
         scriptName: route.scriptName,
         pathInfo: route.pathInfo,
       },

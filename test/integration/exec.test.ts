@@ -51,11 +51,17 @@ describe('--exec: a command per client', () => {
   let server: ServerProcess;
 
   beforeAll(async () => {
+    // A command sees only the server variables --passenv names (websocketd's rule).
     server = await startServer(
-      ['--exec', `sh ${ECHO_ENV}`, '--publish-token', 'not-for-commands'],
-      {
-        env: { FROM_SERVER_ENV: 'inherited', NODE_EXTRA_CA_CERTS: EXTRA_CA },
-      },
+      [
+        '--exec',
+        `sh ${ECHO_ENV}`,
+        '--publish-token',
+        'not-for-commands',
+        '--passenv',
+        'PATH,FROM_SERVER_ENV,NODE_EXTRA_CA_CERTS',
+      ],
+      { env: { FROM_SERVER_ENV: 'inherited', NOT_PASSED: 'x', NODE_EXTRA_CA_CERTS: EXTRA_CA } },
     );
   });
   afterAll(stopAllServers);
@@ -92,10 +98,11 @@ describe('--exec: a command per client', () => {
     client.terminate();
   });
 
-  test('a worker starts without NODE_EXTRA_CA_CERTS (Node would parse it at start); its command still gets it', async () => {
+  test('a worker starts without NODE_EXTRA_CA_CERTS (Node would parse it at start); its command gets it when --passenv names it', async () => {
     const { client, worker, command } = await openWithCommand();
     expect(environ(worker).NODE_EXTRA_CA_CERTS).toBeUndefined();
     expect(environ(command).NODE_EXTRA_CA_CERTS).toBe(EXTRA_CA);
+    expect(environ(command).NOT_PASSED).toBeUndefined();
     client.terminate();
   });
 
@@ -116,14 +123,29 @@ describe('--exec: a command per client', () => {
     );
   });
 
-  test('quit ends the command (its PID leaves /proc) and the worker', async () => {
-    const { client, worker, command } = await openWithCommand();
+  test('"quit" and "exit" reach the command, as websocketd passes every line', async () => {
+    const { client } = await openWithCommand();
+    client.ws.send('quit');
+    client.ws.send('exit');
+    await client.waitForMessages(13);
+    expect(client.messages.slice(11)).toEqual(['you said: quit', 'you said: exit']);
+    client.terminate();
+  });
+
+  test('with --quit-words, quit ends the command (its PID leaves /proc) and the worker', async () => {
+    const quitting = await startServer(['--exec', `sh ${ECHO_ENV}`, '--quit-words', 'quit,exit']);
+    const client = await WsClient.open(quitting.url);
+    await client.waitForMessages(11);
+    const id = Number(client.messages[7].split('=')[1]);
+    const worker = await workerOf(quitting, id);
+    const command = await commandOf(worker);
     client.ws.send('quit');
     expect(await client.closed()).toBe(1000);
     await waitFor(
       () => procStat(command) === undefined && procStat(worker) === undefined,
       'command and worker gone',
     );
+    expect(client.messages).not.toContain('you said: quit');
   });
 
   test('a worker killed with SIGKILL does not leave its command behind', async () => {

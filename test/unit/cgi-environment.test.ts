@@ -1,9 +1,5 @@
-import {
-  cgiEnvironment,
-  DEFAULT_PASSENV,
-  headerVariables,
-  passEnvironment,
-} from '../../workers/cgi-environment';
+import { cgiEnvironment, headerVariables } from '../../workers/cgi-environment';
+import { DEFAULT_PASSENV, parsePassenv, passEnvironment } from '../../src/shared/pass-environment';
 import type { RequestFacts } from '../../src/shared/ipc';
 
 const OPTIONS = { clientId: 7, serverSoftware: 'push-websocket/0.1.0' };
@@ -150,19 +146,14 @@ describe('cgiEnvironment', () => {
     ]);
   });
 
-  test('facts without headers (an older master) still give Origin and User-Agent', () => {
-    const env = cgiEnvironment(
-      facts({ headers: undefined, method: undefined, httpVersion: undefined }),
-      {},
-      OPTIONS,
-    );
+  test('a request without Host: SERVER_NAME and SERVER_PORT are the listening ones', () => {
+    const env = cgiEnvironment(facts({ headers: [['Origin', 'http://example.com']] }), {}, OPTIONS);
     expect(env).toMatchObject({
-      HTTP_ORIGIN: 'http://example.com',
-      HTTP_USER_AGENT: 'test-agent',
-      REQUEST_METHOD: 'GET',
-      SERVER_PROTOCOL: 'HTTP/1.1',
+      SERVER_NAME: '127.0.0.1',
       SERVER_PORT: '5001',
+      HTTP_ORIGIN: 'http://example.com',
     });
+    expect(env.HTTP_HOST).toBeUndefined();
   });
 });
 
@@ -259,5 +250,17 @@ describe('passEnvironment', () => {
 
   test('values are put on one line', () => {
     expect(passEnvironment({ A: ' x\ny ' }, ['A'])).toEqual({ A: 'x y' });
+  });
+});
+
+describe('parsePassenv', () => {
+  test('comma-separated names and PREFIX* patterns, blanks dropped', () => {
+    expect(parsePassenv('PATH, LC_*,,HOME ')).toEqual(['PATH', 'LC_*', 'HOME']);
+    expect(parsePassenv('')).toEqual([]);
+  });
+
+  test('anything else is refused with the entry named', () => {
+    expect(() => parsePassenv('PATH,A=B')).toThrow('"A=B" is not a variable name');
+    expect(() => parsePassenv('L*C')).toThrow('"L*C"');
   });
 });

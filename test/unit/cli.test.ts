@@ -25,6 +25,19 @@ afterEach(() => {
 
 const parse = (...argv: string[]): ServerConfig => parseCommandLine(argv, VERSION);
 
+/** The websocketd-parity flags' defaults (test/unit/websocketd-flags.test.ts has the rest). */
+const WEBSOCKETD_DEFAULTS = {
+  passenv: ['PATH', 'LANG', 'LC_*', 'TZ', 'HOME'],
+  quitWords: ['quit', 'exit'],
+  dir: undefined,
+  staticDir: undefined,
+  binary: false,
+  sameOrigin: false,
+  closeMs: 100,
+  reverseLookup: false,
+  headers: { all: [], ws: [], http: [] },
+};
+
 /** The UsageError a command line gets (fails the test if it gets none). */
 function usageError(...argv: string[]): string {
   try {
@@ -64,6 +77,7 @@ describe('parseCommandLine', () => {
       workerMemoryLimit: 256,
       adminToken: undefined,
       trustProxy: [],
+      ...WEBSOCKETD_DEFAULTS,
     });
   });
 
@@ -126,6 +140,7 @@ describe('parseCommandLine', () => {
       workerMemoryLimit: 256,
       adminToken: undefined,
       trustProxy: [],
+      ...WEBSOCKETD_DEFAULTS,
     });
   });
 

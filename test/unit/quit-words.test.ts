@@ -1,4 +1,4 @@
-import { DEFAULT_QUIT_WORDS, parseQuitWords, quitWord } from '../../workers/quit-words';
+import { DEFAULT_QUIT_WORDS, parseQuitWords, quitWord } from '../../src/shared/quit-words';
 
 describe('--quit-words', () => {
   test('by default "quit" and "exit", surrounding spaces ignored, case kept', () => {

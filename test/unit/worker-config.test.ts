@@ -32,8 +32,25 @@ describe('parseWorkerConfig', () => {
       workerMemoryLimit: 256,
       adminToken: undefined,
       trustProxy: [],
+      passenv: ['PATH', 'FROM_SERVER'],
+      quitWords: [],
+      dir: undefined,
+      staticDir: undefined,
+      binary: true,
+      sameOrigin: false,
+      closeMs: 250,
+      reverseLookup: true,
+      headers: { all: [], ws: [], http: [] },
     };
-    const sent = workerConfigOf(server);
+    const sent = workerConfigOf(server, '1.2.3');
+    expect(sent).toMatchObject({
+      passenv: ['PATH', 'FROM_SERVER'],
+      quitWords: [],
+      binary: true,
+      closeMs: 250,
+      reverseLookup: true,
+      serverSoftware: 'push-websocket/1.2.3',
+    });
     expect(parseWorkerConfig(JSON.stringify(sent))).toEqual(sent);
     expect(JSON.stringify(sent)).not.toContain('secret-token');
   });
@@ -71,6 +88,12 @@ describe('parseWorkerConfig', () => {
     ['exec empty', { ...valid, exec: [] }, 'exec', 'got []'],
     ['exec with a number', { ...valid, exec: ['sleep', 1] }, 'exec', 'got ["sleep",1]'],
     ['exec null', { ...valid, exec: null }, 'exec', 'got null'],
+    ['passenv a string', { ...valid, passenv: 'PATH' }, 'passenv', 'got "PATH"'],
+    ['quitWords missing', { ...valid, quitWords: undefined }, 'quitWords', 'missing'],
+    ['binary a string', { ...valid, binary: 'true' }, 'binary', 'got "true"'],
+    ['closeMs negative', { ...valid, closeMs: -1 }, 'closeMs', 'got -1'],
+    ['reverseLookup missing', { ...valid, reverseLookup: undefined }, 'reverseLookup', 'missing'],
+    ['serverSoftware empty', { ...valid, serverSoftware: '' }, 'serverSoftware', 'got ""'],
   ])('%s: an error naming the field', (_name, fields, name, got) => {
     expect(() => parseWorkerConfig(text(fields))).toThrow(
       new RegExp(`^${WORKER_CONFIG_ENV}: ${name} .*\\(${got.replace(/[[\]]/g, '\\$&')}\\)$`),

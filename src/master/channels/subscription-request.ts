@@ -40,3 +40,17 @@ export function subscriptionRequest(target: string): SubscriptionRequest | { err
   }
   return { channel, format, since: { offset: Number(since), epoch } };
 }
+
+/**
+ * The same for a client of a command (--exec, --dir): the URL belongs to the command
+ * (its PATH_INFO and QUERY_STRING, as websocketd passes any), so nothing in it is
+ * refused here. The channel is the path's when that is a channel name, else the root
+ * channel; format and since are as asked when the query is a valid channel request,
+ * else text frames from now on.
+ */
+export function commandSubscription(target: string): SubscriptionRequest {
+  const wanted = subscriptionRequest(target);
+  if (!('error' in wanted)) return wanted;
+  const channel = normaliseChannel(target.split(/[?#]/, 1)[0]);
+  return { channel: typeof channel === 'string' ? channel : '/', format: 'text' };
+}

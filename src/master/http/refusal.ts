@@ -35,11 +35,20 @@ export interface RefusalTarget {
  * and the connection closed once the answer is flushed.
  */
 export class Refusals {
+  /** --header, --header-http: on every refusal too. */
+  private extra: RefusalHeaders = {};
+
   constructor(
     private readonly logger: Logger,
     /** Told of every refusal (metrics count them). */
     private readonly onRefused: (status: number) => void = () => undefined,
   ) {}
+
+  /** Headers every refusal carries (before its own). */
+  always(headers: readonly (readonly [string, string])[]): this {
+    this.extra = Object.fromEntries(headers);
+    return this;
+  }
 
   refuse(
     target: RefusalTarget,
@@ -57,6 +66,7 @@ export class Refusals {
     if (res !== undefined && !res.headersSent) {
       res.shouldKeepAlive = false;
       res.writeHead(status, {
+        ...this.extra,
         'Content-Type': 'text/plain; charset=utf-8',
         Connection: 'close',
         ...headers,
@@ -69,7 +79,7 @@ export class Refusals {
       socket.destroy();
       return;
     }
-    socket.end(refusalBytes(status, reason, headers));
+    socket.end(refusalBytes(status, reason, { ...this.extra, ...headers }));
     socket.destroySoon();
     // A peer that never reads must not hold the socket open.
     setTimeout(() => socket.destroy(), 1000).unref();

@@ -39,11 +39,28 @@ export function parseTarget(target: string | undefined): URL | undefined {
  */
 export class Router {
   private readonly routes = new Map<string, Route>();
+  private headers: readonly (readonly [string, string])[] = [];
+  private otherwise: ((context: RequestContext) => Promise<boolean>) | undefined;
 
   constructor(private readonly refusals: Refusals) {}
 
   add(path: string, route: Route): this {
     this.routes.set(path, route);
+    return this;
+  }
+
+  /** Headers every response gets (--header, --header-http), set before any route runs. */
+  always(headers: readonly (readonly [string, string])[]): this {
+    this.headers = headers;
+    return this;
+  }
+
+  /**
+   * Asked for a path no route takes (--staticdir), any method; it resolves true when it
+   * answered, false to let the request have its 404.
+   */
+  fallback(handler: (context: RequestContext) => Promise<boolean>): this {
+    this.otherwise = handler;
     return this;
   }
 
@@ -54,9 +71,17 @@ export class Router {
       this.refusals.refuse(target, status, reason, headers);
     const fail = (error: unknown): void => this.internalError(error, req.socket, res, remote);
     try {
+      for (const [name, value] of this.headers) res.setHeader(name, value);
       const url = parseTarget(req.url);
       if (url === undefined) return refuse(400, 'Malformed request target');
       const route = this.routes.get(url.pathname);
+      if (route === undefined && this.otherwise !== undefined) {
+        const context = { req, res, url, remote, refuse, fail };
+        this.otherwise(context).then((served) => {
+          if (!served) refuse(404, 'Not found');
+        }, fail);
+        return;
+      }
       if (route === undefined) return refuse(404, 'Not found');
       if (!route.methods.includes(req.method ?? '')) {
         return refuse(405, 'Method not allowed', { Allow: route.methods.join(', ') });

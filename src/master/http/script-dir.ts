@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, realpathSync, statSync } from 'node:fs';
 import { access, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { decodePathSegments } from '../../shared/url-path';
@@ -42,6 +42,13 @@ export class ScriptDirectory {
   static async open(dir: string): Promise<ScriptDirectory> {
     const root = await realpath(dir);
     if (!(await stat(root)).isDirectory()) throw new Error(`${dir} is not a directory`);
+    return new ScriptDirectory(root);
+  }
+
+  /** open() for start-up code that cannot wait (the CLI has checked `dir` already). */
+  static openSync(dir: string): ScriptDirectory {
+    const root = realpathSync(dir);
+    if (!statSync(root).isDirectory()) throw new Error(`${dir} is not a directory`);
     return new ScriptDirectory(root);
   }
 

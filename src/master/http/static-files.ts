@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { realpathSync, statSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import send from 'send';
@@ -31,6 +32,13 @@ export class StaticFiles {
   static async open(dir: string): Promise<StaticFiles> {
     const root = await realpath(dir);
     if (!(await stat(root)).isDirectory()) throw new Error(`${dir} is not a directory`);
+    return new StaticFiles(root);
+  }
+
+  /** open() for start-up code that cannot wait (the CLI has checked `dir` already). */
+  static openSync(dir: string): StaticFiles {
+    const root = realpathSync(dir);
+    if (!statSync(root).isDirectory()) throw new Error(`${dir} is not a directory`);
     return new StaticFiles(root);
   }
 

@@ -52,7 +52,7 @@ export function statusBody(
       handshake_timeout: config.handshakeTimeout,
       ping_interval: config.pingInterval,
       exec: config.exec?.[0] ?? null,
-      demo: config.demo && config.exec === undefined,
+      demo: config.demo && config.exec === undefined && config.dir === undefined,
       publish: config.publishToken !== undefined,
       max_buffered: config.maxBuffered,
       history: config.history,

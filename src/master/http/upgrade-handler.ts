@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
+import type { ServerConfig } from '../../shared/config';
 import type { ClientHandoff, RequestFacts } from '../../shared/ipc';
 import {
   checkUpgradeRequest,
@@ -9,7 +10,7 @@ import {
 import { CloseCode } from '../../shared/protocol/constants';
 import { encodeClose } from '../../shared/protocol/frame';
 import type { ChannelRelay } from '../channels/channel-relay';
-import { subscriptionRequest } from '../channels/subscription-request';
+import { commandSubscription, subscriptionRequest } from '../channels/subscription-request';
 import type { ClientDirectory } from '../clients/client-directory';
 import type { Logger } from '../logger';
 import { handOffSocket } from '../pool/handoff';
@@ -19,6 +20,8 @@ import type { TrustedProxies } from './client-address';
 import { identifyClient, type ClientIdentity } from './client-identity';
 import type { ConnectionGuard } from './connection-guard';
 import type { RefusalHeaders, Refusals } from './refusal';
+import { ScriptDirectory, type ScriptRoute } from './script-dir';
+import { splitRequestTarget } from '../../shared/url-path';
 
 /** Seconds a client turned away for capacity is told to wait (Retry-After). */
 const FULL_RETRY_AFTER_S = 5;
@@ -29,6 +32,28 @@ export interface UpgradeOptions {
   trustedProxies?: TrustedProxies;
   /** Told of every 101 sent (metrics). */
   onUpgraded?: () => void;
+  /** --same-origin. */
+  sameOrigin?: boolean;
+  /** --header and --header-ws: added to every 101. */
+  upgradeHeaders?: readonly (readonly [string, string])[];
+  /** --dir: each client runs the script its path names (404 when none). */
+  scripts?: ScriptDirectory;
+  /**
+   * Clients run a command (--exec, --dir): the URL is the command's (PATH_INFO,
+   * QUERY_STRING), so a path or query that is no channel request is not refused.
+   */
+  commands?: boolean;
+}
+
+/** The upgrade options the flags ask for (--origin, --same-origin, --header*, --dir). */
+export function upgradeOptions(config: ServerConfig): UpgradeOptions {
+  return {
+    allowedOrigins: config.origins,
+    sameOrigin: config.sameOrigin,
+    upgradeHeaders: [...config.headers.all, ...config.headers.ws],
+    scripts: config.dir === undefined ? undefined : ScriptDirectory.openSync(config.dir),
+    commands: config.exec !== undefined || config.dir !== undefined,
+  };
 }
 
 /**
@@ -51,7 +76,7 @@ export class UpgradeHandler {
   check(req: http.IncomingMessage): HandshakeVerdict {
     return checkUpgradeRequest(
       { method: req.method ?? '', httpVersion: req.httpVersion, headers: req.headers },
-      { allowedOrigins: this.options.allowedOrigins },
+      { allowedOrigins: this.options.allowedOrigins, sameOrigin: this.options.sameOrigin },
     );
   }
 
@@ -75,7 +100,17 @@ export class UpgradeHandler {
 
     const verdict = this.check(req);
     if (!verdict.ok) return refuse(verdict.status, verdict.reason, verdict.headers);
-    const wanted = subscriptionRequest(req.url ?? '/');
+    let route: ScriptRoute | undefined;
+    if (this.options.scripts !== undefined) {
+      route = await this.options.scripts.resolve(splitRequestTarget(req.url ?? '/').path);
+      if (!route.found) {
+        const line = `404 for ${target.describe}: no script (${route.reason})`;
+        return this.refusals.refuse(target, 404, 'Not found', undefined, line);
+      }
+    }
+    const wanted = this.options.commands
+      ? commandSubscription(req.url ?? '/')
+      : subscriptionRequest(req.url ?? '/');
     if ('error' in wanted) return refuse(400, wanted.error);
     const reservation = this.directory.reserve();
     if (reservation === undefined) {
@@ -111,7 +146,7 @@ export class UpgradeHandler {
       return;
     }
     this.logger.debug('Start a child process');
-    socket.write(upgradeResponse(verdict.accept), (error) => {
+    socket.write(upgradeResponse(verdict.accept, this.options.upgradeHeaders), (error) => {
       if (error) {
         giveUp();
         this.logger.info(`Client ${remote} left during the handshake: ${error.message}`);
@@ -133,7 +168,8 @@ export class UpgradeHandler {
         type: 'client',
         id,
         remote,
-        request: requestFacts(req, socket, who),
+        request: requestFacts(req, socket, who, route),
+        command: route?.found === true ? [route.file] : undefined,
         channel: wanted.channel,
         globalId: this.relay.globalId(id),
         format: wanted.format,
@@ -164,12 +200,17 @@ export class UpgradeHandler {
   }
 }
 
-/** The connection's facts a worker needs (an --exec command's environment). */
+/** The connection's facts a worker needs (an --exec command's CGI environment). */
 export function requestFacts(
   req: http.IncomingMessage,
   socket: Socket,
   who: ClientIdentity,
+  route?: ScriptRoute,
 ): RequestFacts {
+  const headers: [string, string][] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    headers.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+  }
   return {
     remoteAddress: who.address,
     remotePort: who.port,
@@ -178,6 +219,12 @@ export function requestFacts(
     url: req.url ?? '/',
     origin: headerText(req.headers.origin),
     userAgent: headerText(req.headers['user-agent']),
+    method: req.method ?? 'GET',
+    httpVersion: req.httpVersion,
+    headers,
+    serverName: socket.localAddress ?? '',
+    scriptName: route?.found === true ? route.scriptName : undefined,
+    pathInfo: route?.found === true ? route.pathInfo : undefined,
   };
 }
 

@@ -1,0 +1,37 @@
+import type { ServerConfig } from '../../shared/config';
+import type { Refusals } from './refusal';
+import type { Route, Router } from './router';
+import { StaticFiles } from './static-files';
+
+/**
+ * Plain HTTP as a websocketd user expects it: --header and --header-http on every
+ * answer (refusals included), and with --staticdir the app's own files for any path
+ * the built-in routes (/status, /publish, ...) do not take, its index.html at `/` in
+ * place of the demo page.
+ */
+export function wireWebsocketdHttp(
+  router: Router,
+  refusals: readonly Refusals[],
+  config: ServerConfig,
+): void {
+  const headers = [...config.headers.all, ...config.headers.http];
+  router.always(headers);
+  for (const each of refusals) each.always(headers);
+  if (config.staticDir === undefined) return;
+  const files = StaticFiles.openSync(config.staticDir);
+  router.fallback(({ req, res }) => files.serve(req, res));
+  router.add('/', staticIndex(files));
+}
+
+/**
+ * `/` with --staticdir: the directory's index.html. A directory without one gets a 404,
+ * as any path with no file: the demo page belongs to the demo, not to the user's app.
+ */
+export function staticIndex(files: StaticFiles): Route {
+  return {
+    methods: ['GET', 'HEAD'],
+    async handle({ req, res, refuse }) {
+      if (!(await files.serve(req, res))) refuse(404, 'Not found');
+    },
+  };
+}
