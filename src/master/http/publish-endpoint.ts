@@ -1,9 +1,7 @@
 import type http from 'node:http';
-import { hostPort } from '../address';
 import type { Logger } from '../logger';
 import type { PublishOutcome } from '../channels/publisher';
 import { isAuthorized, parsePublication, type Publication } from './publish';
-import { refuseAndDrain } from './refuse-and-drain';
 
 export interface PublishEndpointOptions {
   token: string;
@@ -11,6 +9,8 @@ export interface PublishEndpointOptions {
   maxBytes: number;
   /** Answers with a status, a plain-text reason and a log line. */
   reply(status: number, reason: string, headers?: Record<string, string>): void;
+  /** Refuses while the body may still be arriving (its rest is read and dropped). */
+  refuseDuringBody(status: number, reason: string): void;
   /** Publishes; the outcome says what to answer. */
   publish(publication: Publication): Promise<PublishOutcome>;
   /** A bug met while publishing: 500 for this request alone. */
@@ -36,11 +36,7 @@ export function servePublish(
   const tooLarge = (): void => {
     refused = true;
     chunks = [];
-    const reason = `Body over --max-message-size (${maxBytes} bytes)`;
-    const remote = hostPort(req.socket.remoteAddress, req.socket.remotePort);
-    // The same words as the master's other refusals.
-    options.logger.warn(`413 for ${remote} ${req.method} ${req.url}: ${reason}`);
-    refuseAndDrain(req, res, 413, reason);
+    options.refuseDuringBody(413, `Body over --max-message-size (${maxBytes} bytes)`);
   };
   if (Number(req.headers['content-length'] ?? 0) > maxBytes) return tooLarge();
   req.on('data', (chunk: Buffer) => {

@@ -12,11 +12,12 @@ export function publishRoute(
 ): Route {
   return {
     methods: ['POST'],
-    handle({ req, res, refuse, fail }) {
+    handle({ req, res, refuse, refuseDuringBody, fail }) {
       servePublish(req, res, {
         token,
         maxBytes,
         reply: refuse,
+        refuseDuringBody,
         publish: (publication) => publisher.publish(publication),
         fail,
         logger,

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../logger';
+import { drainThenClose } from './refuse-and-drain';
 
 /** Extra response headers of a refusal (Allow, Retry-After, WWW-Authenticate, ...). */
 export type RefusalHeaders = Record<string, string>;
@@ -25,6 +26,8 @@ export function refusalBytes(status: number, reason: string, headers: RefusalHea
 export interface RefusalTarget {
   socket: Socket;
   res?: http.ServerResponse;
+  /** A request whose body may still be arriving: read and drop it before closing. */
+  drain?: http.IncomingMessage;
   /** "ADDR:PORT METHOD URL" or "ADDR:PORT", for the log line. */
   describe: string;
 }
@@ -64,14 +67,24 @@ export class Refusals {
     this.onRefused(status);
     const { socket, res } = target;
     if (res !== undefined && !res.headersSent) {
+      const text = `${reason}\n`;
       res.shouldKeepAlive = false;
       res.writeHead(status, {
         ...this.extra,
         'Content-Type': 'text/plain; charset=utf-8',
+        // Draining, the response is never ended: its length says where it ends.
+        ...(target.drain === undefined
+          ? {}
+          : { 'Content-Length': String(Buffer.byteLength(text)) }),
         Connection: 'close',
         ...headers,
       });
-      res.end(`${reason}\n`);
+      if (target.drain === undefined) {
+        res.end(text);
+      } else {
+        res.write(text);
+        drainThenClose(target.drain);
+      }
       return;
     }
     if (res !== undefined || !socket.writable) {

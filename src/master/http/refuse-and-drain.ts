@@ -6,36 +6,22 @@ export const DRAIN_MS = 5000;
 export const DRAIN_BYTES = 8 * 1024 * 1024;
 
 /**
- * Refuses a request whose body is still arriving, so that the client can read the
- * answer. Closing a TCP socket with unread input makes the kernel send a reset, and a
- * reset can erase the answer from the client's buffers before it reads it (RFC 9112,
- * section 9.6): a client sending a large chunked body saw its 413 vanish that way.
- * So: the whole answer now (status, plain-text reason, Content-Length, Connection:
- * close), then our FIN (a half-close: the socket keeps reading), then the rest of the
+ * After a refusal was written to a request whose body is still arriving: lets the
+ * client read the answer. Closing a TCP socket with unread input makes the kernel send
+ * a reset, and a reset can erase the answer from the client's buffers before it reads
+ * it (RFC 9112, section 9.6): a client sending a large chunked body saw its 413 vanish
+ * that way. So: our FIN (a half-close: the socket keeps reading), then the rest of the
  * body is read and dropped until it ends, and only then is the socket closed, with
  * nothing left unread. A client that keeps sending is cut off after `DRAIN_MS` or
- * `DRAIN_BYTES`, whichever comes first.
- *
- * The response is deliberately never ended: ending it would make Node close the
- * socket at once, which is the reset this avoids.
+ * `DRAIN_BYTES`, whichever comes first. (The response is never ended: ending it would
+ * make Node close the socket at once, which is the reset this avoids.)
  */
-export function refuseAndDrain(
+export function drainThenClose(
   req: http.IncomingMessage,
-  res: http.ServerResponse,
-  status: number,
-  reason: string,
   limits: { ms: number; bytes: number } = { ms: DRAIN_MS, bytes: DRAIN_BYTES },
 ): void {
   const socket = req.socket;
-  const body = Buffer.from(`${reason}\n`);
-  res.writeHead(status, {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': String(body.length),
-    Connection: 'close',
-  });
-  res.write(body);
   socket.end();
-
   const close = (): void => {
     clearTimeout(timer);
     socket.destroy();

@@ -13,6 +13,8 @@ export interface RequestContext {
   remote: string;
   /** Answers with a status, a plain-text reason and a log line, and closes. */
   refuse(status: number, reason: string, headers?: RefusalHeaders): void;
+  /** Like refuse, for a request whose body is still arriving: the rest is read and dropped. */
+  refuseDuringBody(status: number, reason: string): void;
   /** A bug met later (in a callback): 500 for this request alone, logged. */
   fail(error: unknown): void;
 }
@@ -69,6 +71,8 @@ export class Router {
     const target = { socket: req.socket, res, describe: `${remote} ${req.method} ${req.url}` };
     const refuse = (status: number, reason: string, headers?: RefusalHeaders): void =>
       this.refusals.refuse(target, status, reason, headers);
+    const refuseDuringBody = (status: number, reason: string): void =>
+      this.refusals.refuse({ ...target, drain: req }, status, reason);
     const fail = (error: unknown): void => this.internalError(error, req.socket, res, remote);
     try {
       for (const [name, value] of this.headers) res.setHeader(name, value);
@@ -76,7 +80,7 @@ export class Router {
       if (url === undefined) return refuse(400, 'Malformed request target');
       const route = this.routes.get(url.pathname);
       if (route === undefined && this.otherwise !== undefined) {
-        const context = { req, res, url, remote, refuse, fail };
+        const context = { req, res, url, remote, refuse, refuseDuringBody, fail };
         this.otherwise(context).then((served) => {
           if (!served) refuse(404, 'Not found');
         }, fail);
@@ -86,7 +90,7 @@ export class Router {
       if (!route.methods.includes(req.method ?? '')) {
         return refuse(405, 'Method not allowed', { Allow: route.methods.join(', ') });
       }
-      const done = route.handle({ req, res, url, remote, refuse, fail });
+      const done = route.handle({ req, res, url, remote, refuse, refuseDuringBody, fail });
       if (done instanceof Promise) done.catch(fail);
     } catch (error) {
       fail(error);
