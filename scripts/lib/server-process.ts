@@ -20,17 +20,14 @@ export interface Exit {
 }
 
 /**
- * A server run as a child process (ours, or a reference server that prints the same
- * ready line): its output collected, its ready line awaited, stopped by PID. Tests
- * and the benchmarks share it.
+ * A child process whose output is collected and whose exit is awaited: a server run in
+ * the foreground (ours, redis-server, websocketd, nginx), stopped by its PID.
  */
-export class ServerProcess {
+export class LoggedProcess {
   /** stdout and stderr together, as they arrived. */
   output = '';
   /** stdout alone (the log lines below error level). */
   stdout = '';
-  host = '127.0.0.1';
-  port = 0;
   readonly exited: Promise<Exit>;
   private readonly listeners = new Set<() => void>();
 
@@ -49,44 +46,12 @@ export class ServerProcess {
     );
   }
 
-  /** Spawns `command args` with piped output (stdin ignored). */
-  static spawn(command: string, args: string[], options: SpawnOptions = {}): ServerProcess {
-    return new ServerProcess(
-      spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options }),
-    );
-  }
-
-  /** Our compiled server, as `npm start` runs it, with these flags. */
-  static ours(args: string[], options: SpawnOptions = {}): ServerProcess {
-    return ServerProcess.spawn(process.execPath, [...NODE_ARGS, ...args], {
-      cwd: ROOT,
-      ...options,
-    });
-  }
-
   get pid(): number {
     return this.child.pid as number;
   }
 
-  get url(): string {
-    return `ws://${this.host}:${this.port}/`;
-  }
-
-  get httpUrl(): string {
-    return `http://${this.host}:${this.port}`;
-  }
-
-  /** Waits for the ready line and takes the address from it; rejects if it exits first. */
-  async ready(timeoutMs = 15000): Promise<this> {
-    const match = await Promise.race([
-      this.waitForLog(READY, timeoutMs),
-      this.exited.then(({ code }) => {
-        throw new Error(`server exited (${code}) before it was ready:\n${this.output}`);
-      }),
-    ]);
-    this.host = match[1].replace(/^\[|\]$/g, '');
-    this.port = Number(match[2]);
-    return this;
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** Resolves with the match once the output has a line matching `pattern`. */
@@ -110,6 +75,62 @@ export class ServerProcess {
     });
   }
 
+  /** Sends `signal` by PID, then SIGKILL if it has not exited after `timeoutMs`. */
+  async terminate(timeoutMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
+    if (this.running) {
+      this.child.kill(signal);
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    return this.exited;
+  }
+}
+
+/**
+ * A server that prints the ready line (ours, or a reference server): its address taken
+ * from that line; stopped with its workers. Tests and the benchmarks share it.
+ */
+export class ServerProcess extends LoggedProcess {
+  host = '127.0.0.1';
+  port = 0;
+
+  /** Spawns `command args` with piped output (stdin ignored). */
+  static spawn(command: string, args: string[], options: SpawnOptions = {}): ServerProcess {
+    return new ServerProcess(
+      spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options }),
+    );
+  }
+
+  /** Our compiled server, as `npm start` runs it, with these flags. */
+  static ours(args: string[], options: SpawnOptions = {}): ServerProcess {
+    return ServerProcess.spawn(process.execPath, [...NODE_ARGS, ...args], {
+      cwd: ROOT,
+      ...options,
+    });
+  }
+
+  get url(): string {
+    return `ws://${this.host}:${this.port}/`;
+  }
+
+  get httpUrl(): string {
+    return `http://${this.host}:${this.port}`;
+  }
+
+  /** Waits for the ready line and takes the address from it; rejects if it exits first. */
+  async ready(timeoutMs = 15000): Promise<this> {
+    const match = await Promise.race([
+      this.waitForLog(READY, timeoutMs),
+      this.exited.then(({ code }) => {
+        throw new Error(`server exited (${code}) before it was ready:\n${this.output}`);
+      }),
+    ]);
+    this.host = match[1].replace(/^\[|\]$/g, '');
+    this.port = Number(match[2]);
+    return this;
+  }
+
   /** Pids of the master's live children (workers and spares). */
   workerPids(): number[] {
     return childrenOf(this.pid)
@@ -120,12 +141,7 @@ export class ServerProcess {
   /** Stops the server by PID (SIGTERM, then SIGKILL after a bound) and any worker left. */
   async stop(timeoutMs = 8000): Promise<Exit> {
     const workers = this.workerPids();
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-      await this.exited;
-      clearTimeout(timer);
-    }
+    await this.terminate(timeoutMs);
     for (const pid of workers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     return this.exited;
   }

@@ -3,6 +3,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../scripts/lib/free-port';
+import { LoggedProcess } from '../../scripts/lib/server-process';
 import { childrenOf, isAlive } from './proc';
 import { ROOT } from './server';
 import { waitFor } from './wait';
@@ -96,17 +98,7 @@ export function mainConfig(dir: string, siteFile: string): string {
   ].join('\n');
 }
 
-/** A port free on 127.0.0.1 now (the kernel picks it; nginx binds it a moment later). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -121,28 +113,15 @@ function accepts(port: number): Promise<boolean> {
 
 const running = new Set<NginxProcess>();
 
-export class NginxProcess {
-  output = '';
-  readonly exited: Promise<void>;
-
+export class NginxProcess extends LoggedProcess {
   constructor(
-    readonly child: ChildProcess,
+    child: ChildProcess,
     readonly dir: string,
     readonly httpPort: number | undefined,
     readonly httpsPort: number | undefined,
   ) {
-    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    super(child);
     running.add(this);
-  }
-
-  get pid(): number {
-    return this.child.pid as number;
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** nginx's error log (startup warnings, upstream errors). */
@@ -160,19 +139,9 @@ export class NginxProcess {
    * workers after a bound. Removes the temp dir.
    */
   async stop(timeoutMs = 5000): Promise<void> {
-    if (this.running) {
-      this.child.kill('SIGQUIT');
-      let timer: NodeJS.Timeout | undefined;
-      const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-      await Promise.race([this.exited, bound]);
-      clearTimeout(timer);
-      if (this.running) {
-        const workers = childrenOf(this.pid).map((child) => child.pid);
-        this.child.kill('SIGKILL');
-        for (const pid of workers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-        await this.exited;
-      }
-    }
+    const workers = childrenOf(this.pid).map((child) => child.pid);
+    await this.terminate(timeoutMs, 'SIGQUIT');
+    for (const pid of workers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     running.delete(this);
     rmSync(this.dir, { recursive: true, force: true });
   }

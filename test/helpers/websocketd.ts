@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import net from 'node:net';
+import { freePort } from '../../scripts/lib/free-port';
+import { LoggedProcess } from '../../scripts/lib/server-process';
 import { childrenOf, isAlive } from './proc';
 import { HANG_BOUND_MS, waitFor } from './wait';
 
@@ -36,29 +37,13 @@ export function describeWithWebsocketd(name: string, body: () => void): void {
 
 const running = new Set<WebsocketdProcess>();
 
-export class WebsocketdProcess {
-  output = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
+export class WebsocketdProcess extends LoggedProcess {
   constructor(
-    readonly child: ChildProcess,
+    child: ChildProcess,
     readonly port: number,
   ) {
-    const append = (chunk: Buffer): void => {
-      this.output += chunk.toString();
-    };
-    child.stdout?.on('data', append);
-    child.stderr?.on('data', append);
-    this.exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => {
-        running.delete(this);
-        resolve({ code, signal });
-      }),
-    );
-  }
-
-  get pid(): number {
-    return this.child.pid as number;
+    super(child);
+    void this.exited.then(() => running.delete(this));
   }
 
   get url(): string {
@@ -69,22 +54,13 @@ export class WebsocketdProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
   /**
    * SIGTERM by PID, SIGKILL after `timeoutMs`; then ends the commands it had running
    * (websocketd leaves them to read EOF on their own).
    */
   async stop(timeoutMs = 5000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     const commands = childrenOf(this.pid).map((child) => child.pid);
-    if (this.running) {
-      this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-      await this.exited;
-      clearTimeout(timer);
-    }
+    await this.terminate(timeoutMs);
     for (const pid of commands) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     return this.exited;
   }
@@ -134,17 +110,6 @@ export async function startWebsocketd(
 /** Stops every websocketd a test file started (call from afterAll/afterEach). */
 export async function stopAllWebsocketd(): Promise<void> {
   await Promise.all([...running].map((server) => server.stop()));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /**

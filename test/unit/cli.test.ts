@@ -1,5 +1,9 @@
-import { UsageError, parseCommandLine } from '../../src/master/cli';
 import type { ServerConfig } from '../../src/shared/config';
+import {
+  isolatePushWsEnvironment,
+  parseFlags,
+  usageError as expectUsageError,
+} from '../helpers/cli';
 
 /**
  * parseCommandLine in-process: flags, PUSH_WS_* variables, and the one-line
@@ -7,23 +11,9 @@ import type { ServerConfig } from '../../src/shared/config';
  */
 
 const VERSION = '9.9.9-test';
-let savedEnv: NodeJS.ProcessEnv;
+isolatePushWsEnvironment();
 
-beforeEach(() => {
-  savedEnv = { ...process.env };
-  for (const name of Object.keys(process.env)) {
-    if (name.startsWith('PUSH_WS_')) delete process.env[name];
-  }
-});
-
-afterEach(() => {
-  for (const name of Object.keys(process.env)) {
-    if (!(name in savedEnv)) delete process.env[name];
-  }
-  Object.assign(process.env, savedEnv);
-});
-
-const parse = (...argv: string[]): ServerConfig => parseCommandLine(argv, VERSION);
+const parse = (...argv: string[]): ServerConfig => parseFlags(argv, VERSION);
 
 /** The websocketd-parity flags' defaults (test/unit/websocketd-flags.test.ts has the rest). */
 const WEBSOCKETD_DEFAULTS = {
@@ -38,18 +28,7 @@ const WEBSOCKETD_DEFAULTS = {
   headers: { all: [], ws: [], http: [] },
 };
 
-/** The UsageError a command line gets (fails the test if it gets none). */
-function usageError(...argv: string[]): string {
-  try {
-    parse(...argv);
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    const message = (error as Error).message;
-    expect(message).not.toContain('\n');
-    return message;
-  }
-  throw new Error(`no UsageError for ${JSON.stringify(argv)}`);
-}
+const usageError = (...argv: string[]): string => expectUsageError(argv);
 
 describe('parseCommandLine', () => {
   it('has the documented defaults', () => {

@@ -1,14 +1,17 @@
 import { mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseCommandLine, UsageError } from '../../src/master/cli';
 import { workerConfigOf, type ServerConfig } from '../../src/shared/config';
+import {
+  isolatePushWsEnvironment,
+  parseFlags,
+  usageError as expectUsageError,
+} from '../helpers/cli';
 
 /**
  * The websocketd-parity flags through parseCommandLine: defaults, values, and the one
  * line a bad value gets (README, "Coming from websocketd").
  */
-let savedEnv: NodeJS.ProcessEnv;
 let dir: string;
 
 beforeAll(() => {
@@ -18,31 +21,11 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-beforeEach(() => {
-  savedEnv = { ...process.env };
-  for (const name of Object.keys(process.env)) {
-    if (name.startsWith('PUSH_WS_')) delete process.env[name];
-  }
-});
-afterEach(() => {
-  for (const name of Object.keys(process.env)) {
-    if (!(name in savedEnv)) delete process.env[name];
-  }
-  Object.assign(process.env, savedEnv);
-});
+isolatePushWsEnvironment();
 
-const parse = (...argv: string[]): ServerConfig => parseCommandLine(argv, '0.0.0-test');
+const parse = (...argv: string[]): ServerConfig => parseFlags(argv, '0.0.0-test');
 
-function usageError(...argv: string[]): string {
-  try {
-    parse(...argv);
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    expect((error as Error).message).not.toContain('\n');
-    return (error as Error).message;
-  }
-  throw new Error(`no UsageError for ${JSON.stringify(argv)}`);
-}
+const usageError = (...argv: string[]): string => expectUsageError(argv);
 
 describe('--quit-words', () => {
   test('quit,exit by default; none with --exec or --dir (the command sees every line)', () => {
