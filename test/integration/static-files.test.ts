@@ -1,54 +1,27 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { StaticFiles } from '../../src/master/http/static-files';
-import { HANG_BOUND_MS } from '../helpers/wait';
+import { rawHttp, type RawAnswer } from '../helpers/raw-http';
 
 /**
  * --staticdir over real HTTP: a plain node server answering from StaticFiles, 404 when
  * it serves nothing. Hostile requests go out as raw bytes, so that no client library
  * normalizes "..", "%2e%2e" or "%2f" away before the server sees them.
  */
-interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
 let base: string;
 let server: http.Server;
 let port: number;
 
-function get(target: string, method = 'GET', extra: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no answer to ${method} ${target} in ${HANG_BOUND_MS} ms`));
-    }, HANG_BOUND_MS);
-    socket.on('data', (chunk) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      const text = Buffer.concat(chunks).toString('latin1');
-      const [head, ...rest] = text.split('\r\n\r\n');
-      const [statusLine, ...lines] = head.split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines) {
-        const colon = line.indexOf(':');
-        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') });
-    });
-    const headerLines = Object.entries({ Host: 'localhost', Connection: 'close', ...extra })
-      .map(([name, value]) => `${name}: ${value}\r\n`)
-      .join('');
-    socket.write(`${method} ${target} HTTP/1.1\r\n${headerLines}\r\n`);
-  });
+/** A raw request (no client library normalises the target), answered in full. */
+function get(
+  target: string,
+  method = 'GET',
+  extra: Record<string, string> = {},
+): Promise<RawAnswer> {
+  return rawHttp(port, target, { Host: 'localhost', ...extra }, method);
 }
 
 beforeAll(async () => {
