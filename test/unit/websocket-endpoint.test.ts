@@ -226,8 +226,9 @@ describe('WebSocketEndpoint', () => {
   });
 
   it('keepalive: a client that answers stays connected', async () => {
-    // 100 ms: an event loop stalled for most of an interval (a loaded CI box) is no drop.
-    const peer = await connect({ pingIntervalMs: 100, closeTimeoutMs: 100 });
+    // 400 ms: this test process may stall for a while on a loaded CI box (it answers
+    // the pings); a drop needs two whole intervals of silence.
+    const peer = await connect({ pingIntervalMs: 400, closeTimeoutMs: 100 });
     let answered = 0;
     const answer = (): void => {
       const pings = peer.received.filter((event) => event.type === 'ping').length;
