@@ -1,0 +1,40 @@
+import { commandLine } from '../lib/proc';
+import { childPids, round } from './stats';
+
+/**
+ * Counts a master's idle workers (title "… worker idle") every `periodMs`, for the
+ * average number of spares a spare policy keeps over a run. Reads the master's
+ * children list and each child's command line: cheap at tens of processes, and
+ * paused while the steps hold thousands (their spares are not the question there).
+ */
+export class IdleSampler {
+  private readonly counts: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  paused = false;
+
+  constructor(
+    private readonly masterPid: () => number,
+    private readonly periodMs = 500,
+  ) {}
+
+  start(): this {
+    this.timer = setInterval(() => {
+      if (this.paused) return;
+      const idle = childPids(this.masterPid()).filter((pid) =>
+        (commandLine(pid) ?? '').includes('worker idle'),
+      ).length;
+      this.counts.push(idle);
+    }, this.periodMs);
+    return this;
+  }
+
+  stop(): { mean: number; max: number; samples: number } {
+    clearInterval(this.timer);
+    const sum = this.counts.reduce((a, b) => a + b, 0);
+    return {
+      mean: round(sum / Math.max(1, this.counts.length)),
+      max: Math.max(0, ...this.counts),
+      samples: this.counts.length,
+    };
+  }
+}
