@@ -14,11 +14,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import type { Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 
 const [port, interval] = process.argv.slice(2).map(Number);
-const WORKER = path.join(__dirname, 'floor-worker.js');
+/** FLOOR_WORKER_ENTRY replaces the worker (the memory probe, worker-probe.ts). */
+const WORKER = process.env.FLOOR_WORKER_ENTRY || path.join(__dirname, 'floor-worker.js');
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const flags = (process.env.FLOOR_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
 const env: NodeJS.ProcessEnv = { ...process.env, FLOOR_INTERVAL: String(interval) };
@@ -85,7 +86,10 @@ server.on('upgrade', (req: http.IncomingMessage, socket: Socket) => {
   });
 });
 
-server.listen(port, '127.0.0.1', () => console.log(`Server started on 127.0.0.1:${port}`));
+server.listen(port, '127.0.0.1', () => {
+  const { port: real } = server.address() as AddressInfo;
+  console.log(`Server started on 127.0.0.1:${real}`);
+});
 process.on('SIGTERM', () => {
   server.close();
   for (const child of serving) child.kill();
