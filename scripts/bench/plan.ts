@@ -21,26 +21,29 @@ export interface Plan {
   /** Mass reconnect: clients connected when the server restarts. */
   reconnectClients: number;
   reconnectCapMs: number;
+  /** Quiet time before the paced clients and before each burst (an idle server). */
+  quietMs: number;
   /** Start-up costs: forks of each worker kind, bare `node -e 0` runs. */
   forks: number;
   bare: number;
 }
 
 export const QUICK: Plan = {
-  sequential: 15,
+  sequential: 10,
   pacedPeriodMs: 200,
   churn: 40,
   bursts: 1,
   burstClients: 20,
   burstSpreadMs: 100,
   steps: [40],
-  windowMs: 2000,
+  windowMs: 2500,
   stepCapMs: 30000,
   fanoutAt: [40],
   broadcasts: 3,
   pssSample: 20,
   reconnectClients: 30,
   reconnectCapMs: 30000,
+  quietMs: 500,
   forks: 4,
   bare: 4,
 };
@@ -60,6 +63,7 @@ export const FULL: Plan = {
   pssSample: 100,
   reconnectClients: 1000,
   reconnectCapMs: 240000,
+  quietMs: 2000,
   forks: 20,
   bare: 20,
 };

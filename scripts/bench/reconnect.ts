@@ -58,7 +58,7 @@ export async function massReconnect(
       while (connected < target && performance.now() < deadline) await sleep(5);
     }
     log(`reconnect: ${connected} of ${count} connected; restarting the server`);
-    await sleep(1000);
+    await sleep(Math.min(1000, count * 10));
     const before = peakRssMiB(server.pid);
     const restartAt = performance.now();
     await server.stop(15000);

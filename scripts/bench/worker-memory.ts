@@ -128,6 +128,9 @@ async function main(): Promise<void> {
             code: l.spaces.code_space ?? 0,
             old: l.spaces.old_space ?? 0,
             new: l.spaces.new_space ?? 0,
+            oldCommitted: l.spaces['old_space:committed'] ?? 0,
+            newCommitted: l.spaces['new_space:committed'] ?? 0,
+            codeCommitted: l.spaces['code_space:committed'] ?? 0,
           })),
         );
         const smaps = mean(rows);

@@ -14,9 +14,11 @@ const every = Number(process.env.BENCH_WORKER_PROBE_MS ?? 10000);
 const started = Date.now();
 
 function sample(): void {
+  // Per V8 heap space: KiB used, and KiB committed (what the process has touched).
   const spaces: Record<string, number> = {};
   for (const space of getHeapSpaceStatistics()) {
     spaces[space.space_name] = Math.round(space.space_used_size / 1024);
+    spaces[`${space.space_name}:committed`] = Math.round(space.physical_space_size / 1024);
   }
   const m = process.memoryUsage();
   const kib = (bytes: number): number => Math.round(bytes / 1024);

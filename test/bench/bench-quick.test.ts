@@ -57,6 +57,7 @@ describe('npm run bench -- --quick', () => {
     expect(report.results.map((r: { name: string }) => r.name)).toEqual([
       'push-websocket --spare-workers 0',
       'push-websocket (default spares)',
+      'push-websocket --spare-workers 5',
       'floor (minimal fork per client)',
       'ws reference (one process)',
     ]);
@@ -71,9 +72,9 @@ describe('npm run bench -- --quick', () => {
       expect(result.churn).toEqual({ clientsPerSecond: expect.any(Number), quit: spreadShape });
       expect(result.churn.quit.n).toBe(report.plan.churn);
     }
-    const [zero, spares, floor, reference] = report.results;
+    const [zero, spares, fiveSpares, floor, reference] = report.results;
     // Our masters run with the probe: forks and handshakes lined up.
-    for (const ours of [zero, spares]) {
+    for (const ours of [zero, spares, fiveSpares]) {
       expect(ours.forkWaits).toMatchObject({
         forks: expect.any(Number),
         handshakes: report.plan.sequential,
@@ -82,6 +83,7 @@ describe('npm run bench -- --quick', () => {
       });
       expect(ours.masterPeakRssMiB).toBeGreaterThan(0);
     }
+    expect(fiveSpares.bursts.firstPush.n).toBe(report.plan.bursts * report.plan.burstClients);
     expect(spares.idleWorkers).toEqual({
       mean: expect.any(Number),
       max: expect.any(Number),
