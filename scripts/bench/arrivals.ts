@@ -53,10 +53,21 @@ export interface Churn {
   quit: Spread;
 }
 
+/** One churn run's raw figures, to merge runs taken in turns with other servers. */
+export interface ChurnRun {
+  clients: number;
+  seconds: number;
+  quits: number[];
+}
+
 /** Churn: connect + first push + quit, `concurrency` at a time, `count` clients. */
-export async function churn(port: number, count: number, concurrency: number): Promise<Churn> {
+export async function churnRun(
+  port: number,
+  count: number,
+  concurrency: number,
+): Promise<ChurnRun> {
   let remaining = count;
-  const quit: number[] = [];
+  const quits: number[] = [];
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -64,13 +75,20 @@ export async function churn(port: number, count: number, concurrency: number): P
         remaining--;
         const client = await BenchClient.open(port);
         await client.firstPush();
-        quit.push(await client.quit());
+        quits.push(await client.quit());
       }
     }),
   );
+  return { clients: count, seconds: (performance.now() - started) / 1000, quits };
+}
+
+/** Runs merged: clients over the seconds they took together, quits together. */
+export function mergeChurn(runs: ChurnRun[]): Churn {
+  const clients = runs.reduce((sum, run) => sum + run.clients, 0);
+  const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
   return {
-    clientsPerSecond: round(count / ((performance.now() - started) / 1000), 1),
-    quit: spread(quit),
+    clientsPerSecond: round(clients / Math.max(seconds, 1e-9), 1),
+    quit: spread(runs.flatMap((run) => run.quits)),
   };
 }
 

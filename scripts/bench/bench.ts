@@ -20,16 +20,26 @@ import {
 } from '../../src/master/pool/worker-process';
 import { commandLine } from '../lib/proc';
 import { ROOT } from '../lib/server-process';
-import { bursts, churn, epoch, paced, sleep } from './arrivals';
+import {
+  bursts,
+  churnRun,
+  epoch,
+  mergeChurn,
+  paced,
+  sleep,
+  type Bursts,
+  type Churn,
+  type ChurnRun,
+} from './arrivals';
 import { checks, type ServerResult } from './checks';
-import { IdleSampler } from './idle-sampler';
+import { IdleSampler, mergeIdle, type IdleCount } from './idle-sampler';
 import { CHURN_CONCURRENCY, FULL, QUICK } from './plan';
 import { forkWaits } from './probe-analysis';
 import { massReconnect } from './reconnect';
 import { writeReport } from './report';
 import { FLOOR_NODE_FLAGS, PUBLISH_TOKEN, SERVERS, probeOf, type ServerKind } from './servers';
 import { bareNode, withoutCaCerts, workerCosts } from './startup-cost';
-import { childPids, peakRssMiB, round } from './stats';
+import { childPids, peakRssMiB, round, spread } from './stats';
 import { steps } from './steps';
 import { table } from './table';
 
@@ -70,7 +80,66 @@ async function settle(pid: number, spares: number, quietMs = 300): Promise<void>
   await sleep(quietMs);
 }
 
-async function runServer(kind: ServerKind): Promise<ServerResult> {
+/** What the side-by-side block measured of one server. */
+interface Turns {
+  churn: Churn;
+  bursts?: Bursts;
+  idle?: IdleCount;
+}
+
+/**
+ * Churn and bursts after idle with every server up at once, taking turns (a round of
+ * churn each, then a burst each, and again): machine load that comes and goes (other
+ * work on a shared box) then falls on every server alike, and their ratios hold.
+ * Servers not taking their turn are idle (ours keep their spares ready).
+ */
+async function sideBySide(kinds: ServerKind[]): Promise<Turns[]> {
+  const up = await Promise.all(
+    kinds.map(async (kind) => {
+      const port = await freePort();
+      const server = await kind.start(port).ready();
+      const sampler = kind.ours ? new IdleSampler(() => server.pid).start() : undefined;
+      return { kind, port, server, sampler, runs: [] as ChurnRun[], pushes: [] as number[] };
+    }),
+  );
+  try {
+    for (const s of up) await settle(s.server.pid, s.kind.spares, 0);
+    const per = Math.ceil(plan.churn / plan.churnRounds);
+    for (let round = 0; round < plan.churnRounds; round++) {
+      log(
+        `churn round ${round + 1} of ${plan.churnRounds}: ${per} clients each, ${CHURN_CONCURRENCY} at a time`,
+      );
+      for (const s of up) s.runs.push(await churnRun(s.port, per, CHURN_CONCURRENCY));
+    }
+    for (let b = 0; b < plan.bursts; b++) {
+      log(
+        `burst ${b + 1} of ${plan.bursts}: ${plan.burstClients} clients in ${plan.burstSpreadMs} ms each`,
+      );
+      for (const s of up) {
+        if (!s.kind.phases.includes('bursts')) continue;
+        const one = await bursts(s.port, 1, plan.burstClients, plan.burstSpreadMs, () =>
+          settle(s.server.pid, s.kind.spares, plan.quietMs),
+        );
+        s.pushes.push(...one.firstPushes);
+      }
+    }
+    return up.map((s) => ({
+      churn: mergeChurn(s.runs),
+      bursts: s.kind.phases.includes('bursts')
+        ? { firstPush: spread(s.pushes), firstPushes: s.pushes }
+        : undefined,
+      idle: s.sampler?.stop(),
+    }));
+  } finally {
+    for (const s of up) {
+      s.sampler?.stop();
+      await s.server.stop(15000);
+    }
+  }
+}
+
+/** Paced arrivals, then the concurrency steps: one server at a time. */
+async function alone(kind: ServerKind, turns: Turns): Promise<ServerResult> {
   const port = await freePort();
   const server = await kind.start(port).ready();
   const sampler = kind.ours ? new IdleSampler(() => server.pid).start() : undefined;
@@ -80,19 +149,17 @@ async function runServer(kind: ServerKind): Promise<ServerResult> {
     const pacedFrom = epoch(performance.now());
     const sequential = await paced(port, plan.sequential, plan.pacedPeriodMs);
     const pacedPhase: [number, number] = [pacedFrom, epoch(performance.now())];
-    log(`${kind.name}: churn ${plan.churn} x${CHURN_CONCURRENCY}`);
-    const churnResult = await churn(port, plan.churn, CHURN_CONCURRENCY);
-    const result: ServerResult = { name: kind.name, sequential, churn: churnResult, steps: [] };
-    if (kind.phases.includes('bursts')) {
-      log(
-        `${kind.name}: ${plan.bursts} bursts of ${plan.burstClients} in ${plan.burstSpreadMs} ms`,
-      );
-      result.bursts = await bursts(port, plan.bursts, plan.burstClients, plan.burstSpreadMs, () =>
-        settle(server.pid, kind.spares, plan.quietMs),
-      );
-      log(`${kind.name}: bursts ${JSON.stringify(result.bursts.firstPush)}`);
+    const result: ServerResult = {
+      name: kind.name,
+      sequential,
+      churn: turns.churn,
+      bursts: turns.bursts,
+      steps: [],
+    };
+    const idle = sampler?.stop();
+    if (idle !== undefined && turns.idle !== undefined) {
+      result.idleWorkers = mergeIdle(turns.idle, idle);
     }
-    if (sampler) result.idleWorkers = sampler.stop();
     if (kind.phases.includes('steps')) {
       await settle(server.pid, kind.spares);
       log(`${kind.name}: concurrency steps ${plan.steps.join(', ')}`);
@@ -147,8 +214,9 @@ async function main(): Promise<void> {
   log(`worker ${JSON.stringify(worker)}; with CA certs ${JSON.stringify(workerWithCaCerts)}`);
   log(`floor worker ${JSON.stringify(floorWorker)}`);
 
+  const turns = await sideBySide(SERVERS);
   const results: ServerResult[] = [];
-  for (const kind of SERVERS) results.push(await runServer(kind));
+  for (const [i, kind] of SERVERS.entries()) results.push(await alone(kind, turns[i]));
   const [zero, spares, fiveSpares, floor, reference] = results;
 
   log(`mass reconnect: ${plan.reconnectClients} clients, restart`);

@@ -1,6 +1,22 @@
 import { commandLine } from '../lib/proc';
 import { childPids, round } from './stats';
 
+export interface IdleCount {
+  mean: number;
+  max: number;
+  samples: number;
+}
+
+/** Two counts as one (means weighted by their samples). */
+export function mergeIdle(a: IdleCount, b: IdleCount): IdleCount {
+  const samples = a.samples + b.samples;
+  return {
+    mean: round((a.mean * a.samples + b.mean * b.samples) / Math.max(1, samples)),
+    max: Math.max(a.max, b.max),
+    samples,
+  };
+}
+
 /**
  * Counts a master's idle workers (title "… worker idle") every `periodMs`, for the
  * average number of spares a spare policy keeps over a run. Reads the master's
@@ -28,8 +44,9 @@ export class IdleSampler {
     return this;
   }
 
-  stop(): { mean: number; max: number; samples: number } {
+  stop(): IdleCount {
     clearInterval(this.timer);
+    this.timer = undefined;
     const sum = this.counts.reduce((a, b) => a + b, 0);
     return {
       mean: round(sum / Math.max(1, this.counts.length)),

@@ -7,8 +7,11 @@
  * master's RSS, its CPU and run-queue wait (/proc/PID/schedstat), and, once the master has
  * exited, how long its fork() calls blocked, per EVERY forks (the master probe). Reads
  * no /proc file per worker: the bench itself adds nothing that grows with them.
+ * BENCH_MASTER_NICE=N sets the master's niceness first (a negative N needs root, as a
+ * systemd unit's Nice= would give it): its forks' children run at it until they exec.
  */
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { BenchClient } from './load-client';
 import { OPEN_CONCURRENCY } from './plan';
@@ -47,6 +50,9 @@ function rssMiB(pid: number): number {
 
 async function main(): Promise<void> {
   const server = await ours([])(0).ready();
+  if (process.env.BENCH_MASTER_NICE !== undefined) {
+    os.setPriority(server.pid, Number(process.env.BENCH_MASTER_NICE));
+  }
   const clients: BenchClient[] = [];
   try {
     let mark = { at: performance.now(), cpu: cpu(), sched: sched(server.pid) };

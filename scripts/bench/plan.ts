@@ -3,8 +3,9 @@ export interface Plan {
   /** Paced arrivals: clients one after another, one every `pacedPeriodMs`. */
   sequential: number;
   pacedPeriodMs: number;
-  /** Churn: connect, first push, quit, CHURN_CONCURRENCY at a time. */
+  /** Churn: connect, first push, quit, CHURN_CONCURRENCY at a time, in rounds taken in turns. */
   churn: number;
+  churnRounds: number;
   /** Bursts after idle: `burstClients` within `burstSpreadMs`, `bursts` times. */
   bursts: number;
   burstClients: number;
@@ -32,6 +33,7 @@ export const QUICK: Plan = {
   sequential: 10,
   pacedPeriodMs: 200,
   churn: 40,
+  churnRounds: 2,
   bursts: 1,
   burstClients: 20,
   burstSpreadMs: 100,
@@ -52,6 +54,7 @@ export const FULL: Plan = {
   sequential: 200,
   pacedPeriodMs: 200,
   churn: 500,
+  churnRounds: 5,
   bursts: 5,
   burstClients: 20,
   burstSpreadMs: 100,

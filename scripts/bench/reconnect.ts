@@ -18,6 +18,8 @@ export interface Reconnect {
   /** SIGTERM → old master gone, and → new master's ready line (ms). */
   stopMs: number;
   startMs: number;
+  /** Workers the old master had to SIGKILL after its shutdown grace (from its log). */
+  killedAtStop: number;
   /** SIGTERM → the last client's first push again (ms); undefined if some never came back. */
   allBackMs: number | undefined;
   /** Clients not back when the cap ran out (given up by the bench, not by themselves). */
@@ -63,6 +65,7 @@ export async function massReconnect(
     const restartAt = performance.now();
     await server.stop(15000);
     const stopMs = performance.now() - restartAt;
+    const killedAtStop = (server.output.match(/did not exit in time/g) ?? []).length;
     server = await start(port).ready();
     const startMs = performance.now() - restartAt;
     const isBack = (client: ReconnectingClient): boolean => client.backAt(restartAt) !== undefined;
@@ -79,6 +82,7 @@ export async function massReconnect(
       seed,
       stopMs: round(stopMs),
       startMs: round(startMs),
+      killedAtStop,
       allBackMs: allBack ? round(Math.max(...(times as number[])) - restartAt) : undefined,
       notBack: times.filter((t) => t === undefined).length,
       attempts: clients.reduce((sum, client) => sum + client.attempts, 0),

@@ -106,7 +106,7 @@ export function table(report: Report): string {
   out.push(markdown(rows));
   out.push(
     `\n(h) Mass reconnect (${results[1]?.name}): ${r.clients} clients, restart (SIGTERM, start again on the same port): ` +
-      `old master gone after ${r.stopMs} ms, new one ready after ${r.startMs} ms; all back after ${r.allBackMs ?? '-'} ms; ` +
+      `old master gone after ${r.stopMs} ms (${r.killedAtStop} workers killed after the shutdown grace), new one ready after ${r.startMs} ms; all back after ${r.allBackMs ?? '-'} ms; ` +
       `${r.notBack} not back; ${r.attempts} attempts, ${r.refusals} refused; master RSS peak ${r.masterPeakRssMiB.before} MiB before, ${r.masterPeakRssMiB.after} MiB after (seed ${r.seed}).`,
   );
   out.push('\nTargets:');
