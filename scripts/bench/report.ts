@@ -137,7 +137,7 @@ function specs(report: Report): Record<string, unknown> {
           height: HEIGHT,
           mark: { type: 'line', point: true },
           encoding: {
-            x: { field: 'clients', type: 'quantitative' },
+            x: { field: 'clients', type: 'quantitative', axis: { format: 'd' } },
             y: { field: 'pss', type: 'quantitative', title: 'marginal PSS per client (MiB)' },
             color,
           },
@@ -147,12 +147,13 @@ function specs(report: Report): Record<string, unknown> {
           height: HEIGHT,
           mark: { type: 'line', point: true },
           encoding: {
-            x: { field: 'clients', type: 'quantitative' },
+            x: { field: 'clients', type: 'quantitative', axis: { format: 'd' } },
             y: {
               field: 'onSchedule',
               type: 'quantitative',
               title: 'push gaps ≤ 1.5 s (%)',
-              scale: { zero: false },
+              scale: { domain: [90, 100] },
+              axis: { format: '.1f' },
             },
             color,
           },
@@ -203,7 +204,12 @@ function specs(report: Report): Record<string, unknown> {
           mark: { type: 'rule', strokeDash: [4, 4] },
           encoding: {
             x: { field: 'seconds', type: 'quantitative' },
-            color: { field: 'label', type: 'nominal', legend: { orient: 'bottom' }, title: null },
+            color: {
+              field: 'label',
+              type: 'nominal',
+              legend: { orient: 'bottom', labelLimit: 400 },
+              title: null,
+            },
           },
         },
       ],
