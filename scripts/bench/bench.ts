@@ -1,83 +1,56 @@
 /**
- * npm run bench [-- --quick] [-- --json FILE]
+ * npm run bench [-- --quick] [-- --json FILE] [-- --report DIR]
  *
- * Runs, in one run on this machine: this server with --spare-workers 0, this server
- * with its default spares, and a single-process `ws` reference server with the same
- * push behaviour, all driven by the same load client (scripts/bench/load-client.ts).
- * Prints a table, checks the targets of the performance issue, and writes JSON.
+ * Runs, in one run on this machine: this server with --spare-workers 0 and with its
+ * default spares, the floor (a minimal fork-per-client server, floor-server.ts) and a
+ * single-process `ws` reference, all driven by the same load client; then a mass
+ * reconnect of ours after a restart. Prints a table and the targets of the performance
+ * issues (met or missed, with numbers), writes JSON, and plots (report.ts).
  */
-import { execFileSync, fork, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { WORKER_CONFIG_ENV, type WorkerConfig } from '../../src/shared/config';
-import { DEFAULT_WORKER_ENTRY, WORKER_NODE_FLAGS } from '../../src/master/pool/worker-process';
-import { ServerProcess } from '../lib/server-process';
-import { BenchClient } from './load-client';
-import { pssKiB, round, spread, threads, processTree, treePssKiB, type Spread } from './stats';
+import type { WorkerConfig } from '../../src/shared/config';
+import {
+  DEFAULT_WORKER_ENTRY,
+  WORKER_NODE_FLAGS,
+  workerEnvironment,
+} from '../../src/master/pool/worker-process';
+import { commandLine } from '../lib/proc';
+import { ROOT } from '../lib/server-process';
+import {
+  bursts,
+  churnRun,
+  epoch,
+  mergeChurn,
+  paced,
+  sleep,
+  type Bursts,
+  type Churn,
+  type ChurnRun,
+} from './arrivals';
+import { checks, type ServerResult } from './checks';
+import { IdleSampler, mergeIdle, type IdleCount } from './idle-sampler';
+import { CHURN_CONCURRENCY, FULL, QUICK } from './plan';
+import { forkWaits } from './probe-analysis';
+import { massReconnect } from './reconnect';
+import { writeReport } from './report';
+import { FLOOR_NODE_FLAGS, PUBLISH_TOKEN, SERVERS, probeOf, type ServerKind } from './servers';
+import { bareNode, withoutCaCerts, workerCosts } from './startup-cost';
+import { childPids, peakRssMiB, round, spread } from './stats';
+import { steps } from './steps';
+import { table } from './table';
 
 const quick = process.argv.includes('--quick');
-const jsonIndex = process.argv.indexOf('--json');
-const jsonFile = jsonIndex > 0 ? process.argv[jsonIndex + 1] : undefined;
-
-const plan = quick
-  ? {
-      sequential: 20,
-      churn: 40,
-      steps: [20, 50],
-      windowMs: 3000,
-      forks: 5,
-      bare: 5,
-      stepCapMs: 30000,
-    }
-  : {
-      sequential: 200,
-      churn: 500,
-      steps: [100, 500, 1000, 2000, 2500],
-      windowMs: 6000,
-      forks: 20,
-      bare: 20,
-      stepCapMs: 240000,
-    };
-const CHURN_CONCURRENCY = 8;
-/** The steps stop opening clients when the machine has less memory than this left. */
-const MEMORY_FLOOR_MIB = 1536;
-
-function memAvailableMiB(): number {
-  const info = readFileSync('/proc/meminfo', 'utf8');
-  return Number(/^MemAvailable:\s+(\d+)/m.exec(info)?.[1] ?? 0) / 1024;
-}
-const OPEN_CONCURRENCY = 8;
-const INTERVAL = ['--interval-min', '1', '--interval-max', '1'];
-
-interface Target {
-  name: string;
-  start(port: number): ServerProcess;
-  steps: boolean;
-}
-
-const ours =
-  (spares: string[]) =>
-  (port: number): ServerProcess =>
-    ServerProcess.ours(['--port', String(port), '--max-clients', '3000', ...INTERVAL, ...spares]);
-
-const targets: Target[] = [
-  { name: 'push-websocket --spare-workers 0', start: ours(['--spare-workers', '0']), steps: false },
-  { name: 'push-websocket (default spares)', start: ours([]), steps: true },
-  {
-    name: 'ws reference (one process)',
-    start: (port) =>
-      ServerProcess.spawn(process.execPath, [
-        path.join(__dirname, 'ws-reference.js'),
-        String(port),
-        '1',
-        '1',
-      ]),
-    steps: true,
-  },
-];
+const option = (name: string): string | undefined => {
+  const index = process.argv.indexOf(name);
+  return index > 0 ? process.argv[index + 1] : undefined;
+};
+const jsonFile = option('--json');
+const reportDir = option('--report') ?? path.join(ROOT, 'artifacts/bench');
+const plan = quick ? QUICK : FULL;
 
 function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -93,174 +66,126 @@ function freePort(): Promise<number> {
   });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits until the server keeps only its idle spares (bounded), then a quiet moment. */
+async function settle(pid: number, spares: number, quietMs = 300): Promise<void> {
+  const deadline = Date.now() + 15000;
+  const settled = (): boolean => {
+    const children = childPids(pid);
+    return (
+      children.length <= spares &&
+      children.every((child) => (commandLine(child) ?? '').includes('idle') || spares === 0)
+    );
+  };
+  while (Date.now() < deadline && !settled()) await sleep(50);
+  await sleep(quietMs);
+}
 
-async function settle(pid: number, expectedChildren: number): Promise<void> {
-  const deadline = Date.now() + 10000;
-  while (Date.now() < deadline && processTree(pid).length - 1 > expectedChildren) await sleep(100);
-  await sleep(300);
+/** What the side-by-side block measured of one server. */
+interface Turns {
+  churn: Churn;
+  bursts?: Bursts;
+  idle?: IdleCount;
 }
 
 /**
- * (a) and (d): clients one after another, each started SEQUENTIAL_PERIOD_MS after the
- * last (slower than a worker starts, so that spares can keep up, as the target says).
+ * Churn and bursts after idle with every server up at once, taking turns (a round of
+ * churn each, then a burst each, and again): machine load that comes and goes (other
+ * work on a shared box) then falls on every server alike, and their ratios hold.
+ * Servers not taking their turn are idle (ours keep their spares ready).
  */
-const SEQUENTIAL_PERIOD_MS = 250;
-
-async function sequential(
-  port: number,
-): Promise<{ upgrade: Spread; firstPush: Spread; quit: Spread }> {
-  const upgrade: number[] = [];
-  const firstPush: number[] = [];
-  const quit: number[] = [];
-  for (let i = 0; i < plan.sequential; i++) {
-    const started = performance.now();
-    const client = await BenchClient.open(port);
-    await client.firstPush();
-    upgrade.push(client.upgradedAt - client.started);
-    firstPush.push(client.firstPushAt - client.started);
-    quit.push(await client.quit());
-    await sleep(Math.max(0, SEQUENTIAL_PERIOD_MS - (performance.now() - started)));
-  }
-  return { upgrade: spread(upgrade), firstPush: spread(firstPush), quit: spread(quit) };
-}
-
-async function churn(port: number): Promise<{ clientsPerSecond: number; quit: Spread }> {
-  let remaining = plan.churn;
-  const quit: number[] = [];
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CHURN_CONCURRENCY }, async () => {
-      while (remaining > 0) {
-        remaining--;
-        const client = await BenchClient.open(port);
-        await client.firstPush();
-        quit.push(await client.quit());
-      }
+async function sideBySide(kinds: ServerKind[]): Promise<Turns[]> {
+  const up = await Promise.all(
+    kinds.map(async (kind) => {
+      const port = await freePort();
+      const server = await kind.start(port).ready();
+      const sampler = kind.ours ? new IdleSampler(() => server.pid).start() : undefined;
+      return { kind, port, server, sampler, runs: [] as ChurnRun[], pushes: [] as number[] };
     }),
   );
-  return {
-    clientsPerSecond: round(plan.churn / ((performance.now() - started) / 1000), 1),
-    quit: spread(quit),
-  };
-}
-
-interface Step {
-  target: number;
-  reached: number;
-  secondsToReach: number;
-  gapsWithin1500: number;
-  marginalPssMiB: number;
-  threadsPerWorker: number;
-}
-
-async function steps(port: number, serverPid: number): Promise<Step[]> {
-  const baseline = treePssKiB(serverPid);
-  const clients: BenchClient[] = [];
-  const results: Step[] = [];
   try {
-    for (const target of plan.steps) {
-      const started = Date.now();
-      let failed = false;
-      await Promise.all(
-        Array.from({ length: OPEN_CONCURRENCY }, async () => {
-          while (!failed && clients.length < target && Date.now() - started < plan.stepCapMs) {
-            if (clients.length % 50 === 0 && memAvailableMiB() < MEMORY_FLOOR_MIB) {
-              log(
-                `stopping at ${clients.length} clients: under ${MEMORY_FLOOR_MIB} MiB of memory left`,
-              );
-              failed = true;
-              break;
-            }
-            const slot = clients.length;
-            clients.push(undefined as unknown as BenchClient);
-            try {
-              clients[slot] = await BenchClient.open(port, 60000);
-            } catch (error) {
-              log(`open failed at ${slot}: ${(error as Error).message}`);
-              failed = true;
-              clients.splice(slot, 1);
-            }
-          }
-        }),
+    for (const s of up) await settle(s.server.pid, s.kind.spares, 0);
+    const per = Math.ceil(plan.churn / plan.churnRounds);
+    for (let round = 0; round < plan.churnRounds; round++) {
+      log(
+        `churn round ${round + 1} of ${plan.churnRounds}: ${per} clients each, ${CHURN_CONCURRENCY} at a time`,
       );
-      const secondsToReach = (Date.now() - started) / 1000;
-      const live = clients.filter((c) => c !== undefined && c.closedAt === 0);
-      for (const client of live) {
-        client.pushTimes.length = 0;
-        client.keepPushTimes = true;
-      }
-      await sleep(plan.windowMs);
-      const windowEnd = performance.now();
-      const windowStart = windowEnd - plan.windowMs;
-      let within = 0;
-      let total = 0;
-      for (const client of live) {
-        client.keepPushTimes = false;
-        // The gaps inside the window, and the two that straddle its edges: a client
-        // whose pushes stopped (or never came) shows up as a late gap there.
-        const times = [windowStart, ...client.pushTimes, windowEnd];
-        for (let i = 1; i < times.length; i++) {
-          const edge = i === 1 || i === times.length - 1;
-          const gap = times[i] - times[i - 1];
-          if (edge && gap <= 1500) continue;
-          total++;
-          if (gap <= 1500) within++;
-        }
-      }
-      const tree = processTree(serverPid).slice(1);
-      const marginal = (treePssKiB(serverPid) - baseline) / 1024 / Math.max(1, live.length);
-      const threadCounts = tree.length > 0 ? tree.map(threads) : [threads(serverPid)];
-      const step: Step = {
-        target,
-        reached: live.length,
-        secondsToReach: round(secondsToReach, 1),
-        gapsWithin1500: round(total === 0 ? 0 : within / total, 4),
-        marginalPssMiB: round(marginal, 2),
-        threadsPerWorker: round(threadCounts.reduce((a, b) => a + b, 0) / threadCounts.length, 1),
-      };
-      log(`step ${JSON.stringify(step)}`);
-      results.push(step);
-      if (live.length < target) break;
+      for (const s of up) s.runs.push(await churnRun(s.port, per, CHURN_CONCURRENCY));
     }
+    for (let b = 0; b < plan.bursts; b++) {
+      log(
+        `burst ${b + 1} of ${plan.bursts}: ${plan.burstClients} clients in ${plan.burstSpreadMs} ms each`,
+      );
+      for (const s of up) {
+        if (!s.kind.phases.includes('bursts')) continue;
+        const one = await bursts(s.port, 1, plan.burstClients, plan.burstSpreadMs, () =>
+          settle(s.server.pid, s.kind.spares, plan.quietMs),
+        );
+        s.pushes.push(...one.firstPushes);
+      }
+    }
+    return up.map((s) => ({
+      churn: mergeChurn(s.runs),
+      bursts: s.kind.phases.includes('bursts')
+        ? { firstPush: spread(s.pushes), firstPushes: s.pushes }
+        : undefined,
+      idle: s.sampler?.stop(),
+    }));
   } finally {
-    for (const client of clients) client?.destroy();
+    for (const s of up) {
+      s.sampler?.stop();
+      await s.server.stop(15000);
+    }
   }
-  return results;
 }
 
-interface TargetResult {
-  name: string;
-  sequential: { upgrade: Spread; firstPush: Spread; quit: Spread };
-  churn: { clientsPerSecond: number; quit: Spread };
-  steps: Step[];
-}
-
-async function runTarget(target: Target): Promise<TargetResult> {
+/** Paced arrivals, then the concurrency steps: one server at a time. */
+async function alone(kind: ServerKind, turns: Turns): Promise<ServerResult> {
   const port = await freePort();
-  const server = target.start(port);
+  const server = await kind.start(port).ready();
+  const sampler = kind.ours ? new IdleSampler(() => server.pid).start() : undefined;
   try {
-    await server.ready();
-    await settle(server.pid, 99); // let spares start
-    log(`${target.name}: sequential ${plan.sequential}`);
-    const seq = await sequential(port);
-    log(`${target.name}: churn ${plan.churn} x${CHURN_CONCURRENCY}`);
-    const ch = await churn(port);
-    let stepResults: Step[] = [];
-    if (target.steps) {
-      await settle(server.pid, target.name.includes('default') ? 2 : 0);
-      log(`${target.name}: concurrency steps ${plan.steps.join(', ')}`);
-      stepResults = await steps(port, server.pid);
+    await settle(server.pid, kind.spares, plan.quietMs);
+    log(`${kind.name}: paced ${plan.sequential}, one every ${plan.pacedPeriodMs} ms`);
+    const pacedFrom = epoch(performance.now());
+    const sequential = await paced(port, plan.sequential, plan.pacedPeriodMs);
+    const pacedPhase: [number, number] = [pacedFrom, epoch(performance.now())];
+    const result: ServerResult = {
+      name: kind.name,
+      sequential,
+      churn: turns.churn,
+      bursts: turns.bursts,
+      steps: [],
+    };
+    const idle = sampler?.stop();
+    if (idle !== undefined && turns.idle !== undefined) {
+      result.idleWorkers = mergeIdle(turns.idle, idle);
     }
-    return { name: target.name, sequential: seq, churn: ch, steps: stepResults };
-  } finally {
+    if (kind.phases.includes('steps')) {
+      await settle(server.pid, kind.spares);
+      log(`${kind.name}: concurrency steps ${plan.steps.join(', ')}`);
+      result.steps = await steps(port, server.pid, plan, {
+        publishHeaders: kind.ours ? { Authorization: `Bearer ${PUBLISH_TOKEN}` } : {},
+        log,
+      });
+    }
+    if (kind.ours) result.masterPeakRssMiB = peakRssMiB(server.pid);
     await server.stop(15000);
-    await sleep(500);
+    const probe = probeOf(server.pid);
+    if (probe !== undefined) result.forkWaits = forkWaits(probe, sequential.handshakes, pacedPhase);
+    return result;
+  } finally {
+    sampler?.stop();
+    await server.stop(15000);
+    await sleep(200);
   }
 }
 
-/** fork → ready for the real worker entry with the pool's flags, and its PSS when idle and alone. */
-async function workerCost(): Promise<{ forkToReady: Spread; idlePssMiB: number; threads: number }> {
+async function main(): Promise<void> {
+  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${round(os.totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}, ${os.release()}`;
+  const loadBefore = os.loadavg().map((l) => round(l));
+  log(`machine: ${machine}; load ${loadBefore.join(' ')}; ${quick ? 'quick' : 'full'} run`);
+  const bareWith = bareNode(plan.bare, process.env);
+  const bare = bareNode(plan.bare, withoutCaCerts());
   const config: WorkerConfig = {
     intervalMin: 1,
     intervalMax: 1,
@@ -278,152 +203,79 @@ async function workerCost(): Promise<{ forkToReady: Spread; idlePssMiB: number; 
     reverseLookup: false,
     serverSoftware: 'push-websocket/bench',
   };
-  const ready: number[] = [];
-  const pss: number[] = [];
-  let threadCount = 0;
-  for (let i = 0; i < plan.forks; i++) {
-    const started = performance.now();
-    const child = fork(DEFAULT_WORKER_ENTRY, [], {
+  const poolEnv = workerEnvironment(config);
+  const caCerts = process.env.NODE_EXTRA_CA_CERTS;
+  const [worker, workerWithCaCerts, floorWorker] = await workerCosts(plan.forks, [
+    { entry: DEFAULT_WORKER_ENTRY, execArgv: WORKER_NODE_FLAGS, env: poolEnv },
+    {
+      entry: DEFAULT_WORKER_ENTRY,
       execArgv: WORKER_NODE_FLAGS,
-      env: { ...process.env, [WORKER_CONFIG_ENV]: JSON.stringify(config) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    await new Promise((resolve) => child.once('message', resolve));
-    ready.push(performance.now() - started);
-    await sleep(200);
-    pss.push(pssKiB(child.pid as number));
-    threadCount = threads(child.pid as number);
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
-  }
-  return {
-    forkToReady: spread(ready),
-    idlePssMiB: round(spread(pss).p50 / 1024),
-    threads: threadCount,
+      env: caCerts === undefined ? poolEnv : { ...poolEnv, NODE_EXTRA_CA_CERTS: caCerts },
+    },
+    {
+      entry: path.join(__dirname, 'floor-worker.js'),
+      execArgv: FLOOR_NODE_FLAGS,
+      env: { ...withoutCaCerts(), FLOOR_INTERVAL: '1' },
+    },
+  ]);
+  log(`worker ${JSON.stringify(worker)}; with CA certs ${JSON.stringify(workerWithCaCerts)}`);
+  log(`floor worker ${JSON.stringify(floorWorker)}`);
+
+  const turns = await sideBySide(SERVERS);
+  const results: ServerResult[] = [];
+  for (const [i, kind] of SERVERS.entries()) results.push(await alone(kind, turns[i]));
+  const [zero, spares, fiveSpares, floor, reference] = results;
+
+  log(`mass reconnect: ${plan.reconnectClients} clients, restart`);
+  const seed = Number(process.env.BENCH_SEED ?? Date.now() % 2 ** 31);
+  log(`reconnect jitter seed ${seed} (BENCH_SEED=${seed} replays it)`);
+  const { result: reconnect, server } = await massReconnect(
+    plan.reconnectClients,
+    plan.reconnectCapMs,
+    SERVERS[1].start,
+    await freePort(),
+    seed,
+    log,
+  );
+  await server.stop(15000);
+  log(`reconnect ${JSON.stringify({ ...reconnect, curve: reconnect.curve.length })}`);
+
+  const pssStep = plan.steps.includes(500) ? 500 : (plan.steps.at(-1) as number);
+  const list = checks({
+    cores: os.cpus().length,
+    steps: plan.steps,
+    pssStep,
+    bare,
+    worker,
+    floorWorker,
+    zero,
+    spares,
+    floor,
+    reference,
+    reconnect,
+    burstBaseline: spares,
+    burstPolicy: fiveSpares,
+  });
+  const loadAfter = os.loadavg().map((l) => round(l));
+  const report = {
+    machine,
+    quick,
+    plan,
+    load: { before: loadBefore, after: loadAfter },
+    flags: { worker: WORKER_NODE_FLAGS, floor: FLOOR_NODE_FLAGS },
+    bareNode: bare,
+    bareNodeWithCaCerts: bareWith,
+    worker,
+    workerWithCaCerts,
+    floorWorker,
+    results,
+    reconnect,
+    checks: list,
   };
-}
-
-/** A bare `node -e 0`: wall time p50, and CPU seconds per start (user + sys of the children). */
-function bareNode(): { wallMs: Spread; cpuSeconds: number } {
-  const wall: number[] = [];
-  for (let i = 0; i < plan.bare; i++) {
-    const started = performance.now();
-    spawnSync(process.execPath, ['-e', '0']);
-    wall.push(performance.now() - started);
-  }
-  const times = execFileSync(
-    'bash',
-    ['-c', `for i in $(seq ${plan.bare}); do "${process.execPath}" -e 0; done; times`],
-    {
-      encoding: 'utf8',
-    },
-  );
-  const children = times.trim().split('\n')[1] ?? '';
-  const seconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce(
-    (sum, m) => sum + Number(m[1]) * 60 + Number(m[2]),
-    0,
-  );
-  return { wallMs: spread(wall), cpuSeconds: round(seconds / plan.bare, 4) };
-}
-
-function fmt(s: Spread | undefined): string {
-  return s === undefined ? '-' : `${s.p50} / ${s.p90} / ${s.p99}`;
-}
-
-async function main(): Promise<void> {
-  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${round(os.totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}, ${os.release()}`;
-  log(`machine: ${machine}; ${quick ? 'quick' : 'full'} run`);
-  const bare = bareNode();
-  const worker = await workerCost();
-  const results: TargetResult[] = [];
-  for (const target of targets) results.push(await runTarget(target));
-  const [zero, spares, reference] = results;
-
-  const churnFloor = round((1 / bare.cpuSeconds) * os.cpus().length * 0.8, 1);
-  const last = spares.steps.at(-1);
-  const checks = [
-    {
-      target: 'first push p50 with spares ≤ 3 × ws reference + 5 ms',
-      value: `${spares.sequential.firstPush.p50} ≤ ${round(3 * reference.sequential.firstPush.p50 + 5)}`,
-      met: spares.sequential.firstPush.p50 <= 3 * reference.sequential.firstPush.p50 + 5,
-    },
-    {
-      target: 'first push p99 with spares ≤ 4 × its p50',
-      value: `${spares.sequential.firstPush.p99} ≤ ${round(4 * spares.sequential.firstPush.p50)}`,
-      met: spares.sequential.firstPush.p99 <= 4 * spares.sequential.firstPush.p50,
-    },
-    {
-      target: 'first push p50 with 0 spares ≤ bare node start p50 × 1.2',
-      value: `${zero.sequential.firstPush.p50} ≤ ${round(bare.wallMs.p50 * 1.2)}`,
-      met: zero.sequential.firstPush.p50 <= bare.wallMs.p50 * 1.2,
-    },
-    {
-      target: 'churn ≥ 1 / (CPU s per bare start) × cores × 0.8',
-      value: `${spares.churn.clientsPerSecond} ≥ ${churnFloor}`,
-      met: spares.churn.clientsPerSecond >= churnFloor,
-    },
-    {
-      target: 'connect → 101 p99 < 10 ms (with spares)',
-      value: `${spares.sequential.upgrade.p99}`,
-      met: spares.sequential.upgrade.p99 < 10,
-    },
-    {
-      target: 'quit → TCP close p99 < 20 ms (with spares, sequential and churn)',
-      value: `${spares.sequential.quit.p99}, ${spares.churn.quit.p99}`,
-      met: spares.sequential.quit.p99 < 20 && spares.churn.quit.p99 < 20,
-    },
-    {
-      target: `${plan.steps.at(-1)} clients held, ≥ 99 % gaps ≤ 1.5 s, ≤ 6.5 MiB marginal PSS`,
-      value: last
-        ? `${last.reached} clients, ${round(last.gapsWithin1500 * 100)} %, ${last.marginalPssMiB} MiB`
-        : '-',
-      met:
-        last !== undefined &&
-        last.reached >= (plan.steps.at(-1) as number) &&
-        last.gapsWithin1500 >= 0.99 &&
-        last.marginalPssMiB <= 6.5,
-    },
-  ];
-
-  const rows: [string, ...string[]][] = [
-    ['figure (ms: p50 / p90 / p99)', ...results.map((r) => r.name)],
-    ['(a) connect → 101', ...results.map((r) => fmt(r.sequential.upgrade))],
-    ['(a) connect → first push', ...results.map((r) => fmt(r.sequential.firstPush))],
-    ['(b) churn, clients/s (8 at a time)', ...results.map((r) => String(r.churn.clientsPerSecond))],
-    ['(d) quit → TCP close, sequential', ...results.map((r) => fmt(r.sequential.quit))],
-    ['(d) quit → TCP close, churn', ...results.map((r) => fmt(r.churn.quit))],
-  ];
-  for (const [index, n] of plan.steps.entries()) {
-    rows.push([
-      `(c) ${n} clients: reached, gaps ≤ 1.5 s, MiB/client, threads/proc`,
-      ...results.map((r) => {
-        const step = r.steps[index];
-        return step === undefined
-          ? '-'
-          : `${step.reached}, ${round(step.gapsWithin1500 * 100)} %, ${step.marginalPssMiB}, ${step.threadsPerWorker}`;
-      }),
-    ]);
-  }
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  const table = rows.map(
-    (row) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`,
-  );
-  table.splice(1, 0, `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-
-  console.log(`\nMachine: ${machine}. ${quick ? 'Quick' : 'Full'} run.`);
-  console.log(
-    `Bare \`node -e 0\`: wall p50 ${bare.wallMs.p50} ms, ${bare.cpuSeconds} CPU s per start.`,
-  );
-  console.log(
-    `(e) Worker: fork → ready ${fmt(worker.forkToReady)} ms; idle PSS alone ${worker.idlePssMiB} MiB; ${worker.threads} threads (flags: ${WORKER_NODE_FLAGS.join(' ')}).\n`,
-  );
-  console.log(table.join('\n'));
-  console.log('\nTargets:');
-  for (const check of checks)
-    console.log(`- [${check.met ? 'met' : 'MISSED'}] ${check.target}: ${check.value}`);
-
-  const report = { machine, quick, plan, bareNode: bare, worker, results, checks };
+  console.log(table(report));
   if (jsonFile !== undefined) writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  const written = await writeReport(report, reportDir);
+  console.log(`\nPlots: ${written.join(', ')}`);
 }
 
 main().catch((error: Error) => {

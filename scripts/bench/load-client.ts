@@ -17,6 +17,8 @@ export class BenchClient {
   upgradedAt = 0;
   firstPushAt = 0;
   closedAt = 0;
+  /** A handshake refused with an HTTP status: the status and its Retry-After, if any. */
+  refusal: { status: number; retryAfterS: number | undefined } | undefined;
   /** Arrival times of the demo pushes (not the hello). */
   readonly pushTimes: number[] = [];
   keepPushTimes = false;
@@ -36,8 +38,8 @@ export class BenchClient {
     });
   }
 
-  /** Connects and completes the handshake; resolves at the 101. */
-  static open(port: number, timeoutMs = 30000): Promise<BenchClient> {
+  /** Connects and sends the upgrade request; `upgraded()` waits for the 101. */
+  static connect(port: number): BenchClient {
     const socket = net.connect(port, '127.0.0.1');
     const client = new BenchClient(socket);
     socket.once('connect', () => {
@@ -46,7 +48,22 @@ export class BenchClient {
           `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       );
     });
-    return client.until(() => client.upgradedAt > 0, 'the 101', timeoutMs).then(() => client);
+    return client;
+  }
+
+  /** Connects and completes the handshake; resolves at the 101. */
+  static open(port: number, timeoutMs = 30000): Promise<BenchClient> {
+    const client = BenchClient.connect(port);
+    return client.upgraded(timeoutMs).then(() => client);
+  }
+
+  upgraded(timeoutMs = 30000): Promise<void> {
+    return this.until(() => this.upgradedAt > 0, 'the 101', timeoutMs);
+  }
+
+  /** Resolves when the TCP connection has closed (either side). */
+  closed(timeoutMs: number): Promise<void> {
+    return this.until(() => this.closedAt > 0, 'the TCP close', timeoutMs);
   }
 
   firstPush(timeoutMs = 30000): Promise<void> {
@@ -70,7 +87,13 @@ export class BenchClient {
       this.head = Buffer.concat([this.head, chunk]);
       const end = this.head.indexOf('\r\n\r\n');
       if (end < 0) return;
-      if (!this.head.subarray(0, 12).toString().startsWith('HTTP/1.1 101')) {
+      const head = this.head.subarray(0, end).toString('latin1');
+      if (!head.startsWith('HTTP/1.1 101')) {
+        const retryAfter = /\r\nretry-after:\s*(\d+)/i.exec(head)?.[1];
+        this.refusal = {
+          status: Number(head.slice(9, 12)),
+          retryAfterS: retryAfter === undefined ? undefined : Number(retryAfter),
+        };
         this.socket.destroy();
         return;
       }

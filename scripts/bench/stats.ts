@@ -5,6 +5,7 @@ export interface Spread {
   p50: number;
   p90: number;
   p99: number;
+  max: number;
   n: number;
 }
 
@@ -14,7 +15,13 @@ export function spread(values: number[]): Spread {
     sorted.length === 0
       ? NaN
       : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-  return { p50: round(at(0.5)), p90: round(at(0.9)), p99: round(at(0.99)), n: sorted.length };
+  return {
+    p50: round(at(0.5)),
+    p90: round(at(0.9)),
+    p99: round(at(0.99)),
+    max: round(at(1)),
+    n: sorted.length,
+  };
 }
 
 export function round(value: number, digits = 2): number {
@@ -72,4 +79,31 @@ export function threads(pid: number): number {
 
 export function treePssKiB(root: number): number {
   return processTree(root).reduce((sum, pid) => sum + pssKiB(pid), 0);
+}
+
+/**
+ * A process's children, from /proc/PID/task/TID/children (one read per thread, where
+ * scanning all of /proc reads a file per process on the machine).
+ */
+export function childPids(pid: number): number[] {
+  const pids: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (text !== '') pids.push(...text.split(' ').map(Number));
+    }
+  } catch {
+    // gone meanwhile
+  }
+  return pids;
+}
+
+/** Resident set size peak (VmHWM) in MiB, 0 once the process is gone. */
+export function peakRssMiB(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return round(Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0) / 1024, 1);
+  } catch {
+    return 0;
+  }
 }

@@ -1,14 +1,38 @@
 /**
  * The reference a user would otherwise pick: one process, the `ws` library, the same
  * push behaviour (hello, "I am waiting N seconds" at once and every N seconds, "quit"
- * closes with 1000). Usage: node ws-reference.js PORT INTERVAL_MIN INTERVAL_MAX
+ * closes with 1000). POST /publish sends its body to every open client, the usual ws
+ * broadcast loop (ws.send per client, all in this one process). Answers {"queued": N}.
+ * Usage: node ws-reference.js PORT INTERVAL_MIN INTERVAL_MAX
  */
-import { WebSocketServer } from 'ws';
+import http from 'node:http';
+import { WebSocket, WebSocketServer } from 'ws';
 import { drawInterval, demoMessage } from '../../workers/demo-pushes';
 
 const [port, min, max] = process.argv.slice(2).map(Number);
-const server = new WebSocketServer({ host: '127.0.0.1', port, perMessageDeflate: false });
+const httpServer = http.createServer();
+const server = new WebSocketServer({ server: httpServer, perMessageDeflate: false });
 let nextId = 1;
+
+httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+  if (req.method !== 'POST' || req.url !== '/publish') {
+    res.writeHead(404).end();
+    return;
+  }
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    const text = Buffer.concat(chunks).toString();
+    let queued = 0;
+    for (const ws of server.clients) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      ws.send(text);
+      queued++;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(`${JSON.stringify({ queued })}\n`);
+  });
+});
 
 server.on('connection', (ws) => {
   const id = nextId++;
@@ -27,5 +51,5 @@ server.on('connection', (ws) => {
   ws.on('close', () => clearTimeout(timer));
   ws.on('error', () => undefined);
 });
-server.on('listening', () => console.log(`Server started on 127.0.0.1:${port}`));
+httpServer.listen(port, '127.0.0.1', () => console.log(`Server started on 127.0.0.1:${port}`));
 process.on('SIGTERM', () => process.exit(0));

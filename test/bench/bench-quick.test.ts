@@ -12,6 +12,7 @@ const spreadShape = {
   p50: expect.any(Number),
   p90: expect.any(Number),
   p99: expect.any(Number),
+  max: expect.any(Number),
   n: expect.any(Number),
 };
 
@@ -19,13 +20,21 @@ describe('npm run bench -- --quick', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-bench-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('prints the table and writes a JSON report of the right shape', async () => {
+  test('prints the table and writes a JSON report and plots of the right shape', async () => {
     const file = path.join(dir, 'report.json');
+    const plots = path.join(dir, 'plots');
     const stdout = await new Promise<string>((resolve, reject) => {
       execFile(
         process.execPath,
-        [path.join(ROOT, 'dist/scripts/bench/bench.js'), '--quick', '--json', file],
-        { cwd: ROOT, timeout: 90000 },
+        [
+          path.join(ROOT, 'dist/scripts/bench/bench.js'),
+          '--quick',
+          '--json',
+          file,
+          '--report',
+          plots,
+        ],
+        { cwd: ROOT, timeout: 110000 },
         (error, out) => (error ? reject(error) : resolve(out)),
       );
     });
@@ -33,41 +42,86 @@ describe('npm run bench -- --quick', () => {
     expect(stdout).toMatch(/Targets:/);
     const report = JSON.parse(readFileSync(file, 'utf8'));
     expect(report.quick).toBe(true);
-    expect(report.bareNode).toEqual({ wallMs: spreadShape, cpuSeconds: expect.any(Number) });
-    expect(report.worker).toEqual({
+    const startCost = { wallMs: spreadShape, cpuSeconds: expect.any(Number) };
+    expect(report.bareNode).toEqual(startCost);
+    expect(report.bareNodeWithCaCerts).toEqual(startCost);
+    const workerShape = {
       forkToReady: spreadShape,
       idlePssMiB: expect.any(Number),
       threads: expect.any(Number),
-    });
+      cpuSeconds: expect.any(Number),
+    };
+    expect(report.worker).toEqual(workerShape);
+    expect(report.workerWithCaCerts).toEqual(workerShape);
+    expect(report.floorWorker).toEqual(workerShape);
     expect(report.results.map((r: { name: string }) => r.name)).toEqual([
       'push-websocket --spare-workers 0',
       'push-websocket (default spares)',
+      'push-websocket --spare-workers 5',
+      'floor (minimal fork per client)',
       'ws reference (one process)',
     ]);
     for (const result of report.results) {
-      expect(result.sequential).toEqual({
+      expect(result.sequential).toMatchObject({
         upgrade: spreadShape,
         firstPush: spreadShape,
         quit: spreadShape,
       });
       expect(result.sequential.firstPush.n).toBe(report.plan.sequential);
+      expect(result.sequential.firstPushes).toHaveLength(report.plan.sequential);
       expect(result.churn).toEqual({ clientsPerSecond: expect.any(Number), quit: spreadShape });
       expect(result.churn.quit.n).toBe(report.plan.churn);
     }
-    for (const result of report.results.slice(1)) {
+    const [zero, spares, fiveSpares, floor, reference] = report.results;
+    // Our masters run with the probe: forks and handshakes lined up.
+    for (const ours of [zero, spares, fiveSpares]) {
+      expect(ours.forkWaits).toMatchObject({
+        forks: expect.any(Number),
+        handshakes: report.plan.sequential,
+        behindFork: expect.any(Number),
+        loopDelayMaxMs: expect.any(Number),
+      });
+      expect(ours.masterPeakRssMiB).toBeGreaterThan(0);
+    }
+    expect(fiveSpares.bursts.firstPush.n).toBe(report.plan.bursts * report.plan.burstClients);
+    expect(spares.idleWorkers).toEqual({
+      mean: expect.any(Number),
+      max: expect.any(Number),
+      samples: expect.any(Number),
+    });
+    for (const result of [spares, floor, reference]) {
+      expect(result.bursts.firstPush.n).toBe(report.plan.bursts * report.plan.burstClients);
       expect(result.steps).toHaveLength(report.plan.steps.length);
       for (const step of result.steps) {
-        expect(step).toEqual({
+        expect(step).toMatchObject({
           target: expect.any(Number),
           reached: step.target,
           secondsToReach: expect.any(Number),
           gapsWithin1500: expect.any(Number),
           marginalPssMiB: expect.any(Number),
+          pssSampled: expect.any(Number),
           threadsPerWorker: expect.any(Number),
         });
+        if (report.plan.fanoutAt.includes(step.target)) {
+          expect(step.fanout).toMatchObject({
+            broadcasts: report.plan.broadcasts,
+            lastDelivery: spreadShape,
+            missing: 0,
+          });
+        }
       }
     }
-    expect(report.checks).toHaveLength(7);
+    expect(report.reconnect).toMatchObject({
+      clients: report.plan.reconnectClients,
+      allBackMs: expect.any(Number),
+      notBack: 0,
+      masterPeakRssMiB: { before: expect.any(Number), after: expect.any(Number) },
+    });
+    expect(report.reconnect.curve.at(-1).back).toBe(report.plan.reconnectClients);
+    expect(report.checks.length).toBeGreaterThanOrEqual(12);
     for (const check of report.checks) expect(typeof check.met).toBe('boolean');
-  }, 120000);
+    for (const plot of ['first-push', 'steps', 'fanout', 'reconnect', 'startup']) {
+      expect(readFileSync(path.join(plots, `${plot}.svg`), 'utf8')).toMatch(/^<svg/);
+    }
+  }, 130000);
 });

@@ -1,0 +1,127 @@
+import { performance } from 'node:perf_hooks';
+import { BenchClient } from './load-client';
+import { round, spread, type Spread } from './stats';
+
+/** Clients arriving: paced one after another, in churn, and in bursts after idle. */
+
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
+
+/** performance.now() of this process as epoch milliseconds (to line up with the master's probe). */
+export const epoch = (t: number): number => performance.timeOrigin + t;
+
+export interface Paced {
+  upgrade: Spread;
+  firstPush: Spread;
+  quit: Spread;
+  /** Each client's [connect, 101] in epoch ms. */
+  handshakes: [number, number][];
+  /** Each client's connect → first push in ms (for the latency plot). */
+  firstPushes: number[];
+}
+
+/**
+ * Paced arrivals: `count` clients, one started every `periodMs` (each waits for its
+ * first push and quits before the next starts, if it can).
+ */
+export async function paced(port: number, count: number, periodMs: number): Promise<Paced> {
+  const upgrade: number[] = [];
+  const firstPush: number[] = [];
+  const quit: number[] = [];
+  const handshakes: [number, number][] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const client = await BenchClient.open(port);
+    await client.firstPush();
+    upgrade.push(client.upgradedAt - client.started);
+    firstPush.push(client.firstPushAt - client.started);
+    handshakes.push([epoch(client.started), epoch(client.upgradedAt)]);
+    quit.push(await client.quit());
+    await sleep(Math.max(0, periodMs - (performance.now() - started)));
+  }
+  return {
+    upgrade: spread(upgrade),
+    firstPush: spread(firstPush),
+    quit: spread(quit),
+    handshakes,
+    firstPushes: firstPush.map((ms) => round(ms)),
+  };
+}
+
+export interface Churn {
+  clientsPerSecond: number;
+  quit: Spread;
+}
+
+/** One churn run's raw figures, to merge runs taken in turns with other servers. */
+export interface ChurnRun {
+  clients: number;
+  seconds: number;
+  quits: number[];
+}
+
+/** Churn: connect + first push + quit, `concurrency` at a time, `count` clients. */
+export async function churnRun(
+  port: number,
+  count: number,
+  concurrency: number,
+): Promise<ChurnRun> {
+  let remaining = count;
+  const quits: number[] = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (remaining > 0) {
+        remaining--;
+        const client = await BenchClient.open(port);
+        await client.firstPush();
+        quits.push(await client.quit());
+      }
+    }),
+  );
+  return { clients: count, seconds: (performance.now() - started) / 1000, quits };
+}
+
+/** Runs merged: clients over the seconds they took together, quits together. */
+export function mergeChurn(runs: ChurnRun[]): Churn {
+  const clients = runs.reduce((sum, run) => sum + run.clients, 0);
+  const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
+  return {
+    clientsPerSecond: round(clients / Math.max(seconds, 1e-9), 1),
+    quit: spread(runs.flatMap((run) => run.quits)),
+  };
+}
+
+export interface Bursts {
+  firstPush: Spread;
+  firstPushes: number[];
+}
+
+/**
+ * Bursts after idle: `clients` arriving evenly within `spreadMs` on a server that has
+ * been idle (`settle` waits for that before each burst); every client waits for its
+ * first push, then all quit.
+ */
+export async function bursts(
+  port: number,
+  count: number,
+  clients: number,
+  spreadMs: number,
+  settle: () => Promise<void>,
+): Promise<Bursts> {
+  const firstPush: number[] = [];
+  for (let b = 0; b < count; b++) {
+    await settle();
+    const opened = await Promise.all(
+      Array.from({ length: clients }, async (_, i) => {
+        await sleep((i * spreadMs) / clients);
+        const client = await BenchClient.open(port);
+        await client.firstPush();
+        firstPush.push(client.firstPushAt - client.started);
+        return client;
+      }),
+    );
+    await Promise.all(opened.map((client) => client.quit()));
+  }
+  return { firstPush: spread(firstPush), firstPushes: firstPush.map((ms) => round(ms)) };
+}

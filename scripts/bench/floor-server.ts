@@ -1,0 +1,97 @@
+/**
+ * The floor reference: a minimal fork-per-client push server, what this design costs
+ * with nothing of ours in it. On each upgrade it forks scripts/bench/floor-worker.js,
+ * waits for its ready message, sends the 101 and hands the socket over with the same
+ * read-stop as src/master/pool/handoff.ts. No spares, no bound on start-ups, no
+ * checks beyond a key, no logging. Workers run without NODE_EXTRA_CA_CERTS (they do
+ * no TLS) and with the Node flags given in FLOOR_NODE_FLAGS (space separated).
+ *
+ * POST /publish relays its body as one IPC message per worker (each worker writes one
+ * frame): the naive relay the fan-out figures are compared with. Answers {"queued": N}.
+ *
+ * Usage: node floor-server.js PORT INTERVAL_SECONDS
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import path from 'node:path';
+
+const [port, interval] = process.argv.slice(2).map(Number);
+/** FLOOR_WORKER_ENTRY replaces the worker (the memory probe, worker-probe.ts). */
+const WORKER = process.env.FLOOR_WORKER_ENTRY || path.join(__dirname, 'floor-worker.js');
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const flags = (process.env.FLOOR_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
+const env: NodeJS.ProcessEnv = { ...process.env, FLOOR_INTERVAL: String(interval) };
+delete env.NODE_EXTRA_CA_CERTS;
+
+/** Workers that have a client (the publish relay's targets). */
+const serving = new Set<ChildProcess>();
+let nextId = 1;
+
+function handOff(child: ChildProcess, socket: Socket, id: number): void {
+  const handle = (socket as unknown as { _handle: { readStop(): number } | null })._handle;
+  if (handle === null) {
+    child.kill();
+    return;
+  }
+  handle.readStop();
+  serving.add(child);
+  child.send({ id }, socket, { keepOpen: false }, () => undefined);
+}
+
+const server = http.createServer((req, res) => {
+  if (req.method !== 'POST' || req.url !== '/publish') {
+    res.writeHead(404).end();
+    return;
+  }
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    const text = Buffer.concat(chunks).toString();
+    for (const child of serving) child.send({ text });
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(`${JSON.stringify({ queued: serving.size })}\n`);
+  });
+});
+
+server.on('upgrade', (req: http.IncomingMessage, socket: Socket) => {
+  socket.on('error', () => undefined);
+  const key = req.headers['sec-websocket-key'];
+  if (typeof key !== 'string') {
+    socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+    return;
+  }
+  const accept = createHash('sha1')
+    .update(key + GUID)
+    .digest('base64');
+  const id = nextId++;
+  const child = fork(WORKER, [], {
+    execArgv: flags,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  child.on('exit', () => serving.delete(child));
+  child.on('error', () => undefined);
+  child.once('message', () => {
+    if (socket.destroyed) {
+      child.kill();
+      return;
+    }
+    socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      () => handOff(child, socket, id),
+    );
+  });
+});
+
+server.listen(port, '127.0.0.1', () => {
+  const { port: real } = server.address() as AddressInfo;
+  console.log(`Server started on 127.0.0.1:${real}`);
+});
+process.on('SIGTERM', () => {
+  server.close();
+  for (const child of serving) child.kill();
+  process.exit(0);
+});

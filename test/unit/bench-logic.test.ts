@@ -1,0 +1,53 @@
+import { forkWaits } from '../../scripts/bench/probe-analysis';
+import { reconnectDelayMs } from '../../scripts/bench/reconnect-policy';
+
+/** The bench's pure parts: when a reconnecting client retries, and forks vs handshakes. */
+describe('reconnectDelayMs (back-off with full jitter, Retry-After as a floor)', () => {
+  const policy = { baseMs: 500, capMs: 8000 };
+
+  test('grows with failures up to the cap, scaled by the random draw', () => {
+    expect(reconnectDelayMs(0, undefined, () => 0.5, policy)).toBe(250);
+    expect(reconnectDelayMs(3, undefined, () => 0.5, policy)).toBe(2000);
+    expect(reconnectDelayMs(10, undefined, () => 0.999, policy)).toBeCloseTo(7992);
+    expect(reconnectDelayMs(10_000, undefined, () => 0.5, policy)).toBe(4000);
+  });
+
+  test('never waits less than Retry-After, and spreads those told the same', () => {
+    expect(reconnectDelayMs(0, 5, () => 0, policy)).toBe(5000);
+    expect(reconnectDelayMs(0, 5, () => 0.999, policy)).toBeCloseTo(7497.5);
+    // A long back-off already past Retry-After stays as it is.
+    expect(reconnectDelayMs(5, 1, () => 0.9, policy)).toBeCloseTo(7200);
+  });
+});
+
+describe('forkWaits', () => {
+  const probe = {
+    pid: 1,
+    forks: [
+      [100, 104],
+      [500, 512],
+      [5000, 5003],
+    ] as [number, number][],
+    seconds: [
+      { at: 1000, delayMaxMs: 12, delayP99Ms: 11, rssMiB: 50 },
+      { at: 9000, delayMaxMs: 99, delayP99Ms: 99, rssMiB: 50 },
+    ],
+  };
+
+  test('counts the handshakes a fork overlapped, within the phase only', () => {
+    const result = forkWaits(
+      probe,
+      [
+        [98, 106], // waited behind the first fork
+        [200, 202], // clear
+        [511, 520], // its start fell inside the second fork
+      ],
+      [0, 1000],
+    );
+    expect(result).toMatchObject({ forks: 2, handshakes: 3, behindFork: 2 });
+    expect(result.forkBlockMs).toMatchObject({ p50: 4, max: 12, n: 2 });
+    expect(result.upgradeBehindFork).toMatchObject({ max: 9, n: 2 });
+    expect(result.upgradeClear).toMatchObject({ max: 2, n: 1 });
+    expect(result.loopDelayMaxMs).toBe(12);
+  });
+});
