@@ -36,6 +36,7 @@ import { IdleSampler, mergeIdle, type IdleCount } from './idle-sampler';
 import { CHURN_CONCURRENCY, FULL, QUICK } from './plan';
 import { forkWaits } from './probe-analysis';
 import { massReconnect } from './reconnect';
+import { instancesChecks, instancesFanout, instancesTable } from './instances';
 import { writeReport } from './report';
 import { FLOOR_NODE_FLAGS, PUBLISH_TOKEN, SERVERS, probeOf, type ServerKind } from './servers';
 import { bareNode, withoutCaCerts, workerCosts } from './startup-cost';
@@ -256,6 +257,7 @@ async function main(): Promise<void> {
     burstBaseline: spares,
     burstPolicy: fiveSpares,
   });
+  const instances = await instancesFanout(plan.instanceSizes, plan.broadcasts, log);
   const loadAfter = os.loadavg().map((l) => round(l));
   const report = {
     machine,
@@ -270,9 +272,13 @@ async function main(): Promise<void> {
     floorWorker,
     results,
     reconnect,
-    checks: list,
+    instances,
+    checks: [...list, ...instancesChecks(instances)],
   };
   console.log(table(report));
+  console.log(
+    `\nFan-out across instances (publish → last delivery):\n${instancesTable(instances)}`,
+  );
   if (jsonFile !== undefined) writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   const written = await writeReport(report, reportDir);
   console.log(`\nPlots: ${written.join(', ')}`);

@@ -24,6 +24,8 @@ export interface Plan {
   reconnectCapMs: number;
   /** Quiet time before the paced clients and before each burst (an idle server). */
   quietMs: number;
+  /** Fan-out across instances: clients on one instance, two through Redis, and ws. */
+  instanceSizes: number[];
   /** Start-up costs: forks of each worker kind, bare `node -e 0` runs. */
   forks: number;
   bare: number;
@@ -46,6 +48,7 @@ export const QUICK: Plan = {
   reconnectClients: 30,
   reconnectCapMs: 30000,
   quietMs: 500,
+  instanceSizes: [20],
   forks: 4,
   bare: 4,
 };
@@ -67,6 +70,7 @@ export const FULL: Plan = {
   reconnectClients: 1000,
   reconnectCapMs: 240000,
   quietMs: 2000,
+  instanceSizes: [100, 500, 1000],
   forks: 20,
   bare: 20,
 };

@@ -118,7 +118,14 @@ describe('npm run bench -- --quick', () => {
       masterPeakRssMiB: { before: expect.any(Number), after: expect.any(Number) },
     });
     expect(report.reconnect.curve.at(-1).back).toBe(report.plan.reconnectClients);
-    expect(report.checks.length).toBeGreaterThanOrEqual(12);
+    expect(report.checks.length).toBeGreaterThanOrEqual(13);
+    expect(report.instances).toHaveLength(1);
+    for (const setup of ['one', 'redis', 'ws']) {
+      expect(report.instances[0][setup]).toMatchObject({
+        p50: expect.any(Number),
+        max: expect.any(Number),
+      });
+    }
     for (const check of report.checks) expect(typeof check.met).toBe('boolean');
     for (const plot of ['first-push', 'steps', 'fanout', 'reconnect', 'startup']) {
       expect(readFileSync(path.join(plots, `${plot}.svg`), 'utf8')).toMatch(/^<svg/);
