@@ -12,8 +12,6 @@ import { WORKER_CONFIG_ENV, type WorkerConfig } from '../src/shared/config';
 import { parseWorkerConfig } from '../src/shared/worker-config';
 import type { ClientHandoff, MasterMessage, WorkerMessage } from '../src/shared/ipc';
 import { CloseCode } from '../src/shared/protocol/constants';
-import { CommandSource } from './command-source';
-import { commandEnvironment } from './command-environment';
 import { DemoSource } from './demo-source';
 import { PublishSource } from './publish-source';
 import type { PushSource } from './push-source';
@@ -52,11 +50,30 @@ function log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void 
   if (level !== 'debug' || config.debug) tell({ type: 'log', level, message });
 }
 
+type CommandParts = typeof import('./command-source') & typeof import('./command-environment');
+
+/**
+ * The modules a command needs (its endpoint, environment, process group), loaded only
+ * by a worker that runs one: the others start without their cost.
+ */
+function commandParts(): CommandParts {
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded on demand, see above */
+  return {
+    ...(require('./command-source') as typeof import('./command-source')),
+    ...(require('./command-environment') as typeof import('./command-environment')),
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+/** With --exec every client has a command: load its modules while idle, not at hand-off. */
+if (config.exec !== undefined) commandParts();
+
 /** The sources this server's flags ask for: the command or the demo, and publishes. */
 function sourcesFor(handoff: ClientHandoff): PushSource[] {
   const sources: PushSource[] = [];
   const argv = handoff.command ?? config.exec; // --dir's script, or --exec
   if (argv !== undefined) {
+    const { CommandSource, commandEnvironment } = commandParts();
     sources.push(
       new CommandSource({
         argv,
