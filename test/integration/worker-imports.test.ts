@@ -4,11 +4,15 @@ import { WORKER_CONFIG_ENV, type WorkerConfig } from '../../src/shared/config';
 import { ROOT } from '../helpers/server';
 import { VALID_WORKER_CONFIG } from '../helpers/worker-config';
 
-/** The project files a worker has loaded when it is ready, with this config. */
-function loadedBy(config: WorkerConfig): string[] {
+/**
+ * The project files a worker has loaded with this config: when it says ready (`atReady`),
+ * or a moment later, once it has loaded what serving a client takes.
+ */
+function loadedBy(config: WorkerConfig, atReady = false): string[] {
+  const dump = 'process.stdout.write(JSON.stringify(Object.keys(require.cache)));process.exit(0)';
   const script =
     "require('./dist/workers/push-worker.js');" +
-    'process.stdout.write(JSON.stringify(Object.keys(require.cache)))';
+    (atReady ? dump : `setTimeout(() => {${dump}}, 200)`);
   const loaded = JSON.parse(
     execFileSync(process.execPath, ['-e', script], {
       cwd: ROOT,
@@ -34,6 +38,7 @@ const EVERY_WORKER = [
   'dist/workers/demo-source.js',
   'dist/workers/frames.js',
   'dist/workers/memory-ceiling.js',
+  'dist/workers/client-runtime.js',
   'dist/workers/publish-source.js',
   'dist/workers/push-worker.js',
   'dist/workers/session.js',
@@ -61,7 +66,16 @@ const COMMAND_PARTS = [
  */
 describe("the worker's require graph", () => {
   test('holds only workers/ and src/shared/ (protocol, config, IPC types)', () => {
-    expect(loadedBy(VALID_WORKER_CONFIG)).toEqual(EVERY_WORKER);
+    expect(loadedBy(VALID_WORKER_CONFIG)).toEqual([...EVERY_WORKER].sort());
+  });
+
+  test('at ready, only its settings: the rest loads while it waits for a client', () => {
+    expect(loadedBy(VALID_WORKER_CONFIG, true)).toEqual([
+      'dist/src/shared/config.js',
+      'dist/src/shared/protocol/constants.js',
+      'dist/src/shared/worker-config.js',
+      'dist/workers/push-worker.js',
+    ]);
   });
 
   test('with --exec, the command parts too, loaded while idle', () => {
