@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { LineSplitter } from '../src/shared/line-splitter';
-import { groupAlive, signalGroup } from './process-group';
+import { readLines } from '../src/shared/line-splitter';
+import { groupAlive, signalGroup } from '../src/shared/process-group';
 
 export interface CommandEvents {
   /** A line the command wrote to stdout (text mode). */
@@ -78,9 +78,9 @@ export class CommandEndpoint {
     if (this.binary) {
       this.passBytes(child.stdout, this.events.onBytes as (chunk: Buffer) => void);
     } else {
-      this.splitLines(child.stdout, (line) => this.events.onLine(line));
+      readLines(child.stdout, this.maxLineBytes, (line) => this.events.onLine(line));
     }
-    this.splitLines(child.stderr, (line) => this.events.onStderrLine(line));
+    readLines(child.stderr, this.maxLineBytes, (line) => this.events.onStderrLine(line));
     return child.pid;
   }
 
@@ -117,20 +117,6 @@ export class CommandEndpoint {
   end(): Promise<EndStep> {
     this.ending ??= this.runEnd();
     return this.ending;
-  }
-
-  /** SIGTERM to the command's group, SIGKILL after `graceMs`; resolves once it is gone. */
-  terminate(graceMs: number): Promise<void> {
-    if (this.exited || this.child?.pid === undefined) return Promise.resolve();
-    const pid = this.child.pid;
-    signalGroup(pid, 'SIGTERM');
-    const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
-    return new Promise((resolve) =>
-      this.exitWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      }),
-    );
   }
 
   private async runEnd(): Promise<EndStep> {
@@ -194,18 +180,6 @@ export class CommandEndpoint {
       for (let start = 0; start < chunk.length; start += this.maxLineBytes) {
         onBytes(chunk.subarray(start, start + this.maxLineBytes));
       }
-    });
-  }
-
-  private splitLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
-    if (stream === null) return;
-    const splitter = new LineSplitter(this.maxLineBytes);
-    stream.on('data', (chunk: Buffer) => {
-      for (const line of splitter.push(chunk)) onLine(line);
-    });
-    stream.on('end', () => {
-      const rest = splitter.end();
-      if (rest !== undefined) onLine(rest);
     });
   }
 

@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import type { ServerProcess } from '../lib/server-process';
 import { sleep } from './arrivals';
 import { OPEN_CONCURRENCY } from './plan';
-import { ReconnectingClient, seededRandom } from './reconnecting-client';
+import { seededRandom } from '../lib/seeded-random';
+import { ReconnectingClient } from './reconnecting-client';
 import { peakRssMiB, round } from './stats';
 
 /**

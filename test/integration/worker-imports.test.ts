@@ -51,12 +51,12 @@ const COMMAND_PARTS = [
   'dist/src/shared/host-port.js',
   'dist/src/shared/line-splitter.js',
   'dist/src/shared/pass-environment.js',
+  'dist/src/shared/process-group.js',
   'dist/src/shared/url-path.js',
   'dist/workers/cgi-environment.js',
   'dist/workers/command-endpoint.js',
   'dist/workers/command-environment.js',
   'dist/workers/command-source.js',
-  'dist/workers/process-group.js',
 ];
 
 /**

@@ -1,17 +1,6 @@
 import fc from 'fast-check';
+import { seededRandom } from '../../scripts/lib/seeded-random';
 import { DemoPushes, demoMessage, drawInterval } from '../../workers/demo-pushes';
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same draws. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.TEST_SEED ?? Date.now() % 2 ** 31);
 

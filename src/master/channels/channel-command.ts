@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readLines } from '../../shared/line-splitter';
+import { signalGroup } from '../../shared/process-group';
 import type { ChannelCommand } from '../../shared/config';
 import { Backoff } from '../backoff';
 import type { Logger } from '../logger';
@@ -91,13 +92,5 @@ export class ChannelCommandRunner {
         }
       },
     );
-  }
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
   }
 }

@@ -1,3 +1,4 @@
+import { signalGroup } from '../../shared/process-group';
 import type { Logger } from '../logger';
 import type { Worker } from './worker';
 
@@ -19,14 +20,11 @@ export class CommandReaper {
     const pid = this.groups.get(worker);
     if (pid === undefined) return;
     this.groups.delete(worker);
-    try {
-      process.kill(-pid, 'SIGKILL');
-      this.logger.warn(`Killed the command of a dead worker (pid ${pid})`, {
-        client: worker.client?.id,
-        pid: worker.pid,
-      });
-    } catch {
-      // already gone, as it should be
-    }
+    // Already gone, as it should be, unless the worker was killed first.
+    if (!signalGroup(pid, 'SIGKILL')) return;
+    this.logger.warn(`Killed the command of a dead worker (pid ${pid})`, {
+      client: worker.client?.id,
+      pid: worker.pid,
+    });
   }
 }

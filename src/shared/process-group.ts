@@ -5,11 +5,13 @@ import { readdirSync, readFileSync } from 'node:fs';
  * that what the command started ends with it.
  */
 
-export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+/** Signals the whole group; false when there was no such group (already gone). */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(-pgid, signal);
+    return true;
   } catch {
-    // already gone
+    return false;
   }
 }
 
