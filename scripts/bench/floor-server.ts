@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
+import { referencePublish } from './reference-publish';
 
 const [port, interval] = process.argv.slice(2).map(Number);
 /** FLOOR_WORKER_ENTRY replaces the worker (the memory probe, worker-probe.ts). */
@@ -40,20 +41,12 @@ function handOff(child: ChildProcess, socket: Socket, id: number): void {
   child.send({ id }, socket, { keepOpen: false }, () => undefined);
 }
 
-const server = http.createServer((req, res) => {
-  if (req.method !== 'POST' || req.url !== '/publish') {
-    res.writeHead(404).end();
-    return;
-  }
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    const text = Buffer.concat(chunks).toString();
+const server = http.createServer(
+  referencePublish((text) => {
     for (const child of serving) child.send({ text });
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(`${JSON.stringify({ queued: serving.size })}\n`);
-  });
-});
+    return serving.size;
+  }),
+);
 
 server.on('upgrade', (req: http.IncomingMessage, socket: Socket) => {
   socket.on('error', () => undefined);

@@ -8,31 +8,25 @@
 import http from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import { drawInterval, demoMessage } from '../../workers/demo-pushes';
+import { referencePublish } from './reference-publish';
 
 const [port, min, max] = process.argv.slice(2).map(Number);
 const httpServer = http.createServer();
 const server = new WebSocketServer({ server: httpServer, perMessageDeflate: false });
 let nextId = 1;
 
-httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-  if (req.method !== 'POST' || req.url !== '/publish') {
-    res.writeHead(404).end();
-    return;
-  }
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    const text = Buffer.concat(chunks).toString();
+httpServer.on(
+  'request',
+  referencePublish((text) => {
     let queued = 0;
     for (const ws of server.clients) {
       if (ws.readyState !== WebSocket.OPEN) continue;
       ws.send(text);
       queued++;
     }
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(`${JSON.stringify({ queued })}\n`);
-  });
-});
+    return queued;
+  }),
+);
 
 server.on('connection', (ws) => {
   const id = nextId++;
