@@ -1,6 +1,6 @@
 import type { WorkerConfig } from '../src/shared/config';
 import { Opcode } from '../src/shared/protocol/constants';
-import { encodeFrame } from '../src/shared/protocol/frame';
+import { encodeFrame, encodeText } from '../src/shared/protocol/frame';
 import { Receiver } from '../src/shared/protocol/receiver';
 import { demoMessage, drawInterval } from './demo-pushes';
 
@@ -19,9 +19,6 @@ export function scheduleWarmUp(config: WorkerConfig, stillIdle: () => boolean): 
     receiver.push(
       encodeFrame(Opcode.Text, Buffer.from('warm up'), { mask: Buffer.from([1, 2, 3, 4]) }),
     );
-    encodeFrame(
-      Opcode.Text,
-      Buffer.from(demoMessage(drawInterval(config.intervalMin, config.intervalMax))),
-    );
+    encodeText(demoMessage(drawInterval(config.intervalMin, config.intervalMax)));
   }, WARM_UP_AFTER_MS).unref();
 }

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { CloseCode, Opcode } from '../src/shared/protocol/constants';
-import { encodeClose, encodeFrame } from '../src/shared/protocol/frame';
+import { encodeClose, encodeFrame, encodeText } from '../src/shared/protocol/frame';
 import { Receiver, type ReceiverEvent } from '../src/shared/protocol/receiver';
 
 export interface WebSocketEndpointOptions {
@@ -92,7 +92,7 @@ export class WebSocketEndpoint {
 
   sendText(text: string): void {
     if (!this.isOpen) return;
-    this.write(encodeFrame(Opcode.Text, Buffer.from(text, 'utf8')));
+    this.write(encodeText(text));
     this.dataFrames++;
   }
 

@@ -1,6 +1,7 @@
 /**
  * Exponential back-off after failures: `initialMs`, doubling per failure, at most
- * `maxMs`. Used for worker starts; the Redis backplane has its client's own.
+ * `maxMs`. Used for worker starts and --channel-exec restarts (the Redis backplane's
+ * reconnects add jitter: broker/backoff.ts).
  */
 export class Backoff {
   private count = 0;

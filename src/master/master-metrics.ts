@@ -33,7 +33,5 @@ export function masterMetrics(sources: MetricsSources): Metrics {
       workers: workersByState(sources.pool()),
     }),
   });
-  // The broker is in memory until a Redis backplane exists: it is always up.
-  metrics.setBackplaneUp(true);
   return metrics;
 }

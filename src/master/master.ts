@@ -27,7 +27,7 @@ import { masterMetrics } from './master-metrics';
 import { MetricsEvents } from './metrics-events';
 import { CommandReaper } from './pool/command-reaper';
 import { PushCounts } from './pool/push-counts';
-import { DEFAULT_WORKER_ENTRY, forkWorkerProcess } from './pool/worker-process';
+import { DEFAULT_WORKER_ENTRY, workerForker } from './pool/worker-process';
 import { WorkerPool, type Unavailable } from './pool/worker-pool';
 
 /**
@@ -63,7 +63,7 @@ export class Master {
     this.pool = new WorkerPool({
       spares: config.spareWorkers,
       logger,
-      spawn: () => forkWorkerProcess(entry, workerConfig),
+      spawn: workerForker(entry, workerConfig),
       // A client may wait for a worker as long as it may take to send its request.
       waitTimeoutMs: config.handshakeTimeout * 1000,
       events: new MetricsEvents(

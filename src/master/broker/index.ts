@@ -1,13 +1,6 @@
 import { defaultInstanceId } from './client-id';
 import { MemoryBroker } from './memory-broker';
-import { RedisBroker } from './redis-broker';
 import type { Broker, BrokerLogger } from './types';
-
-export * from './types';
-export { BROADCAST_CHANNEL, normaliseChannel } from '../channels/channel-name';
-export { clientIdOf, defaultInstanceId, instanceOfClientId } from './client-id';
-export { MemoryBroker } from './memory-broker';
-export { RedisBroker } from './redis-broker';
 
 export interface BrokerConfig {
   /** --redis: the backplane's URL; without it, the in-memory broker. */
@@ -28,6 +21,9 @@ export function createBroker(config: BrokerConfig): Broker {
   if (config.redis === undefined) {
     return new MemoryBroker({ instanceId, history: config.history });
   }
+  // Loaded only with --redis: a master without it never loads ioredis.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+  const { RedisBroker } = require('./redis-broker') as typeof import('./redis-broker');
   return new RedisBroker({
     url: config.redis,
     instanceId,

@@ -84,6 +84,8 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
   private readonly subscriber: Redis;
   private readonly scripts: ScriptCommands;
   private readonly counts = new SubscriptionCounts();
+  /** SUBSCRIBEs in flight, by channel, for the callers that come while one is. */
+  private readonly subscribing = new Map<string, Promise<void>>();
   private readonly where: string;
   /** The URL's password, scrubbed from any error text before it is logged or thrown. */
   private readonly secret: string;
@@ -205,13 +207,21 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
 
   async subscribe(channel: string): Promise<void> {
     this.checkChannel(channel);
-    if (!this.counts.add(channel) || this.subscriber.status !== 'ready') return;
-    try {
-      await this.subscriber.subscribe(publicationTopic(this.prefix, channel));
-    } catch (error) {
-      // The link broke: the resubscribe on recovery covers this channel.
-      this.logger.debug(`Redis backplane: subscribe ${channel} failed: ${this.errorText(error)}`);
-    }
+    const first = this.counts.add(channel);
+    // Every caller waits for the channel's SUBSCRIBE, not only the first: a second
+    // client must not read history before live publications reach this instance.
+    if (!first) return this.subscribing.get(channel);
+    if (this.subscriber.status !== 'ready') return;
+    const done = this.subscriber.subscribe(publicationTopic(this.prefix, channel)).then(
+      () => undefined,
+      (error: unknown) => {
+        // The link broke: the resubscribe on recovery covers this channel.
+        this.logger.debug(`Redis backplane: subscribe ${channel} failed: ${this.errorText(error)}`);
+      },
+    );
+    this.subscribing.set(channel, done);
+    await done;
+    if (this.subscribing.get(channel) === done) this.subscribing.delete(channel);
   }
 
   async unsubscribe(channel: string): Promise<void> {

@@ -89,7 +89,8 @@ export class ChannelRelay {
     if (options.since !== undefined) return this.recover(feed, options.since);
     if (!options.json) return { feed };
     try {
-      const now = await this.broker.history(channel, 0, '');
+      // An offset past any (and an epoch no stream has) reads no entry: only where it stands.
+      const now = await this.broker.history(channel, Number.MAX_SAFE_INTEGER, '');
       return { feed, position: { epoch: now.epoch, offset: now.offset } };
     } catch (error) {
       this.logger.debug(`No position for ${channel}: ${(error as Error).message}`);
@@ -141,13 +142,16 @@ export class ChannelRelay {
   }
 
   private onPublication(publication: Publication): void {
+    const message = publishMessage(publication); // one message for every feed
     if (publication.channel === BROADCAST_CHANNEL) {
       for (const members of this.byChannel.values()) {
-        for (const feed of members) feed.offer(publication);
+        for (const feed of members) feed.offer(publication, message);
       }
       return;
     }
-    for (const feed of this.byChannel.get(publication.channel) ?? []) feed.offer(publication);
+    for (const feed of this.byChannel.get(publication.channel) ?? []) {
+      feed.offer(publication, message);
+    }
   }
 
   private onClientMessage({ clientId, data }: ClientMessage): void {

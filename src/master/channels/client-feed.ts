@@ -33,12 +33,12 @@ export class ClientFeed {
     private readonly logger: Logger,
   ) {}
 
-  /** A publication of this client's channel, or a broadcast. */
-  offer(publication: Publication): void {
+  /** A publication of this client's channel, or a broadcast (`message`: it, for IPC). */
+  offer(publication: Publication, message = publishMessage(publication)): void {
     if (this.recovering !== undefined && publication.channel !== BROADCAST_CHANNEL) {
       this.recovering.live(publication);
     } else {
-      this.forward(publishMessage(publication));
+      this.forward(message);
     }
   }
 

@@ -1,10 +1,7 @@
+import type { StreamPosition } from '../../shared/ipc';
 import type { HistoryResult, Publication } from '../broker/types';
 
-/** Where a client is in its channel's stream: the last offset it has, in an epoch. */
-export interface StreamPosition {
-  epoch: string;
-  offset: number;
-}
+export type { StreamPosition };
 
 /**
  * One client's deliveries while it catches up from history: no gap, no duplicate.

@@ -61,9 +61,8 @@ export class Refusals {
     /** The log line when the default (`STATUS for WHO: REASON`) says less. */
     logLine = `${status} for ${target.describe}: ${reason}`,
   ): void {
-    const line = logLine;
-    if (status >= 500) this.logger.error(line);
-    else this.logger.warn(line);
+    if (status >= 500) this.logger.error(logLine);
+    else this.logger.warn(logLine);
     this.onRefused(status);
     const { socket, res } = target;
     if (res !== undefined && !res.headersSent) {

@@ -47,11 +47,12 @@ export function workerEnvironment(
 }
 
 /**
- * Forks one worker process: argv padded so its title fits, stdout and stderr shared
- * with the master (the journal takes both), an IPC channel, a lower priority.
- * May throw (or emit 'error' with no pid) when the kernel refuses the fork.
+ * How the pool forks its workers, worked out once (the settings never change): a
+ * function that forks one worker process: argv padded so its title fits, stdout and
+ * stderr shared with the master (the journal takes both), an IPC channel, a lower
+ * priority. It may throw (or emit 'error' with no pid) when the kernel refuses the fork.
  */
-export function forkWorkerProcess(entry: string, config: WorkerConfig): ChildProcess {
+export function workerForker(entry: string, config: WorkerConfig): () => ChildProcess {
   const execArgv = WORKER_NODE_FLAGS;
   const args: string[] = [];
   const room = [process.execPath, ...execArgv, entry].reduce(
@@ -59,9 +60,19 @@ export function forkWorkerProcess(entry: string, config: WorkerConfig): ChildPro
     0,
   );
   if (room < TITLE_ROOM) args.push('-'.repeat(TITLE_ROOM - room));
+  const env = workerEnvironment(config);
+  return () => forkOne(entry, args, execArgv, env);
+}
+
+function forkOne(
+  entry: string,
+  args: string[],
+  execArgv: string[],
+  env: NodeJS.ProcessEnv,
+): ChildProcess {
   const child = fork(entry, args, {
     execArgv,
-    env: workerEnvironment(config),
+    env,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   try {

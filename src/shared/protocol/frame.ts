@@ -16,6 +16,23 @@ export interface EncodeOptions {
   rsv?: number;
 }
 
+/** Writes the first byte and the payload length; returns where the rest goes. */
+function writeHeader(frame: Buffer, first: number, length: number): number {
+  frame[0] = first;
+  if (length < 126) {
+    frame[1] = length;
+    return 2;
+  }
+  if (length <= 0xffff) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+    return 4;
+  }
+  frame[1] = 127;
+  frame.writeBigUInt64BE(BigInt(length), 2);
+  return 10;
+}
+
 function frameHeaderLength(payloadLength: number, masked: boolean): number {
   const lengthBytes = payloadLength < 126 ? 0 : payloadLength <= 0xffff ? 2 : 8;
   return 2 + lengthBytes + (masked ? 4 : 0);
@@ -28,23 +45,8 @@ export function encodeFrame(
 ): Buffer {
   const { fin = true, mask, rsv = 0 } = options;
   const length = payload.length;
-  const headerLength = frameHeaderLength(length, mask !== undefined);
-  const frame = Buffer.allocUnsafe(headerLength + length);
-
-  frame[0] = (fin ? 0x80 : 0) | ((rsv & 0x7) << 4) | (opcode & 0x0f);
-  let offset = 2;
-  if (length < 126) {
-    frame[1] = length;
-  } else if (length <= 0xffff) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-    offset = 4;
-  } else {
-    frame[1] = 127;
-    frame.writeBigUInt64BE(BigInt(length), 2);
-    offset = 10;
-  }
-
+  const frame = Buffer.allocUnsafe(frameHeaderLength(length, mask !== undefined) + length);
+  let offset = writeHeader(frame, (fin ? 0x80 : 0) | ((rsv & 0x7) << 4) | (opcode & 0x0f), length);
   if (mask === undefined) {
     frame.set(payload, offset);
     return frame;
@@ -56,8 +58,13 @@ export function encodeFrame(
   return frame;
 }
 
+/** A text frame; unmasked (a server's), the text is written straight into the frame. */
 export function encodeText(text: string, options?: EncodeOptions): Buffer {
-  return encodeFrame(Opcode.Text, Buffer.from(text, 'utf8'), options);
+  if (options !== undefined) return encodeFrame(Opcode.Text, Buffer.from(text, 'utf8'), options);
+  const length = Buffer.byteLength(text, 'utf8');
+  const frame = Buffer.allocUnsafe(frameHeaderLength(length, false) + length);
+  frame.write(text, writeHeader(frame, 0x80 | Opcode.Text, length), 'utf8');
+  return frame;
 }
 
 /** The payload of a close frame: a 16-bit code and a UTF-8 reason, or nothing. */
