@@ -8,7 +8,6 @@
  * issues (met or missed, with numbers), writes JSON, and plots (report.ts).
  */
 import { writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -43,6 +42,7 @@ import { bareNode, withoutCaCerts, workerCosts } from './startup-cost';
 import { childPids, peakRssMiB, round, spread } from './stats';
 import { steps } from './steps';
 import { table } from './table';
+import { freePort } from '../lib/free-port';
 
 const quick = process.argv.includes('--quick');
 const option = (name: string): string | undefined => {
@@ -55,16 +55,6 @@ const plan = quick ? QUICK : FULL;
 
 function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Waits until the server keeps only its idle spares (bounded), then a quiet moment. */

@@ -10,13 +10,12 @@ import { performance } from 'node:perf_hooks';
 import { ServerProcess } from '../lib/server-process';
 import { BenchClient } from './load-client';
 import { round, spread, treePssKiB } from './stats';
-
-const TOKEN = 'bench-publish-token';
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from './arrivals';
+import { PUBLISH_TOKEN } from './servers';
 
 function startServer(args: string[]): Promise<ServerProcess> {
   return ServerProcess.ours(['--port', '0', '--max-clients', '1000', ...args], {
-    env: { ...process.env, PUSH_WS_PUBLISH_TOKEN: TOKEN },
+    env: { ...process.env, PUSH_WS_PUBLISH_TOKEN: PUBLISH_TOKEN },
   }).ready();
 }
 
@@ -52,7 +51,7 @@ async function fanout(): Promise<void> {
     sentAt = performance.now();
     const response = await fetch(`http://127.0.0.1:${port}/publish`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${TOKEN}` },
+      headers: { Authorization: `Bearer ${PUBLISH_TOKEN}` },
       body: `fanout ${broadcast}`,
     });
     const { queued } = (await response.json()) as { queued: number };

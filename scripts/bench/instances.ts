@@ -15,8 +15,8 @@ import type { Check } from './checks';
 import { BenchClient } from './load-client';
 import { OPEN_CONCURRENCY } from './plan';
 import { round, spread, type Spread } from './stats';
+import { PUBLISH_TOKEN } from './servers';
 
-const TOKEN = 'bench-publish-token';
 /** Slow demo pushes: the broadcasts are what is timed. */
 const SLOW = ['--interval-min', '30', '--interval-max', '30'];
 const REDIS_SERVER = '/usr/bin/redis-server';
@@ -74,7 +74,7 @@ async function fanout(
     }
     const response = await fetch(`http://127.0.0.1:${publishPort}/publish`, {
       method: 'POST',
-      headers: { 'Content-Type': 'text/plain', Authorization: `Bearer ${TOKEN}` },
+      headers: { 'Content-Type': 'text/plain', Authorization: `Bearer ${PUBLISH_TOKEN}` },
       body: tag,
     });
     await response.text();
@@ -90,7 +90,7 @@ async function fanout(
 
 async function ours(extra: string[]): Promise<ServerProcess> {
   return ServerProcess.ours(['--port', '0', '--max-clients', '3000', ...SLOW, ...extra], {
-    env: { ...process.env, PUSH_WS_PUBLISH_TOKEN: TOKEN },
+    env: { ...process.env, PUSH_WS_PUBLISH_TOKEN: PUBLISH_TOKEN },
   }).ready(30_000);
 }
 
@@ -112,7 +112,7 @@ async function twoInstances(): Promise<Setup> {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     ),
   );
-  await redis.waitForLog(/Ready to accept connections/, 15_000);
+  await redis.readyOn(/Ready to accept connections/, 15_000, 'redis-server');
   const url = `redis://127.0.0.1:${port}`;
   const servers = [await ours(['--redis', url]), await ours(['--redis', url])];
   for (const server of servers) await server.waitForLog(/Redis backplane up/, 15_000);

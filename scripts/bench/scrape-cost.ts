@@ -12,12 +12,12 @@
  * Prints ms per scrape (p50 / p90 / max) and the master's CPU seconds (utime + stime of
  * /proc/PID/stat, less its idle rate), and the workers' CPU for the cold rounds.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { ServerProcess } from '../lib/server-process';
 import { BenchClient } from './load-client';
 import { processTree, round, spread } from './stats';
+import { cpuSeconds } from '../lib/proc';
+import { sleep } from './arrivals';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -29,20 +29,6 @@ function option(name: string, fallback: number): number {
 const CLIENTS = option('clients', 500);
 const SCRAPES = option('scrapes', 100);
 const COLD_SCRAPES = 10;
-const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** CPU seconds a process has used (user + system), from /proc/PID/stat; 0 once gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
-}
 
 function workersCpu(master: number): number {
   return processTree(master)

@@ -2,6 +2,7 @@ import { fork, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { pssKiB, round, spread, threads, type Spread } from './stats';
+import { sleep } from './arrivals';
 
 /**
  * What one Node start costs here: a bare `node -e 0`, and a worker forked alone (the
@@ -20,8 +21,6 @@ export interface WorkerCost {
   threads: number;
   cpuSeconds: number;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Nanoseconds a process's threads have run so far (0 once it is gone). */
 function cpuNs(pid: number): number {

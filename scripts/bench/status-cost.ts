@@ -5,23 +5,17 @@
  * R requests a second for S seconds; prints requests answered, their latency and the
  * master's CPU seconds. --root runs another checkout's build (to compare versions).
  */
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ServerProcess } from '../lib/server-process';
+import { NODE_ARGS, ROOT, ServerProcess } from '../lib/server-process';
 import { BenchClient } from './load-client';
 import { round, spread } from './stats';
+import { cpuSeconds } from '../lib/proc';
 
 function flag(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
   return index > 0 ? process.argv[index + 1] : fallback;
-}
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function get(port: number, agent: http.Agent): Promise<number> {
@@ -40,11 +34,11 @@ async function main(): Promise<void> {
   const clients = Number(flag('clients', '200'));
   const rate = Number(flag('rate', '800'));
   const seconds = Number(flag('seconds', '10'));
-  const root = path.resolve(flag('root', path.resolve(__dirname, '../../..')));
+  const root = path.resolve(flag('root', ROOT));
   const server = await ServerProcess.spawn(
     process.execPath,
     [
-      '--title=push-websocket-master-starting',
+      NODE_ARGS[0],
       path.join(root, 'dist/src/main.js'),
       '--port',
       '0',

@@ -75,6 +75,27 @@ export class LoggedProcess {
     });
   }
 
+  /** Waits for a line matching `pattern`; rejects at once if the process exits first. */
+  async readyOn(pattern: RegExp, timeoutMs = 15000, what = 'it'): Promise<RegExpMatchArray> {
+    return Promise.race([
+      this.waitForLog(pattern, timeoutMs),
+      this.exited.then(({ code }) => {
+        throw new Error(`${what} exited (${code}) before it was ready:\n${this.output}`);
+      }),
+    ]);
+  }
+
+  /**
+   * Stops it by PID (`signal`, then SIGKILL after `timeoutMs`), and SIGKILLs whatever
+   * children it had that are still alive (workers, commands).
+   */
+  async terminateTree(timeoutMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
+    const children = childrenOf(this.pid).map((child) => child.pid);
+    await this.terminate(timeoutMs, signal);
+    for (const pid of children) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    return this.exited;
+  }
+
   /** Sends `signal` by PID, then SIGKILL if it has not exited after `timeoutMs`. */
   async terminate(timeoutMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
     if (this.running) {
@@ -120,12 +141,7 @@ export class ServerProcess extends LoggedProcess {
 
   /** Waits for the ready line and takes the address from it; rejects if it exits first. */
   async ready(timeoutMs = 15000): Promise<this> {
-    const match = await Promise.race([
-      this.waitForLog(READY, timeoutMs),
-      this.exited.then(({ code }) => {
-        throw new Error(`server exited (${code}) before it was ready:\n${this.output}`);
-      }),
-    ]);
+    const match = await this.readyOn(READY, timeoutMs, 'server');
     this.host = match[1].replace(/^\[|\]$/g, '');
     this.port = Number(match[2]);
     return this;
@@ -140,9 +156,6 @@ export class ServerProcess extends LoggedProcess {
 
   /** Stops the server by PID (SIGTERM, then SIGKILL after a bound) and any worker left. */
   async stop(timeoutMs = 8000): Promise<Exit> {
-    const workers = this.workerPids();
-    await this.terminate(timeoutMs);
-    for (const pid of workers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    return this.exited;
+    return this.terminateTree(timeoutMs);
   }
 }

@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../scripts/lib/free-port';
 import { LoggedProcess } from '../../scripts/lib/server-process';
-import { childrenOf, isAlive } from './proc';
 import { ROOT } from './server';
 import { waitFor } from './wait';
 
@@ -98,8 +97,6 @@ export function mainConfig(dir: string, siteFile: string): string {
   ].join('\n');
 }
 
-export { freePort };
-
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -139,9 +136,7 @@ export class NginxProcess extends LoggedProcess {
    * workers after a bound. Removes the temp dir.
    */
   async stop(timeoutMs = 5000): Promise<void> {
-    const workers = childrenOf(this.pid).map((child) => child.pid);
-    await this.terminate(timeoutMs, 'SIGQUIT');
-    for (const pid of workers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await this.terminateTree(timeoutMs, 'SIGQUIT');
     running.delete(this);
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -26,13 +26,9 @@ export class RedisProcess extends LoggedProcess {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  get alive(): boolean {
-    return this.running;
-  }
-
   /** A crash: SIGKILL by PID, resolved once the process is gone. */
   async kill(): Promise<void> {
-    if (this.alive) process.kill(this.pid, 'SIGKILL');
+    if (this.running) process.kill(this.pid, 'SIGKILL');
     await this.exited;
   }
 
@@ -58,12 +54,11 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisProce
   );
   const redis = new RedisProcess(child, port);
   running.add(redis);
-  await Promise.race([
-    redis.waitForLog(/Ready to accept connections/, options.timeoutMs ?? HANG_BOUND_MS),
-    redis.exited.then(({ code }) => {
-      throw new Error(`redis-server exited (${code}) before it was ready:\n${redis.output}`);
-    }),
-  ]);
+  await redis.readyOn(
+    /Ready to accept connections/,
+    options.timeoutMs ?? HANG_BOUND_MS,
+    'redis-server',
+  );
   return redis;
 }
 

@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { freePort } from '../../scripts/lib/free-port';
 import { LoggedProcess } from '../../scripts/lib/server-process';
-import { childrenOf, isAlive } from './proc';
 import { HANG_BOUND_MS, waitFor } from './wait';
 
 /**
@@ -59,10 +58,7 @@ export class WebsocketdProcess extends LoggedProcess {
    * (websocketd leaves them to read EOF on their own).
    */
   async stop(timeoutMs = 5000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    const commands = childrenOf(this.pid).map((child) => child.pid);
-    await this.terminate(timeoutMs);
-    for (const pid of commands) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    return this.exited;
+    return this.terminateTree(timeoutMs);
   }
 }
 

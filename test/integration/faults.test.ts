@@ -8,17 +8,11 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
+import { cpuSeconds } from '../helpers/proc';
 import { RawClient, handshakeRequest } from '../helpers/raw-client';
 import { FAST, NODE_ARGS, ROOT, ServerProcess, track, stopAllServers } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
-
-/** CPU seconds (user + system) a process has used, from /proc/PID/stat. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks, USER_HZ = 100
-}
 
 /** A TCP connection that sends nothing; resolves once connected or refused/closed. */
 function idleConnection(port: number): Promise<net.Socket> {
