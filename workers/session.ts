@@ -128,8 +128,8 @@ export class ClientSession {
       this.events.onQuit(word);
       return;
     }
-    const action = text.trim();
     if (this.sources.some((source) => source.fromClient?.(text) === true)) return;
+    const action = text.trim();
     const shown =
       action.length > SHOWN_CHARS
         ? `${action.slice(0, SHOWN_CHARS)}… (${action.length} chars)`

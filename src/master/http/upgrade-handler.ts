@@ -4,6 +4,7 @@ import type { ServerConfig } from '../../shared/config';
 import type { ClientHandoff, RequestFacts } from '../../shared/ipc';
 import {
   checkUpgradeRequest,
+  headerValue,
   upgradeResponse,
   type HandshakeVerdict,
 } from '../../shared/protocol/handshake';
@@ -217,8 +218,8 @@ export function requestFacts(
     https: who.proto === 'https',
     serverPort: socket.localPort ?? 0,
     url: req.url ?? '/',
-    origin: headerText(req.headers.origin),
-    userAgent: headerText(req.headers['user-agent']),
+    origin: headerValue(req.headers.origin) ?? '',
+    userAgent: headerValue(req.headers['user-agent']) ?? '',
     method: req.method ?? 'GET',
     httpVersion: req.httpVersion,
     headers,
@@ -226,8 +227,4 @@ export function requestFacts(
     scriptName: route?.found === true ? route.scriptName : undefined,
     pathInfo: route?.found === true ? route.pathInfo : undefined,
   };
-}
-
-function headerText(value: string | string[] | undefined): string {
-  return Array.isArray(value) ? value.join(', ') : (value ?? '');
 }

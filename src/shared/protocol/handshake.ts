@@ -40,9 +40,13 @@ export function computeAccept(key: string): string {
     .digest('base64');
 }
 
-function header(request: UpgradeRequest, name: string): string | undefined {
-  const value = request.headers[name];
+/** A header's value as one string: repeated headers joined with ", " (as Node does). */
+export function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function header(request: UpgradeRequest, name: string): string | undefined {
+  return headerValue(request.headers[name]);
 }
 
 function tokens(value: string | undefined): string[] {

@@ -89,6 +89,18 @@ export function ruleMatches(rule: OriginRule, origin: Endpoint): boolean {
   );
 }
 
+/** The --origin entries, parsed once per list (the server's list is the same every handshake). */
+const parsedLists = new WeakMap<readonly string[], (OriginRule | undefined)[]>();
+
+function rulesOf(allowed: readonly string[]): (OriginRule | undefined)[] {
+  let rules = parsedLists.get(allowed);
+  if (rules === undefined) {
+    rules = allowed.map(parseOriginRule);
+    parsedLists.set(allowed, rules);
+  }
+  return rules;
+}
+
 /**
  * The verdict on a handshake's Origin header (`origin`) given its Host header (`host`).
  * The reason is for the log and the 403 body.
@@ -117,7 +129,7 @@ export function checkOrigin(
     }
   }
   if (allowed.length > 0) {
-    const rules = allowed.map(parseOriginRule);
+    const rules = rulesOf(allowed);
     if (!rules.some((rule) => rule !== undefined && ruleMatches(rule, parsed))) {
       return { ok: false, reason: 'Origin not allowed' };
     }
