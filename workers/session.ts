@@ -97,17 +97,21 @@ export class ClientSession {
 
   private sink(): ClientSink {
     const endpoint = this.endpoint;
+    /** Every push, text or binary, is counted the same way (pushes, the first push). */
+    const pushed = (): void => {
+      if (this.pushed++ === 0) this.events.onFirstPush?.();
+    };
     const write = (text: string): void => {
       if (!endpoint.isOpen) return;
       endpoint.sendText(text);
-      if (this.pushed++ === 0) this.events.onFirstPush?.();
+      pushed();
     };
     return {
       send: (text) => write(this.frames.push(text)),
       sendBytes: (data) => {
         if (!endpoint.isOpen) return;
         endpoint.sendBinary(data);
-        this.pushed++;
+        pushed();
       },
       publish: (message) => write(this.frames.publication(message)),
       get bufferedAmount() {

@@ -91,8 +91,18 @@ export class WebSocketEndpoint {
   }
 
   sendText(text: string): void {
+    this.sendData(encodeText(text));
+  }
+
+  /** One binary message (--binary: the command's output as read). */
+  sendBinary(data: Buffer): void {
+    this.sendData(encodeFrame(Opcode.Binary, data));
+  }
+
+  /** A data frame, counted (pings, pongs and close frames are not). */
+  private sendData(frame: Buffer): void {
     if (!this.isOpen) return;
-    this.write(encodeText(text));
+    this.write(frame);
     this.dataFrames++;
   }
 
@@ -134,12 +144,6 @@ export class WebSocketEndpoint {
     clearTimeout(this.overTimer);
     this.overTimer = undefined;
     if (!this.closed) this.socket.resume();
-  }
-
-  /** One binary message (--binary: the command's output as read). */
-  sendBinary(data: Buffer): void {
-    if (!this.isOpen) return;
-    this.write(encodeFrame(Opcode.Binary, data));
   }
 
   /**

@@ -177,6 +177,26 @@ describe('--binary', () => {
     client.terminate();
   });
 
+  test('binary frames count in /metrics as frames sent and as a first push', async () => {
+    const metric = async (name: string): Promise<number> => {
+      const body = await (await fetch(`${server.httpUrl}/metrics`)).text();
+      return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(body)?.[1] ?? 0);
+    };
+    const firstPushes = await metric('push_websocket_first_push_seconds_count');
+    const client = await WsClient.open(server.url);
+    client.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    await client.until(() => client.received.length > 0, 'the binary echo');
+    const echoes = client.received.length;
+    client.ws.close(1000);
+    await client.closed();
+    await waitFor(
+      async () =>
+        (await metric('push_websocket_first_push_seconds_count')) === firstPushes + 1 &&
+        (await metric('push_websocket_frames_sent_total')) >= echoes,
+      'the binary push to be counted',
+    );
+  });
+
   test('a text message reaches stdin as a line (as websocketd writes it)', async () => {
     const client = await WsClient.open(server.url);
     client.ws.send('héllo');
