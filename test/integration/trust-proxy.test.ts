@@ -1,4 +1,5 @@
 import { commandLine } from '../helpers/proc';
+import { RawClient, handshakeRequest } from '../helpers/raw-client';
 import { ServerProcess, startServer, stopAllServers, track } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
@@ -97,5 +98,21 @@ describe('--trust-proxy', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^push-websocket: --trust-proxy: /);
     expect(lines[0]).toMatch(pattern);
+  });
+
+  test('--same-origin behind a trusted TLS proxy: a Host without a port means 443', async () => {
+    const server = await startServer(['--same-origin', '--trust-proxy', '127.0.0.1']);
+    const answer = async (headers: Record<string, string>): Promise<number> => {
+      const client = await RawClient.connect(server.port);
+      client.send(handshakeRequest(server.port, { Host: 'push.example', ...headers }));
+      const { status } = await client.response();
+      client.destroy();
+      return status;
+    };
+    const https = { Origin: 'https://push.example', 'X-Forwarded-Proto': 'https' };
+    expect(await answer(https)).toBe(101);
+    expect(await answer({ Origin: 'https://push.example' })).toBe(403); // plain: port 80
+    expect(await answer({ Origin: 'http://push.example' })).toBe(101);
+    await server.stop();
   });
 });

@@ -73,11 +73,19 @@ export class UpgradeHandler {
     private readonly logger: Logger,
   ) {}
 
-  /** The handshake checks alone (a request that carries Upgrade but did not upgrade). */
-  check(req: http.IncomingMessage): HandshakeVerdict {
+  /**
+   * The handshake checks alone (also for a request that carries Upgrade but did not
+   * upgrade). `secure`: the client came over TLS (a trusted proxy says so), so a Host
+   * without a port means 443 to --same-origin.
+   */
+  check(req: http.IncomingMessage, secure = false): HandshakeVerdict {
     return checkUpgradeRequest(
       { method: req.method ?? '', httpVersion: req.httpVersion, headers: req.headers },
-      { allowedOrigins: this.options.allowedOrigins, sameOrigin: this.options.sameOrigin },
+      {
+        allowedOrigins: this.options.allowedOrigins,
+        sameOrigin: this.options.sameOrigin,
+        secure,
+      },
     );
   }
 
@@ -99,7 +107,7 @@ export class UpgradeHandler {
     const refuse = (status: number, reason: string, headers?: RefusalHeaders): void =>
       this.refusals.refuse(target, status, reason, headers);
 
-    const verdict = this.check(req);
+    const verdict = this.check(req, who.proto === 'https');
     if (!verdict.ok) return refuse(verdict.status, verdict.reason, verdict.headers);
     let route: ScriptRoute | undefined;
     if (this.options.scripts !== undefined) {
