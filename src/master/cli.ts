@@ -146,6 +146,22 @@ function execWords(line: string): string[] {
   return words;
 }
 
+/**
+ * A Bearer token flag: 8 characters at least, and no white space (a request's
+ * `Authorization: Bearer TOKEN` could never carry it: every request would get 401).
+ */
+function bearerToken(
+  flag: string,
+  value: string | undefined,
+  /** One message for either fault (the admin token's, as it has always said). */
+  refusal?: string,
+): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.length < 8) throw new UsageError(refusal ?? `--${flag} must be at least 8 characters`);
+  if (/\s/.test(value)) throw new UsageError(refusal ?? `--${flag} must not contain spaces`);
+  return value;
+}
+
 /** --channel-exec CHANNEL=COMMAND: the channel normalised, the command split into words. */
 function channelCommand(value: string): ChannelCommand {
   const equals = value.indexOf('=');
@@ -203,14 +219,12 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
   if (parsed.host.trim() === '') throw new UsageError('--host must not be empty');
   const exec = parsed.exec === undefined ? undefined : execWords(parsed.exec);
   const websocketd = checked(() => websocketdFlags(parsed, exec !== undefined));
-  const publishToken = parsed['publish-token'];
-  if (publishToken !== undefined && publishToken.length < 8) {
-    throw new UsageError('--publish-token must be at least 8 characters');
-  }
-  const adminToken = parsed['admin-token'];
-  if (adminToken !== undefined && (adminToken.length < 8 || /\s/.test(adminToken))) {
-    throw new UsageError('--admin-token must be at least 8 characters, without spaces');
-  }
+  const publishToken = bearerToken('publish-token', parsed['publish-token']);
+  const adminToken = bearerToken(
+    'admin-token',
+    parsed['admin-token'],
+    '--admin-token must be at least 8 characters, without spaces',
+  );
   let trustProxy: string[];
   try {
     trustProxy = [...parseTrustProxy(parsed['trust-proxy'].map(String)).entries];

@@ -219,6 +219,12 @@ describe('parseCommandLine', () => {
     expect(usageError(...argv)).toBe(message);
   });
 
+  it('--publish-token with white space is refused (a Bearer header could never carry it)', () => {
+    expect(usageError('--publish-token', 'abcd efgh')).toBe(
+      '--publish-token must not contain spaces',
+    );
+  });
+
   it('--publish-token needs 8 characters at least', () => {
     expect(usageError('--publish-token', 'short')).toBe(
       '--publish-token must be at least 8 characters',
