@@ -20,13 +20,12 @@ export function mergeIdle(a: IdleCount, b: IdleCount): IdleCount {
 /**
  * Counts a master's idle workers (title "… worker idle") every `periodMs`, for the
  * average number of spares a spare policy keeps over a run. Reads the master's
- * children list and each child's command line: cheap at tens of processes, and
- * paused while the steps hold thousands (their spares are not the question there).
+ * children list and each child's command line: cheap at tens of processes (the bench
+ * stops it before the steps, which hold thousands).
  */
 export class IdleSampler {
   private readonly counts: number[] = [];
   private timer: NodeJS.Timeout | undefined;
-  paused = false;
 
   constructor(
     private readonly masterPid: () => number,
@@ -35,7 +34,6 @@ export class IdleSampler {
 
   start(): this {
     this.timer = setInterval(() => {
-      if (this.paused) return;
       const idle = childPids(this.masterPid()).filter((pid) =>
         (commandLine(pid) ?? '').includes('worker idle'),
       ).length;

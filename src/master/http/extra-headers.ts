@@ -5,16 +5,12 @@
  * no line breaks (a header could be smuggled in), a valid name, and none of the
  * headers that frame the response or complete the handshake, which are ours to set.
  */
-export type HeaderPair = [name: string, value: string];
+import type { ResponseHeaders } from '../../shared/config';
 
-export interface ExtraHeaders {
-  /** --header: every response. */
-  all: readonly HeaderPair[];
-  /** --header-ws: the 101 of a WebSocket upgrade. */
-  ws: readonly HeaderPair[];
-  /** --header-http: every other response. */
-  http: readonly HeaderPair[];
-}
+export type HeaderPair = readonly [name: string, value: string];
+
+/** --header (every response), --header-ws (101s), --header-http (the others). */
+export type ExtraHeaders = ResponseHeaders;
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 

@@ -85,15 +85,6 @@ export class StaticFiles {
   }
 }
 
-/** One-shot form: serves `req` from `dir` (resolving its real path each call). */
-export async function serveStatic(
-  req: IncomingMessage,
-  res: ServerResponse,
-  dir: string,
-): Promise<boolean> {
-  return (await StaticFiles.open(dir)).serve(req, res);
-}
-
 function redirect(res: ServerResponse, location: string): void {
   const body = `Redirecting to ${location}\n`;
   res.writeHead(301, {

@@ -23,6 +23,7 @@ import type { ConnectionGuard } from './connection-guard';
 import type { RefusalHeaders, Refusals } from './refusal';
 import { ScriptDirectory, type ScriptRoute } from './script-dir';
 import { splitRequestTarget } from '../../shared/url-path';
+import { upgradeHeaders } from './extra-headers';
 
 /** Seconds a client turned away for capacity is told to wait (Retry-After). */
 const FULL_RETRY_AFTER_S = 5;
@@ -51,7 +52,7 @@ export function upgradeOptions(config: ServerConfig): UpgradeOptions {
   return {
     allowedOrigins: config.origins,
     sameOrigin: config.sameOrigin,
-    upgradeHeaders: [...config.headers.all, ...config.headers.ws],
+    upgradeHeaders: upgradeHeaders(config.headers),
     scripts: config.dir === undefined ? undefined : ScriptDirectory.openSync(config.dir),
     commands: config.exec !== undefined || config.dir !== undefined,
   };

@@ -1,4 +1,5 @@
 import type { ServerConfig } from '../../shared/config';
+import { httpHeaders } from './extra-headers';
 import type { Refusals } from './refusal';
 import type { Route, Router } from './router';
 import { StaticFiles } from './static-files';
@@ -14,7 +15,7 @@ export function wireWebsocketdHttp(
   refusals: readonly Refusals[],
   config: ServerConfig,
 ): void {
-  const headers = [...config.headers.all, ...config.headers.http];
+  const headers = httpHeaders(config.headers);
   router.always(headers);
   for (const each of refusals) each.always(headers);
   if (config.staticDir === undefined) return;
