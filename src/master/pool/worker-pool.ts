@@ -76,6 +76,19 @@ export class WorkerPool {
     return [...this.workers].filter((worker) => worker.state === state);
   }
 
+  /** The first worker in `state` (in fork order), without copying the set: a handshake's path. */
+  private firstIn(state: WorkerState): Worker | undefined {
+    for (const worker of this.workers) if (worker.state === state) return worker;
+    return undefined;
+  }
+
+  /** How many workers are in `state`, without copying the set. */
+  private countIn(state: WorkerState): number {
+    let count = 0;
+    for (const worker of this.workers) if (worker.state === state) count++;
+    return count;
+  }
+
   /** Idle workers that are ready for a client. */
   get spares(): Worker[] {
     return this.inState(WorkerState.Idle);
@@ -93,7 +106,7 @@ export class WorkerPool {
 
   /** Why a client would get no worker now, or undefined when one can be had. */
   unavailable(): Unavailable | undefined {
-    if (this.spares.length > 0) return undefined;
+    if (this.firstIn(WorkerState.Idle) !== undefined) return undefined;
     if (this.stopping) return { reason: 'Server shutting down', retryAfterS: 5 };
     const wait = this.backoff.remainingMs();
     if (wait > 0) {
@@ -111,7 +124,7 @@ export class WorkerPool {
    * pool is backing off after failed starts). The caller must assign or release it.
    */
   acquire(): Promise<Worker | undefined> {
-    const spare = this.spares[0];
+    const spare = this.firstIn(WorkerState.Idle);
     if (spare !== undefined) {
       spare.moveTo(WorkerState.Reserved);
       // After this tick: the hand-off comes first, and the replacement's synchronous
@@ -167,8 +180,8 @@ export class WorkerPool {
       }, wait);
       return;
     }
-    const starting = this.inState(WorkerState.Starting).length;
-    const idle = starting + this.spares.length;
+    const starting = this.countIn(WorkerState.Starting);
+    const idle = starting + this.countIn(WorkerState.Idle);
     const wanted = this.options.spares + this.waiters.length - idle;
     for (let i = 0; i < Math.min(wanted, this.maxStarting - starting); i++) {
       if (!this.forkWorker()) return;
