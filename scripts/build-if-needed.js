@@ -1,11 +1,14 @@
-// Runs before `npm start`: compiles TypeScript when dist/ is missing or older than a source.
+// Runs before `npm start`: builds (compiles TypeScript, bundles the worker) when dist/ is
+// missing or older than a source.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const outputs = ['dist/src/main.js', 'dist/workers/push-worker.js'].map((f) => path.join(root, f));
+const outputs = ['dist/src/main.js', 'dist/workers/push-worker.bundle.js'].map((f) =>
+  path.join(root, f),
+);
 
 function newestSource(dir) {
   let newest = 0;
@@ -31,4 +34,5 @@ if (built < source) {
       stdio: 'inherit',
     },
   );
+  require('./bundle-worker').bundleWorker();
 }

@@ -10,6 +10,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_WORKER_ENTRY } from '../../src/master/pool/worker-process';
 import { commandLine } from '../lib/proc';
 import { ServerProcess } from '../lib/server-process';
 import { sleep } from './arrivals';
@@ -82,10 +83,7 @@ async function main(): Promise<void> {
   });
   const us = ours(['--spare-workers', '0']);
   process.env.PUSH_WEBSOCKET_TEST_WORKER_ENTRY = PROBE;
-  Object.assign(
-    process.env,
-    probeEnv(oursFile, path.join(__dirname, '../../workers/push-worker.js')),
-  );
+  Object.assign(process.env, probeEnv(oursFile, DEFAULT_WORKER_ENTRY));
   const server = await us(0).ready();
   const floor = await ServerProcess.spawn(
     process.execPath,

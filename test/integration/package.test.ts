@@ -60,7 +60,7 @@ describe('the npm package', () => {
       'bin/push-websocket',
       'dist/src/main.js',
       'dist/src/master/master.js',
-      'dist/workers/push-worker.js',
+      'dist/workers/push-worker.bundle.js',
       'src/client/index.html',
       'scripts/install-systemd.sh',
       'scripts/push-websocket.service',

@@ -5,7 +5,7 @@ import { ROOT } from '../helpers/server';
 import { once } from '../helpers/wait';
 import { VALID_WORKER_CONFIG } from '../helpers/worker-config';
 
-const WORKER = path.join(ROOT, 'dist/workers/push-worker.js');
+const WORKER = path.join(ROOT, 'dist/workers/push-worker.bundle.js');
 
 /** Runs the compiled worker with this config text; resolves with its exit code and stderr. */
 async function runWorker(

@@ -7,7 +7,7 @@ import { ROOT } from '../helpers/server';
 import { Conditions, once } from '../helpers/wait';
 import { VALID_WORKER_CONFIG } from '../helpers/worker-config';
 
-const WORKER = path.join(ROOT, 'dist/workers/push-worker.js');
+const WORKER = path.join(ROOT, 'dist/workers/push-worker.bundle.js');
 
 function handoff(id: number): Omit<ClientHandoff, 'head'> & { head: string } {
   return {

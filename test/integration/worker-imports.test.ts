@@ -1,18 +1,23 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { WORKER_CONFIG_ENV, type WorkerConfig } from '../../src/shared/config';
 import { ROOT } from '../helpers/server';
 import { VALID_WORKER_CONFIG } from '../helpers/worker-config';
 
+const UNBUNDLED = 'dist/workers/push-worker.js';
+const BUNDLE = 'dist/workers/push-worker.bundle.js';
+
 /**
- * The project files a worker has loaded with this config: when it says ready (`atReady`),
- * or a moment later, once it has loaded what serving a client takes.
+ * The files a worker has loaded from disk with this config: when it says ready
+ * (`atReady`), or a moment later, once it has loaded what serving a client takes. The
+ * compiled files one by one (`UNBUNDLED`) show which modules run when; the bundle the
+ * pool forks is the same modules in one file, run at the same moments (esbuild runs a
+ * module at its first require).
  */
-function loadedBy(config: WorkerConfig, atReady = false): string[] {
+function loadedBy(config: WorkerConfig, atReady = false, entry = UNBUNDLED): string[] {
   const dump = 'process.stdout.write(JSON.stringify(Object.keys(require.cache)));process.exit(0)';
-  const script =
-    "require('./dist/workers/push-worker.js');" +
-    (atReady ? dump : `setTimeout(() => {${dump}}, 200)`);
+  const script = `require('./${entry}');` + (atReady ? dump : `setTimeout(() => {${dump}}, 200)`);
   const loaded = JSON.parse(
     execFileSync(process.execPath, ['-e', script], {
       cwd: ROOT,
@@ -82,5 +87,28 @@ describe("the worker's require graph", () => {
     expect(loadedBy({ ...VALID_WORKER_CONFIG, exec: ['cat'], demo: false })).toEqual(
       [...EVERY_WORKER, ...COMMAND_PARTS].sort(),
     );
+  });
+});
+
+describe('the bundle the pool forks', () => {
+  test('is the one file a worker loads, with or without a command', () => {
+    const compiledPool = readFileSync(path.join(ROOT, 'dist/src/master/pool/worker-process.js'));
+    expect(compiledPool.toString()).toContain("'../../../workers/push-worker.bundle.js'");
+    expect(loadedBy(VALID_WORKER_CONFIG, false, BUNDLE)).toEqual([BUNDLE]);
+    expect(loadedBy({ ...VALID_WORKER_CONFIG, exec: ['cat'] }, false, BUNDLE)).toEqual([BUNDLE]);
+  });
+
+  test('holds the modules above and no package (esbuild metafile)', () => {
+    const meta = JSON.parse(
+      readFileSync(path.join(ROOT, 'dist/workers/push-worker.bundle.meta.json'), 'utf8'),
+    ) as {
+      inputs: Record<string, unknown>;
+      outputs: Record<string, { imports: { path: string }[] }>;
+    };
+    expect(Object.keys(meta.inputs).sort()).toEqual(
+      [...EVERY_WORKER, ...COMMAND_PARTS, 'dist/workers/reverse-lookup.js'].sort(),
+    );
+    const imports = meta.outputs[BUNDLE].imports.map((i) => i.path).sort();
+    expect(imports).toEqual(['node:child_process', 'node:dns/promises', 'node:fs', 'node:net']);
   });
 });

@@ -3,8 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { WORKER_CONFIG_ENV, type WorkerConfig } from '../../shared/config';
 
-/** The compiled worker entry; PUSH_WEBSOCKET_TEST_WORKER_ENTRY replaces it (for fault tests only). */
-export const DEFAULT_WORKER_ENTRY = path.resolve(__dirname, '../../../workers/push-worker.js');
+/** The worker, bundled into one file at build (scripts/bundle-worker.js); PUSH_WEBSOCKET_TEST_WORKER_ENTRY replaces it (for fault tests only). */
+export const DEFAULT_WORKER_ENTRY = path.resolve(
+  __dirname,
+  '../../../workers/push-worker.bundle.js',
+);
 
 /** Enough argv bytes for the longest worker title (process.title cannot outgrow them). */
 const TITLE_ROOM = 128;
