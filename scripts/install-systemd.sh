@@ -83,6 +83,7 @@ if [ ! -e "$env_file" ]; then
 #PUSH_WS_HOST=127.0.0.1
 #PUSH_WS_PORT=5001
 #PUSH_WS_MAX_CLIENTS=256
+# Idle workers kept ready: N, or MIN:MAX to hold more while clients arrive (e.g. 2:8).
 #PUSH_WS_SPARE_WORKERS=2
 #PUSH_WS_LOG_FORMAT=json
 # Behind nginx on this box (see deploy/nginx/): believe its X-Forwarded-For.

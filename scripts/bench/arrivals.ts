@@ -93,8 +93,28 @@ export function mergeChurn(runs: ChurnRun[]): Churn {
 }
 
 export interface Bursts {
+  /** Every burst's clients together. */
   firstPush: Spread;
+  /** Each client's connect → first push in ms, burst after burst. */
   firstPushes: number[];
+  /** Clients per burst. */
+  perBurst: number;
+  /** The first burst alone: the server as it starts (an adaptive one at its minimum). */
+  first: Spread;
+  /** The bursts after it (an adaptive server may still hold what the earlier ones raised). */
+  later: Spread | undefined;
+}
+
+/** Bursts' figures from each burst's first-push times (ms), in the order they ran. */
+export function burstsOf(perBurst: number[][]): Bursts {
+  const all = perBurst.flat();
+  return {
+    firstPush: spread(all),
+    firstPushes: all.map((ms) => round(ms)),
+    perBurst: perBurst[0]?.length ?? 0,
+    first: spread(perBurst[0] ?? []),
+    later: perBurst.length > 1 ? spread(perBurst.slice(1).flat()) : undefined,
+  };
 }
 
 /**
@@ -109,9 +129,11 @@ export async function bursts(
   spreadMs: number,
   settle: () => Promise<void>,
 ): Promise<Bursts> {
-  const firstPush: number[] = [];
+  const perBurst: number[][] = [];
   for (let b = 0; b < count; b++) {
     await settle();
+    const firstPush: number[] = [];
+    perBurst.push(firstPush);
     const opened = await Promise.all(
       Array.from({ length: clients }, async (_, i) => {
         await sleep((i * spreadMs) / clients);
@@ -123,5 +145,5 @@ export async function bursts(
     );
     await Promise.all(opened.map((client) => client.quit()));
   }
-  return { firstPush: spread(firstPush), firstPushes: firstPush.map((ms) => round(ms)) };
+  return burstsOf(perBurst);
 }

@@ -14,6 +14,8 @@ export interface Check {
 
 export interface ServerResult {
   name: string;
+  /** Which server of the comparison (servers.ts). */
+  role: string;
   sequential: Paced;
   churn: Churn;
   bursts?: Bursts;
@@ -100,12 +102,16 @@ export function checks(f: Figures): Check[] {
   const base = f.burstBaseline.bursts;
   const policy = f.burstPolicy.bursts;
   if (base !== undefined && policy !== undefined) {
+    const idle = (r: ServerResult): string =>
+      r.idleWorkers === undefined ? '-' : `${r.idleWorkers.mean} / ${r.idleWorkers.max}`;
     const extra = round(
       (f.burstPolicy.idleWorkers?.mean ?? 0) - (f.burstBaseline.idleWorkers?.mean ?? 0),
     );
+    const later = (b: Bursts): string => (b.later === undefined ? '-' : String(b.later.max));
     add(
       `burst after idle: max first push ≤ ½ × default spares' (${f.burstPolicy.name}), ≤ 3 extra idle workers on average`,
-      `${policy.firstPush.max} ≤ ${round(base.firstPush.max / 2)} ms; ${extra} extra idle`,
+      `${policy.firstPush.max} ≤ ${round(base.firstPush.max / 2)} ms (first burst ${policy.first.max} against ${base.first.max}, later bursts ${later(policy)} against ${later(base)}); ` +
+        `idle workers mean / max ${idle(f.burstPolicy)} against ${idle(f.burstBaseline)}: ${extra} extra`,
       policy.firstPush.max <= base.firstPush.max / 2 && extra <= 3,
     );
   }

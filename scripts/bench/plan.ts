@@ -36,7 +36,7 @@ export const QUICK: Plan = {
   pacedPeriodMs: 200,
   churn: 40,
   churnRounds: 2,
-  bursts: 1,
+  bursts: 2,
   burstClients: 20,
   burstSpreadMs: 100,
   steps: [40],

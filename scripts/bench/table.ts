@@ -76,10 +76,14 @@ export function table(report: Report): string {
   row('(d) quit → TCP close, paced', (x) => fmt(x.sequential.quit));
   row('(d) quit → TCP close, churn', (x) => fmt(x.churn.quit));
   const p = report.plan;
+  const tail = (s: Spread | undefined): string =>
+    s === undefined ? '-' : `${s.p50} / ${s.p99} / ${s.max}`;
   row(`(f) burst of ${p.burstClients} in ${p.burstSpreadMs} ms: first push p50 / p99 / max`, (x) =>
-    x.bursts
-      ? `${x.bursts.firstPush.p50} / ${x.bursts.firstPush.p99} / ${x.bursts.firstPush.max}`
-      : '-',
+    tail(x.bursts?.firstPush),
+  );
+  row('(f) the first burst (each server as it starts)', (x) => tail(x.bursts?.first));
+  row(`(f) the ${p.bursts - 1} later bursts (each after the one before)`, (x) =>
+    tail(x.bursts?.later),
   );
   row('idle workers, mean / max (sampled every 0.5 s)', (x) =>
     x.idleWorkers ? `${x.idleWorkers.mean} / ${x.idleWorkers.max}` : '-',

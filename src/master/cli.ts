@@ -28,6 +28,27 @@ function wholeNumber(name: string, value: number, min: number, max: number): num
   return value;
 }
 
+/** The most idle workers --spare-workers may ask for. */
+const MAX_SPARES = 64;
+
+/**
+ * --spare-workers N (N idle workers, as always) or MIN:MAX (at least MIN, up to MAX
+ * while clients arrive faster than spares are replaced: see spare-policy.ts).
+ */
+function spareWorkers(value: string): { min: number; max: number } {
+  const match = /^(\d+)(?::(\d+))?$/.exec(value.trim());
+  const [min, max] = match === null ? [] : [Number(match[1]), Number(match[2] ?? match[1])];
+  if (min === undefined || max === undefined || min > MAX_SPARES || max > MAX_SPARES) {
+    throw new UsageError(
+      `--spare-workers must be N or MIN:MAX, whole numbers from 0 to ${MAX_SPARES} (got ${JSON.stringify(value)})`,
+    );
+  }
+  if (min > max) {
+    throw new UsageError(`--spare-workers MIN:MAX: MIN (${min}) is above MAX (${max})`);
+  }
+  return { min, max };
+}
+
 function nonNegative(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) {
     throw new UsageError(`--${name} must be a number of 0 or more (got ${value})`);
@@ -62,7 +83,11 @@ const OPTIONS = {
   'max-clients': { type: 'number', default: 256, describe: 'connected clients at most' },
   'interval-min': { type: 'number', default: 2, describe: 'seconds between pushes, least' },
   'interval-max': { type: 'number', default: 5, describe: 'seconds between pushes, most' },
-  'spare-workers': { type: 'number', default: 2, describe: 'idle pre-forked workers' },
+  'spare-workers': {
+    type: 'string',
+    default: '2',
+    describe: 'idle pre-forked workers: N, or MIN:MAX to follow demand',
+  },
   origin: { type: 'string', array: true, default: [], describe: 'allowed Origin (repeatable)' },
   'max-message-size': { type: 'number', default: 1048576, describe: 'bytes per message' },
   'handshake-timeout': { type: 'number', default: 10, describe: 'seconds for the request' },
@@ -217,6 +242,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     );
   }
   if (parsed.host.trim() === '') throw new UsageError('--host must not be empty');
+  const spares = spareWorkers(parsed['spare-workers']);
   const exec = parsed.exec === undefined ? undefined : execWords(parsed.exec);
   const websocketd = checked(() => websocketdFlags(parsed, exec !== undefined));
   const publishToken = bearerToken('publish-token', parsed['publish-token']);
@@ -252,7 +278,8 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     maxClients: wholeNumber('max-clients', parsed['max-clients'], 1, 1_000_000),
     intervalMin,
     intervalMax,
-    spareWorkers: wholeNumber('spare-workers', parsed['spare-workers'], 0, 64),
+    spareWorkers: spares.min,
+    spareWorkersMax: spares.max,
     origins: websocketd.origins,
     maxMessageSize: wholeNumber('max-message-size', parsed['max-message-size'], 1, 2 ** 31 - 1),
     handshakeTimeout: positive('handshake-timeout', parsed['handshake-timeout']),

@@ -62,6 +62,7 @@ export class Master {
     channels.publisher.onPublished(() => metrics.published());
     this.pool = new WorkerPool({
       spares: config.spareWorkers,
+      maxSpares: config.spareWorkersMax,
       logger,
       spawn: workerForker(entry, workerConfig),
       // A client may wait for a worker as long as it may take to send its request.

@@ -12,7 +12,10 @@ export interface ServerConfig {
   maxClients: number;
   intervalMin: number;
   intervalMax: number;
+  /** --spare-workers: idle workers kept ready (N, or the MIN of MIN:MAX). */
   spareWorkers: number;
+  /** The MAX of --spare-workers MIN:MAX, to which the idle target may grow (N for N alone). */
+  spareWorkersMax: number;
   origins: string[];
   maxMessageSize: number;
   handshakeTimeout: number;

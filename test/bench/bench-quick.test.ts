@@ -57,7 +57,7 @@ describe('npm run bench -- --quick', () => {
     expect(report.results.map((r: { name: string }) => r.name)).toEqual([
       'push-websocket --spare-workers 0',
       'push-websocket (default spares)',
-      'push-websocket --spare-workers 5',
+      'push-websocket (adaptive 2:12)',
       'floor (minimal fork per client)',
       'ws reference (one process)',
     ]);
@@ -72,9 +72,9 @@ describe('npm run bench -- --quick', () => {
       expect(result.churn).toEqual({ clientsPerSecond: expect.any(Number), quit: spreadShape });
       expect(result.churn.quit.n).toBe(report.plan.churn);
     }
-    const [zero, spares, fiveSpares, floor, reference] = report.results;
+    const [zero, spares, adaptive, floor, reference] = report.results;
     // Our masters run with the probe: forks and handshakes lined up.
-    for (const ours of [zero, spares, fiveSpares]) {
+    for (const ours of [zero, spares, adaptive]) {
       expect(ours.forkWaits).toMatchObject({
         forks: expect.any(Number),
         handshakes: report.plan.sequential,
@@ -83,14 +83,30 @@ describe('npm run bench -- --quick', () => {
       });
       expect(ours.masterPeakRssMiB).toBeGreaterThan(0);
     }
-    expect(fiveSpares.bursts.firstPush.n).toBe(report.plan.bursts * report.plan.burstClients);
-    expect(spares.idleWorkers).toEqual({
-      mean: expect.any(Number),
-      max: expect.any(Number),
-      samples: expect.any(Number),
-    });
+    const { bursts, burstClients } = report.plan;
+    for (const result of [spares, adaptive, floor, reference]) {
+      // Every burst's clients, the first burst alone, and the ones after it.
+      expect(result.bursts).toMatchObject({
+        firstPush: { ...spreadShape, n: bursts * burstClients },
+        perBurst: burstClients,
+        first: { ...spreadShape, n: burstClients },
+        later: { ...spreadShape, n: (bursts - 1) * burstClients },
+      });
+      expect(result.bursts.firstPushes).toHaveLength(bursts * burstClients);
+    }
+    for (const ours of [spares, adaptive]) {
+      expect(ours.idleWorkers).toEqual({
+        mean: expect.any(Number),
+        max: expect.any(Number),
+        samples: expect.any(Number),
+      });
+    }
+    expect(stdout).toMatch(/\| \(f\) the first burst/);
+    expect(stdout).toMatch(/\| \(f\) the 1 later bursts/);
+    expect(
+      report.checks.find((c: { target: string }) => c.target.startsWith('burst after idle')).target,
+    ).toContain('adaptive 2:12');
     for (const result of [spares, floor, reference]) {
-      expect(result.bursts.firstPush.n).toBe(report.plan.bursts * report.plan.burstClients);
       expect(result.steps).toHaveLength(report.plan.steps.length);
       for (const step of result.steps) {
         expect(step).toMatchObject({

@@ -61,6 +61,23 @@ describe('command line', () => {
     ['--exec twice', ['--exec', 'cat', '--exec', 'cat'], /^push-websocket: --exec was given more/],
     ['--demo and --no-demo', ['--demo', '--no-demo'], /^push-websocket: --demo was given more/],
     [
+      '--spare-workers MIN above MAX',
+      ['--spare-workers', '3:1'],
+      /^push-websocket: --spare-workers MIN:MAX: MIN \(3\) is above MAX \(1\)\n$/,
+    ],
+    [
+      '--spare-workers of three numbers',
+      ['--spare-workers', '1:2:3'],
+      /^push-websocket: --spare-workers must be N or MIN:MAX, whole numbers from 0 to 64 \(got "1:2:3"\)\n$/,
+    ],
+    ['--spare-workers 65', ['--spare-workers', '65'], /^push-websocket: --spare-workers must be N/],
+    [
+      '--spare-workers a:b',
+      ['--spare-workers', 'a:b'],
+      /^push-websocket: --spare-workers must be N/,
+    ],
+    ['--spare-workers -1', ['--spare-workers', '-1'], /^push-websocket: --spare-workers must be N/],
+    [
       '--exec of no command',
       ['--exec', 'no-such-command-x'],
       /command "no-such-command-x" not found/,
@@ -100,6 +117,7 @@ describe('command line', () => {
   test.each([
     ['a bad value', { PUSH_WS_PORT: 'many' }, /--port/],
     ['an unknown variable (a typo)', { PUSH_WS_SPARE_WORKER: '3' }, /spare-worker/],
+    ['MIN above MAX', { PUSH_WS_SPARE_WORKERS: '4:2' }, /--spare-workers MIN:MAX: MIN \(4\)/],
   ])('%s from the environment is refused the same way', async (_name, env, pattern) => {
     const { code, stderr } = await refuse([], env);
     expect(code).not.toBe(0);

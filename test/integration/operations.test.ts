@@ -8,6 +8,7 @@ import { WsClient } from '../helpers/ws-client';
 interface Status {
   clients: { id: number; pid: number; remote: string; since: string; pushed: number | null }[];
   spares: number[];
+  spare_target: number;
   limits: Record<string, unknown>;
   uptime_s: number;
   version: string;
@@ -103,7 +104,14 @@ describe('spare workers and process titles', () => {
       expect(new Date(client.since).toISOString()).toBe(client.since);
       expect(client.pushed).toBeGreaterThanOrEqual(1);
     }
-    expect(body.limits).toMatchObject({ spare_workers: 2, interval_min: 0.05, interval_max: 0.1 });
+    expect(body.limits).toMatchObject({
+      spare_workers: 2,
+      spare_workers_max: 2,
+      interval_min: 0.05,
+      interval_max: 0.1,
+    });
+    // --spare-workers N alone: the target stays N, clients waiting or not.
+    expect(body.spare_target).toBe(2);
     expect(body.version).toMatch(/^\d+\.\d+\.\d+$/);
     expect(typeof body.uptime_s).toBe('number');
 

@@ -1,7 +1,11 @@
+import { burstsOf } from '../../scripts/bench/arrivals';
 import { forkWaits } from '../../scripts/bench/probe-analysis';
 import { reconnectDelayMs } from '../../scripts/bench/reconnect-policy';
 
-/** The bench's pure parts: when a reconnecting client retries, and forks vs handshakes. */
+/**
+ * The bench's pure parts: when a reconnecting client retries, forks vs handshakes, and
+ * bursts split into the first and the later ones.
+ */
 describe('reconnectDelayMs (back-off with full jitter, Retry-After as a floor)', () => {
   const policy = { baseMs: 500, capMs: 8000 };
 
@@ -49,5 +53,26 @@ describe('forkWaits', () => {
     expect(result.upgradeBehindFork).toMatchObject({ max: 9, n: 2 });
     expect(result.upgradeClear).toMatchObject({ max: 2, n: 1 });
     expect(result.loopDelayMaxMs).toBe(12);
+  });
+});
+
+describe('burstsOf', () => {
+  test('all bursts together, the first alone, and the later ones together', () => {
+    const b = burstsOf([
+      [300, 100, 200],
+      [10, 20, 30],
+      [40, 50, 60.123],
+    ]);
+    expect(b.perBurst).toBe(3);
+    expect(b.firstPushes).toEqual([300, 100, 200, 10, 20, 30, 40, 50, 60.12]);
+    expect(b.firstPush).toMatchObject({ p50: 50, max: 300, n: 9 });
+    expect(b.first).toMatchObject({ p50: 200, max: 300, n: 3 });
+    expect(b.later).toMatchObject({ p50: 30, max: 60.12, n: 6 });
+  });
+
+  test('one burst has no later ones', () => {
+    const b = burstsOf([[5, 7]]);
+    expect(b.first).toMatchObject({ max: 7, n: 2 });
+    expect(b.later).toBeUndefined();
   });
 });

@@ -39,6 +39,7 @@ describe('parseCommandLine', () => {
       intervalMin: 2,
       intervalMax: 5,
       spareWorkers: 2,
+      spareWorkersMax: 2,
       origins: [],
       maxMessageSize: 1048576,
       handshakeTimeout: 10,
@@ -102,6 +103,7 @@ describe('parseCommandLine', () => {
       intervalMin: 0.5,
       intervalMax: 1.5,
       spareWorkers: 0,
+      spareWorkersMax: 0,
       origins: ['https://a.example', 'https://b.example'],
       maxMessageSize: 1000,
       handshakeTimeout: 2.5,
@@ -180,6 +182,7 @@ describe('parseCommandLine', () => {
       intervalMin: 1,
       intervalMax: 3,
       spareWorkers: 4,
+      spareWorkersMax: 4,
       handshakeTimeout: 3,
       pingInterval: 15,
       logLevel: 'debug',
@@ -264,6 +267,47 @@ describe('parseCommandLine', () => {
     [['--host', ' '], 'host'],
   ])('%j is refused with one line naming --%s', (argv, flag) => {
     expect(usageError(...argv)).toMatch(new RegExp(`^--${flag} `));
+  });
+
+  it('--spare-workers is N, or MIN:MAX, from the command line or the environment', () => {
+    const spares = (config: ServerConfig): [number, number] => [
+      config.spareWorkers,
+      config.spareWorkersMax,
+    ];
+    expect(spares(parse('--spare-workers', '5'))).toEqual([5, 5]);
+    expect(spares(parse('--spare-workers', '1:4'))).toEqual([1, 4]);
+    expect(spares(parse('--spare-workers=0:64'))).toEqual([0, 64]);
+    expect(spares(parse('--spare-workers', '3:3'))).toEqual([3, 3]);
+    expect(spares(parse('--spare-workers', '0'))).toEqual([0, 0]);
+    process.env.PUSH_WS_SPARE_WORKERS = '2:8';
+    expect(spares(parse())).toEqual([2, 8]);
+  });
+
+  it.each(['3:1', '64:0'])('--spare-workers %s (MIN above MAX) is refused, naming both', (v) => {
+    const [min, max] = v.split(':');
+    expect(usageError('--spare-workers', v)).toBe(
+      `--spare-workers MIN:MAX: MIN (${min}) is above MAX (${max})`,
+    );
+  });
+
+  it.each(['a:b', '1:2:3', '65', '1:65', '65:70', '-1', '1.5', '2:', ':2', '', 'two'])(
+    '--spare-workers %j is refused with one line giving the forms',
+    (value) => {
+      expect(usageError('--spare-workers', value)).toBe(
+        `--spare-workers must be N or MIN:MAX, whole numbers from 0 to 64 (got ${JSON.stringify(value)})`,
+      );
+    },
+  );
+
+  it('a negative MIN after = is refused the same way', () => {
+    expect(usageError('--spare-workers=-1:2')).toBe(
+      '--spare-workers must be N or MIN:MAX, whole numbers from 0 to 64 (got "-1:2")',
+    );
+  });
+
+  it('a bad PUSH_WS_SPARE_WORKERS is refused the same way', () => {
+    process.env.PUSH_WS_SPARE_WORKERS = '4:2';
+    expect(usageError()).toBe('--spare-workers MIN:MAX: MIN (4) is above MAX (2)');
   });
 
   it('a bad value from a variable names the flag', () => {

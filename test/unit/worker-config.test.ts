@@ -15,6 +15,7 @@ describe('parseWorkerConfig', () => {
       intervalMin: 0.05,
       intervalMax: 0.1,
       spareWorkers: 0,
+      spareWorkersMax: 0,
       origins: [],
       maxMessageSize: 10,
       handshakeTimeout: 1,

@@ -199,6 +199,141 @@ describe('acquire', () => {
   });
 });
 
+/** Makes every worker still starting ready, until none is left starting (the refill). */
+async function readyAll(pool: WorkerPool, children: FakeChild[]): Promise<void> {
+  for (;;) {
+    const starting = children.find((child) =>
+      pool.all.some((w) => w.process === child.asChild && w.state === WorkerState.Starting),
+    );
+    if (starting === undefined) return;
+    starting.ready();
+    await flush();
+  }
+}
+
+/** The children signalled to go, in order. */
+const signalled = (children: FakeChild[]): FakeChild[] =>
+  children.filter((child) => child.signals.includes('SIGTERM'));
+
+/**
+ * `--spare-workers 1:4` in the pool: a burst of four clients on one spare (three wait),
+ * served and refilled to four idle workers.
+ */
+async function burstOnOneToFour(): Promise<Harness & { served: Worker[] }> {
+  const h = harness({ spares: 1, maxSpares: 4, maxStarting: 2 });
+  h.pool.start();
+  expect(h.children).toHaveLength(1);
+  h.children[0].ready();
+  expect(h.pool.spareTarget).toBe(1);
+  const clients = [0, 1, 2, 3].map(() => track(h.pool.acquire()));
+  expect(h.pool.spareTarget).toBe(4);
+  await readyAll(h.pool, h.children);
+  const served = clients.map((c) => c.value as Worker);
+  for (const [i, worker] of served.entries()) {
+    expect(worker?.state).toBe(WorkerState.Reserved);
+    h.pool.assign(worker, client(i + 1));
+  }
+  expect(h.pool.spares).toHaveLength(4);
+  return { ...h, served };
+}
+
+describe('--spare-workers MIN:MAX', () => {
+  it('a burst raises the idle target toward MAX, logged once, and the pool refills to it', async () => {
+    const { pool, children, log } = await burstOnOneToFour();
+    // One spare, three forks for the waiting clients, four to refill.
+    expect(children).toHaveLength(8);
+    expect(log.at('info')).toEqual([]);
+    await advance(1000);
+    expect(log.at('info')).toEqual([
+      'Spare workers: target 1 → 4 (3 client(s) waited for a worker to start)',
+    ]);
+    expect(pool.spareTarget).toBe(4);
+  });
+
+  it('after 30 s without demand, one surplus idle worker a second exits, down to MIN', async () => {
+    const { pool, children, log, events } = await burstOnOneToFour();
+    await advance(30_000 - 1);
+    expect(signalled(children)).toEqual([]);
+    for (let step = 1; step <= 3; step++) {
+      await advance(step === 1 ? 1 : 1000);
+      const gone = signalled(children);
+      expect(gone).toHaveLength(step);
+      const retired = gone[step - 1];
+      // An idle worker (no client) is asked to exit, and does.
+      expect(workerOf(pool, retired).state).toBe(WorkerState.Exiting);
+      expect(workerOf(pool, retired).client).toBeUndefined();
+      retired.exit(null, 'SIGTERM');
+      await flush();
+      expect(pool.spareTarget).toBe(4 - step);
+      expect(pool.spares).toHaveLength(4 - step);
+    }
+    // Retired workers are neither replaced nor reported as failures or lost clients.
+    expect(children).toHaveLength(8);
+    expect(log.at('warn')).toEqual([]);
+    expect(log.at('error')).toEqual([]);
+    expect(events.onClientGone).not.toHaveBeenCalled();
+    expect(log.at('debug')).toHaveLength(2);
+    expect(log.at('info').at(-1)).toMatch(
+      /^Spare workers: target 2 → 1; retiring idle worker pid \d+ \(back to the minimum/,
+    );
+    // At MIN nothing is left to wake for.
+    await advance(60_000);
+    expect(signalled(children)).toHaveLength(3);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('a client that waits during the hold renews it', async () => {
+    const { pool, children } = await burstOnOneToFour();
+    await advance(20_000);
+    // Four clients take the four spares, a fifth waits.
+    const more = [0, 1, 2, 3, 4].map(() => track(pool.acquire()));
+    await readyAll(pool, children);
+    expect(more.every((c) => c.value !== undefined)).toBe(true);
+    await advance(30_000 - 1);
+    expect(signalled(children)).toEqual([]);
+    expect(pool.spareTarget).toBe(4);
+    await advance(1);
+    expect(signalled(children)).toHaveLength(1);
+  });
+
+  it('clients that each find spares to spare do not hold it: it falls', async () => {
+    const { pool, children } = await burstOnOneToFour();
+    for (let second = 1; second <= 34; second++) {
+      await advance(1000);
+      const taken = await pool.acquire(); // a spare is there, three or more stay ready
+      pool.assign(taken as Worker, client(100 + second));
+      await flush(); // its replacement is forked after this tick
+      await readyAll(pool, children);
+      for (const child of signalled(children)) if (child.connected) child.exit(null, 'SIGTERM');
+    }
+    expect(pool.spareTarget).toBe(1);
+    expect(pool.spares.length).toBeLessThanOrEqual(2);
+  });
+
+  it('N alone never moves: waiting clients change no target, nothing is retired', async () => {
+    const { pool, children, log } = harness({ spares: 2, maxStarting: 2 });
+    pool.start();
+    await readyAll(pool, children);
+    const clients = [0, 1, 2, 3, 4].map(() => track(pool.acquire()));
+    await readyAll(pool, children);
+    expect(clients.every((c) => c.value !== undefined)).toBe(true);
+    expect(pool.spareTarget).toBe(2);
+    expect(pool.spares).toHaveLength(2);
+    await advance(120_000);
+    expect(signalled(children)).toEqual([]);
+    expect(log.entries).toEqual([]);
+  });
+
+  it('shutdown stops the timers of the policy', async () => {
+    const { pool, children } = await burstOnOneToFour();
+    const done = track(pool.shutdown(1000));
+    for (const child of children) if (child.connected) child.exit(null, 'SIGTERM');
+    await flush();
+    expect(done.settled).toBe(true);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+});
+
 describe('release, assign, terminate', () => {
   it('release makes a reserved worker a spare again', async () => {
     const { pool, children } = harness({ spares: 1, maxStarting: 1 });

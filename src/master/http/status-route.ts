@@ -15,7 +15,7 @@ export function statusRoute(
     methods: ['GET', 'HEAD'],
     async handle({ res }) {
       const round = await counts.read();
-      const body = statusBody(pool.serving, round, pool.spares, config, facts());
+      const body = statusBody(pool.serving, round, pool.spares, pool.spareTarget, config, facts());
       res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
       res.end(`${JSON.stringify(body, null, 2)}\n`);
     },

@@ -13,14 +13,16 @@ export interface ServerFacts {
 }
 
 /**
- * The body of GET /status: the clients and their workers, the idle spares, the
- * limits in force. Every pid in it is a live child of the master. `pushed` is null,
+ * The body of GET /status: the clients and their workers, the idle spares and how
+ * many the pool wants now (`spare_target`: --spare-workers N, or between MIN and MAX
+ * with MIN:MAX), the limits in force. Every pid in it is a live child of the master. `pushed` is null,
  * and `responding` false, for a worker that did not answer in time.
  */
 export function statusBody(
   serving: Worker[],
   counts: PushCountsRound,
   spares: Worker[],
+  spareTarget: number,
   config: ServerConfig,
   facts: ServerFacts,
 ): object {
@@ -40,6 +42,7 @@ export function statusBody(
       };
     }),
     spares: spares.map((worker) => worker.pid),
+    spare_target: spareTarget,
     limits: {
       host: config.host,
       port: config.port,
@@ -47,6 +50,7 @@ export function statusBody(
       interval_min: config.intervalMin,
       interval_max: config.intervalMax,
       spare_workers: config.spareWorkers,
+      spare_workers_max: config.spareWorkersMax,
       origins: config.origins,
       max_message_size: config.maxMessageSize,
       handshake_timeout: config.handshakeTimeout,

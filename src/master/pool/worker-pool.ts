@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { WorkerMessage } from '../../shared/ipc';
 import type { Logger } from '../logger';
 import { Backoff } from '../backoff';
+import { SparePolicy } from './spare-policy';
 import { Worker, WorkerState, type ClientInfo } from './worker';
 
 /** The messages a worker sends about its client (the pool handles `ready` itself). */
@@ -21,7 +22,10 @@ export interface PoolEvents {
 }
 
 export interface WorkerPoolOptions {
+  /** Idle workers kept ready (`--spare-workers N`, or MIN of `MIN:MAX`). */
   spares: number;
+  /** MAX of `--spare-workers MIN:MAX`: the idle target may grow to it (default: `spares`). */
+  maxSpares?: number;
   logger: Logger;
   /** Starts one worker process (tests give a fake). */
   spawn(): ChildProcess;
@@ -41,11 +45,12 @@ export interface Unavailable {
 }
 
 /**
- * Forks and reaps workers. Keeps `spares` idle workers ready (like Apache's prefork
- * spares) so a client does not wait for a Node start-up; a worker serves one client
- * and is never reused. Workers that die before they are ready count as failures:
- * the pool backs off (exponentially, up to 30 s) instead of forking in a tight loop.
- * The pool alone changes a worker's state.
+ * Forks and reaps workers. Keeps idle workers ready (like Apache's prefork spares) so
+ * a client does not wait for a Node start-up: `spares` of them, or with `maxSpares`
+ * as many as its SparePolicy's target, which follows demand (spare-policy.ts); a
+ * worker serves one client and is never reused. Workers that die before they are
+ * ready count as failures: the pool backs off (exponentially, up to 30 s) instead of
+ * forking in a tight loop. The pool alone changes a worker's state.
  */
 export class WorkerPool {
   private readonly workers = new Set<Worker>();
@@ -60,11 +65,25 @@ export class WorkerPool {
   private readonly backoff = new Backoff(100, 30_000);
   private pumpTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private readonly policy: SparePolicy;
+  /** The idle target as last logged (an adaptive policy's changes are logged). */
+  private shownTarget: number;
+  /** Logs a rise once a second at most: a burst raises the target many times. */
+  private riseTimer: NodeJS.Timeout | undefined;
+  /** Clients that found no ready spare since the rise timer was armed. */
+  private missed = 0;
+  /** Wakes when the target may fall, or a surplus idle worker may be retired. */
+  private trimTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.readyTimeoutMs = options.readyTimeoutMs ?? 5000;
     this.waitTimeoutMs = options.waitTimeoutMs ?? 10000;
     this.maxStarting = options.maxStarting ?? Math.max(1, os.cpus().length);
+    this.policy = new SparePolicy({
+      min: options.spares,
+      max: options.maxSpares ?? options.spares,
+    });
+    this.shownTarget = this.policy.min;
   }
 
   start(): void {
@@ -104,6 +123,11 @@ export class WorkerPool {
     return [...this.workers];
   }
 
+  /** The idle workers (ready or starting) the pool wants now. */
+  get spareTarget(): number {
+    return this.policy.target(Date.now());
+  }
+
   /** Why a client would get no worker now, or undefined when one can be had. */
   unavailable(): Unavailable | undefined {
     if (this.firstIn(WorkerState.Idle) !== undefined) return undefined;
@@ -127,12 +151,18 @@ export class WorkerPool {
     const spare = this.firstIn(WorkerState.Idle);
     if (spare !== undefined) {
       spare.moveTo(WorkerState.Reserved);
+      if (this.policy.adaptive) {
+        const now = Date.now();
+        this.policy.taken(now, this.countIn(WorkerState.Idle));
+        this.scheduleTrim(now);
+      }
       // After this tick: the hand-off comes first, and the replacement's synchronous
       // spawn (a few ms of the master's time) does not delay the client that took the spare.
       setImmediate(() => this.pump());
       return Promise.resolve(spare);
     }
     if (this.unavailable() !== undefined) return Promise.resolve(undefined);
+    if (this.policy.adaptive) this.spareWasMissed();
     return new Promise((resolve) => {
       const waiter = (worker: Worker | undefined): void => {
         clearTimeout(timer);
@@ -182,10 +212,79 @@ export class WorkerPool {
     }
     const starting = this.countIn(WorkerState.Starting);
     const idle = starting + this.countIn(WorkerState.Idle);
-    const wanted = this.options.spares + this.waiters.length - idle;
+    const wanted = this.policy.target(Date.now()) + this.waiters.length - idle;
     for (let i = 0; i < Math.min(wanted, this.maxStarting - starting); i++) {
       if (!this.forkWorker()) return;
     }
+  }
+
+  /** A client found no ready spare: the target grows (logged once a second at most). */
+  private spareWasMissed(): void {
+    const now = Date.now();
+    this.policy.waited(now);
+    this.scheduleTrim(now);
+    if (this.riseTimer !== undefined) {
+      this.missed++;
+      return;
+    }
+    if (this.policy.target(now) <= this.shownTarget) return;
+    this.missed = 1;
+    this.riseTimer = setTimeout(() => {
+      this.riseTimer = undefined;
+      const target = this.policy.target(Date.now());
+      if (target <= this.shownTarget) return;
+      this.options.logger.info(
+        `Spare workers: target ${this.shownTarget} → ${target} (${this.missed} client(s) waited for a worker to start)`,
+      );
+      this.shownTarget = target;
+    }, 1000);
+  }
+
+  /**
+   * Arms the timer that lowers the target and retires surplus idle workers, unless it
+   * is armed already: it re-arms itself when it wakes early (the hold was renewed).
+   * `surplus`: also while idle workers exceed an unchanging target (after a step down).
+   */
+  private scheduleTrim(now: number, surplus = false): void {
+    if (this.trimTimer !== undefined || this.stopping) return;
+    let at = this.policy.nextChangeAt(now);
+    if (at === undefined && surplus && this.surplus(now) > 0) at = now + this.policy.stepMs;
+    if (at === undefined) return;
+    this.trimTimer = setTimeout(() => {
+      this.trimTimer = undefined;
+      this.trim();
+    }, at - now);
+  }
+
+  /** Idle workers (ready or starting) above the target. */
+  private surplus(now: number): number {
+    const idle = this.countIn(WorkerState.Idle) + this.countIn(WorkerState.Starting);
+    return idle - this.policy.target(now);
+  }
+
+  /**
+   * The target may have fallen: retire one surplus ready worker (SIGTERM: an idle
+   * worker has no client, it just exits), log the change, and wake again for the next.
+   */
+  private trim(): void {
+    if (this.stopping) return;
+    const now = Date.now();
+    const target = this.policy.target(now);
+    const spare = this.surplus(now) > 0 ? this.firstIn(WorkerState.Idle) : undefined;
+    if (target < this.shownTarget || spare !== undefined) {
+      const change =
+        target < this.shownTarget ? `target ${this.shownTarget} → ${target}` : `target ${target}`;
+      const retiring = spare === undefined ? '' : `; retiring idle worker pid ${spare.pid}`;
+      const line = `Spare workers: ${change}${retiring}`;
+      if (target === this.policy.min && target < this.shownTarget) {
+        this.options.logger.info(`${line} (back to the minimum: no client needed a spare)`);
+      } else {
+        this.options.logger.debug(line);
+      }
+      this.shownTarget = Math.min(this.shownTarget, target);
+      if (spare !== undefined) this.terminate(spare);
+    }
+    this.scheduleTrim(now, true);
   }
 
   private giveToWaiter(worker: Worker): void {
@@ -243,6 +342,8 @@ export class WorkerPool {
   private onExit(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
     const served = worker.state === WorkerState.Serving || worker.client !== undefined;
     const wasReady = worker.wasReady;
+    // An idle worker the pool asked to go: a retired surplus spare.
+    const retired = worker.state === WorkerState.Exiting;
     this.workers.delete(worker);
     clearTimeout(this.startTimers.get(worker));
     this.startTimers.delete(worker);
@@ -251,7 +352,7 @@ export class WorkerPool {
       this.failed(worker, `exited before it was ready (code ${code}, signal ${signal})`);
     } else if (served) {
       this.options.events.onClientGone(worker, code, signal);
-    } else if (!this.stopping) {
+    } else if (!this.stopping && !retired) {
       this.options.logger.warn(
         `Idle worker pid ${worker.pid} exited (code ${code}, signal ${signal})`,
       );
@@ -305,6 +406,8 @@ export class WorkerPool {
   async shutdown(graceMs: number): Promise<void> {
     this.stopping = true;
     clearTimeout(this.pumpTimer);
+    clearTimeout(this.trimTimer);
+    clearTimeout(this.riseTimer);
     this.failWaiters();
     const all = [...this.workers];
     const exits = all.map(
