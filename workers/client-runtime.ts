@@ -1,9 +1,10 @@
 import type { Socket } from 'node:net';
 import type { WorkerConfig } from '../src/shared/config';
-import type { ClientHandoff, PublishMessage, WorkerMessage } from '../src/shared/ipc';
+import type { ClientHandoff, WorkerMessage } from '../src/shared/ipc';
 import { CloseCode } from '../src/shared/protocol/constants';
 import { DemoSource } from './demo-source';
 import { MemoryCeiling } from './memory-ceiling';
+import { readPublishPipe } from './publish-pipe';
 import { PublishSource } from './publish-source';
 import type { PushSource } from './push-source';
 import { ClientSession } from './session';
@@ -80,6 +81,8 @@ export class ClientRuntime {
     );
     this.session = session;
     session.start();
+    // Publications after the client's first frames (the master writes only after the hand-off).
+    readPublishPipe((frames, count) => this.published.deliver(frames, count));
     new MemoryCeiling(config.memoryLimitMb * MB, (rss) => {
       io.log(
         'error',
@@ -90,10 +93,6 @@ export class ClientRuntime {
       // Closing may need the client to read; the limit must hold even if it never does.
       setTimeout(() => process.exit(1), EXIT_AFTER_CEILING_MS).unref();
     }).start();
-  }
-
-  deliver(message: PublishMessage): void {
-    this.published.deliver(message);
   }
 
   /** Closes the client (the worker exits once its socket has closed). */

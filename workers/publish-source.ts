@@ -1,10 +1,10 @@
-import type { PublishMessage } from '../src/shared/ipc';
 import { CloseCode } from '../src/shared/protocol/constants';
 import type { ClientSink, PushSource } from './push-source';
 
 /**
- * Messages published through the master (POST /publish). A client too slow to take
- * them is closed (1008) rather than buffered without end.
+ * Messages published through the master (POST /publish, channel publications), as the
+ * master framed them for this client. A client too slow to take them is closed (1008)
+ * rather than buffered without end.
  */
 export class PublishSource implements PushSource {
   private client: ClientSink | undefined;
@@ -15,10 +15,11 @@ export class PublishSource implements PushSource {
     this.client = client;
   }
 
-  deliver(message: PublishMessage): void {
+  /** `count` whole frames, read off the publish pipe. */
+  deliver(frames: Buffer, count: number): void {
     const client = this.client;
     if (client === undefined) return;
-    client.publish(message);
+    client.publishFrames(frames, count);
     if (client.bufferedAmount > this.maxBuffered) {
       client.log(
         'warn',

@@ -99,11 +99,16 @@ export class WebSocketEndpoint {
     this.sendData(encodeFrame(Opcode.Binary, data));
   }
 
-  /** A data frame, counted (pings, pongs and close frames are not). */
-  private sendData(frame: Buffer): void {
+  /** `count` whole data frames, encoded already (publications, framed by the master). */
+  sendFrames(frames: Buffer, count: number): void {
+    this.sendData(frames, count);
+  }
+
+  /** Data frames, counted (pings, pongs and close frames are not). */
+  private sendData(frames: Buffer, count = 1): void {
     if (!this.isOpen) return;
-    this.write(frame);
-    this.dataFrames++;
+    this.write(frames);
+    this.dataFrames += count;
   }
 
   /** Data frames sent so far (pings, pongs and close frames are not counted). */
