@@ -3,16 +3,15 @@ import { FrameSplitter, PUBLISH_FD } from '../src/shared/publish-stream';
 
 /** One read's worth: a frame longer than this arrives in several reads, put back together. */
 const READ_BUFFER_BYTES = 64 * 1024;
-/** Two one-byte text frames, cut apart once at the start (see below). */
-const WARM_UP_FRAMES = Buffer.from([0x81, 0x01, 0x2e, 0x81, 0x01, 0x2e]);
 
 /**
  * Starts reading the publish pipe (fd 4): the frames the master wrote for this worker's
  * client, whole, go to `deliver` with their count. Reads land in one buffer, reused (no
  * allocation per read, no stream machinery). Only a worker that serves a client reads
  * it, after its session has started, so that publications come after the client's first
- * frames. The pipe never keeps the worker alive, and its end (the master gone) is the
- * IPC channel's business.
+ * frames; the master's wake record (src/shared/publish-stream.ts) is its first read. The
+ * pipe never keeps the worker alive, and its end (the master gone) is the IPC channel's
+ * business.
  */
 export function readPublishPipe(deliver: (frames: Buffer, count: number) => void): void {
   const splitter = new FrameSplitter(deliver);
@@ -33,9 +32,4 @@ export function readPublishPipe(deliver: (frames: Buffer, count: number) => void
   const pipe = new net.Socket(options);
   pipe.on('error', () => undefined);
   pipe.unref();
-  // The read path's first run costs a worker as much as a publication (compiling, first
-  // lookups): pay it now, while the client is new, not in every worker at once at the
-  // first publication. A splitter of its own: nothing reaches the client.
-  new FrameSplitter(() => undefined).push(WARM_UP_FRAMES, 4);
-  new FrameSplitter(() => undefined).push(WARM_UP_FRAMES);
 }

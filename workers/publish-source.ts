@@ -15,7 +15,7 @@ export class PublishSource implements PushSource {
     this.client = client;
   }
 
-  /** `count` whole frames, read off the publish pipe. */
+  /** `count` whole frames, read off the publish pipe (none: the master's wake record). */
   deliver(frames: Buffer, count: number): void {
     const client = this.client;
     if (client === undefined) return;

@@ -10,7 +10,7 @@ export interface ClientSink {
   sendBytes(data: Buffer): void;
   /**
    * Sends published messages: `count` whole text frames, already in the client's format
-   * (the master framed them), as they are.
+   * (the master framed them), as they are; none when `count` is 0 (a wake record).
    */
   publishFrames(frames: Buffer, count: number): void;
   /** Bytes queued on the socket and not yet taken by the kernel. */

@@ -116,7 +116,7 @@ export class ClientSession {
         pushed();
       },
       publishFrames: (frames, count) => {
-        if (!endpoint.isOpen) return;
+        if (count === 0 || !endpoint.isOpen) return;
         endpoint.sendFrames(frames, count);
         pushed(count);
       },

@@ -15,6 +15,29 @@
 export const PUBLISH_FD = 4;
 
 /**
+ * A record for the worker alone, dropped, never written to its client: any record whose
+ * first byte is 0 (a frame the master never writes: it sends whole text frames). The
+ * master writes this one right after the hand-off, so that the worker's read path runs
+ * once (V8 compiles it, about 0.1 ms) while its client is new, and not in every worker
+ * at once at the first publication.
+ */
+export const WAKE_RECORD: Readonly<Buffer> = Buffer.from([0x00, 0x00]);
+
+/** What `onFrames` gets for a wake record: no frame. */
+const NO_FRAMES = Buffer.alloc(0);
+
+/**
+ * A copy of bytes[start, end) (the read buffer is reused). Typed-array built-ins only:
+ * Buffer's own subarray is JavaScript V8 would compile in every worker at its first
+ * publication.
+ */
+function copyOf(bytes: Buffer, start: number, end: number): Buffer {
+  const copy = Buffer.allocUnsafe(end - start);
+  copy.set(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start));
+  return copy;
+}
+
+/**
  * Total length of the frame that starts at `offset` (header and payload), or -1 when
  * its header is not all there yet. Server frames: no mask, the length in 7, 16 or 64 bits.
  */
@@ -35,8 +58,9 @@ function frameLength(bytes: Uint8Array, offset: number, end: number): number {
  * The worker's side: cuts the pipe's byte stream back into whole frames. Each call of
  * `push` hands `onFrames` the complete frames the bytes read so far end (copied: the
  * read buffer is reused) and how many they are; a frame cut by a read waits for the
- * rest. The master writes only whole frames, so a split is rare (a frame over the read
- * buffer, or a read that caught a write half done).
+ * rest. A wake record comes out as no frame (count 0): nothing to write, but the whole
+ * path runs. The master writes only whole frames, so a split is rare (a frame over the
+ * read buffer, or a read that caught a write half done).
  */
 export class FrameSplitter {
   private pending: Buffer[] = [];
@@ -49,10 +73,10 @@ export class FrameSplitter {
   /** Bytes just read: `bytes[0, length)`, valid only during the call. */
   push(bytes: Buffer, length = bytes.length): void {
     if (this.pendingBytes === 0) {
-      this.cut(bytes, length, false);
+      this.cut(bytes, length);
       return;
     }
-    this.pending.push(Buffer.from(bytes.subarray(0, length)));
+    this.pending.push(copyOf(bytes, 0, length));
     this.pendingBytes += length;
     if (this.needed === 0) {
       // The frame's header itself was cut: it is whole once a few more bytes are in.
@@ -66,12 +90,16 @@ export class FrameSplitter {
     this.pending = [];
     this.pendingBytes = 0;
     this.needed = 0;
-    this.cut(joined, joined.length, true);
+    this.cut(joined, joined.length);
   }
 
   /** Bytes waiting for the rest of their frame. */
   get waiting(): number {
     return this.pendingBytes;
+  }
+
+  private emit(bytes: Buffer, start: number, end: number, count: number): void {
+    if (count > 0) this.onFrames(copyOf(bytes, start, end), count);
   }
 
   private joined(): Buffer {
@@ -80,25 +108,30 @@ export class FrameSplitter {
       : Buffer.concat(this.pending, this.pendingBytes);
   }
 
-  /** Emits the whole frames at the start of `bytes`, keeps the rest. `own`: no copy needed. */
-  private cut(bytes: Buffer, length: number, own: boolean): void {
+  /** Emits the whole frames at the start of `bytes`, keeps the rest. */
+  private cut(bytes: Buffer, length: number): void {
+    let start = 0;
     let end = 0;
     let count = 0;
     for (;;) {
       const size = frameLength(bytes, end, length);
       if (size < 0 || end + size > length) break;
+      if (bytes[end] === 0) {
+        // A wake record: the frames before it, then no frame.
+        this.emit(bytes, start, end, count);
+        this.onFrames(NO_FRAMES, 0);
+        start = end + size;
+        count = 0;
+      } else {
+        count++;
+      }
       end += size;
-      count++;
     }
-    if (count > 0) {
-      const frames = bytes.subarray(0, end);
-      this.onFrames(own ? frames : Buffer.from(frames), count);
-    }
+    this.emit(bytes, start, end, count);
     if (end === length) return;
-    const rest = bytes.subarray(end, length);
-    this.pending = [own ? rest : Buffer.from(rest)];
+    const rest = copyOf(bytes, end, length);
+    this.pending = [rest];
     this.pendingBytes = rest.length;
-    const size = frameLength(rest, 0, rest.length);
-    this.needed = size < 0 ? 0 : size;
+    this.needed = Math.max(0, frameLength(rest, 0, rest.length));
   }
 }

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { PublishedFrames } from '../../src/master/channels/published-frames';
 import { encodeText } from '../../src/shared/protocol/frame';
 import { Receiver, type ReceiverEvent } from '../../src/shared/protocol/receiver';
-import { FrameSplitter } from '../../src/shared/publish-stream';
+import { FrameSplitter, WAKE_RECORD } from '../../src/shared/publish-stream';
 
 /** What a client decodes from the bytes a worker writes (a client's receiver: unmasked frames). */
 function decoded(bytes: Buffer[]): ReceiverEvent[] {
@@ -13,12 +13,18 @@ function decoded(bytes: Buffer[]): ReceiverEvent[] {
 /**
  * Feeds `wire` to a splitter in reads of the given sizes, each through one reused read
  * buffer that is overwritten after every read (as the worker's pipe does), and returns
- * what came out: the frames handed on, and their counts.
+ * what came out: the frames handed on and their counts, and the wake records seen.
  */
-function split(wire: Buffer, reads: number[]): { out: Buffer[]; counts: number[] } {
+function split(wire: Buffer, reads: number[]): { out: Buffer[]; counts: number[]; wakes: number } {
   const out: Buffer[] = [];
   const counts: number[] = [];
+  let wakes = 0;
   const splitter = new FrameSplitter((frames, count) => {
+    if (count === 0) {
+      expect(frames).toHaveLength(0);
+      wakes++;
+      return;
+    }
     out.push(frames);
     counts.push(count);
   });
@@ -32,7 +38,7 @@ function split(wire: Buffer, reads: number[]): { out: Buffer[]; counts: number[]
     at += size;
   }
   expect(splitter.waiting).toBe(0);
-  return { out, counts };
+  return { out, counts, wakes };
 }
 
 const texts = (events: ReceiverEvent[]): string[] =>
@@ -72,6 +78,18 @@ describe('FrameSplitter (the worker side of the publish pipe)', () => {
     expect(out.map((frames) => decoded([frames]).length)).toEqual([1, 1]);
   });
 
+  test('a wake record comes out as no frame, alone or between frames, whole or cut', () => {
+    const alone = split(Buffer.from(WAKE_RECORD), [1]);
+    expect(alone).toEqual({ out: [], counts: [], wakes: 1 });
+    const wire = Buffer.concat([WAKE_RECORD, encodeText('one'), WAKE_RECORD, encodeText('two')]);
+    for (const reads of [[wire.length], [1], [3]]) {
+      const { out, counts, wakes } = split(wire, reads);
+      expect(counts.reduce((a, b) => a + b, 0)).toBe(2);
+      expect(wakes).toBe(2);
+      expect(texts(decoded(out))).toEqual(['one', 'two']);
+    }
+  });
+
   test('property: any frames, any reads: the same frames, whole, in order, counted', () => {
     fc.assert(
       fc.property(
@@ -84,10 +102,17 @@ describe('FrameSplitter (the worker side of the publish pipe)', () => {
           { minLength: 1, maxLength: 12 },
         ),
         fc.array(fc.integer({ min: 1, max: 70000 }), { minLength: 1, maxLength: 8 }),
-        (messages, reads) => {
-          const wire = Buffer.concat(messages.map((text) => encodeText(text)));
-          const { out, counts } = split(wire, reads);
-          expect(Buffer.concat(out).equals(wire)).toBe(true);
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 12 }),
+        (messages, reads, wakes) => {
+          // Wake records here and there: never handed on.
+          const records = messages.flatMap((text, i) =>
+            wakes[i % wakes.length] ? [WAKE_RECORD, encodeText(text)] : [encodeText(text)],
+          );
+          const wire = Buffer.concat(records);
+          const { out, counts, wakes: woken } = split(wire, reads);
+          expect(woken).toBe(records.length - messages.length);
+          const frameBytes = Buffer.concat(messages.map((text) => encodeText(text)));
+          expect(Buffer.concat(out).equals(frameBytes)).toBe(true);
           expect(counts.reduce((a, b) => a + b, 0)).toBe(messages.length);
           // Each hand-off is whole frames: it decodes alone, to as many messages as counted.
           out.forEach((frames, i) => expect(decoded([frames])).toHaveLength(counts[i]));

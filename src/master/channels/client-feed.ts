@@ -1,3 +1,4 @@
+import { WAKE_RECORD } from '../../shared/publish-stream';
 import type { Publication } from '../broker/types';
 import type { Logger } from '../logger';
 import type { Worker } from '../pool/worker';
@@ -66,10 +67,14 @@ export class ClientFeed {
     }
   }
 
-  /** The worker has the client (its hand-off message is sent): what waited goes now. */
+  /**
+   * The worker has the client (its hand-off message is sent): a wake record first (see
+   * src/shared/publish-stream.ts), then what waited.
+   */
   attach(worker: Worker, clientId: number): void {
     this.worker = worker;
     this.clientId = clientId;
+    worker.publish(WAKE_RECORD);
     if (this.dropped > 0) {
       this.logger.warn(`${this.dropped} message(s) dropped during the hand-off`, {
         client: clientId,
