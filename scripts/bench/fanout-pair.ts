@@ -11,7 +11,8 @@
  *     [--broadcasts 20] [--interval 1] [--kinds ours,relay] [--base DIR] [--json]
  *
  * `--base DIR`: a kind `base` runs the server built in DIR (DIR/dist/src/main.js), for
- * before/after pairs; a kind that is an absolute path runs the server built there. `--interval` is the demo pushes' (the full bench pushes every 1 s).
+ * before/after pairs; a kind that is an absolute path runs the server built there;
+ * `ours:FLAG,FLAG` runs ours with these flags added. `--interval` is the demo pushes' (the full bench pushes every 1 s).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -110,6 +111,10 @@ function start(kind: string, port: number, options: Options): ServerProcess {
     '--interval-max',
     interval,
   ];
+  if (kind.startsWith('ours:')) {
+    // ours:FLAG,FLAG...: ours with these flags added
+    return ServerProcess.ours([...oursArgs, ...kind.slice(5).split(',')], { env });
+  }
   switch (kind) {
     case 'ours':
       return ServerProcess.ours(oursArgs, { env });
@@ -143,6 +148,15 @@ function runNs(pid: number): number {
   return total;
 }
 
+/** ns the process's main thread has waited in a run queue (schedstat's second field). */
+function waitNs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
+
 function switches(pid: number): { voluntary: number; involuntary: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return {
@@ -173,6 +187,7 @@ function minorFaults(pid: number): number {
 
 interface Snapshot {
   master: number;
+  masterWait: number;
   workers: number;
   workerFaults: number;
   self: number;
@@ -184,6 +199,7 @@ function snapshot(master: number, workers: number[]): Snapshot {
   const usage = process.cpuUsage();
   return {
     master: runNs(master),
+    masterWait: waitNs(master),
     workers: workers.reduce((sum, pid) => sum + runNs(pid), 0),
     workerFaults: workers.reduce((sum, pid) => sum + minorFaults(pid), 0),
     self: (usage.user + usage.system) * 1000,
@@ -239,6 +255,11 @@ interface Run {
   masterUs: number;
   /** The master's µs per delivery in the first broadcast alone. */
   firstMasterUs: number;
+  /** ms the master waited for a CPU per broadcast (the later ones), and in the first. */
+  masterWaitMs: number;
+  firstMasterWaitMs: number;
+  /** The machine's µs per delivery in the first broadcast alone. */
+  firstMachineUs: number;
   workersUs: number;
   /** Workers' µs per delivery in the first broadcast alone. */
   firstWorkersUs: number;
@@ -316,6 +337,14 @@ async function measure(kind: string, clients: number, options: Options): Promise
       answerP50: spread(answers).p50,
       firstAnswer: round(answers[0]),
       firstMasterUs: round((firstDone.master - before.master) / 1000 / clients, 1),
+      masterWaitMs: round(
+        (after.masterWait - firstDone.masterWait) / 1e6 / (options.broadcasts - 1 || 1),
+        1,
+      ),
+      firstMasterWaitMs: round((firstDone.masterWait - before.masterWait) / 1e6, 1),
+      firstMachineUs: per(
+        (firstDone.machine.busy - before.machine.busy) * jiffyNs * options.broadcasts,
+      ),
       missing,
       masterUs: per(after.master - before.master),
       workersUs: per(after.workers - before.workers),
@@ -351,7 +380,9 @@ function line(run: Run): string {
     ` µs CPU per delivery: master ${run.masterUs} (first ${run.firstMasterUs}), workers ${run.workersUs} (first ${run.firstWorkersUs}),` +
     ` load ${run.loadUs},` +
     ` (worker page faults/delivery ${run.faults}, first ${run.firstFaults})` +
-    ` machine ${run.machineUs}; master switches/delivery ${run.masterSwitches}` +
+    ` machine ${run.machineUs} (first ${run.firstMachineUs});` +
+    ` master waited for a CPU ${run.masterWaitMs} ms per broadcast (first ${run.firstMasterWaitMs});` +
+    ` master switches/delivery ${run.masterSwitches}` +
     ` (involuntary ${run.masterInvoluntary})`
   );
 }
