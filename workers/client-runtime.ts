@@ -82,7 +82,9 @@ export class ClientRuntime {
     this.session = session;
     session.start();
     // Publications after the client's first frames (the master writes only after the hand-off).
-    readPublishPipe((frames, count) => this.published.deliver(frames, count));
+    if (!readPublishPipe((frames, count) => this.published.deliver(frames, count))) {
+      io.log('warn', 'no publish pipe (fd 4): published messages will not reach this client');
+    }
     new MemoryCeiling(config.memoryLimitMb * MB, (rss) => {
       io.log(
         'error',

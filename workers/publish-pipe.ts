@@ -1,8 +1,11 @@
 import net from 'node:net';
 import { FrameSplitter, PUBLISH_FD } from '../src/shared/publish-stream';
 
-/** One read's worth: a frame longer than this arrives in several reads, put back together. */
-const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * One read's worth: a frame longer than this arrives in several reads, put back together.
+ * Small, as each worker keeps it for good (its pages become resident as reads fill them).
+ */
+const READ_BUFFER_BYTES = 16 * 1024;
 
 /**
  * Starts reading the publish pipe (fd 4): the frames the master wrote for this worker's
@@ -11,9 +14,9 @@ const READ_BUFFER_BYTES = 64 * 1024;
  * it, after its session has started, so that publications come after the client's first
  * frames; the master's wake record (src/shared/publish-stream.ts) is its first read. The
  * pipe never keeps the worker alive, and its end (the master gone) is the IPC channel's
- * business.
+ * business. False when fd 4 is no pipe (a worker forked other than by the pool).
  */
-export function readPublishPipe(deliver: (frames: Buffer, count: number) => void): void {
+export function readPublishPipe(deliver: (frames: Buffer, count: number) => void): boolean {
   const splitter = new FrameSplitter(deliver);
   // (Node's Socket takes `onread` at construction too; its types list it for connect only.)
   const options: net.SocketConstructorOpts & Pick<net.ConnectOpts, 'onread'> = {
@@ -29,7 +32,13 @@ export function readPublishPipe(deliver: (frames: Buffer, count: number) => void
       },
     },
   };
-  const pipe = new net.Socket(options);
+  let pipe: net.Socket;
+  try {
+    pipe = new net.Socket(options);
+  } catch {
+    return false; // forked without it (not by the pool): no publications, the rest works
+  }
   pipe.on('error', () => undefined);
   pipe.unref();
+  return true;
 }
