@@ -50,7 +50,7 @@ export class ClientRuntime {
     private readonly config: WorkerConfig,
     private readonly io: WorkerIo,
   ) {
-    this.published = new PublishSource(config.maxBuffered);
+    this.published = new PublishSource();
     // With --exec every client has a command: load its modules while idle, not at hand-off.
     if (config.exec !== undefined) commandParts();
     scheduleWarmUp(config, () => this.session === undefined);

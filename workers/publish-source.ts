@@ -9,8 +9,6 @@ import type { ClientSink, PushSource } from './push-source';
 export class PublishSource implements PushSource {
   private client: ClientSink | undefined;
 
-  constructor(private readonly maxBuffered: number) {}
-
   start(client: ClientSink): void {
     this.client = client;
   }
@@ -18,15 +16,12 @@ export class PublishSource implements PushSource {
   /** `count` whole frames, read off the publish pipe (none: the master's wake record). */
   deliver(frames: Buffer, count: number): void {
     const client = this.client;
-    if (client === undefined) return;
-    client.publishFrames(frames, count);
-    if (client.bufferedAmount > this.maxBuffered) {
-      client.log(
-        'warn',
-        `send buffer over --max-buffered (${client.bufferedAmount} bytes), closing with 1008`,
-      );
-      client.close(CloseCode.PolicyViolation, 'client too slow');
-    }
+    if (client === undefined || !client.publishFrames(frames, count)) return;
+    client.log(
+      'warn',
+      `send buffer over --max-buffered (${client.bufferedAmount} bytes), closing with 1008`,
+    );
+    client.close(CloseCode.PolicyViolation, 'client too slow');
   }
 
   stop(): Promise<void> {

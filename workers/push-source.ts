@@ -11,8 +11,9 @@ export interface ClientSink {
   /**
    * Sends published messages: `count` whole text frames, already in the client's format
    * (the master framed them), as they are; none when `count` is 0 (a wake record).
+   * True when the send buffer is over --max-buffered after them.
    */
-  publishFrames(frames: Buffer, count: number): void;
+  publishFrames(frames: Buffer, count: number): boolean;
   /** Bytes queued on the socket and not yet taken by the kernel. */
   readonly bufferedAmount: number;
   /** Calls back each time the socket's send buffer has emptied after a full write. */

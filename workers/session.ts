@@ -116,9 +116,10 @@ export class ClientSession {
         pushed();
       },
       publishFrames: (frames, count) => {
-        if (count === 0 || !endpoint.isOpen) return;
-        endpoint.sendFrames(frames, count);
+        if (count === 0 || !endpoint.isOpen) return false;
+        const over = endpoint.sendFrames(frames, count);
         pushed(count);
+        return over;
       },
       get bufferedAmount() {
         return endpoint.bufferedAmount;
