@@ -227,10 +227,12 @@ async function openAll(port: number, count: number): Promise<BenchClient[]> {
  * With FANOUT_PERF=DIR: `perf record -a -g` over the broadcasts, to DIR/KIND-N.data
  * (and DIR/KIND-N.pids: the master and its workers).
  */
-function startPerf(name: string): ChildProcess | undefined {
+function startPerf(name: string, master: number): ChildProcess | undefined {
   const dir = process.env.FANOUT_PERF;
   if (dir === undefined || dir === '') return undefined;
-  return spawn('perf', ['record', '-a', '-g', '-o', path.join(dir, `${name}.data`)], {
+  // FANOUT_PERF_MASTER=1: the master alone (perf record -p)
+  const what = process.env.FANOUT_PERF_MASTER === '1' ? ['-p', String(master)] : ['-a'];
+  return spawn('perf', ['record', ...what, '-g', '-o', path.join(dir, `${name}.data`)], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
@@ -289,7 +291,7 @@ async function measure(kind: string, clients: number, options: Options): Promise
     const last: number[] = [];
     const answers: number[] = [];
     let missing = 0;
-    const perf = startPerf(`${kind}-${clients}`);
+    const perf = startPerf(`${kind}-${clients}`, server.pid);
     if (perf !== undefined) await sleep(1500);
     const before = snapshot(server.pid, workers);
     let firstDone = before;
