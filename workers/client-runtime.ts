@@ -1,9 +1,10 @@
 import type { Socket } from 'node:net';
 import type { WorkerConfig } from '../src/shared/config';
-import type { ClientHandoff, PublishMessage, WorkerMessage } from '../src/shared/ipc';
+import type { ClientHandoff, WorkerMessage } from '../src/shared/ipc';
 import { CloseCode } from '../src/shared/protocol/constants';
 import { DemoSource } from './demo-source';
 import { MemoryCeiling } from './memory-ceiling';
+import { readPublishPipe } from './publish-pipe';
 import { PublishSource } from './publish-source';
 import type { PushSource } from './push-source';
 import { ClientSession } from './session';
@@ -49,7 +50,7 @@ export class ClientRuntime {
     private readonly config: WorkerConfig,
     private readonly io: WorkerIo,
   ) {
-    this.published = new PublishSource(config.maxBuffered);
+    this.published = new PublishSource();
     // With --exec every client has a command: load its modules while idle, not at hand-off.
     if (config.exec !== undefined) commandParts();
     scheduleWarmUp(config, () => this.session === undefined);
@@ -80,6 +81,10 @@ export class ClientRuntime {
     );
     this.session = session;
     session.start();
+    // Publications after the client's first frames (the master writes only after the hand-off).
+    if (!readPublishPipe((frames, count) => this.published.deliver(frames, count))) {
+      io.log('warn', 'no publish pipe (fd 4): published messages will not reach this client');
+    }
     new MemoryCeiling(config.memoryLimitMb * MB, (rss) => {
       io.log(
         'error',
@@ -90,10 +95,6 @@ export class ClientRuntime {
       // Closing may need the client to read; the limit must hold even if it never does.
       setTimeout(() => process.exit(1), EXIT_AFTER_CEILING_MS).unref();
     }).start();
-  }
-
-  deliver(message: PublishMessage): void {
-    this.published.deliver(message);
   }
 
   /** Closes the client (the worker exits once its socket has closed). */

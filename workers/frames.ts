@@ -1,18 +1,13 @@
-import type {
-  FrameFormat,
-  PublishMessage,
-  RecoveryNotice,
-  StreamPosition,
-} from '../src/shared/ipc';
+import type { FrameFormat, RecoveryNotice, StreamPosition } from '../src/shared/ipc';
 
 /**
  * What a client's text frames say, in its format. Plain text: the message alone, as
  * the original. JSON (?format=json): an object a frame, whose `type` says what it is:
  *   {"type":"push","data":…}        the hello, demo pushes, --exec output
- *   {"type":"pub","channel":…,"offset":…,"epoch":…,"data":…}   a channel publication
- *   {"type":"direct","data":…}      a message published to this client alone
  *   {"type":"recovery","recovered":…,"count":…[,"reason":…],"channel":…,"epoch":…,"offset":…}
  *   {"type":"position","channel":…,"epoch":…,"offset":…}   where a new client starts
+ * Publications ("pub", "direct") come framed by the master, in the client's format
+ * (src/master/channels/published-frames.ts).
  */
 export class FrameText {
   constructor(private readonly format: FrameFormat) {}
@@ -23,14 +18,6 @@ export class FrameText {
 
   push(text: string): string {
     return this.json ? JSON.stringify({ type: 'push', data: text }) : text;
-  }
-
-  publication(message: PublishMessage): string {
-    if (!this.json) return message.data;
-    if (message.channel === undefined)
-      return JSON.stringify({ type: 'direct', data: message.data });
-    const { channel, offset, epoch, data } = message;
-    return JSON.stringify({ type: 'pub', channel, offset, epoch, data });
   }
 
   /** The first frame of a JSON client: its recovery, or its position (undefined otherwise). */

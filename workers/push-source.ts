@@ -3,15 +3,17 @@
  * spirit of websocketd's Endpoint. Sources are the original's demo, an --exec
  * command, and messages published through the master.
  */
-import type { PublishMessage } from '../src/shared/ipc';
-
 export interface ClientSink {
   /** Sends a push (a text frame, or a JSON "push" object for a JSON client). */
   send(text: string): void;
   /** Sends raw bytes as one binary message (--binary: a command's output as read). */
   sendBytes(data: Buffer): void;
-  /** Sends a published message in the client's format. */
-  publish(message: PublishMessage): void;
+  /**
+   * Sends published messages: `count` whole text frames, already in the client's format
+   * (the master framed them), as they are; none when `count` is 0 (a wake record).
+   * True when the send buffer is over --max-buffered after them.
+   */
+  publishFrames(frames: Buffer, count: number): boolean;
   /** Bytes queued on the socket and not yet taken by the kernel. */
   readonly bufferedAmount: number;
   /** Calls back each time the socket's send buffer has emptied after a full write. */

@@ -5,7 +5,8 @@
  * serving a client takes (workers/client-runtime.ts) while it waits for the hand-off:
  * an IPC message with the client's socket. From then on it alone reads and writes that
  * socket, in a ClientSession joined to its push sources: the original's demo or the
- * --exec command, plus whatever POST /publish relays. It exits with its client. It
+ * --exec command, plus whatever POST /publish relays (on the publish pipe, read once it
+ * serves a client: src/shared/publish-stream.ts). It exits with its client. It
  * imports only src/shared/ and its own files: no yargs, no winston, nothing of the master.
  */
 import type { Socket } from 'node:net';
@@ -69,9 +70,6 @@ process.on('message', (message: MasterMessage, handle?: unknown) => {
       } else {
         (handle as Socket | undefined)?.destroy(); // never two clients in one worker
       }
-      return;
-    case 'publish':
-      runtime?.deliver(message);
       return;
     case 'shutdown':
       finish(CloseCode.GoingAway, 'server shutting down');

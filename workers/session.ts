@@ -97,9 +97,11 @@ export class ClientSession {
 
   private sink(): ClientSink {
     const endpoint = this.endpoint;
-    /** Every push, text or binary, is counted the same way (pushes, the first push). */
-    const pushed = (): void => {
-      if (this.pushed++ === 0) this.events.onFirstPush?.();
+    /** Every push (text, binary, published) counts the same way: pushes, the first push. */
+    const pushed = (count = 1): void => {
+      const before = this.pushed;
+      this.pushed += count;
+      if (before === 0) this.events.onFirstPush?.();
     };
     const write = (text: string): void => {
       if (!endpoint.isOpen) return;
@@ -113,7 +115,12 @@ export class ClientSession {
         endpoint.sendBinary(data);
         pushed();
       },
-      publish: (message) => write(this.frames.publication(message)),
+      publishFrames: (frames, count) => {
+        if (count === 0 || !endpoint.isOpen) return false;
+        const over = endpoint.sendFrames(frames, count);
+        pushed(count);
+        return over;
+      },
       get bufferedAmount() {
         return endpoint.bufferedAmount;
       },

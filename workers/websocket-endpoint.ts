@@ -99,7 +99,17 @@ export class WebSocketEndpoint {
     this.sendData(encodeFrame(Opcode.Binary, data));
   }
 
-  /** A data frame, counted (pings, pongs and close frames are not). */
+  /**
+   * `count` whole data frames, encoded already (publications, framed by the master).
+   * True when the send buffer is over --max-buffered after them.
+   */
+  sendFrames(frames: Buffer, count: number): boolean {
+    if (!this.isOpen) return false;
+    this.dataFrames += count;
+    return this.write(frames);
+  }
+
+  /** Data frames, counted (pings, pongs and close frames are not). */
   private sendData(frame: Buffer): void {
     if (!this.isOpen) return;
     this.write(frame);
@@ -121,13 +131,12 @@ export class WebSocketEndpoint {
    * mark, we stop reading the client (input back-pressure: a client that floods us
    * with pings and never reads our pongs throttles itself, as its own send window
    * fills); the socket's 'drain' resumes reading. A client that stays over the mark
-   * for `overBufferedMs` is not reading at all: it is closed with 1008.
+   * for `overBufferedMs` is not reading at all: it is closed with 1008. True when over.
    */
-  private write(frame: Buffer): void {
+  private write(frame: Buffer): boolean {
     this.socket.write(frame);
-    if (this.overTimer !== undefined || this.socket.writableLength <= this.options.maxBuffered) {
-      return;
-    }
+    if (this.socket.writableLength <= this.options.maxBuffered) return false;
+    if (this.overTimer !== undefined) return true;
     this.socket.pause();
     this.overTimer = setTimeout(() => {
       this.events.onLog(
@@ -137,6 +146,7 @@ export class WebSocketEndpoint {
       );
       this.close(CloseCode.PolicyViolation, 'not reading');
     }, this.options.overBufferedMs);
+    return true;
   }
 
   private onDrained(): void {

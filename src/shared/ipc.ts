@@ -1,6 +1,7 @@
 /**
  * The messages master and worker exchange over the fork IPC channel (JSON
- * serialization: bytes travel as base64). One place for both sides' shapes.
+ * serialization: bytes travel as base64). One place for both sides' shapes. Published
+ * messages travel apart, on the publish pipe (src/shared/publish-stream.ts).
  */
 
 /** What the master hands a worker together with the client's socket. */
@@ -47,16 +48,6 @@ export interface RecoveryNotice {
   reason?: string;
 }
 
-/** A published message for the worker's client: a channel publication, or sent to it alone. */
-export interface PublishMessage {
-  type: 'publish';
-  data: string;
-  /** Absent for a message sent to this client alone. */
-  channel?: string;
-  offset?: number;
-  epoch?: string;
-}
-
 export interface RequestFacts {
   /** The client's address (as a trusted proxy named it, with --trust-proxy). */
   remoteAddress: string;
@@ -94,8 +85,7 @@ export type MasterMessage =
   /** Server shutdown: close the client with 1001 and exit. */
   | { type: 'shutdown' }
   /** Asks for a stats report (for GET /status). */
-  | { type: 'report' }
-  | PublishMessage;
+  | { type: 'report' };
 
 export type WorkerMessage =
   /** Loaded and waiting for a client. */

@@ -116,6 +116,31 @@ describe('channels on one instance', () => {
     });
   });
 
+  test('a burst of publications, short and long, reaches text and JSON clients whole, in order, each once', async () => {
+    const text = track(await openOn(server, '/burst'));
+    const json = track(await openOn(server, '/burst?format=json'));
+    await json.waitForMessages(2); // position, hello
+    // Lengths on both sides of the 16- and 64-bit frame lengths, and longer than one read.
+    const sizes = [5, 125, 126, 4000, 65535, 65536, 70000, 200000, 1, 300];
+    const bodies = sizes.map((size, i) => `pub:${i}:${'b'.repeat(size)}`);
+    // Sent at once: publications arrive faster than workers read them.
+    const answers = await Promise.all(
+      bodies.map((data) => published(server, { channel: '/burst', data })),
+    );
+    const order = answers
+      .map((answer, i) => ({ offset: answer.offset as number, data: bodies[i] }))
+      .sort((a, b) => a.offset - b.offset)
+      .map((entry) => entry.data);
+    await text.until(() => texts(text).length >= bodies.length, 'every publication (text)');
+    await json.until(() => pubData(json).length >= bodies.length, 'every publication (JSON)');
+    expect(texts(text)).toEqual(order);
+    expect(pubData(json)).toEqual(order);
+    const offsets = frames(json)
+      .filter((frame) => frame.type === 'pub')
+      .map((frame) => frame.offset);
+    expect(offsets).toEqual([...offsets].sort((a, b) => (a ?? 0) - (b ?? 0)));
+  });
+
   test('a client that comes back with since and epoch gets what it missed, once, in order, then live ones', async () => {
     const first = await openOn(server, '/recover?format=json');
     await published(server, { channel: '/recover', data: 'seen' });

@@ -1,4 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { childrenOf, commandLine, isAlive, procStat } from '../helpers/proc';
@@ -103,6 +110,18 @@ describe('--exec: a command per client', () => {
     expect(environ(worker).NODE_EXTRA_CA_CERTS).toBeUndefined();
     expect(environ(command).NODE_EXTRA_CA_CERTS).toBe(EXTRA_CA);
     expect(environ(command).NOT_PASSED).toBeUndefined();
+    client.terminate();
+  });
+
+  test('the command holds neither its worker’s IPC channel nor its publish pipe', async () => {
+    const { client, worker, command } = await openWithCommand();
+    const open = (pid: number): string[] =>
+      readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
+    const ipc = readlinkSync(`/proc/${worker}/fd/3`);
+    const publishPipe = readlinkSync(`/proc/${worker}/fd/4`);
+    expect(publishPipe).toMatch(/^socket:\[\d+\]$/);
+    expect(open(command)).not.toContain(ipc);
+    expect(open(command)).not.toContain(publishPipe);
     client.terminate();
   });
 

@@ -161,6 +161,19 @@ describe('WebSocketEndpoint', () => {
     expect(peer.received).toEqual([{ type: 'text', text: 'pushed ✓' }]);
   });
 
+  it('sends frames framed elsewhere (publications) as they are, and counts each', async () => {
+    const peer = await connect();
+    peer.endpoint.sendText('own');
+    peer.endpoint.sendFrames(Buffer.concat([encodeText('pub one'), encodeText('pub two')]), 2);
+    await peer.until('three text frames', () => peer.received.length === 3);
+    expect(peer.received.map((event) => (event.type === 'text' ? event.text : ''))).toEqual([
+      'own',
+      'pub one',
+      'pub two',
+    ]);
+    expect(peer.endpoint.framesSent).toBe(3);
+  });
+
   it('answers a ping with a pong carrying the same data', async () => {
     const peer = await connect();
     peer.client.write(encodeFrame(Opcode.Ping, Buffer.from('are you there'), { mask: MASK }));

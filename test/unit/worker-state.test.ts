@@ -122,19 +122,20 @@ describe('Worker IPC and signals', () => {
     child.autoAck = false;
     const worker = new Worker(child.asChild);
     for (let i = 0; i < MAX_IN_FLIGHT; i++) {
-      expect(worker.sendBounded({ type: 'publish', data: `m${i}` })).toBe(true);
+      expect(worker.sendBounded({ type: 'report' })).toBe(true);
     }
-    expect(worker.sendBounded({ type: 'publish', data: 'dropped' })).toBe(false);
+    expect(worker.sendBounded({ type: 'report' })).toBe(false);
     expect(child.sent).toHaveLength(MAX_IN_FLIGHT);
     child.ack(1);
-    expect(worker.sendBounded({ type: 'publish', data: 'next' })).toBe(true);
-    expect(worker.sendBounded({ type: 'publish', data: 'dropped again' })).toBe(false);
+    expect(worker.sendBounded({ type: 'report' })).toBe(true);
+    expect(worker.sendBounded({ type: 'report' })).toBe(false);
     child.ack();
-    expect(worker.sendBounded({ type: 'publish', data: 'after' })).toBe(true);
-    expect(
-      child.sent.map((message) => (message.type === 'publish' ? message.data : '')),
-    ).not.toContain('dropped');
+    expect(worker.sendBounded({ type: 'report' })).toBe(true);
     expect(child.sent).toHaveLength(MAX_IN_FLIGHT + 2);
+  });
+
+  it('a stand-in process without a publish pipe gets no publications', () => {
+    expect(new Worker(new FakeChild().asChild).publish(Buffer.from([0x81, 0]))).toBe(false);
   });
 
   it('plain send is not bounded (control messages always go)', () => {

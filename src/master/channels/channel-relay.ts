@@ -4,7 +4,8 @@ import { clientIdOf, instanceOfClientId } from '../broker/client-id';
 import type { Logger } from '../logger';
 import type { Worker } from '../pool/worker';
 import { BROADCAST_CHANNEL } from './channel-name';
-import { ClientFeed, publishMessage } from './client-feed';
+import { ClientFeed } from './client-feed';
+import { PublishedFrames } from './published-frames';
 import { RecoveringDelivery } from './recovering-delivery';
 
 export interface FeedOptions {
@@ -76,7 +77,7 @@ export class ChannelRelay {
    * stands, and for a returning one, its history.
    */
   async open(channel: string, options: FeedOptions): Promise<OpenedFeed> {
-    const feed = new ClientFeed(channel, this.logger);
+    const feed = new ClientFeed(channel, options.json, this.logger);
     let members = this.byChannel.get(channel);
     if (members === undefined) this.byChannel.set(channel, (members = new Set()));
     members.add(feed);
@@ -102,7 +103,7 @@ export class ChannelRelay {
     let count = 0;
     const delivery = new RecoveringDelivery(feed.channel, since, (publication) => {
       count++;
-      feed.forward(publishMessage(publication));
+      feed.forward(PublishedFrames.of(publication));
     });
     feed.recovering = delivery;
     try {
@@ -142,15 +143,15 @@ export class ChannelRelay {
   }
 
   private onPublication(publication: Publication): void {
-    const message = publishMessage(publication); // one message for every feed
+    const frames = PublishedFrames.of(publication); // framed once for every feed
     if (publication.channel === BROADCAST_CHANNEL) {
       for (const members of this.byChannel.values()) {
-        for (const feed of members) feed.offer(publication, message);
+        for (const feed of members) feed.offer(publication, frames);
       }
       return;
     }
     for (const feed of this.byChannel.get(publication.channel) ?? []) {
-      feed.offer(publication, message);
+      feed.offer(publication, frames);
     }
   }
 

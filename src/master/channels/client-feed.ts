@@ -1,27 +1,24 @@
+import { WAKE_RECORD } from '../../shared/publish-stream';
 import type { Publication } from '../broker/types';
-import type { PublishMessage } from '../../shared/ipc';
 import type { Logger } from '../logger';
 import type { Worker } from '../pool/worker';
 import { BROADCAST_CHANNEL } from './channel-name';
+import { PublishedFrames } from './published-frames';
 import type { RecoveringDelivery } from './recovering-delivery';
 
 /** Messages kept for a client whose hand-off is still under way. */
 const MAX_PENDING = 1000;
 
-export function publishMessage(publication: Publication): PublishMessage {
-  const { channel, offset, epoch, data } = publication;
-  return { type: 'publish', channel, offset, epoch, data };
-}
-
 /**
  * What reaches one client from the broker: its channel's publications, broadcasts and
- * messages sent to it alone, relayed to its worker over IPC. Until the worker has the
- * client (the hand-off), messages wait here, so that a client subscribed before its
- * 101 misses nothing; a returning client's publications go through its recovery first.
+ * messages sent to it alone, written to its worker's publish pipe as frames in the
+ * client's format. Until the worker has the client (the hand-off), messages wait here,
+ * so that a client subscribed before its 101 misses nothing; a returning client's
+ * publications go through its recovery first.
  */
 export class ClientFeed {
   private worker: Worker | undefined;
-  private pending: PublishMessage[] = [];
+  private pending: PublishedFrames[] = [];
   private dropped = 0;
   /** Set while (and after) a returning client is brought up to date from history. */
   recovering: RecoveringDelivery | undefined;
@@ -30,34 +27,39 @@ export class ClientFeed {
 
   constructor(
     readonly channel: string,
+    /** The client asked for JSON frames (?format=json). */
+    readonly json: boolean,
     private readonly logger: Logger,
   ) {}
 
-  /** A publication of this client's channel, or a broadcast (`message`: it, for IPC). */
-  offer(publication: Publication, message = publishMessage(publication)): void {
+  /**
+   * A publication of this client's channel, or a broadcast (`frames`: its frames, built
+   * once for every feed).
+   */
+  offer(publication: Publication, frames = PublishedFrames.of(publication)): void {
     if (this.recovering !== undefined && publication.channel !== BROADCAST_CHANNEL) {
       this.recovering.live(publication);
     } else {
-      this.forward(message);
+      this.forward(frames);
     }
   }
 
   /** A message published to this client alone. */
   direct(data: string): void {
-    this.forward({ type: 'publish', data });
+    this.forward(PublishedFrames.direct(data));
   }
 
-  forward(message: PublishMessage): void {
+  forward(frames: PublishedFrames): void {
     const worker = this.worker;
     if (worker === undefined) {
       if (this.pending.length >= MAX_PENDING) {
         this.pending.shift();
         this.dropped++;
       }
-      this.pending.push(message);
+      this.pending.push(frames);
       return;
     }
-    if (!worker.sendBounded(message)) {
+    if (!worker.publish(frames.frame(this.json))) {
       this.logger.warn('Publish queue full, message dropped', {
         client: worker.client?.id,
         pid: worker.pid,
@@ -65,16 +67,20 @@ export class ClientFeed {
     }
   }
 
-  /** The worker has the client (its hand-off message is sent): what waited goes now. */
+  /**
+   * The worker has the client (its hand-off message is sent): a wake record first (see
+   * src/shared/publish-stream.ts), then what waited.
+   */
   attach(worker: Worker, clientId: number): void {
     this.worker = worker;
     this.clientId = clientId;
+    worker.publish(WAKE_RECORD);
     if (this.dropped > 0) {
       this.logger.warn(`${this.dropped} message(s) dropped during the hand-off`, {
         client: clientId,
         pid: worker.pid,
       });
     }
-    for (const message of this.pending.splice(0)) this.forward(message);
+    for (const frames of this.pending.splice(0)) this.forward(frames);
   }
 }

@@ -52,8 +52,9 @@ export function workerEnvironment(
 /**
  * How the pool forks its workers, worked out once (the settings never change): a
  * function that forks one worker process: argv padded so its title fits, stdout and
- * stderr shared with the master (the journal takes both), an IPC channel, a lower
- * priority. It may throw (or emit 'error' with no pid) when the kernel refuses the fork.
+ * stderr shared with the master (the journal takes both), an IPC channel, the publish
+ * pipe (fd 4, src/shared/publish-stream.ts), a lower priority. It may throw (or emit
+ * 'error' with no pid) when the kernel refuses the fork.
  */
 export function workerForker(entry: string, config: WorkerConfig): () => ChildProcess {
   const execArgv = WORKER_NODE_FLAGS;
@@ -76,7 +77,7 @@ function forkOne(
   const child = fork(entry, args, {
     execArgv,
     env,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'], // fd 4: PUBLISH_FD
   });
   try {
     // (pid 0 would be the master itself: a spawn that failed has no pid)

@@ -1,5 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import type { MasterMessage } from '../../shared/ipc';
+import { PUBLISH_FD } from '../../shared/publish-stream';
 
 /**
  * A worker's life, in one place. A worker serves one client and is never reused:
@@ -46,7 +48,10 @@ export interface ClientInfo {
   since: Date;
 }
 
-/** Published messages a worker may have waiting in its IPC channel before it counts as stuck. */
+/**
+ * Messages a worker may have waiting on its IPC channel, and published messages on its
+ * publish pipe, before it counts as stuck.
+ */
 export const MAX_IN_FLIGHT = 1000;
 
 /**
@@ -58,9 +63,23 @@ export class Worker {
   private clientInfo: ClientInfo | undefined;
   /** IPC messages sent and not yet written to the channel. */
   private inFlight = 0;
+  /** Writes on the publish pipe not yet taken by the kernel. */
+  private publishing = 0;
+  private readonly published = (): void => {
+    this.publishing--;
+  };
+  /** Where published frames go (src/shared/publish-stream.ts); none in a stand-in process. */
+  private readonly publishPipe: Writable | undefined;
   readonly forkedAt = Date.now();
 
-  constructor(readonly process: ChildProcess) {}
+  constructor(readonly process: ChildProcess) {
+    const pipe = process.stdio?.[PUBLISH_FD];
+    if (pipe !== null && pipe !== undefined && 'write' in pipe) {
+      this.publishPipe = pipe;
+      // EPIPE once the worker is gone: its exit is handled where the process's is.
+      pipe.on('error', () => undefined);
+    }
+  }
 
   get pid(): number {
     return this.process.pid ?? -1;
@@ -107,6 +126,20 @@ export class Worker {
   sendBounded(message: MasterMessage): boolean {
     if (this.inFlight >= MAX_IN_FLIGHT) return false;
     return this.send(message);
+  }
+
+  /**
+   * Writes published frames, ready for its client's socket, on the worker's publish
+   * pipe, unless the worker is gone or has not taken the last MAX_IN_FLIGHT writes off
+   * the pipe: such a worker is stuck and gets no more (false: dropped).
+   */
+  publish(frames: Buffer): boolean {
+    const pipe = this.publishPipe;
+    if (pipe === undefined || pipe.destroyed || !this.process.connected) return false;
+    if (this.publishing >= MAX_IN_FLIGHT) return false;
+    this.publishing++;
+    pipe.write(frames, this.published);
+    return true;
   }
 
   signal(signal: NodeJS.Signals): void {

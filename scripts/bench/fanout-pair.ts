@@ -1,0 +1,424 @@
+/**
+ * Fan-out, ours against the naive relay (the floor's POST /publish), side by side: N
+ * clients on one server, `broadcasts` publishes one after another (200 ms apart, as
+ * the full bench's (g)), the time from sending POST /publish to its answer and to the
+ * last client's receipt; and where the CPU went meanwhile, per delivery: the master,
+ * its workers (every thread, from /proc/PID/task/TID/schedstat), this load process,
+ * and the whole machine (/proc/stat). The servers take turns (ours, relay, ours,
+ * relay...) at each N, so that load from other work falls on both alike.
+ *
+ *   node dist/scripts/bench/fanout-pair.js [--clients 500,1000] [--rounds 2]
+ *     [--broadcasts 20] [--interval 1] [--kinds ours,relay] [--base DIR] [--json]
+ *
+ * `--base DIR`: a kind `base` runs the server built in DIR (DIR/dist/src/main.js), for
+ * before/after pairs; a kind that is an absolute path runs the server built there;
+ * `ours:FLAG,FLAG` runs ours with these flags added. `--interval` is the demo pushes' (the full bench pushes every 1 s).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { freePort } from '../lib/free-port';
+import { ServerProcess } from '../lib/server-process';
+import { sleep } from './arrivals';
+import { BenchClient } from './load-client';
+import { OPEN_CONCURRENCY } from './plan';
+import { FLOOR_NODE_FLAGS, PUBLISH_TOKEN } from './servers';
+import { childPids, round, spread } from './stats';
+
+interface Options {
+  clients: number[];
+  rounds: number;
+  broadcasts: number;
+  interval: number;
+  kinds: string[];
+  base: string | undefined;
+  json: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const options: Options = {
+    clients: [500, 1000],
+    rounds: 2,
+    broadcasts: 20,
+    interval: 1,
+    kinds: ['ours', 'relay'],
+    base: undefined,
+    json: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const value = argv[i + 1];
+    switch (argv[i]) {
+      case '--clients':
+        options.clients = value.split(',').map(Number);
+        i++;
+        break;
+      case '--rounds':
+        options.rounds = Number(value);
+        i++;
+        break;
+      case '--broadcasts':
+        options.broadcasts = Number(value);
+        i++;
+        break;
+      case '--interval':
+        options.interval = Number(value);
+        i++;
+        break;
+      case '--kinds':
+        options.kinds = value.split(',');
+        i++;
+        break;
+      case '--base':
+        options.base = path.resolve(value);
+        i++;
+        break;
+      case '--json':
+        options.json = true;
+        break;
+      default:
+        throw new Error(`unknown argument ${argv[i]}`);
+    }
+  }
+  // Bounds: this machine is shared.
+  if (options.clients.some((n) => !(n > 0 && n <= 2000))) throw new Error('--clients: 1-2000');
+  if (!(options.rounds >= 1 && options.rounds <= 6)) throw new Error('--rounds: 1-6');
+  if (!(options.broadcasts >= 1 && options.broadcasts <= 100))
+    throw new Error('--broadcasts: 1-100');
+  return options;
+}
+
+/** Our server as built in `dir` (dir/dist/src/main.js). */
+function builtIn(dir: string, args: string[], env: NodeJS.ProcessEnv): ServerProcess {
+  const main = path.join(dir, 'dist/src/main.js');
+  return ServerProcess.spawn(
+    process.execPath,
+    ['--title=push-websocket-master-starting', main, ...args],
+    { cwd: dir, env },
+  );
+}
+
+function start(kind: string, port: number, options: Options): ServerProcess {
+  const interval = String(options.interval);
+  const env = { ...process.env, PUSH_WS_PUBLISH_TOKEN: PUBLISH_TOKEN };
+  const oursArgs = [
+    '--port',
+    String(port),
+    '--max-clients',
+    '3000',
+    '--interval-min',
+    interval,
+    '--interval-max',
+    interval,
+  ];
+  if (kind.startsWith('ours:')) {
+    // ours:FLAG,FLAG...: ours with these flags added
+    return ServerProcess.ours([...oursArgs, ...kind.slice(5).split(',')], { env });
+  }
+  switch (kind) {
+    case 'ours':
+      return ServerProcess.ours(oursArgs, { env });
+    case 'base': {
+      if (options.base === undefined) throw new Error('kind base needs --base DIR');
+      return builtIn(options.base, oursArgs, env);
+    }
+    case 'relay':
+      return ServerProcess.spawn(
+        process.execPath,
+        [path.join(__dirname, 'floor-server.js'), String(port), interval],
+        { env: { ...process.env, FLOOR_NODE_FLAGS: FLOOR_NODE_FLAGS.join(' ') } },
+      );
+    default:
+      // DIR/: our server as built in DIR (another build, for before/after pairs)
+      if (kind.startsWith('/')) return builtIn(kind, oursArgs, env);
+      throw new Error(`unknown kind ${kind}`);
+  }
+}
+
+/** ns a process has run on a CPU, every thread (0 once gone). */
+function runNs(pid: number): number {
+  let total = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    }
+  } catch {
+    // gone meanwhile
+  }
+  return total;
+}
+
+/** ns the process's main thread has waited in a run queue (schedstat's second field). */
+function waitNs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
+
+function switches(pid: number): { voluntary: number; involuntary: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return {
+    voluntary: Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0),
+    involuntary: Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0),
+  };
+}
+
+/** Jiffies the machine was busy (every CPU), and all of them, from /proc/stat. */
+function machine(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1);
+  const values = fields.map(Number);
+  const total = values.reduce((a, b) => a + b, 0);
+  const idle = values[3] + values[4]; // idle, iowait
+  const steal = values[7] ?? 0; // time the hypervisor gave to others
+  return { busy: total - idle - steal, total };
+}
+
+/** Minor page faults of a process (0 once gone). */
+function minorFaults(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  } catch {
+    return 0;
+  }
+}
+
+interface Snapshot {
+  master: number;
+  masterWait: number;
+  workers: number;
+  workerFaults: number;
+  self: number;
+  switches: { voluntary: number; involuntary: number };
+  machine: { busy: number; total: number };
+}
+
+function snapshot(master: number, workers: number[]): Snapshot {
+  const usage = process.cpuUsage();
+  return {
+    master: runNs(master),
+    masterWait: waitNs(master),
+    workers: workers.reduce((sum, pid) => sum + runNs(pid), 0),
+    workerFaults: workers.reduce((sum, pid) => sum + minorFaults(pid), 0),
+    self: (usage.user + usage.system) * 1000,
+    switches: switches(master),
+    machine: machine(),
+  };
+}
+
+async function openAll(port: number, count: number): Promise<BenchClient[]> {
+  const clients: BenchClient[] = [];
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: OPEN_CONCURRENCY }, async () => {
+      while (clients.length < count && Date.now() - started < 240_000) {
+        const slot = clients.length;
+        clients.push(undefined as unknown as BenchClient);
+        clients[slot] = await BenchClient.open(port, 60_000);
+      }
+    }),
+  );
+  return clients;
+}
+
+/**
+ * With FANOUT_PERF=DIR: `perf record -a -g` over the broadcasts, to DIR/KIND-N.data
+ * (and DIR/KIND-N.pids: the master and its workers).
+ */
+function startPerf(name: string, master: number): ChildProcess | undefined {
+  const dir = process.env.FANOUT_PERF;
+  if (dir === undefined || dir === '') return undefined;
+  // FANOUT_PERF_MASTER=1: the master alone (perf record -p)
+  const what = process.env.FANOUT_PERF_MASTER === '1' ? ['-p', String(master)] : ['-a'];
+  return spawn('perf', ['record', ...what, '-g', '-o', path.join(dir, `${name}.data`)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function stopPerf(perf: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => perf.once('exit', resolve));
+  perf.kill('SIGINT');
+  await Promise.race([exited, sleep(30_000)]);
+}
+
+interface Run {
+  kind: string;
+  clients: number;
+  lastP50: number;
+  lastMax: number;
+  /** The first broadcast's last delivery (cold code paths in every worker). */
+  first: number;
+  answerP50: number;
+  firstAnswer: number;
+  missing: number;
+  /** µs of CPU per delivery. */
+  masterUs: number;
+  /** The master's µs per delivery in the first broadcast alone. */
+  firstMasterUs: number;
+  /** ms the master waited for a CPU per broadcast (the later ones), and in the first. */
+  masterWaitMs: number;
+  firstMasterWaitMs: number;
+  /** The machine's µs per delivery in the first broadcast alone. */
+  firstMachineUs: number;
+  workersUs: number;
+  /** Workers' µs per delivery in the first broadcast alone. */
+  firstWorkersUs: number;
+  /** Workers' minor page faults per delivery, and in the first broadcast alone. */
+  faults: number;
+  firstFaults: number;
+  loadUs: number;
+  machineUs: number;
+  /** The master's context switches per delivery. */
+  masterSwitches: number;
+  masterInvoluntary: number;
+}
+
+async function measure(kind: string, clients: number, options: Options): Promise<Run> {
+  const port = await freePort();
+  const server = await start(kind, port, options).ready(30_000);
+  try {
+    const open = await openAll(port, clients);
+    await sleep(1500);
+    const workers = childPids(server.pid);
+    if (process.env.FANOUT_PERF) {
+      writeFileSync(
+        path.join(process.env.FANOUT_PERF, `${kind}-${clients}.pids`),
+        `master ${server.pid}\nworkers ${workers.join(' ')}\nload ${process.pid}\n`,
+      );
+    }
+    const last: number[] = [];
+    const answers: number[] = [];
+    let missing = 0;
+    const perf = startPerf(`${kind}-${clients}`, server.pid);
+    if (perf !== undefined) await sleep(1500);
+    const before = snapshot(server.pid, workers);
+    let firstDone = before;
+    for (let b = 0; b < options.broadcasts; b++) {
+      const tag = `pair ${b}`;
+      let received = 0;
+      let latest = 0;
+      const sentAt = performance.now();
+      for (const client of open) {
+        client.onText = (text, at) => {
+          if (text !== tag) return;
+          received++;
+          latest = Math.max(latest, at - sentAt);
+        };
+      }
+      const response = await fetch(`http://127.0.0.1:${port}/publish`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/plain', Authorization: `Bearer ${PUBLISH_TOKEN}` },
+        body: tag,
+      });
+      await response.text();
+      answers.push(performance.now() - sentAt);
+      const deadline = performance.now() + 5000;
+      while (received < open.length && performance.now() < deadline) await sleep(2);
+      missing += open.length - received;
+      last.push(latest);
+      if (b === 0) firstDone = snapshot(server.pid, workers);
+      await sleep(200);
+    }
+    const after = snapshot(server.pid, workers);
+    if (process.env.FANOUT_VERBOSE)
+      console.log(`  ${kind} ${clients} each: ${last.map((v) => round(v, 0)).join(' ')}`);
+    if (perf !== undefined) await stopPerf(perf);
+    for (const client of open) client.destroy();
+    const deliveries = options.broadcasts * clients;
+    const per = (ns: number): number => round(ns / 1000 / deliveries, 1);
+    const jiffyNs = 1e9 / 100;
+    const l = spread(last);
+    return {
+      kind,
+      clients,
+      lastP50: l.p50,
+      lastMax: l.max,
+      first: round(last[0]),
+      answerP50: spread(answers).p50,
+      firstAnswer: round(answers[0]),
+      firstMasterUs: round((firstDone.master - before.master) / 1000 / clients, 1),
+      masterWaitMs: round(
+        (after.masterWait - firstDone.masterWait) / 1e6 / (options.broadcasts - 1 || 1),
+        1,
+      ),
+      firstMasterWaitMs: round((firstDone.masterWait - before.masterWait) / 1e6, 1),
+      firstMachineUs: per(
+        (firstDone.machine.busy - before.machine.busy) * jiffyNs * options.broadcasts,
+      ),
+      missing,
+      masterUs: per(after.master - before.master),
+      workersUs: per(after.workers - before.workers),
+      firstWorkersUs: round((firstDone.workers - before.workers) / 1000 / clients, 1),
+      faults: round((after.workerFaults - before.workerFaults) / deliveries, 2),
+      firstFaults: round((firstDone.workerFaults - before.workerFaults) / clients, 2),
+      loadUs: per(after.self - before.self),
+      machineUs: per((after.machine.busy - before.machine.busy) * jiffyNs),
+      masterSwitches: round(
+        (after.switches.voluntary +
+          after.switches.involuntary -
+          before.switches.voluntary -
+          before.switches.involuntary) /
+          deliveries,
+        3,
+      ),
+      masterInvoluntary: round(
+        (after.switches.involuntary - before.switches.involuntary) / deliveries,
+        3,
+      ),
+    };
+  } finally {
+    await server.stop(20_000);
+    await sleep(1000);
+  }
+}
+
+function line(run: Run): string {
+  return (
+    `${run.kind.padEnd(6)} ${String(run.clients).padStart(5)}: last p50 ${run.lastP50} / max ${run.lastMax} ms` +
+    ` (first ${run.first}, its answer ${run.firstAnswer}),` +
+    ` answer p50 ${run.answerP50} ms, missing ${run.missing};` +
+    ` µs CPU per delivery: master ${run.masterUs} (first ${run.firstMasterUs}), workers ${run.workersUs} (first ${run.firstWorkersUs}),` +
+    ` load ${run.loadUs},` +
+    ` (worker page faults/delivery ${run.faults}, first ${run.firstFaults})` +
+    ` machine ${run.machineUs} (first ${run.firstMachineUs});` +
+    ` master waited for a CPU ${run.masterWaitMs} ms per broadcast (first ${run.firstMasterWaitMs});` +
+    ` master switches/delivery ${run.masterSwitches}` +
+    ` (involuntary ${run.masterInvoluntary})`
+  );
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const runs: Run[] = [];
+  for (const clients of options.clients) {
+    for (let round = 0; round < options.rounds; round++) {
+      // Alternate which kind goes first, round by round.
+      const kinds = round % 2 === 0 ? options.kinds : [...options.kinds].reverse();
+      for (const kind of kinds) {
+        const run = await measure(kind, clients, options);
+        runs.push(run);
+        console.log(line(run));
+      }
+    }
+  }
+  console.log('\nmedians of rounds:');
+  for (const clients of options.clients) {
+    for (const kind of options.kinds) {
+      const mine = runs.filter((r) => r.kind === kind && r.clients === clients);
+      const med = (pick: (r: Run) => number): number => spread(mine.map(pick)).p50;
+      console.log(
+        `${kind.padEnd(6)} ${String(clients).padStart(5)}: last p50 ${med((r) => r.lastP50)} / max ${med((r) => r.lastMax)} ms;` +
+          ` master ${med((r) => r.masterUs)} µs, workers ${med((r) => r.workersUs)} µs,` +
+          ` load ${med((r) => r.loadUs)} µs, machine ${med((r) => r.machineUs)} µs per delivery`,
+      );
+    }
+  }
+  if (options.json) console.log(JSON.stringify(runs));
+}
+
+main().catch((error: Error) => {
+  console.error(`fanout-pair failed: ${error.stack ?? error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,48 @@
+import { encodeText } from '../../shared/protocol/frame';
+import type { Publication } from '../broker/types';
+
+/**
+ * One published message as its clients get it: the complete WebSocket text frame, built
+ * once per publication and format, not once per client, and written as it is on each
+ * worker's publish pipe (src/shared/publish-stream.ts). Formats:
+ *
+ *   plain text            the message alone, as the original
+ *   JSON (?format=json)   {"type":"pub","channel":…,"offset":…,"epoch":…,"data":…} for a
+ *                         publication to a channel (`channel` "*" for every channel),
+ *                         {"type":"direct","data":…} for a message to one client alone
+ *
+ * (workers/frames.ts writes the other JSON frames: push, position, recovery.)
+ */
+export class PublishedFrames {
+  private text: Buffer | undefined;
+  private json: Buffer | undefined;
+
+  private constructor(
+    readonly data: string,
+    /** Undefined for a message sent to one client alone. */
+    private readonly publication: Publication | undefined,
+  ) {}
+
+  /** A publication to a channel (or to every channel). */
+  static of(publication: Publication): PublishedFrames {
+    return new PublishedFrames(publication.data, publication);
+  }
+
+  /** A message published to one client alone. */
+  static direct(data: string): PublishedFrames {
+    return new PublishedFrames(data, undefined);
+  }
+
+  /** The frame for a client of this format (JSON objects, or plain text). */
+  frame(json: boolean): Buffer {
+    if (!json) return (this.text ??= encodeText(this.data));
+    return (this.json ??= encodeText(this.jsonText()));
+  }
+
+  private jsonText(): string {
+    const publication = this.publication;
+    if (publication === undefined) return JSON.stringify({ type: 'direct', data: this.data });
+    const { channel, offset, epoch, data } = publication;
+    return JSON.stringify({ type: 'pub', channel, offset, epoch, data });
+  }
+}
