@@ -6,6 +6,7 @@ import path from 'node:path';
 import { freePort } from '../../scripts/lib/free-port';
 import { LoggedProcess } from '../../scripts/lib/server-process';
 import { ROOT } from './server';
+import { RunningProcesses } from './running';
 import { waitFor } from './wait';
 
 /**
@@ -108,7 +109,7 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-const running = new Set<NginxProcess>();
+const running = new RunningProcesses<NginxProcess>();
 
 export class NginxProcess extends LoggedProcess {
   constructor(
@@ -118,7 +119,7 @@ export class NginxProcess extends LoggedProcess {
     readonly httpsPort: number | undefined,
   ) {
     super(child);
-    running.add(this);
+    running.add(this, true); // until stopped: its stop also removes its temp dir
   }
 
   /** nginx's error log (startup warnings, upstream errors). */
@@ -137,7 +138,7 @@ export class NginxProcess extends LoggedProcess {
    */
   async stop(timeoutMs = 5000): Promise<void> {
     await this.terminateTree(timeoutMs, 'SIGQUIT');
-    running.delete(this);
+    running.forget(this);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -197,5 +198,5 @@ export async function startNginx(site: string, options: StartNginxOptions): Prom
 
 /** Stops every nginx a test file started (call from afterAll/afterEach). */
 export async function stopAllNginx(): Promise<void> {
-  await Promise.all([...running].map((nginx) => nginx.stop()));
+  await running.stopAll();
 }

@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../../scripts/lib/free-port';
 import { LoggedProcess } from '../../scripts/lib/server-process';
+import { RunningProcesses } from './running';
 import { HANG_BOUND_MS } from './wait';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 
 export { freePort };
 
-const running = new Set<RedisProcess>();
+const running = new RunningProcesses<RedisProcess>();
 
 /**
  * A real redis-server, a child in the foreground: no persistence (`--save ''`,
@@ -19,7 +20,6 @@ export class RedisProcess extends LoggedProcess {
     readonly port: number,
   ) {
     super(child);
-    void this.exited.then(() => running.delete(this));
   }
 
   get url(): string {
@@ -64,5 +64,5 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisProce
 
 /** Stops every redis-server this test file started (call from afterAll). */
 export async function stopAllRedis(): Promise<void> {
-  await Promise.all([...running].map((redis) => redis.stop()));
+  await running.stopAll();
 }

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { ServerProcess } from '../../scripts/lib/server-process';
+import { RunningProcesses } from './running';
 import { HANG_BOUND_MS } from './wait';
 
 export { MAIN, NODE_ARGS, ROOT, ServerProcess } from '../../scripts/lib/server-process';
@@ -7,13 +8,11 @@ export { MAIN, NODE_ARGS, ROOT, ServerProcess } from '../../scripts/lib/server-p
 /** Fast pushes for tests: the hello and pushes arrive within a fraction of a second. */
 export const FAST = ['--interval-min', '0.05', '--interval-max', '0.1'];
 
-const running = new Set<ServerProcess>();
+const running = new RunningProcesses<ServerProcess>();
 
 /** Tracks a server so that stopAllServers() stops it. */
 export function track(server: ServerProcess): ServerProcess {
-  running.add(server);
-  void server.exited.then(() => running.delete(server));
-  return server;
+  return running.add(server);
 }
 
 export interface StartOptions {
@@ -50,5 +49,5 @@ export function serverReady(
 
 /** Stops every server a test file started (call from afterAll/afterEach). */
 export async function stopAllServers(): Promise<void> {
-  await Promise.all([...running].map((server) => server.stop()));
+  await running.stopAll();
 }

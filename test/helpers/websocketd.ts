@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { freePort } from '../../scripts/lib/free-port';
 import { LoggedProcess } from '../../scripts/lib/server-process';
+import { RunningProcesses } from './running';
 import { HANG_BOUND_MS, waitFor } from './wait';
 
 /**
@@ -34,7 +35,7 @@ export function describeWithWebsocketd(name: string, body: () => void): void {
   describe.skip(`${name} (skipped: ${reason})`, body);
 }
 
-const running = new Set<WebsocketdProcess>();
+const running = new RunningProcesses<WebsocketdProcess>();
 
 export class WebsocketdProcess extends LoggedProcess {
   constructor(
@@ -42,7 +43,6 @@ export class WebsocketdProcess extends LoggedProcess {
     readonly port: number,
   ) {
     super(child);
-    void this.exited.then(() => running.delete(this));
   }
 
   get url(): string {
@@ -105,7 +105,7 @@ export async function startWebsocketd(
 
 /** Stops every websocketd a test file started (call from afterAll/afterEach). */
 export async function stopAllWebsocketd(): Promise<void> {
-  await Promise.all([...running].map((server) => server.stop()));
+  await running.stopAll();
 }
 
 /**
