@@ -11,6 +11,8 @@
  * half of what an IPC message does (no 64 KiB buffer per read, no JSON, no stream).
  */
 
+import { unmaskedFrameLength } from './protocol/frame';
+
 /** The pipe's file descriptor in the worker (its index in the fork's `stdio`). */
 export const PUBLISH_FD = 4;
 
@@ -35,23 +37,6 @@ function copyOf(bytes: Buffer, start: number, end: number): Buffer {
   const copy = Buffer.allocUnsafe(end - start);
   copy.set(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start));
   return copy;
-}
-
-/**
- * Total length of the frame that starts at `offset` (header and payload), or -1 when
- * its header is not all there yet. Server frames: no mask, the length in 7, 16 or 64 bits.
- */
-function frameLength(bytes: Uint8Array, offset: number, end: number): number {
-  if (end - offset < 2) return -1;
-  const short = bytes[offset + 1] & 0x7f;
-  if (short < 126) return 2 + short;
-  if (short === 126) {
-    return end - offset < 4 ? -1 : 4 + ((bytes[offset + 2] << 8) | bytes[offset + 3]);
-  }
-  if (end - offset < 10) return -1;
-  let length = 0;
-  for (let i = 2; i < 10; i++) length = length * 256 + bytes[offset + i];
-  return 10 + length;
 }
 
 /**
@@ -82,7 +67,7 @@ export class FrameSplitter {
       // The frame's header itself was cut: it is whole once a few more bytes are in.
       const head = this.joined();
       this.pending = [head];
-      this.needed = Math.max(0, frameLength(head, 0, head.length));
+      this.needed = Math.max(0, unmaskedFrameLength(head, 0, head.length));
       if (this.needed === 0) return;
     }
     if (this.pendingBytes < this.needed) return;
@@ -114,7 +99,7 @@ export class FrameSplitter {
     let end = 0;
     let count = 0;
     for (;;) {
-      const size = frameLength(bytes, end, length);
+      const size = unmaskedFrameLength(bytes, end, length);
       if (size < 0 || end + size > length) break;
       if (bytes[end] === 0) {
         // A wake record: the frames before it, then no frame.
@@ -132,6 +117,6 @@ export class FrameSplitter {
     const rest = copyOf(bytes, end, length);
     this.pending = [rest];
     this.pendingBytes = rest.length;
-    this.needed = Math.max(0, frameLength(rest, 0, rest.length));
+    this.needed = Math.max(0, unmaskedFrameLength(rest, 0, rest.length));
   }
 }

@@ -38,6 +38,23 @@ function frameHeaderLength(payloadLength: number, masked: boolean): number {
   return 2 + lengthBytes + (masked ? 4 : 0);
 }
 
+/**
+ * Total length of the frame that starts at `offset` (header and payload), or -1 when
+ * its header is not all there yet. Server frames: no mask, the length in 7, 16 or 64 bits.
+ */
+export function unmaskedFrameLength(bytes: Uint8Array, offset: number, end: number): number {
+  if (end - offset < 2) return -1;
+  const short = bytes[offset + 1] & 0x7f;
+  if (short < 126) return 2 + short;
+  if (short === 126) {
+    return end - offset < 4 ? -1 : 4 + ((bytes[offset + 2] << 8) | bytes[offset + 3]);
+  }
+  if (end - offset < 10) return -1;
+  let length = 0;
+  for (let i = 2; i < 10; i++) length = length * 256 + bytes[offset + i];
+  return 10 + length;
+}
+
 export function encodeFrame(
   opcode: Opcode,
   payload: Uint8Array = Buffer.alloc(0),
