@@ -17,10 +17,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { freePort } from '../lib/free-port';
 import { ServerProcess } from '../lib/server-process';
 import { sleep } from './arrivals';
+import { broadcastOnce } from './broadcast';
 import { BenchClient } from './load-client';
 import { OPEN_CONCURRENCY } from './plan';
 import { FLOOR_NODE_FLAGS, PUBLISH_TOKEN } from './servers';
@@ -296,28 +296,12 @@ async function measure(kind: string, clients: number, options: Options): Promise
     const before = snapshot(server.pid, workers);
     let firstDone = before;
     for (let b = 0; b < options.broadcasts; b++) {
-      const tag = `pair ${b}`;
-      let received = 0;
-      let latest = 0;
-      const sentAt = performance.now();
-      for (const client of open) {
-        client.onText = (text, at) => {
-          if (text !== tag) return;
-          received++;
-          latest = Math.max(latest, at - sentAt);
-        };
-      }
-      const response = await fetch(`http://127.0.0.1:${port}/publish`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'text/plain', Authorization: `Bearer ${PUBLISH_TOKEN}` },
-        body: tag,
+      const { lastMs, delays, answerMs } = await broadcastOnce(port, open, `pair ${b}`, {
+        Authorization: `Bearer ${PUBLISH_TOKEN}`,
       });
-      await response.text();
-      answers.push(performance.now() - sentAt);
-      const deadline = performance.now() + 5000;
-      while (received < open.length && performance.now() < deadline) await sleep(2);
-      missing += open.length - received;
-      last.push(latest);
+      answers.push(answerMs);
+      missing += open.length - delays.length;
+      last.push(lastMs);
       if (b === 0) firstDone = snapshot(server.pid, workers);
       await sleep(200);
     }

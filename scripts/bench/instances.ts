@@ -7,10 +7,10 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { freePort } from '../lib/free-port';
 import { LoggedProcess, ServerProcess } from '../lib/server-process';
 import { sleep } from './arrivals';
+import { broadcastOnce } from './broadcast';
 import type { Check } from './checks';
 import { BenchClient } from './load-client';
 import { OPEN_CONCURRENCY } from './plan';
@@ -61,27 +61,11 @@ async function fanout(
   const last: number[] = [];
   let missing = 0;
   for (let b = 0; b < broadcasts; b++) {
-    const tag = `instances ${b}`;
-    let received = 0;
-    let latest = 0;
-    const sentAt = performance.now();
-    for (const client of clients) {
-      client.onText = (text, at) => {
-        if (text !== tag) return;
-        received++;
-        latest = Math.max(latest, at - sentAt);
-      };
-    }
-    const response = await fetch(`http://127.0.0.1:${publishPort}/publish`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'text/plain', Authorization: `Bearer ${PUBLISH_TOKEN}` },
-      body: tag,
+    const { lastMs, delays } = await broadcastOnce(publishPort, clients, `instances ${b}`, {
+      Authorization: `Bearer ${PUBLISH_TOKEN}`,
     });
-    await response.text();
-    const deadline = performance.now() + 5000;
-    while (received < clients.length && performance.now() < deadline) await sleep(2);
-    missing += clients.length - received;
-    last.push(latest);
+    missing += clients.length - delays.length;
+    last.push(lastMs);
     await sleep(200);
   }
   for (const client of clients) client.onText = undefined;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { broadcastOnce } from './broadcast';
 import { BenchClient } from './load-client';
 import { MEMORY_FLOOR_MIB, OPEN_CONCURRENCY, type Plan } from './plan';
 import { childPids, pssKiB, round, spread, threads, type Spread } from './stats';
@@ -72,28 +73,10 @@ async function fanout(
   const all: number[] = [];
   let missing = 0;
   for (let b = 0; b < broadcasts; b++) {
-    const tag = `fanout ${b}`;
-    let received = 0;
-    const sentAt = performance.now();
-    let latest = 0;
-    for (const client of clients) {
-      client.onText = (text, at) => {
-        if (text !== tag) return;
-        received++;
-        all.push(at - sentAt);
-        latest = Math.max(latest, at - sentAt);
-      };
-    }
-    const response = await fetch(`http://127.0.0.1:${port}/publish`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'text/plain', ...headers },
-      body: tag,
-    });
-    const { queued } = (await response.json()) as { queued: number };
-    const deadline = performance.now() + 5000;
-    while (received < queued && performance.now() < deadline) await sleep(2);
-    missing += Math.max(0, clients.length - received);
-    last.push(latest);
+    const { lastMs, delays } = await broadcastOnce(port, clients, `fanout ${b}`, headers, true);
+    all.push(...delays);
+    missing += Math.max(0, clients.length - delays.length);
+    last.push(lastMs);
     await sleep(200);
   }
   for (const client of clients) client.onText = undefined;
