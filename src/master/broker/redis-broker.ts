@@ -141,6 +141,9 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
       retryStrategy: (attempt) => backoffDelay(attempt, backoff),
       connectTimeout: options.connectTimeoutMs ?? REDIS_DEFAULTS.connectTimeoutMs,
       commandTimeout: options.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,
+      // Closing while Redis is down leaves ioredis a timer on the already closed socket
+      // (2 s by default); a short one lets whatever owns the broker end promptly.
+      disconnectTimeout: 300,
     };
     this.commands = new Redis(options.url, {
       ...common,
