@@ -63,6 +63,16 @@ export class ClientRuntime {
   serve(handoff: ClientHandoff, socket: Socket): void {
     const { config, io } = this;
     process.title = `push-websocket worker #${handoff.id} ${handoff.remote}`;
+    const ceiling = new MemoryCeiling(config.memoryLimitMb * MB, (rss) => {
+      io.log(
+        'error',
+        `worker RSS ${Math.round(rss / MB)} MB is over --worker-memory-limit ` +
+          `${config.memoryLimitMb} MB, closing with 1011`,
+      );
+      this.close(CloseCode.InternalError, 'worker memory limit');
+      // Closing may need the client to read; the limit must hold even if it never does.
+      setTimeout(() => process.exit(1), EXIT_AFTER_CEILING_MS).unref();
+    });
     const session = new ClientSession(
       handoff,
       socket,
@@ -72,6 +82,7 @@ export class ClientRuntime {
         onQuit: (word) => io.tell({ type: 'quit', text: word }),
         log: io.log,
         onFirstPush: () => io.tell({ type: 'first-push' }),
+        onActivity: () => ceiling.touch(),
         onEnded: () => {
           const { code, side } = session.closeInfo ?? { code: undefined, side: 'client' as const };
           io.tellThenExit({ type: 'closed', code, side, frames: session.frameCount });
@@ -80,21 +91,12 @@ export class ClientRuntime {
       config.quitWords,
     );
     this.session = session;
+    ceiling.touch();
     session.start();
     // Publications after the client's first frames (the master writes only after the hand-off).
     if (!readPublishPipe((frames, count) => this.published.deliver(frames, count))) {
       io.log('warn', 'no publish pipe (fd 4): published messages will not reach this client');
     }
-    new MemoryCeiling(config.memoryLimitMb * MB, (rss) => {
-      io.log(
-        'error',
-        `worker RSS ${Math.round(rss / MB)} MB is over --worker-memory-limit ` +
-          `${config.memoryLimitMb} MB, closing with 1011`,
-      );
-      session.close(CloseCode.InternalError, 'worker memory limit');
-      // Closing may need the client to read; the limit must hold even if it never does.
-      setTimeout(() => process.exit(1), EXIT_AFTER_CEILING_MS).unref();
-    }).start();
   }
 
   /** Closes the client (the worker exits once its socket has closed). */

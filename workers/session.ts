@@ -14,6 +14,8 @@ export interface SessionEvents {
   onEnded(): void;
   /** The first frame went to the client (once; the master times it from the 101). */
   onFirstPush?(): void;
+  /** Bytes were read from or written to the client. */
+  onActivity?(): void;
 }
 
 /** With keepalive off, a client may stay over --max-buffered this long. */
@@ -61,6 +63,7 @@ export class ClientSession {
         onBinary: (data) => this.fromClientBytes(data),
         onLog: (level, message) => events.log(level, message),
         onClosed: () => void this.end(),
+        onActivity: events.onActivity,
       },
     );
   }

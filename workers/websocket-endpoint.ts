@@ -34,6 +34,8 @@ export interface WebSocketEndpointEvents {
   onLog(level: 'warn' | 'info' | 'debug', message: string): void;
   /** The TCP connection is gone; nothing more can be sent. */
   onClosed(): void;
+  /** Bytes were read or written (the memory ceiling looks only after activity). */
+  onActivity?(): void;
 }
 
 /**
@@ -135,6 +137,7 @@ export class WebSocketEndpoint {
    */
   private write(frame: Buffer): boolean {
     this.socket.write(frame);
+    this.events.onActivity?.();
     if (this.socket.writableLength <= this.options.maxBuffered) return false;
     if (this.overTimer !== undefined) return true;
     this.socket.pause();
@@ -176,6 +179,7 @@ export class WebSocketEndpoint {
 
   private onData(chunk: Buffer): void {
     this.lastHeard = Date.now();
+    this.events.onActivity?.();
     for (const event of this.receiver.push(chunk)) this.onEvent(event);
   }
 

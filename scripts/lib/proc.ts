@@ -68,3 +68,17 @@ export function cpuSeconds(pid: number): number {
     return 0;
   }
 }
+
+/**
+ * Times a process's main thread went to sleep waiting for something (its
+ * voluntary_ctxt_switches): a count of wake-ups. Undefined once it is gone.
+ */
+export function wakeUps(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const count = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1];
+    return count === undefined ? undefined : Number(count);
+  } catch {
+    return undefined;
+  }
+}

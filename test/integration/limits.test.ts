@@ -1,6 +1,6 @@
 import { encodeFrame } from '../../src/shared/protocol/frame';
 import { Opcode } from '../../src/shared/protocol/constants';
-import { childrenOf, isAlive, rssBytes } from '../helpers/proc';
+import { childrenOf, commandLine, isAlive, rssBytes, wakeUps } from '../helpers/proc';
 import { RawClient } from '../helpers/raw-client';
 import { FAST, startServer, stopAllServers, type ServerProcess } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
@@ -115,4 +115,26 @@ describe('one client cannot exhaust the box', () => {
     await limited.waitForLog(new RegExp(`Client #\\d+ disconnected \\(pid ${pid}\\)`));
     reader.destroy();
   }, 40_000);
+
+  test("the memory ceiling looks after activity only: an idle client's worker sleeps", async () => {
+    const quiet = await startServer(['--no-demo', '--spare-workers', '0']);
+    const client = await RawClient.open(quiet.port);
+    const pid = await waitFor(
+      () =>
+        quiet
+          .workerPids()
+          .find((p) => commandLine(p)?.startsWith('push-websocket worker #') === true),
+      'the worker serving the client',
+    );
+    // No pushes, keepalive every 30 s: past the one look a second after the hand-off,
+    // nothing should wake the worker. (A window to count in, not a wait for an event.)
+    const window = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    await window(1500);
+    const before = wakeUps(pid);
+    await window(3000);
+    const after = wakeUps(pid);
+    expect(before).toBeDefined();
+    expect(after! - before!).toBeLessThanOrEqual(1);
+    client.destroy();
+  }, 20_000);
 });
