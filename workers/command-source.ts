@@ -78,21 +78,16 @@ export class CommandSource implements PushSource {
     if (this.stopped) return; // the client left while its name was looked up
     const { argv, maxBuffered, binary, closeMs } = this.settings;
     const name = argv[0];
-    const pauseIfFull = (): void => {
-      if (client.bufferedAmount > maxBuffered) command.pauseOutput();
-    };
     const command = new CommandEndpoint(
       argv,
       env,
       maxBuffered,
       {
         onLine(line) {
-          client.send(line);
-          pauseIfFull();
+          if (client.send(line)) command.pauseOutput();
         },
         onBytes(chunk) {
-          client.sendBytes(chunk);
-          pauseIfFull();
+          if (client.sendBytes(chunk)) command.pauseOutput();
         },
         onStderrLine(line) {
           client.log('info', `${name} stderr: ${line}`);

@@ -4,10 +4,16 @@
  * command, and messages published through the master.
  */
 export interface ClientSink {
-  /** Sends a push (a text frame, or a JSON "push" object for a JSON client). */
-  send(text: string): void;
-  /** Sends raw bytes as one binary message (--binary: a command's output as read). */
-  sendBytes(data: Buffer): void;
+  /**
+   * Sends a push (a text frame, or a JSON "push" object for a JSON client). True when
+   * the send buffer is over --max-buffered after it (false when the client is closing).
+   */
+  send(text: string): boolean;
+  /**
+   * Sends raw bytes as one binary message (--binary: a command's output as read). True
+   * when the send buffer is over --max-buffered after it (false when the client is closing).
+   */
+  sendBytes(data: Buffer): boolean;
   /**
    * Sends published messages: `count` whole text frames, already in the client's format
    * (the master framed them), as they are; none when `count` is 0 (a wake record).

@@ -106,17 +106,19 @@ export class ClientSession {
       this.pushed += count;
       if (before === 0) this.events.onFirstPush?.();
     };
-    const write = (text: string): void => {
-      if (!endpoint.isOpen) return;
-      endpoint.sendText(text);
+    const write = (text: string): boolean => {
+      if (!endpoint.isOpen) return false;
+      const over = endpoint.sendText(text);
       pushed();
+      return over;
     };
     return {
       send: (text) => write(this.frames.push(text)),
       sendBytes: (data) => {
-        if (!endpoint.isOpen) return;
-        endpoint.sendBinary(data);
+        if (!endpoint.isOpen) return false;
+        const over = endpoint.sendBinary(data);
         pushed();
+        return over;
       },
       publishFrames: (frames, count) => {
         if (count === 0 || !endpoint.isOpen) return false;

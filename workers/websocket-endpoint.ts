@@ -92,13 +92,17 @@ export class WebSocketEndpoint {
     this.socket.on('drain', listener);
   }
 
-  sendText(text: string): void {
-    this.sendData(encodeText(text));
+  /** One text message. True when the send buffer is over --max-buffered after it. */
+  sendText(text: string): boolean {
+    return this.sendData(encodeText(text));
   }
 
-  /** One binary message (--binary: the command's output as read). */
-  sendBinary(data: Buffer): void {
-    this.sendData(encodeFrame(Opcode.Binary, data));
+  /**
+   * One binary message (--binary: the command's output as read). True when the send
+   * buffer is over --max-buffered after it.
+   */
+  sendBinary(data: Buffer): boolean {
+    return this.sendData(encodeFrame(Opcode.Binary, data));
   }
 
   /**
@@ -111,11 +115,12 @@ export class WebSocketEndpoint {
     return this.write(frames);
   }
 
-  /** Data frames, counted (pings, pongs and close frames are not). */
-  private sendData(frame: Buffer): void {
-    if (!this.isOpen) return;
-    this.write(frame);
+  /** Data frames, counted (pings, pongs and close frames are not). True when over. */
+  private sendData(frame: Buffer): boolean {
+    if (!this.isOpen) return false;
+    const over = this.write(frame);
     this.dataFrames++;
+    return over;
   }
 
   /** Data frames sent so far (pings, pongs and close frames are not counted). */
