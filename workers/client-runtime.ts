@@ -83,8 +83,7 @@ export class ClientRuntime {
         log: io.log,
         onFirstPush: () => io.tell({ type: 'first-push' }),
         onActivity: () => ceiling.touch(),
-        onEnded: () => {
-          const { code, side } = session.closeInfo ?? { code: undefined, side: 'client' as const };
+        onEnded: ({ code, side }) => {
           io.tellThenExit({ type: 'closed', code, side, frames: session.frameCount });
         },
       },

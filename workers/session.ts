@@ -10,8 +10,8 @@ export interface SessionEvents {
   /** The client asked to end ("quit"/"exit"): the master kills this worker. */
   onQuit(word: string): void;
   log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void;
-  /** The client and every source are gone. */
-  onEnded(): void;
+  /** The client and every source are gone; `info`: how the connection ended. */
+  onEnded(info: CloseInfo): void;
   /** The first frame went to the client (once; the master times it from the 101). */
   onFirstPush?(): void;
   /** Bytes were read from or written to the client. */
@@ -62,7 +62,7 @@ export class ClientSession {
         onText: (text) => this.fromClient(text),
         onBinary: (data) => this.fromClientBytes(data),
         onLog: (level, message) => events.log(level, message),
-        onClosed: () => void this.end(),
+        onClosed: (info) => void this.end(info),
         onActivity: events.onActivity,
       },
     );
@@ -76,11 +76,6 @@ export class ClientSession {
   /** Data frames sent to this client so far (for GET /metrics). */
   get frameCount(): number {
     return this.endpoint.framesSent;
-  }
-
-  /** How the connection ended (undefined while it is open). */
-  get closeInfo(): CloseInfo | undefined {
-    return this.endpoint.closeInfo;
   }
 
   start(): void {
@@ -165,8 +160,8 @@ export class ClientSession {
   }
 
   /** The socket is gone: make sure every source is too (no command outlives its client). */
-  private async end(): Promise<void> {
+  private async end(info: CloseInfo): Promise<void> {
     await this.stopSources();
-    this.events.onEnded();
+    this.events.onEnded(info);
   }
 }

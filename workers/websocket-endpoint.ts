@@ -32,8 +32,8 @@ export interface WebSocketEndpointEvents {
   onBinary?(data: Buffer): void;
   /** A line worth logging (protocol errors, timeouts). */
   onLog(level: 'warn' | 'info' | 'debug', message: string): void;
-  /** The TCP connection is gone; nothing more can be sent. */
-  onClosed(): void;
+  /** The TCP connection is gone; nothing more can be sent. `info`: how it ended. */
+  onClosed(info: CloseInfo): void;
   /** Bytes were read or written (the memory ceiling looks only after activity). */
   onActivity?(): void;
 }
@@ -126,11 +126,6 @@ export class WebSocketEndpoint {
   /** Data frames sent so far (pings, pongs and close frames are not counted). */
   get framesSent(): number {
     return this.dataFrames;
-  }
-
-  /** How the connection ended, once a close frame went either way or the socket closed. */
-  get closeInfo(): CloseInfo | undefined {
-    return this.ending;
   }
 
   /**
@@ -228,10 +223,10 @@ export class WebSocketEndpoint {
     if (this.closed) return;
     this.closed = true;
     // No close frame either way: the client's side dropped the connection.
-    this.ending ??= { code: undefined, side: 'client' };
+    const info = (this.ending ??= { code: undefined, side: 'client' });
     clearInterval(this.pingTimer);
     clearTimeout(this.closeTimer);
     clearTimeout(this.overTimer);
-    this.events.onClosed();
+    this.events.onClosed(info);
   }
 }
