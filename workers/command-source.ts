@@ -31,7 +31,6 @@ export interface CommandSettings {
  */
 export class CommandSource implements PushSource {
   private command: CommandEndpoint | undefined;
-  private stopped = false;
   private stopping: Promise<void> | undefined;
   /** What the client sent before the command started (while its name was looked up). */
   private pending: ((command: CommandEndpoint) => void)[] = [];
@@ -64,7 +63,6 @@ export class CommandSource implements PushSource {
 
   /** Ends the command (resolves once its process group is gone). Safe to call twice. */
   stop(): Promise<void> {
-    this.stopped = true;
     const name = this.settings.argv[0];
     this.stopping ??=
       this.command
@@ -75,7 +73,7 @@ export class CommandSource implements PushSource {
   }
 
   private launch(client: ClientSink, env: NodeJS.ProcessEnv): void {
-    if (this.stopped) return; // the client left while its name was looked up
+    if (this.stopping !== undefined) return; // the client left while its name was looked up
     const { argv, maxBuffered, binary, closeMs } = this.settings;
     const name = argv[0];
     const command = new CommandEndpoint(
