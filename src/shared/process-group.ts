@@ -26,16 +26,16 @@ export function groupAlive(pgid: number): boolean {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  return liveMembers(pgid) > 0;
+  return hasLiveMember(pgid);
 }
 
-function liveMembers(pgid: number): number {
-  let live = 0;
+/** The first live (not zombie) member found in /proc answers; the rest are not read. */
+function hasLiveMember(pgid: number): boolean {
   let names: string[];
   try {
     names = readdirSync('/proc');
   } catch {
-    return 1; // no /proc: trust the signal
+    return true; // no /proc: trust the signal
   }
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
@@ -47,7 +47,7 @@ function liveMembers(pgid: number): number {
     }
     // After the command name, in parentheses and possibly with spaces: state ppid pgrp.
     const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') live++;
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
   }
-  return live;
+  return false;
 }
