@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { WorkerConfig } from '../src/shared/config';
+import type { LogLevel, WorkerConfig } from '../src/shared/config';
 import type { ClientHandoff, WorkerMessage } from '../src/shared/ipc';
 import { CloseCode } from '../src/shared/protocol/constants';
 import { DemoSource } from './demo-source';
@@ -19,7 +19,7 @@ export interface WorkerIo {
   tell(message: WorkerMessage): void;
   /** Sends a last message and exits once it is written. */
   tellThenExit(message: WorkerMessage): void;
-  log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void;
+  log(level: LogLevel, message: string): void;
 }
 
 type CommandParts = typeof import('./command-source') & typeof import('./command-environment');

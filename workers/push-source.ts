@@ -1,3 +1,5 @@
+import type { LogLevel } from '../src/shared/config';
+
 /**
  * What a push source may do with its client: the worker's side of the pipe, in the
  * spirit of websocketd's Endpoint. Sources are the original's demo, an --exec
@@ -26,7 +28,7 @@ export interface ClientSink {
   onDrain(listener: () => void): void;
   /** Closes the client with a close code. */
   close(code: number, reason: string): void;
-  log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void;
+  log(level: LogLevel, message: string): void;
 }
 
 export interface PushSource {

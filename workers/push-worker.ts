@@ -10,7 +10,7 @@
  * imports only src/shared/ and its own files: no yargs, no winston, nothing of the master.
  */
 import type { Socket } from 'node:net';
-import { WORKER_CONFIG_ENV, type WorkerConfig } from '../src/shared/config';
+import { WORKER_CONFIG_ENV, type LogLevel, type WorkerConfig } from '../src/shared/config';
 import type { MasterMessage, WorkerMessage } from '../src/shared/ipc';
 import { CloseCode } from '../src/shared/protocol/constants';
 import { parseWorkerConfig } from '../src/shared/worker-config';
@@ -40,7 +40,7 @@ function tellThenExit(message: WorkerMessage): void {
   setTimeout(() => process.exit(0), 1000).unref();
 }
 
-function log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void {
+function log(level: LogLevel, message: string): void {
   if (level !== 'debug' || config.debug) tell({ type: 'log', level, message });
 }
 

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { WorkerConfig } from '../src/shared/config';
+import type { LogLevel, WorkerConfig } from '../src/shared/config';
 import type { ClientHandoff } from '../src/shared/ipc';
 import { DEFAULT_QUIT_WORDS, quitWord } from '../src/shared/quit-words';
 import { FrameText } from './frames';
@@ -9,7 +9,7 @@ import { WebSocketEndpoint, type CloseInfo } from './websocket-endpoint';
 export interface SessionEvents {
   /** The client asked to end ("quit"/"exit"): the master kills this worker. */
   onQuit(word: string): void;
-  log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void;
+  log(level: LogLevel, message: string): void;
   /** The client and every source are gone; `info`: how the connection ended. */
   onEnded(info: CloseInfo): void;
   /** The first frame went to the client (once; the master times it from the 101). */
