@@ -4,11 +4,10 @@
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { bundleWorker, WORKER_BUNDLE } = require('./bundle-worker');
 
 const root = path.resolve(__dirname, '..');
-const outputs = ['dist/src/main.js', 'dist/workers/push-worker.bundle.js'].map((f) =>
-  path.join(root, f),
-);
+const outputs = ['dist/src/main.js', WORKER_BUNDLE].map((f) => path.join(root, f));
 
 function newestSource(dir) {
   let newest = 0;
@@ -34,5 +33,5 @@ if (built < source) {
       stdio: 'inherit',
     },
   );
-  require('./bundle-worker').bundleWorker();
+  bundleWorker();
 }

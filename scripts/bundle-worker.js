@@ -13,13 +13,14 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const esbuild = require('esbuild');
 
 const root = path.resolve(__dirname, '..');
 const WORKER_BUNDLE = 'dist/workers/push-worker.bundle.js';
 const METAFILE = 'dist/workers/push-worker.bundle.meta.json';
 
 function bundleWorker() {
+  // Required here, not at the top: build-if-needed reads WORKER_BUNDLE without esbuild.
+  const esbuild = require('esbuild');
   const result = esbuild.buildSync({
     absWorkingDir: root,
     entryPoints: ['dist/workers/push-worker.js'],
@@ -37,4 +38,4 @@ function bundleWorker() {
 
 if (require.main === module) bundleWorker();
 
-module.exports = { bundleWorker, WORKER_BUNDLE, METAFILE };
+module.exports = { bundleWorker, WORKER_BUNDLE };
