@@ -1,3 +1,5 @@
+import { characterBoundary } from './protocol/utf8';
+
 /**
  * Cuts a byte stream into lines (without their "\n" or "\r\n"). A line longer than
  * `maxBytes` is cut there, so a command that never writes a newline cannot make the
@@ -50,16 +52,6 @@ export class LineSplitter {
     this.partialBytes = 0;
     return line;
   }
-}
-
-/**
- * Where to cut `bytes` at most `limit` bytes in without splitting a UTF-8 character:
- * back up over continuation bytes (10xxxxxx), at most three.
- */
-function characterBoundary(bytes: Buffer, limit: number): number {
-  let cut = limit;
-  while (cut > limit - 3 && cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--;
-  return cut > 0 ? cut : limit;
 }
 
 /** Calls `onLine` for each line a stream carries, the last one even without a newline. */

@@ -1,4 +1,5 @@
 import { Opcode } from './constants';
+import { characterBoundary } from './utf8';
 
 /**
  * Frame encoding (RFC 6455, section 5.2). Pure: bytes in, bytes out.
@@ -84,10 +85,17 @@ export function encodeText(text: string, options?: EncodeOptions): Buffer {
   return frame;
 }
 
-/** The payload of a close frame: a 16-bit code and a UTF-8 reason, or nothing. */
+/** Longest close reason in bytes: a control frame's payload is at most 125, the code takes 2. */
+const MAX_REASON_BYTES = 123;
+
+/**
+ * The payload of a close frame: a 16-bit code and a UTF-8 reason, or nothing. A longer
+ * reason is cut to 123 bytes, before the character that would not fit whole.
+ */
 export function closePayload(code?: number, reason = ''): Buffer {
   if (code === undefined) return Buffer.alloc(0);
-  const reasonBytes = Buffer.from(reason, 'utf8').subarray(0, 123);
+  const utf8 = Buffer.from(reason, 'utf8');
+  const reasonBytes = utf8.subarray(0, characterBoundary(utf8, MAX_REASON_BYTES));
   const payload = Buffer.allocUnsafe(2 + reasonBytes.length);
   payload.writeUInt16BE(code, 0);
   reasonBytes.copy(payload, 2);

@@ -65,3 +65,13 @@ export function isValidUtf8(bytes: Uint8Array): boolean {
   const validator = new Utf8Validator();
   return validator.write(bytes) && validator.isComplete();
 }
+
+/**
+ * Where to cut `bytes` at most `limit` bytes in without splitting a UTF-8 character:
+ * back up over continuation bytes (10xxxxxx), at most three.
+ */
+export function characterBoundary(bytes: Uint8Array, limit: number): number {
+  let cut = limit;
+  while (cut > limit - 3 && cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--;
+  return cut > 0 ? cut : limit;
+}
