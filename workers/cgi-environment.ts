@@ -32,7 +32,7 @@ export interface CgiOptions {
   serverSoftware: string;
 }
 
-export const GATEWAY_INTERFACE = 'CGI/1.1';
+const GATEWAY_INTERFACE = 'CGI/1.1';
 
 /** CGI names we always set, blank when they do not apply to a WebSocket upgrade. */
 const BLANK_CGI_NAMES = [
@@ -47,7 +47,7 @@ const BLANK_CGI_NAMES = [
 const CONDITIONAL_CGI_NAMES = ['HTTPS'];
 
 /** "HTTP_X_FORWARDED_FOR" for "x-forwarded-for"; undefined for names we drop. */
-export function headerVariable(name: string): string | undefined {
+function headerVariable(name: string): string | undefined {
   if (!/^[A-Za-z0-9-]+$/.test(name)) return undefined;
   const variable = `HTTP_${name.toUpperCase().replace(/-/g, '_')}`;
   return variable === 'HTTP_PROXY' ? undefined : variable;
