@@ -17,9 +17,9 @@ export interface MetricsSources {
  */
 export function workersByState(pool: WorkerPool): GaugeSnapshot['workers'] {
   return {
-    idle: pool.inState(WorkerState.Idle).length,
-    serving: pool.inState(WorkerState.Reserved).length + pool.inState(WorkerState.Serving).length,
-    starting: pool.inState(WorkerState.Starting).length,
+    idle: pool.countIn(WorkerState.Idle),
+    serving: pool.countIn(WorkerState.Reserved) + pool.countIn(WorkerState.Serving),
+    starting: pool.countIn(WorkerState.Starting),
   };
 }
 

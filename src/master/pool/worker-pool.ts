@@ -102,7 +102,7 @@ export class WorkerPool {
   }
 
   /** How many workers are in `state`, without copying the set. */
-  private countIn(state: WorkerState): number {
+  countIn(state: WorkerState): number {
     let count = 0;
     for (const worker of this.workers) if (worker.state === state) count++;
     return count;
