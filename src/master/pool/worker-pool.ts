@@ -130,8 +130,8 @@ export class WorkerPool {
 
   /** Why a client would get no worker now, or undefined when one can be had. */
   unavailable(): Unavailable | undefined {
-    if (this.firstIn(WorkerState.Idle) !== undefined) return undefined;
     if (this.stopping) return { reason: 'Server shutting down', retryAfterS: 5 };
+    if (this.firstIn(WorkerState.Idle) !== undefined) return undefined;
     const wait = this.backoff.remainingMs();
     if (wait > 0) {
       return {
