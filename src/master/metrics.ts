@@ -9,13 +9,14 @@ import { WorkerMemory } from './worker-memory';
  * registers globally leaks into our output.
  */
 
-export type WorkerState = 'idle' | 'serving' | 'starting';
+/** Worker processes by the state the workers gauge shows (its `state` label). */
+export type WorkerCounts = Record<'idle' | 'serving' | 'starting', number>;
 
 /** The state the gauges show. */
 export interface GaugeSnapshot {
   clients: number;
   channels: number;
-  workers: Record<WorkerState, number>;
+  workers: WorkerCounts;
 }
 
 export interface MetricsOptions {
@@ -201,7 +202,7 @@ export class Metrics {
     this.setWorkers(snapshot.workers);
   }
 
-  private setWorkers(workers: Record<WorkerState, number>): void {
+  private setWorkers(workers: WorkerCounts): void {
     for (const state of ['idle', 'serving', 'starting'] as const) {
       this.workers.set({ state }, workers[state]);
     }
