@@ -1,4 +1,12 @@
 /**
+ * The delay before try `attempt` (1 for the first after a failure): `baseMs`, doubling
+ * per attempt, at most `maxMs`.
+ */
+export function exponentialDelay(attempt: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+}
+
+/**
  * Exponential back-off after failures: `initialMs`, doubling per failure, at most
  * `maxMs`. Used for worker starts and --channel-exec restarts (the Redis backplane's
  * reconnects add jitter: broker/backoff.ts).
@@ -21,7 +29,7 @@ export class Backoff {
   /** Counts a failure; returns the delay before the next try. */
   fail(): number {
     this.count++;
-    const delay = Math.min(this.maxMs, this.initialMs * 2 ** (this.count - 1));
+    const delay = exponentialDelay(this.count, this.initialMs, this.maxMs);
     this.until = this.now() + delay;
     return delay;
   }

@@ -1,4 +1,4 @@
-import { Metrics, type GaugeSnapshot } from './metrics';
+import { Metrics, type WorkerCounts } from './metrics';
 import { WorkerState } from './pool/worker';
 import type { WorkerPool } from './pool/worker-pool';
 
@@ -7,7 +7,7 @@ export interface MetricsSources {
   pool: () => WorkerPool;
   /** Clients connected now. */
   clients: () => number;
-  /** Channels with a client here (0 until channels exist). */
+  /** Channels with a client here. */
   channels: () => number;
 }
 
@@ -15,11 +15,11 @@ export interface MetricsSources {
  * The workers by the states the metric shows: a reserved worker (its client's 101 is on
  * its way) already counts as serving; one told to exit is no longer counted.
  */
-export function workersByState(pool: WorkerPool): GaugeSnapshot['workers'] {
+export function workersByState(pool: WorkerPool): WorkerCounts {
   return {
-    idle: pool.inState(WorkerState.Idle).length,
-    serving: pool.inState(WorkerState.Reserved).length + pool.inState(WorkerState.Serving).length,
-    starting: pool.inState(WorkerState.Starting).length,
+    idle: pool.countIn(WorkerState.Idle),
+    serving: pool.countIn(WorkerState.Reserved) + pool.countIn(WorkerState.Serving),
+    starting: pool.countIn(WorkerState.Starting),
   };
 }
 

@@ -28,7 +28,7 @@ import { MetricsEvents } from './metrics-events';
 import { CommandReaper } from './pool/command-reaper';
 import { PushCounts } from './pool/push-counts';
 import { DEFAULT_WORKER_ENTRY, workerForker } from './pool/worker-process';
-import { WorkerPool, type Unavailable } from './pool/worker-pool';
+import { WorkerPool } from './pool/worker-pool';
 
 /**
  * The master, as a composition root: it builds the parts and wires them together.
@@ -44,8 +44,6 @@ export class Master {
   private readonly acceptErrors: AcceptErrors;
   private readonly startedAt = Date.now();
   private address = '';
-  /** Set by stop(): /healthz says 503 from then on. */
-  private draining = false;
 
   constructor(config: ServerConfig, logger: Logger, version: string) {
     const channels = (this.channels = new Channels(config, logger));
@@ -105,7 +103,7 @@ export class Master {
       .add('/metrics', adminOnly(config.adminToken, metricsRoute(metrics, counts)))
       .add(
         '/healthz',
-        healthRoute(() => this.unavailable()),
+        healthRoute(() => this.pool.unavailable()),
       );
     wireWebsocketdHttp(router, [refusals, httpRefusals], config);
     if (config.publishToken !== undefined) {
@@ -138,18 +136,11 @@ export class Master {
 
   /** Stops accepting, closes every client with 1001 and waits for the workers (bounded). */
   async stop(graceMs = 3000): Promise<void> {
-    this.draining = true;
     this.descriptors.stop();
     this.server.close();
     this.server.closeIdleConnections();
     await this.pool.shutdown(graceMs);
     await this.channels.stop();
-  }
-
-  /** Why /healthz is not ok: draining on shutdown, or the pool backing off. */
-  private unavailable(): Unavailable | undefined {
-    if (this.draining) return { reason: 'Server shutting down', retryAfterS: 5 };
-    return this.pool.unavailable();
   }
 
   private facts(version: string): ServerFacts {

@@ -24,6 +24,8 @@ const LAST_WORDS_MS = 1000;
  */
 export class MetricsEvents implements PoolEvents {
   private readonly goodbyes = new WeakMap<Worker, Goodbye>();
+  /** Workers whose client's end onClientGone counts (and whose frames it forgets). */
+  private readonly counted = new WeakSet<Worker>();
 
   constructor(
     private readonly inner: PoolEvents,
@@ -57,15 +59,18 @@ export class MetricsEvents implements PoolEvents {
   }
 
   onClientGone(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
+    this.counted.add(worker);
     afterLastMessage(worker, () => {
       const goodbye = this.goodbyes.get(worker) ?? { code: undefined, side: 'server' };
       this.metrics.disconnect(goodbye.code, goodbye.side);
+      this.frames.forget(worker);
     });
     this.inner.onClientGone(worker, code, signal);
   }
 
   onExit(worker: Worker): void {
-    afterLastMessage(worker, () => this.frames.forget(worker));
+    // A worker that served a client is forgotten by onClientGone's wait (it comes first).
+    if (!this.counted.has(worker)) afterLastMessage(worker, () => this.frames.forget(worker));
     this.inner.onExit?.(worker);
   }
 }

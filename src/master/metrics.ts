@@ -9,13 +9,14 @@ import { WorkerMemory } from './worker-memory';
  * registers globally leaks into our output.
  */
 
-export type WorkerState = 'idle' | 'serving' | 'starting';
+/** Worker processes by the state the workers gauge shows (its `state` label). */
+export type WorkerCounts = Record<'idle' | 'serving' | 'starting', number>;
 
 /** The state the gauges show. */
 export interface GaugeSnapshot {
   clients: number;
   channels: number;
-  workers: Record<WorkerState, number>;
+  workers: WorkerCounts;
 }
 
 export interface MetricsOptions {
@@ -81,35 +82,29 @@ export class Metrics {
   private readonly publishedMessages: Counter;
   private readonly sentFrames: Counter;
   private readonly backplaneUp: Gauge;
+  /** Read once per scrape (render), when given. */
+  private readonly snapshot: (() => GaugeSnapshot) | undefined;
 
   constructor(options: MetricsOptions) {
     const registers = [this.registry];
     const memory = new WorkerMemory(options.workerPids, options.memoryMaxAgeMs, options.now);
-    const { snapshot } = options;
-    // Each gauge reads its own part of the snapshot as it is collected.
-    const fromSnapshot =
-      snapshot === undefined
-        ? undefined
-        : (part: (now: GaugeSnapshot) => void) => () => part(snapshot());
+    this.snapshot = options.snapshot;
 
     this.clients = new Gauge({
       name: `${PREFIX}clients`,
       help: 'Clients connected now (each served by a worker process of its own).',
       registers,
-      collect: fromSnapshot?.((now) => this.clients.set(now.clients)),
     });
     this.channels = new Gauge({
       name: `${PREFIX}channels`,
       help: 'Channels with at least one client connected to this instance.',
       registers,
-      collect: fromSnapshot?.((now) => this.channels.set(now.channels)),
     });
     this.workers = new Gauge({
       name: `${PREFIX}workers`,
       help: 'Worker processes by state: idle (a ready spare), serving (a client), starting (forked, not ready yet).',
       labelNames: ['state'],
       registers,
-      collect: fromSnapshot?.((now) => this.setWorkers(now.workers)),
     });
     this.connections = new Counter({
       name: `${PREFIX}connections_total`,
@@ -207,7 +202,7 @@ export class Metrics {
     this.setWorkers(snapshot.workers);
   }
 
-  private setWorkers(workers: Record<WorkerState, number>): void {
+  private setWorkers(workers: WorkerCounts): void {
     for (const state of ['idle', 'serving', 'starting'] as const) {
       this.workers.set({ state }, workers[state]);
     }
@@ -215,6 +210,7 @@ export class Metrics {
 
   /** The Prometheus text exposition, and the Content-Type to send it with. */
   async render(): Promise<{ contentType: string; body: string }> {
+    if (this.snapshot !== undefined) this.setGauges(this.snapshot());
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

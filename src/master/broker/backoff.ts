@@ -1,3 +1,5 @@
+import { exponentialDelay } from '../backoff';
+
 /**
  * Reconnect delays: exponential from `baseMs`, capped at `maxMs`, with "equal jitter"
  * (half fixed, half random) so that many instances that lost Redis together do not
@@ -16,7 +18,8 @@ export function backoffDelay(
   options: BackoffOptions = DEFAULT_BACKOFF,
   random: () => number = Math.random,
 ): number {
-  const exponent = Math.min(Math.max(attempt, 1) - 1, 30);
-  const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** exponent);
+  // Attempts past 31 are the 31st (the exponent stays at most 30).
+  const clamped = Math.min(Math.max(attempt, 1), 31);
+  const ceiling = exponentialDelay(clamped, options.baseMs, options.maxMs);
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }

@@ -18,11 +18,19 @@ export function clientIdOf(instanceId: string, client: number): string {
   return `${instanceId}-${client}`;
 }
 
-/** The instance that owns a client id, or undefined when it is not one. */
-export function instanceOfClientId(clientId: string): string | undefined {
+/**
+ * A client id's parts: the instance that owns it and that instance's client number;
+ * undefined when it is not one.
+ */
+export function parseClientId(clientId: string): { instance: string; client: number } | undefined {
   const match = /^(.+)-([1-9][0-9]*)$/.exec(clientId);
   if (match === null || !isInstanceId(match[1])) return undefined;
-  return match[1];
+  return { instance: match[1], client: Number(match[2]) };
+}
+
+/** The instance that owns a client id, or undefined when it is not one. */
+export function instanceOfClientId(clientId: string): string | undefined {
+  return parseClientId(clientId)?.instance;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { RecoveryNotice, StreamPosition } from '../../shared/ipc';
 import type { Broker, ClientMessage, Publication } from '../broker/types';
-import { clientIdOf, instanceOfClientId } from '../broker/client-id';
+import { clientIdOf, parseClientId } from '../broker/client-id';
 import type { Logger } from '../logger';
 import type { Worker } from '../pool/worker';
 import { BROADCAST_CHANNEL } from './channel-name';
@@ -63,8 +63,8 @@ export class ChannelRelay {
   localId(id: string | number): number | undefined {
     if (typeof id === 'number') return id;
     if (/^[1-9]\d*$/.test(id)) return Number(id);
-    if (instanceOfClientId(id) !== this.broker.instanceId) return undefined;
-    return Number(id.slice(id.lastIndexOf('-') + 1));
+    const parsed = parseClientId(id);
+    return parsed?.instance === this.broker.instanceId ? parsed.client : undefined;
   }
 
   feedOf(clientId: number): ClientFeed | undefined {

@@ -36,7 +36,7 @@ export class ClientFeed {
    * A publication of this client's channel, or a broadcast (`frames`: its frames, built
    * once for every feed).
    */
-  offer(publication: Publication, frames = PublishedFrames.of(publication)): void {
+  offer(publication: Publication, frames: PublishedFrames): void {
     if (this.recovering !== undefined && publication.channel !== BROADCAST_CHANNEL) {
       this.recovering.live(publication);
     } else {

@@ -1,6 +1,9 @@
 import { encodeText } from '../../shared/protocol/frame';
 import type { Publication } from '../broker/types';
 
+/** The frames of each publication object, while the publication lives. */
+const ofPublication = new WeakMap<Publication, PublishedFrames>();
+
 /**
  * One published message as its clients get it: the complete WebSocket text frame, built
  * once per publication and format, not once per client, and written as it is on each
@@ -23,9 +26,17 @@ export class PublishedFrames {
     private readonly publication: Publication | undefined,
   ) {}
 
-  /** A publication to a channel (or to every channel). */
+  /**
+   * A publication to a channel (or to every channel): one instance per publication
+   * object, so the relay's fan-out and a recovering client's delivery share its frames.
+   */
   static of(publication: Publication): PublishedFrames {
-    return new PublishedFrames(publication.data, publication);
+    let frames = ofPublication.get(publication);
+    if (frames === undefined) {
+      frames = new PublishedFrames(publication.data, publication);
+      ofPublication.set(publication, frames);
+    }
+    return frames;
   }
 
   /** A message published to one client alone. */

@@ -102,7 +102,7 @@ export class WorkerPool {
   }
 
   /** How many workers are in `state`, without copying the set. */
-  private countIn(state: WorkerState): number {
+  countIn(state: WorkerState): number {
     let count = 0;
     for (const worker of this.workers) if (worker.state === state) count++;
     return count;
@@ -130,8 +130,8 @@ export class WorkerPool {
 
   /** Why a client would get no worker now, or undefined when one can be had. */
   unavailable(): Unavailable | undefined {
-    if (this.firstIn(WorkerState.Idle) !== undefined) return undefined;
     if (this.stopping) return { reason: 'Server shutting down', retryAfterS: 5 };
+    if (this.firstIn(WorkerState.Idle) !== undefined) return undefined;
     const wait = this.backoff.remainingMs();
     if (wait > 0) {
       return {
