@@ -4,7 +4,6 @@ import type { ServerConfig } from '../../shared/config';
 import type { ClientHandoff, RequestFacts } from '../../shared/ipc';
 import {
   checkUpgradeRequest,
-  headerValue,
   upgradeResponse,
   type HandshakeVerdict,
 } from '../../shared/protocol/handshake';
@@ -181,7 +180,6 @@ export class UpgradeHandler {
         request: requestFacts(req, socket, who, route),
         command: route?.found === true ? [route.file] : undefined,
         channel: wanted.channel,
-        globalId: this.relay.globalId(id),
         format: wanted.format,
         position: opened.position,
         recovery: opened.recovery,
@@ -227,8 +225,6 @@ export function requestFacts(
     https: who.proto === 'https',
     serverPort: socket.localPort ?? 0,
     url: req.url ?? '/',
-    origin: headerValue(req.headers.origin) ?? '',
-    userAgent: headerValue(req.headers['user-agent']) ?? '',
     method: req.method ?? 'GET',
     httpVersion: req.httpVersion,
     headers,
