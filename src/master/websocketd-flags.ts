@@ -1,9 +1,9 @@
-import { realpathSync, statSync } from 'node:fs';
 import type { ServerConfig } from '../shared/config';
 import { DEFAULT_PASSENV, parsePassenv } from '../shared/pass-environment';
 import { parseOriginRule } from '../shared/protocol/origin';
 import { DEFAULT_QUIT_WORDS, parseQuitWords } from '../shared/quit-words';
 import { parseExtraHeaders } from './http/extra-headers';
+import { realDirectorySync } from './http/real-path';
 
 /**
  * The flags that let a websocketd user switch (README, "Coming from websocketd"): their
@@ -122,14 +122,15 @@ export function originEntries(given: readonly (string | number)[] | string): str
 export function directoryFlag(flag: string, dir: string | undefined): string | undefined {
   if (dir === undefined) return undefined;
   if (dir.trim() === '') throw new FlagError(`--${flag} must name a directory`);
-  let real: string;
   try {
-    real = realpathSync(dir);
+    return realDirectorySync(dir);
   } catch (error) {
-    throw new FlagError(`--${flag} ${dir}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    // realpath's errors carry a code (ENOENT...); "is not a directory" has none.
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new FlagError(
+      code === undefined ? `--${flag} ${(error as Error).message}` : `--${flag} ${dir}: ${code}`,
+    );
   }
-  if (!statSync(real).isDirectory()) throw new FlagError(`--${flag} ${dir} is not a directory`);
-  return real;
 }
 
 function closeMs(value: number): number {

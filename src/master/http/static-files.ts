@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { realpathSync, statSync } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import send from 'send';
 import { decodePathSegments, splitRequestTarget } from '../../shared/url-path';
-import { realPathInside } from './real-path';
+import { realDirectory, realPathInside } from './real-path';
 
 /**
  * --staticdir DIR: plain GET and HEAD requests for files under DIR, as websocketd's
@@ -30,15 +29,11 @@ export class StaticFiles {
 
   /** Rejects (for a start-up error naming the flag) when `dir` is not a directory. */
   static async open(dir: string): Promise<StaticFiles> {
-    const root = await realpath(dir);
-    if (!(await stat(root)).isDirectory()) throw new Error(`${dir} is not a directory`);
-    return new StaticFiles(root);
+    return new StaticFiles(await realDirectory(dir));
   }
 
-  /** open() for start-up code that cannot wait (the CLI has checked `dir` already). */
-  static openSync(dir: string): StaticFiles {
-    const root = realpathSync(dir);
-    if (!statSync(root).isDirectory()) throw new Error(`${dir} is not a directory`);
+  /** For a root already checked and made real at start-up (ServerConfig's, see directoryFlag). */
+  static ofRealRoot(root: string): StaticFiles {
     return new StaticFiles(root);
   }
 

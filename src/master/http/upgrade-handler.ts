@@ -52,7 +52,7 @@ export function upgradeOptions(config: ServerConfig): UpgradeOptions {
     allowedOrigins: config.origins,
     sameOrigin: config.sameOrigin,
     upgradeHeaders: upgradeHeaders(config.headers),
-    scripts: config.dir === undefined ? undefined : ScriptDirectory.openSync(config.dir),
+    scripts: config.dir === undefined ? undefined : ScriptDirectory.ofRealRoot(config.dir),
     commands: config.exec !== undefined || config.dir !== undefined,
   };
 }
