@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import send from 'send';
@@ -59,17 +60,19 @@ export class StaticFiles {
       }
       return this.sendFile(req, res, path.join(candidate, 'index.html'));
     }
-    return this.sendFile(req, res, candidate);
+    return this.sendFile(req, res, candidate, info);
   }
 
+  /** `known`: `candidate`'s stat when the caller has it (stat follows links: the real file's). */
   private async sendFile(
     req: IncomingMessage,
     res: ServerResponse,
     candidate: string,
+    known?: Stats,
   ): Promise<boolean> {
     const real = await realPathInside(candidate, this.root);
     if (real === undefined) return false;
-    const info = await stat(real).catch(() => undefined);
+    const info = known ?? (await stat(real).catch(() => undefined));
     if (info === undefined || !info.isFile()) return false;
     const relative = path.relative(this.root, real).split(path.sep);
     if (relative.some((segment) => segment.startsWith('.'))) return false;
