@@ -244,7 +244,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
   if (parsed.host.trim() === '') throw new UsageError('--host must not be empty');
   const spares = spareWorkers(parsed['spare-workers']);
   const exec = parsed.exec === undefined ? undefined : execWords(parsed.exec);
-  const websocketd = checked(() => websocketdFlags(parsed, exec !== undefined));
+  const websocketd = checked(() => websocketdFlags(parsed, exec));
   const publishToken = bearerToken('publish-token', parsed['publish-token']);
   const adminToken = bearerToken(
     'admin-token',

@@ -1,4 +1,4 @@
-import type { ServerConfig } from '../shared/config';
+import { runsCommands, type ServerConfig } from '../shared/config';
 import { DEFAULT_PASSENV, parsePassenv } from '../shared/pass-environment';
 import { parseOriginRule } from '../shared/protocol/origin';
 import { DEFAULT_QUIT_WORDS, parseQuitWords } from '../shared/quit-words';
@@ -142,16 +142,16 @@ function closeMs(value: number): number {
   return value;
 }
 
-/** Checks the flags; `exec` tells whether --exec was given. Throws FlagError. */
+/** Checks the flags; `exec`: --exec's words, undefined when not given. Throws FlagError. */
 export function websocketdFlags(
   parsed: WebsocketdArgs,
-  exec: boolean,
+  exec: string[] | undefined,
 ): { origins: string[]; config: WebsocketdConfig } {
   const dir = directoryFlag('dir', parsed.dir);
-  if (dir !== undefined && exec) {
+  if (dir !== undefined && exec !== undefined) {
     throw new FlagError('--dir and --exec cannot be used together (one command, or a directory)');
   }
-  const commands = exec || dir !== undefined;
+  const commands = runsCommands({ exec, dir });
   if (parsed.binary && !commands) throw new FlagError('--binary needs --exec or --dir');
   const quitWords =
     parsed['quit-words'] === undefined

@@ -114,6 +114,16 @@ export interface WorkerConfig {
 
 export const WORKER_CONFIG_ENV = 'PUSH_WS_WORKER_CONFIG';
 
+/** Clients run a command (--exec, or --dir's scripts): the URL and their lines are its. */
+export function runsCommands(config: Pick<ServerConfig, 'exec' | 'dir'>): boolean {
+  return config.exec !== undefined || config.dir !== undefined;
+}
+
+/** The original's hello and demo pushes run: not turned off, and no command runs. */
+export function demoOn(config: Pick<ServerConfig, 'demo' | 'exec' | 'dir'>): boolean {
+  return config.demo && !runsCommands(config);
+}
+
 export function workerConfigOf(config: ServerConfig, version = 'unknown'): WorkerConfig {
   return {
     intervalMin: config.intervalMin,
@@ -121,7 +131,7 @@ export function workerConfigOf(config: ServerConfig, version = 'unknown'): Worke
     maxMessageSize: config.maxMessageSize,
     pingInterval: config.pingInterval,
     exec: config.exec,
-    demo: config.demo && config.exec === undefined && config.dir === undefined,
+    demo: demoOn(config),
     maxBuffered: config.maxBuffered,
     debug: config.logLevel === 'debug',
     memoryLimitMb: config.workerMemoryLimit,
@@ -143,6 +153,5 @@ export function workerConfigOf(config: ServerConfig, version = 'unknown'): Worke
  */
 function commandOnlyEnvironment(config: ServerConfig): Record<string, string> | undefined {
   const extra = process.env.NODE_EXTRA_CA_CERTS;
-  const commands = config.exec !== undefined || config.dir !== undefined;
-  return commands && extra !== undefined ? { NODE_EXTRA_CA_CERTS: extra } : undefined;
+  return runsCommands(config) && extra !== undefined ? { NODE_EXTRA_CA_CERTS: extra } : undefined;
 }

@@ -1,4 +1,4 @@
-import type { ServerConfig } from '../../shared/config';
+import { demoOn, type ServerConfig } from '../../shared/config';
 import type { BrokerState } from '../broker/types';
 import type { PushCountsRound } from '../pool/push-counts';
 import type { Worker } from '../pool/worker';
@@ -56,7 +56,7 @@ export function statusBody(
       handshake_timeout: config.handshakeTimeout,
       ping_interval: config.pingInterval,
       exec: config.exec?.[0] ?? null,
-      demo: config.demo && config.exec === undefined && config.dir === undefined,
+      demo: demoOn(config),
       publish: config.publishToken !== undefined,
       max_buffered: config.maxBuffered,
       history: config.history,

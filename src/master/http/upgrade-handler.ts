@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
-import type { ServerConfig } from '../../shared/config';
+import { runsCommands, type ServerConfig } from '../../shared/config';
 import type { ClientHandoff, RequestFacts } from '../../shared/ipc';
 import {
   checkUpgradeRequest,
@@ -53,7 +53,7 @@ export function upgradeOptions(config: ServerConfig): UpgradeOptions {
     sameOrigin: config.sameOrigin,
     upgradeHeaders: upgradeHeaders(config.headers),
     scripts: config.dir === undefined ? undefined : ScriptDirectory.ofRealRoot(config.dir),
-    commands: config.exec !== undefined || config.dir !== undefined,
+    commands: runsCommands(config),
   };
 }
 
