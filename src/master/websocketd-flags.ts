@@ -1,3 +1,4 @@
+import { commaList } from '../shared/comma-list';
 import { runsCommands, type ServerConfig } from '../shared/config';
 import { DEFAULT_PASSENV, parsePassenv } from '../shared/pass-environment';
 import { parseOriginRule } from '../shared/protocol/origin';
@@ -105,10 +106,7 @@ function values(value: readonly (string | number)[] | string | undefined): strin
  * `host`, `host:port` or `scheme://host[:port]`.
  */
 export function originEntries(given: readonly (string | number)[] | string): string[] {
-  const entries = values(given)
-    .flatMap((value) => value.split(','))
-    .map((entry) => entry.trim())
-    .filter(Boolean);
+  const entries = commaList(values(given));
   const bad = entries.find((entry) => parseOriginRule(entry) === undefined);
   if (bad !== undefined) {
     throw new FlagError(
