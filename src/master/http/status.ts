@@ -1,4 +1,5 @@
 import { demoOn, type ServerConfig } from '../../shared/config';
+import { clientIdOf } from '../broker/client-id';
 import type { BrokerState } from '../broker/types';
 import type { PushCountsRound } from '../pool/push-counts';
 import type { Worker } from '../pool/worker';
@@ -32,7 +33,7 @@ export function statusBody(
       return {
         id: worker.client?.id,
         global_id:
-          worker.client === undefined ? undefined : `${facts.instance}-${worker.client.id}`,
+          worker.client === undefined ? undefined : clientIdOf(facts.instance, worker.client.id),
         channel: worker.client?.channel,
         pid: worker.pid,
         remote: worker.client?.remote,
