@@ -25,6 +25,11 @@ export interface Route {
   handle(context: RequestContext): void | Promise<void>;
 }
 
+/** A request as refusals and logs name it: "ADDR:PORT GET /path" (`who` first). */
+export function describeRequest(who: string, req: http.IncomingMessage): string {
+  return `${who} ${req.method} ${req.url}`;
+}
+
 /** The request target as a URL ("/x?y", or absolute-form), or undefined if it is not one. */
 export function parseTarget(target: string | undefined): URL | undefined {
   try {
@@ -68,7 +73,7 @@ export class Router {
 
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const remote = hostPort(req.socket.remoteAddress, req.socket.remotePort);
-    const target = { socket: req.socket, res, describe: `${remote} ${req.method} ${req.url}` };
+    const target = { socket: req.socket, res, describe: describeRequest(remote, req) };
     const refuse = (status: number, reason: string, headers?: RefusalHeaders): void =>
       this.refusals.refuse(target, status, reason, headers);
     const refuseDuringBody = (status: number, reason: string): void =>

@@ -20,6 +20,7 @@ import type { TrustedProxies } from './client-address';
 import { identifyClient, type ClientIdentity } from './client-identity';
 import type { ConnectionGuard } from './connection-guard';
 import type { RefusalHeaders, Refusals } from './refusal';
+import { describeRequest } from './router';
 import { ScriptDirectory, type ScriptRoute } from './script-dir';
 import { splitRequestTarget } from '../../shared/url-path';
 import { upgradeHeaders } from './extra-headers';
@@ -103,7 +104,7 @@ export class UpgradeHandler {
     const from = who.via === undefined ? remote : `${remote} (via ${who.via}, ${who.proto})`;
     this.logger.debug(`Handshake from ${from}: ${req.method} ${req.url} HTTP/${req.httpVersion}`);
     this.logger.debug(`Handshake headers: ${JSON.stringify(req.headers)}`);
-    const target = { socket, describe: `${from} ${req.method} ${req.url}` };
+    const target = { socket, describe: describeRequest(from, req) };
     const refuse = (status: number, reason: string, headers?: RefusalHeaders): void =>
       this.refusals.refuse(target, status, reason, headers);
 
