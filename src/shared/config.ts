@@ -67,14 +67,17 @@ export interface ServerConfig {
   headers: ResponseHeaders;
 }
 
+/** A response header as a [name, value] pair. */
+export type HeaderPair = readonly [name: string, value: string];
+
 /** Extra response headers as [name, value] pairs (see src/master/http/extra-headers.ts). */
 export interface ResponseHeaders {
   /** Every response. */
-  all: readonly (readonly [string, string])[];
+  all: readonly HeaderPair[];
   /** The 101 of an upgrade only. */
-  ws: readonly (readonly [string, string])[];
+  ws: readonly HeaderPair[];
   /** Every other response. */
-  http: readonly (readonly [string, string])[];
+  http: readonly HeaderPair[];
 }
 
 /** A channel fed by one command's stdout lines. */

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
+import type { HeaderPair } from '../../shared/config';
 import { hostPort } from '../address';
 import type { RefusalHeaders, Refusals } from './refusal';
 
@@ -46,7 +47,7 @@ export function parseTarget(target: string | undefined): URL | undefined {
  */
 export class Router {
   private readonly routes = new Map<string, Route>();
-  private headers: readonly (readonly [string, string])[] = [];
+  private headers: readonly HeaderPair[] = [];
   private otherwise: ((context: RequestContext) => Promise<boolean>) | undefined;
 
   constructor(private readonly refusals: Refusals) {}
@@ -57,7 +58,7 @@ export class Router {
   }
 
   /** Headers every response gets (--header, --header-http), set before any route runs. */
-  always(headers: readonly (readonly [string, string])[]): this {
+  always(headers: readonly HeaderPair[]): this {
     this.headers = headers;
     return this;
   }

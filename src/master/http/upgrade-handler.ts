@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
-import { runsCommands, type ServerConfig } from '../../shared/config';
+import { runsCommands, type HeaderPair, type ServerConfig } from '../../shared/config';
 import type { ClientHandoff, RequestFacts } from '../../shared/ipc';
 import {
   checkUpgradeRequest,
@@ -37,7 +37,7 @@ export interface UpgradeOptions {
   /** --same-origin. */
   sameOrigin?: boolean;
   /** --header and --header-ws: added to every 101. */
-  upgradeHeaders?: readonly (readonly [string, string])[];
+  upgradeHeaders?: readonly HeaderPair[];
   /** --dir: each client runs the script its path names (404 when none). */
   scripts?: ScriptDirectory;
   /**
