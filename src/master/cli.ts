@@ -5,28 +5,15 @@ import { findExecutable } from './find-executable';
 import { parseTrustProxy, TrustProxyError } from './http/client-address';
 import { repeatedFlag } from './repeated-flags';
 import { ShellWordsError, splitShellWords } from './shell-words';
-import { FlagError, websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
+import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
+import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
 
 /**
  * The command line (a contract: see README). Every flag also comes from the
  * environment as PUSH_WS_<FLAG>, so that a systemd EnvironmentFile can set it.
- * A bad value ends with one line naming the flag, never the whole usage text.
+ * A bad value ends with one line naming the flag (a UsageError), never the whole usage text.
  */
-export class UsageError extends Error {}
-
-function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new UsageError(`--${name} must be a number greater than 0 (got ${value})`);
-  }
-  return value;
-}
-
-function wholeNumber(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got ${value})`);
-  }
-  return value;
-}
+export { UsageError };
 
 /** The most idle workers --spare-workers may ask for. */
 const MAX_SPARES = 64;
@@ -47,13 +34,6 @@ function spareWorkers(value: string): { min: number; max: number } {
     throw new UsageError(`--spare-workers MIN:MAX: MIN (${min}) is above MAX (${max})`);
   }
   return { min, max };
-}
-
-function nonNegative(name: string, value: number): number {
-  if (!Number.isFinite(value) || value < 0) {
-    throw new UsageError(`--${name} must be a number of 0 or more (got ${value})`);
-  }
-  return value;
 }
 
 /**
@@ -150,16 +130,22 @@ function givenTwice(name: string): UsageError {
   );
 }
 
-/** --exec's words; the command must exist now (as websocketd checks), not fail each client. */
-function execWords(line: string): string[] {
+/** A command flag's value as words; `label` starts its errors ("--exec"). Never empty. */
+function commandWords(label: string, text: string): string[] {
   let words: string[];
   try {
-    words = splitShellWords(line);
+    words = splitShellWords(text);
   } catch (error) {
     if (!(error instanceof ShellWordsError)) throw error;
-    throw new UsageError(`--exec: ${error.message}`);
+    throw new UsageError(`${label}: ${error.message}`);
   }
-  if (words.length === 0) throw new UsageError('--exec must name a command');
+  if (words.length === 0) throw new UsageError(`${label} must name a command`);
+  return words;
+}
+
+/** --exec's words; the command must exist now (as websocketd checks), not fail each client. */
+function execWords(line: string): string[] {
+  const words = commandWords('--exec', line);
   const [command] = words;
   if (findExecutable(command) === undefined) {
     throw new UsageError(
@@ -193,25 +179,7 @@ function channelCommand(value: string): ChannelCommand {
   if (equals < 0) throw new UsageError(`--channel-exec must be CHANNEL=COMMAND (got ${value})`);
   const channel = normaliseChannel(value.slice(0, equals));
   if (typeof channel !== 'string') throw new UsageError(`--channel-exec: ${channel.error}`);
-  let argv: string[];
-  try {
-    argv = splitShellWords(value.slice(equals + 1));
-  } catch (error) {
-    if (!(error instanceof ShellWordsError)) throw error;
-    throw new UsageError(`--channel-exec ${channel}: ${error.message}`);
-  }
-  if (argv.length === 0) throw new UsageError(`--channel-exec ${channel} must name a command`);
-  return { channel, argv };
-}
-
-/** A FlagError from a flag's own check, as the one-line usage error. */
-function checked<T>(check: () => T): T {
-  try {
-    return check();
-  } catch (error) {
-    if (error instanceof FlagError) throw new UsageError(error.message);
-    throw error;
-  }
+  return { channel, argv: commandWords(`--channel-exec ${channel}`, value.slice(equals + 1)) };
 }
 
 export function parseCommandLine(argv: string[], version: string): ServerConfig {
@@ -244,7 +212,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
   if (parsed.host.trim() === '') throw new UsageError('--host must not be empty');
   const spares = spareWorkers(parsed['spare-workers']);
   const exec = parsed.exec === undefined ? undefined : execWords(parsed.exec);
-  const websocketd = checked(() => websocketdFlags(parsed, exec !== undefined));
+  const websocketd = websocketdFlags(parsed, exec);
   const publishToken = bearerToken('publish-token', parsed['publish-token']);
   const adminToken = bearerToken(
     'admin-token',

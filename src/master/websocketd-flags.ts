@@ -1,17 +1,17 @@
-import { realpathSync, statSync } from 'node:fs';
-import type { ServerConfig } from '../shared/config';
+import { commaList } from '../shared/comma-list';
+import { runsCommands, type ServerConfig } from '../shared/config';
 import { DEFAULT_PASSENV, parsePassenv } from '../shared/pass-environment';
 import { parseOriginRule } from '../shared/protocol/origin';
 import { DEFAULT_QUIT_WORDS, parseQuitWords } from '../shared/quit-words';
 import { parseExtraHeaders } from './http/extra-headers';
+import { realDirectorySync } from './http/real-path';
+import { UsageError, wholeNumber } from './usage-error';
 
 /**
  * The flags that let a websocketd user switch (README, "Coming from websocketd"): their
  * yargs options and their checks. Kept apart from cli.ts so that the table of what maps
- * to what is in one place. A bad value throws FlagError (cli.ts turns it into its
- * one-line usage error, exit 2).
+ * to what is in one place. A bad value throws UsageError (one line, exit 2).
  */
-export class FlagError extends Error {}
 
 export const WEBSOCKETD_OPTIONS = {
   passenv: {
@@ -105,13 +105,10 @@ function values(value: readonly (string | number)[] | string | undefined): strin
  * `host`, `host:port` or `scheme://host[:port]`.
  */
 export function originEntries(given: readonly (string | number)[] | string): string[] {
-  const entries = values(given)
-    .flatMap((value) => value.split(','))
-    .map((entry) => entry.trim())
-    .filter(Boolean);
+  const entries = commaList(values(given));
   const bad = entries.find((entry) => parseOriginRule(entry) === undefined);
   if (bad !== undefined) {
-    throw new FlagError(
+    throw new UsageError(
       `--origin ${JSON.stringify(bad)} is not host, host:port or scheme://host[:port]`,
     );
   }
@@ -121,37 +118,29 @@ export function originEntries(given: readonly (string | number)[] | string): str
 /** The real path of a directory flag's value, checked now (as websocketd does at start). */
 export function directoryFlag(flag: string, dir: string | undefined): string | undefined {
   if (dir === undefined) return undefined;
-  if (dir.trim() === '') throw new FlagError(`--${flag} must name a directory`);
-  let real: string;
+  if (dir.trim() === '') throw new UsageError(`--${flag} must name a directory`);
   try {
-    real = realpathSync(dir);
+    return realDirectorySync(dir);
   } catch (error) {
-    throw new FlagError(`--${flag} ${dir}: ${(error as NodeJS.ErrnoException).code ?? error}`);
-  }
-  if (!statSync(real).isDirectory()) throw new FlagError(`--${flag} ${dir} is not a directory`);
-  return real;
-}
-
-function closeMs(value: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > MAX_CLOSE_MS) {
-    throw new FlagError(
-      `--close-ms must be a whole number from 0 to ${MAX_CLOSE_MS} (got ${value})`,
+    // realpath's errors carry a code (ENOENT...); "is not a directory" has none.
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      code === undefined ? `--${flag} ${(error as Error).message}` : `--${flag} ${dir}: ${code}`,
     );
   }
-  return value;
 }
 
-/** Checks the flags; `exec` tells whether --exec was given. Throws FlagError. */
+/** Checks the flags; `exec`: --exec's words, undefined when not given. Throws UsageError. */
 export function websocketdFlags(
   parsed: WebsocketdArgs,
-  exec: boolean,
+  exec: string[] | undefined,
 ): { origins: string[]; config: WebsocketdConfig } {
   const dir = directoryFlag('dir', parsed.dir);
-  if (dir !== undefined && exec) {
-    throw new FlagError('--dir and --exec cannot be used together (one command, or a directory)');
+  if (dir !== undefined && exec !== undefined) {
+    throw new UsageError('--dir and --exec cannot be used together (one command, or a directory)');
   }
-  const commands = exec || dir !== undefined;
-  if (parsed.binary && !commands) throw new FlagError('--binary needs --exec or --dir');
+  const commands = runsCommands({ exec, dir });
+  if (parsed.binary && !commands) throw new UsageError('--binary needs --exec or --dir');
   const quitWords =
     parsed['quit-words'] === undefined
       ? commands
@@ -163,7 +152,7 @@ export function websocketdFlags(
   try {
     passenv = parsePassenv(String(parsed.passenv));
   } catch (error) {
-    throw new FlagError(`--passenv: ${(error as Error).message}`);
+    throw new UsageError(`--passenv: ${(error as Error).message}`);
   }
   try {
     headers = parseExtraHeaders({
@@ -172,7 +161,7 @@ export function websocketdFlags(
       headerHttp: values(parsed['header-http']),
     });
   } catch (error) {
-    throw new FlagError((error as Error).message);
+    throw new UsageError((error as Error).message);
   }
   return {
     origins: originEntries(parsed.origin),
@@ -183,7 +172,7 @@ export function websocketdFlags(
       staticDir: directoryFlag('staticdir', parsed.staticdir),
       binary: parsed.binary,
       sameOrigin: parsed['same-origin'],
-      closeMs: closeMs(parsed['close-ms']),
+      closeMs: wholeNumber('close-ms', parsed['close-ms'], 0, MAX_CLOSE_MS),
       reverseLookup: parsed['reverse-lookup'],
       headers,
     },

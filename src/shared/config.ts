@@ -67,14 +67,17 @@ export interface ServerConfig {
   headers: ResponseHeaders;
 }
 
+/** A response header as a [name, value] pair. */
+export type HeaderPair = readonly [name: string, value: string];
+
 /** Extra response headers as [name, value] pairs (see src/master/http/extra-headers.ts). */
 export interface ResponseHeaders {
   /** Every response. */
-  all: readonly (readonly [string, string])[];
+  all: readonly HeaderPair[];
   /** The 101 of an upgrade only. */
-  ws: readonly (readonly [string, string])[];
+  ws: readonly HeaderPair[];
   /** Every other response. */
-  http: readonly (readonly [string, string])[];
+  http: readonly HeaderPair[];
 }
 
 /** A channel fed by one command's stdout lines. */
@@ -114,6 +117,16 @@ export interface WorkerConfig {
 
 export const WORKER_CONFIG_ENV = 'PUSH_WS_WORKER_CONFIG';
 
+/** Clients run a command (--exec, or --dir's scripts): the URL and their lines are its. */
+export function runsCommands(config: Pick<ServerConfig, 'exec' | 'dir'>): boolean {
+  return config.exec !== undefined || config.dir !== undefined;
+}
+
+/** The original's hello and demo pushes run: not turned off, and no command runs. */
+export function demoOn(config: Pick<ServerConfig, 'demo' | 'exec' | 'dir'>): boolean {
+  return config.demo && !runsCommands(config);
+}
+
 export function workerConfigOf(config: ServerConfig, version = 'unknown'): WorkerConfig {
   return {
     intervalMin: config.intervalMin,
@@ -121,7 +134,7 @@ export function workerConfigOf(config: ServerConfig, version = 'unknown'): Worke
     maxMessageSize: config.maxMessageSize,
     pingInterval: config.pingInterval,
     exec: config.exec,
-    demo: config.demo && config.exec === undefined && config.dir === undefined,
+    demo: demoOn(config),
     maxBuffered: config.maxBuffered,
     debug: config.logLevel === 'debug',
     memoryLimitMb: config.workerMemoryLimit,
@@ -143,6 +156,5 @@ export function workerConfigOf(config: ServerConfig, version = 'unknown'): Worke
  */
 function commandOnlyEnvironment(config: ServerConfig): Record<string, string> | undefined {
   const extra = process.env.NODE_EXTRA_CA_CERTS;
-  const commands = config.exec !== undefined || config.dir !== undefined;
-  return commands && extra !== undefined ? { NODE_EXTRA_CA_CERTS: extra } : undefined;
+  return runsCommands(config) && extra !== undefined ? { NODE_EXTRA_CA_CERTS: extra } : undefined;
 }

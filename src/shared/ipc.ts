@@ -21,8 +21,6 @@ export interface ClientHandoff {
   command?: string[];
   /** The client's channel (its URL path, normalised). */
   channel: string;
-  /** Its id across every instance ("<instance>-<id>"). */
-  globalId: string;
   /** How its frames are written: plain text, or JSON objects (?format=json). */
   format: FrameFormat;
   /** Where the client stands in its channel's stream (JSON clients). */
@@ -58,8 +56,6 @@ export interface RequestFacts {
   serverPort: number;
   /** Path and query, as requested. */
   url: string;
-  origin: string;
-  userAgent: string;
   /* The rest is for an --exec command's CGI environment (see workers/cgi-environment.ts). */
   /** "GET". */
   method: string;

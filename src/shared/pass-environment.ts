@@ -4,6 +4,7 @@
  * sees the server's secrets or settings by accident. Pure; shared by the CLI (the flag)
  * and the worker (the command's environment).
  */
+import { commaList } from './comma-list';
 
 /** Names a command must never see from the server's environment (secrets). */
 export const SECRET_NAMES: readonly string[] = [
@@ -28,10 +29,7 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*\*?$|^\*$/;
  * variable name or a "PREFIX*" pattern.
  */
 export function parsePassenv(text: string): string[] {
-  const names = text
-    .split(',')
-    .map((name) => name.trim())
-    .filter(Boolean);
+  const names = commaList([text]);
   const bad = names.find((name) => !NAME.test(name));
   if (bad !== undefined) {
     throw new Error(`"${bad}" is not a variable name (or a PREFIX* pattern)`);

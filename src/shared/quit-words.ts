@@ -3,6 +3,8 @@
  * "exit". With --exec, an empty list gives websocketd's behaviour: every message,
  * "quit" included, goes to the command. Pure.
  */
+import { commaList } from './comma-list';
+
 export const DEFAULT_QUIT_WORDS: readonly string[] = ['quit', 'exit'];
 
 /**
@@ -10,10 +12,7 @@ export const DEFAULT_QUIT_WORDS: readonly string[] = ['quit', 'exit'];
  * dropped, so `--quit-words ''` turns the words off.
  */
 export function parseQuitWords(values: readonly string[]): string[] {
-  return values
-    .flatMap((value) => value.split(','))
-    .map((word) => word.trim())
-    .filter(Boolean);
+  return commaList(values);
 }
 
 /** The quit word `text` is (surrounding spaces ignored, case kept), or undefined. */

@@ -91,24 +91,27 @@ function stringRecord(
   return value as Record<string, string>;
 }
 
-const WORKER_CONFIG_FIELDS: readonly (keyof WorkerConfig)[] = [
-  'intervalMin',
-  'intervalMax',
-  'maxMessageSize',
-  'pingInterval',
-  'exec',
-  'demo',
-  'maxBuffered',
-  'debug',
-  'commandEnv',
-  'memoryLimitMb',
-  'passenv',
-  'quitWords',
-  'binary',
-  'closeMs',
-  'reverseLookup',
-  'serverSoftware',
-];
+/** Every field of WorkerConfig, once: the compiler refuses a missing or an extra one. */
+const WORKER_CONFIG_FIELDS: ReadonlySet<string> = new Set(
+  Object.keys({
+    intervalMin: true,
+    intervalMax: true,
+    maxMessageSize: true,
+    pingInterval: true,
+    exec: true,
+    demo: true,
+    maxBuffered: true,
+    debug: true,
+    commandEnv: true,
+    memoryLimitMb: true,
+    passenv: true,
+    quitWords: true,
+    binary: true,
+    closeMs: true,
+    reverseLookup: true,
+    serverSoftware: true,
+  } satisfies Record<keyof WorkerConfig, true>),
+);
 
 /**
  * The worker's config, from the JSON the master put in its environment, checked field
@@ -132,9 +135,7 @@ export function parseWorkerConfig(text: string | undefined): WorkerConfig {
     throw new Error(`${WORKER_CONFIG_ENV} must be a JSON object`);
   }
   const record = parsed as Record<string, unknown>;
-  const unknown = Object.keys(record).find(
-    (key) => !(WORKER_CONFIG_FIELDS as readonly string[]).includes(key),
-  );
+  const unknown = Object.keys(record).find((key) => !WORKER_CONFIG_FIELDS.has(key));
   if (unknown !== undefined) throw new Error(`${WORKER_CONFIG_ENV}: unknown field ${unknown}`);
   const intervalMin = positiveNumber(record, 'intervalMin');
   const intervalMax = positiveNumber(record, 'intervalMax');

@@ -20,15 +20,12 @@ function handoff(id: number): Omit<ClientHandoff, 'head'> & { head: string } {
       remotePort: 40000 + id,
       serverPort: 5001,
       url: '/',
-      origin: '',
-      userAgent: 'test',
       method: 'GET',
       httpVersion: '1.1',
       headers: [['Host', '127.0.0.1:5001']],
       serverName: '127.0.0.1',
     },
     channel: '/',
-    globalId: `test-${id}`,
     format: 'text',
   };
 }

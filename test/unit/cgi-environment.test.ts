@@ -10,8 +10,6 @@ function facts(overrides: Partial<RequestFacts> = {}): RequestFacts {
     remotePort: 40000,
     serverPort: 5001,
     url: '/news/today?lang=en&q=a%20b',
-    origin: 'http://example.com',
-    userAgent: 'test-agent',
     method: 'GET',
     httpVersion: '1.1',
     serverName: '127.0.0.1',

@@ -1,6 +1,6 @@
 import type { RecoveryNotice, StreamPosition } from '../../shared/ipc';
 import type { Broker, ClientMessage, Publication } from '../broker/types';
-import { clientIdOf, parseClientId } from '../broker/client-id';
+import { parseClientId } from '../broker/client-id';
 import type { Logger } from '../logger';
 import type { Worker } from '../pool/worker';
 import { BROADCAST_CHANNEL } from './channel-name';
@@ -53,10 +53,6 @@ export class ChannelRelay {
     let count = 0;
     for (const feed of this.byChannel.get(channel) ?? []) if (feed.clientId !== undefined) count++;
     return count;
-  }
-
-  globalId(clientId: number): string {
-    return clientIdOf(this.broker.instanceId, clientId);
   }
 
   /** The local id a global (or plain local) client id names on this instance. */

@@ -5,12 +5,7 @@
  * no line breaks (a header could be smuggled in), a valid name, and none of the
  * headers that frame the response or complete the handshake, which are ours to set.
  */
-import type { ResponseHeaders } from '../../shared/config';
-
-export type HeaderPair = readonly [name: string, value: string];
-
-/** --header (every response), --header-ws (101s), --header-http (the others). */
-export type ExtraHeaders = ResponseHeaders;
+import type { HeaderPair, ResponseHeaders } from '../../shared/config';
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -55,7 +50,7 @@ export function parseExtraHeaders(flags: {
   header?: readonly string[];
   headerWs?: readonly string[];
   headerHttp?: readonly string[];
-}): ExtraHeaders {
+}): ResponseHeaders {
   return {
     all: (flags.header ?? []).map((text) => parseHeaderFlag(text, '--header')),
     ws: (flags.headerWs ?? []).map((text) => parseHeaderFlag(text, '--header-ws')),
@@ -64,7 +59,7 @@ export function parseExtraHeaders(flags: {
 }
 
 /** For the 101 of a successful upgrade: --header, then --header-ws. */
-export function upgradeHeaders(extra: ExtraHeaders): HeaderPair[] {
+export function upgradeHeaders(extra: ResponseHeaders): HeaderPair[] {
   return [...extra.all, ...extra.ws];
 }
 
@@ -73,6 +68,6 @@ export function upgradeHeaders(extra: ExtraHeaders): HeaderPair[] {
  * none there) the error answering a refused upgrade. --header, then --header-http.
  * websocketd 0.4.1 added --header to 101s only; its newer sources, like us, to all.
  */
-export function httpHeaders(extra: ExtraHeaders): HeaderPair[] {
+export function httpHeaders(extra: ResponseHeaders): HeaderPair[] {
   return [...extra.all, ...extra.http];
 }

@@ -4,7 +4,7 @@ import { hostPort } from '../address';
 import type { AcceptErrors } from './accept-errors';
 import type { ConnectionGuard } from './connection-guard';
 import type { Refusals } from './refusal';
-import type { Router } from './router';
+import { describeRequest, type Router } from './router';
 import type { UpgradeHandler } from './upgrade-handler';
 
 /** Request headers larger than this get 431 (Node's parser enforces it). */
@@ -35,7 +35,7 @@ export function httpFront(
     // Upgrade without "Connection: Upgrade": the handshake checks say why it is refused.
     const verdict = upgrades.check(req);
     const remote = hostPort(req.socket.remoteAddress, req.socket.remotePort);
-    const target = { socket: req.socket, res, describe: `${remote} ${req.method} ${req.url}` };
+    const target = { socket: req.socket, res, describe: describeRequest(remote, req) };
     if (!verdict.ok) refusals.refuse(target, verdict.status, verdict.reason, verdict.headers);
     else router.handle(req, res);
   });

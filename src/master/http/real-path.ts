@@ -1,4 +1,5 @@
-import { realpath } from 'node:fs/promises';
+import { realpathSync, statSync } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -16,4 +17,22 @@ export function isInside(file: string, root: string): boolean {
 export async function realPathInside(candidate: string, root: string): Promise<string | undefined> {
   const real = await realpath(candidate).catch(() => undefined);
   return real !== undefined && isInside(real, root) ? real : undefined;
+}
+
+/**
+ * The real path of `dir`, checked to be a directory (a root to serve, opened at
+ * start-up). Rejects with realpath's error when it does not resolve (its `code` set,
+ * ENOENT...), or with "`dir` is not a directory".
+ */
+export async function realDirectory(dir: string): Promise<string> {
+  const root = await realpath(dir);
+  if (!(await stat(root)).isDirectory()) throw new Error(`${dir} is not a directory`);
+  return root;
+}
+
+/** realDirectory() for start-up code that cannot wait. */
+export function realDirectorySync(dir: string): string {
+  const root = realpathSync(dir);
+  if (!statSync(root).isDirectory()) throw new Error(`${dir} is not a directory`);
+  return root;
 }

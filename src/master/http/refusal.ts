@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import type { HeaderPair } from '../../shared/config';
 import type { Logger } from '../logger';
 import { drainThenClose } from './refuse-and-drain';
 
@@ -48,7 +49,7 @@ export class Refusals {
   ) {}
 
   /** Headers every refusal carries (before its own). */
-  always(headers: readonly (readonly [string, string])[]): this {
+  always(headers: readonly HeaderPair[]): this {
     this.extra = Object.fromEntries(headers);
     return this;
   }

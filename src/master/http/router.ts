@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
+import type { HeaderPair } from '../../shared/config';
 import { hostPort } from '../address';
 import type { RefusalHeaders, Refusals } from './refusal';
 
@@ -25,6 +26,11 @@ export interface Route {
   handle(context: RequestContext): void | Promise<void>;
 }
 
+/** A request as refusals and logs name it: "ADDR:PORT GET /path" (`who` first). */
+export function describeRequest(who: string, req: http.IncomingMessage): string {
+  return `${who} ${req.method} ${req.url}`;
+}
+
 /** The request target as a URL ("/x?y", or absolute-form), or undefined if it is not one. */
 export function parseTarget(target: string | undefined): URL | undefined {
   try {
@@ -41,7 +47,7 @@ export function parseTarget(target: string | undefined): URL | undefined {
  */
 export class Router {
   private readonly routes = new Map<string, Route>();
-  private headers: readonly (readonly [string, string])[] = [];
+  private headers: readonly HeaderPair[] = [];
   private otherwise: ((context: RequestContext) => Promise<boolean>) | undefined;
 
   constructor(private readonly refusals: Refusals) {}
@@ -52,7 +58,7 @@ export class Router {
   }
 
   /** Headers every response gets (--header, --header-http), set before any route runs. */
-  always(headers: readonly (readonly [string, string])[]): this {
+  always(headers: readonly HeaderPair[]): this {
     this.headers = headers;
     return this;
   }
@@ -68,7 +74,7 @@ export class Router {
 
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const remote = hostPort(req.socket.remoteAddress, req.socket.remotePort);
-    const target = { socket: req.socket, res, describe: `${remote} ${req.method} ${req.url}` };
+    const target = { socket: req.socket, res, describe: describeRequest(remote, req) };
     const refuse = (status: number, reason: string, headers?: RefusalHeaders): void =>
       this.refusals.refuse(target, status, reason, headers);
     const refuseDuringBody = (status: number, reason: string): void =>

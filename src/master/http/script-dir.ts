@@ -1,8 +1,8 @@
-import { constants, realpathSync, statSync } from 'node:fs';
-import { access, realpath, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { decodePathSegments } from '../../shared/url-path';
-import { realPathInside } from './real-path';
+import { realDirectory, realPathInside } from './real-path';
 
 /**
  * --dir DIR: each executable in DIR is a WebSocket endpoint, as websocketd's --dir. The
@@ -40,15 +40,11 @@ export class ScriptDirectory {
 
   /** Rejects (for a start-up error naming the flag) when `dir` is not a directory. */
   static async open(dir: string): Promise<ScriptDirectory> {
-    const root = await realpath(dir);
-    if (!(await stat(root)).isDirectory()) throw new Error(`${dir} is not a directory`);
-    return new ScriptDirectory(root);
+    return new ScriptDirectory(await realDirectory(dir));
   }
 
-  /** open() for start-up code that cannot wait (the CLI has checked `dir` already). */
-  static openSync(dir: string): ScriptDirectory {
-    const root = realpathSync(dir);
-    if (!statSync(root).isDirectory()) throw new Error(`${dir} is not a directory`);
+  /** For a root already checked and made real at start-up (ServerConfig's, see directoryFlag). */
+  static ofRealRoot(root: string): ScriptDirectory {
     return new ScriptDirectory(root);
   }
 

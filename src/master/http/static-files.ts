@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { realpathSync, statSync } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import send from 'send';
 import { decodePathSegments, splitRequestTarget } from '../../shared/url-path';
-import { realPathInside } from './real-path';
+import { realDirectory, realPathInside } from './real-path';
 
 /**
  * --staticdir DIR: plain GET and HEAD requests for files under DIR, as websocketd's
@@ -30,15 +30,11 @@ export class StaticFiles {
 
   /** Rejects (for a start-up error naming the flag) when `dir` is not a directory. */
   static async open(dir: string): Promise<StaticFiles> {
-    const root = await realpath(dir);
-    if (!(await stat(root)).isDirectory()) throw new Error(`${dir} is not a directory`);
-    return new StaticFiles(root);
+    return new StaticFiles(await realDirectory(dir));
   }
 
-  /** open() for start-up code that cannot wait (the CLI has checked `dir` already). */
-  static openSync(dir: string): StaticFiles {
-    const root = realpathSync(dir);
-    if (!statSync(root).isDirectory()) throw new Error(`${dir} is not a directory`);
+  /** For a root already checked and made real at start-up (ServerConfig's, see directoryFlag). */
+  static ofRealRoot(root: string): StaticFiles {
     return new StaticFiles(root);
   }
 
@@ -64,17 +60,19 @@ export class StaticFiles {
       }
       return this.sendFile(req, res, path.join(candidate, 'index.html'));
     }
-    return this.sendFile(req, res, candidate);
+    return this.sendFile(req, res, candidate, info);
   }
 
+  /** `known`: `candidate`'s stat when the caller has it (stat follows links: the real file's). */
   private async sendFile(
     req: IncomingMessage,
     res: ServerResponse,
     candidate: string,
+    known?: Stats,
   ): Promise<boolean> {
     const real = await realPathInside(candidate, this.root);
     if (real === undefined) return false;
-    const info = await stat(real).catch(() => undefined);
+    const info = known ?? (await stat(real).catch(() => undefined));
     if (info === undefined || !info.isFile()) return false;
     const relative = path.relative(this.root, real).split(path.sep);
     if (relative.some((segment) => segment.startsWith('.'))) return false;

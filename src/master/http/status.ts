@@ -1,4 +1,5 @@
-import type { ServerConfig } from '../../shared/config';
+import { demoOn, type ServerConfig } from '../../shared/config';
+import { clientIdOf } from '../broker/client-id';
 import type { BrokerState } from '../broker/types';
 import type { PushCountsRound } from '../pool/push-counts';
 import type { Worker } from '../pool/worker';
@@ -32,7 +33,7 @@ export function statusBody(
       return {
         id: worker.client?.id,
         global_id:
-          worker.client === undefined ? undefined : `${facts.instance}-${worker.client.id}`,
+          worker.client === undefined ? undefined : clientIdOf(facts.instance, worker.client.id),
         channel: worker.client?.channel,
         pid: worker.pid,
         remote: worker.client?.remote,
@@ -56,7 +57,7 @@ export function statusBody(
       handshake_timeout: config.handshakeTimeout,
       ping_interval: config.pingInterval,
       exec: config.exec?.[0] ?? null,
-      demo: config.demo && config.exec === undefined && config.dir === undefined,
+      demo: demoOn(config),
       publish: config.publishToken !== undefined,
       max_buffered: config.maxBuffered,
       history: config.history,

@@ -1,10 +1,9 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
-import type { ServerConfig } from '../../shared/config';
+import { runsCommands, type HeaderPair, type ServerConfig } from '../../shared/config';
 import type { ClientHandoff, RequestFacts } from '../../shared/ipc';
 import {
   checkUpgradeRequest,
-  headerValue,
   upgradeResponse,
   type HandshakeVerdict,
 } from '../../shared/protocol/handshake';
@@ -21,6 +20,7 @@ import type { TrustedProxies } from './client-address';
 import { identifyClient, type ClientIdentity } from './client-identity';
 import type { ConnectionGuard } from './connection-guard';
 import type { RefusalHeaders, Refusals } from './refusal';
+import { describeRequest } from './router';
 import { ScriptDirectory, type ScriptRoute } from './script-dir';
 import { splitRequestTarget } from '../../shared/url-path';
 import { upgradeHeaders } from './extra-headers';
@@ -37,7 +37,7 @@ export interface UpgradeOptions {
   /** --same-origin. */
   sameOrigin?: boolean;
   /** --header and --header-ws: added to every 101. */
-  upgradeHeaders?: readonly (readonly [string, string])[];
+  upgradeHeaders?: readonly HeaderPair[];
   /** --dir: each client runs the script its path names (404 when none). */
   scripts?: ScriptDirectory;
   /**
@@ -53,8 +53,8 @@ export function upgradeOptions(config: ServerConfig): UpgradeOptions {
     allowedOrigins: config.origins,
     sameOrigin: config.sameOrigin,
     upgradeHeaders: upgradeHeaders(config.headers),
-    scripts: config.dir === undefined ? undefined : ScriptDirectory.openSync(config.dir),
-    commands: config.exec !== undefined || config.dir !== undefined,
+    scripts: config.dir === undefined ? undefined : ScriptDirectory.ofRealRoot(config.dir),
+    commands: runsCommands(config),
   };
 }
 
@@ -104,7 +104,7 @@ export class UpgradeHandler {
     const from = who.via === undefined ? remote : `${remote} (via ${who.via}, ${who.proto})`;
     this.logger.debug(`Handshake from ${from}: ${req.method} ${req.url} HTTP/${req.httpVersion}`);
     this.logger.debug(`Handshake headers: ${JSON.stringify(req.headers)}`);
-    const target = { socket, describe: `${from} ${req.method} ${req.url}` };
+    const target = { socket, describe: describeRequest(from, req) };
     const refuse = (status: number, reason: string, headers?: RefusalHeaders): void =>
       this.refusals.refuse(target, status, reason, headers);
 
@@ -181,7 +181,6 @@ export class UpgradeHandler {
         request: requestFacts(req, socket, who, route),
         command: route?.found === true ? [route.file] : undefined,
         channel: wanted.channel,
-        globalId: this.relay.globalId(id),
         format: wanted.format,
         position: opened.position,
         recovery: opened.recovery,
@@ -227,8 +226,6 @@ export function requestFacts(
     https: who.proto === 'https',
     serverPort: socket.localPort ?? 0,
     url: req.url ?? '/',
-    origin: headerValue(req.headers.origin) ?? '',
-    userAgent: headerValue(req.headers['user-agent']) ?? '',
     method: req.method ?? 'GET',
     httpVersion: req.httpVersion,
     headers,

@@ -19,7 +19,7 @@ export function wireWebsocketdHttp(
   router.always(headers);
   for (const each of refusals) each.always(headers);
   if (config.staticDir === undefined) return;
-  const files = StaticFiles.openSync(config.staticDir);
+  const files = StaticFiles.ofRealRoot(config.staticDir);
   router.fallback(({ req, res }) => files.serve(req, res));
   router.add('/', staticIndex(files));
 }
