@@ -1,6 +1,6 @@
 import { childrenOf, commandLine } from '../helpers/proc';
 import { RawClient, handshakeRequest } from '../helpers/raw-client';
-import { startServer, stopAllServers, type ServerProcess } from '../helpers/server';
+import { startServer, stopAllServers, type ServerProcess, statusOf } from '../helpers/server';
 import {
   TOKEN,
   frames,
@@ -63,11 +63,11 @@ describe('channels on one instance', () => {
     });
     expect(response.status).toBe(200);
     await weather.until((m) => m.includes('pub:rain'), 'the rain');
-    const status = (await (await fetch(`${server.httpUrl}/status`)).json()) as {
+    const status = await statusOf<{
       clients: { channel: string }[];
       instance: string;
       backplane: { state: string };
-    };
+    }>(server);
     expect(status.clients.map((c) => c.channel)).toContain('/weather/today');
     expect(status.backplane.state).toBe('off');
     expect(status.instance).toMatch(/^[A-Za-z0-9._-]+$/);
@@ -148,9 +148,9 @@ describe('channels on one instance', () => {
     const { offset, epoch } = lastPosition(first);
     first.terminate();
     await waitFor(async () => {
-      const status = (await (await fetch(`${server.httpUrl}/status`)).json()) as {
+      const status = await statusOf<{
         clients: { channel: string }[];
-      };
+      }>(server);
       return status.clients.every((c) => c.channel !== '/recover');
     }, 'the client to be gone');
     for (const data of ['probe', 'missed 1', 'missed 2']) {

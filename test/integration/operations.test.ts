@@ -1,7 +1,14 @@
 import path from 'node:path';
 import { childrenOf, commandLine, isAlive, procStat } from '../helpers/proc';
 import { RawClient, handshakeRequest } from '../helpers/raw-client';
-import { FAST, ROOT, ServerProcess, startServer, stopAllServers } from '../helpers/server';
+import {
+  FAST,
+  ROOT,
+  ServerProcess,
+  startServer,
+  stopAllServers,
+  statusOf,
+} from '../helpers/server';
 import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
 
@@ -14,9 +21,7 @@ interface Status {
   version: string;
 }
 
-async function status(server: ServerProcess): Promise<Status> {
-  return (await (await fetch(`${server.httpUrl}/status`)).json()) as Status;
-}
+const status = (server: ServerProcess): Promise<Status> => statusOf<Status>(server);
 
 const sorted = (pids: number[]): number[] => [...pids].sort((a, b) => a - b);
 

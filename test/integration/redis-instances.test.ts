@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { startNginx, stopAllNginx, type NginxProcess } from '../helpers/nginx';
 import { startRedis, stopAllRedis, type RedisProcess } from '../helpers/redis';
-import { startServer, stopAllServers, type ServerProcess } from '../helpers/server';
+import { startServer, stopAllServers, type ServerProcess, statusOf } from '../helpers/server';
 import {
   TOKEN,
   frames,
@@ -25,9 +25,7 @@ interface Status {
   backplane: { state: string };
 }
 
-async function status(server: ServerProcess): Promise<Status> {
-  return (await (await fetch(`${server.httpUrl}/status`)).json()) as Status;
-}
+const status = (server: ServerProcess): Promise<Status> => statusOf<Status>(server);
 
 const pubs = (client: WsClient): string[] => client.messages.filter((m) => m.startsWith('pub:'));
 

@@ -1,6 +1,6 @@
 import { commandLine } from '../helpers/proc';
 import { RawClient, handshakeRequest } from '../helpers/raw-client';
-import { ServerProcess, startServer, stopAllServers, track } from '../helpers/server';
+import { ServerProcess, startServer, stopAllServers, track, statusOf } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
 
@@ -9,9 +9,7 @@ interface Status {
   limits: { trust_proxy: string[] };
 }
 
-async function status(server: ServerProcess): Promise<Status> {
-  return (await (await fetch(`${server.httpUrl}/status`)).json()) as Status;
-}
+const status = (server: ServerProcess): Promise<Status> => statusOf<Status>(server);
 
 /** A command that tells the client what the server told it, then echoes. */
 const TELL = `sh -c 'echo "addr=$REMOTE_ADDR port=$REMOTE_PORT https=$HTTPS"; exec cat'`;
