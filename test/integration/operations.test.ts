@@ -270,8 +270,7 @@ describe('graceful stop', () => {
         PUSH_WEBSOCKET_TEST_WORKER_ENTRY: path.join(ROOT, 'test/fixtures/stubborn-worker.js'),
       },
     });
-    const raw = await RawClient.connect(server.port);
-    raw.send(handshakeRequest(server.port));
+    const { client: raw } = await RawClient.upgrade(server.port);
     expect((await raw.response()).status).toBe(101);
     const [pid] = await waitFor(
       () => server.workerPids().length === 1 && server.workerPids(),

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Opcode } from '../../src/shared/protocol/constants';
 import { encodeFrame } from '../../src/shared/protocol/frame';
-import { RawClient, handshakeRequest, type ServerFrame } from '../helpers/raw-client';
+import { RawClient, type ServerFrame } from '../helpers/raw-client';
 import { ROOT, startServer, stopAllServers } from '../helpers/server';
 import { isAlive } from '../helpers/proc';
 import { HANG_BOUND_MS, waitFor } from '../helpers/wait';
@@ -44,16 +44,12 @@ async function both(ours: string[], theirs: string[]): Promise<[Side, Side]> {
 }
 
 /** An upgrade with a fixed key; the HTTP status and, for a 101, the open client. */
-async function upgrade(
+function upgrade(
   side: Side,
   target = '/',
   headers: Record<string, string> = {},
 ): Promise<{ status: number; client: RawClient }> {
-  const client = await RawClient.connect(side.port);
-  client.send(handshakeRequest(side.port, { 'Sec-WebSocket-Key': KEY, ...headers }, target));
-  const { status } = await client.response();
-  if (status !== 101) client.destroy();
-  return { status, client };
+  return RawClient.upgrade(side.port, { 'Sec-WebSocket-Key': KEY, ...headers }, target);
 }
 
 /** Frames until `done` says so (the close frame included, if one comes), bounded. */
