@@ -7,6 +7,7 @@ import {
   lastPosition,
   openOn,
   pubData,
+  pubTexts as texts,
   publish,
   published,
 } from '../helpers/channels';
@@ -15,8 +16,6 @@ import type { WsClient } from '../helpers/ws-client';
 
 /** Slow demo pushes: publications are easy to tell apart. */
 const SLOW = ['--interval-min', '30', '--interval-max', '30'];
-
-const texts = (client: WsClient): string[] => client.messages.filter((m) => m.startsWith('pub:'));
 
 describe('channels on one instance', () => {
   let server: ServerProcess;

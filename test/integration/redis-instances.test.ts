@@ -8,6 +8,7 @@ import {
   lastPosition,
   openOn,
   pubData,
+  pubTexts as pubs,
   publish,
   published,
 } from '../helpers/channels';
@@ -26,8 +27,6 @@ interface Status {
 }
 
 const status = (server: ServerProcess): Promise<Status> => statusOf<Status>(server);
-
-const pubs = (client: WsClient): string[] => client.messages.filter((m) => m.startsWith('pub:'));
 
 async function instances(redis: RedisProcess, extra: string[] = []): Promise<ServerProcess[]> {
   const start = (): Promise<ServerProcess> =>
