@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,6 +6,7 @@ import { ScriptDirectory } from '../../src/master/http/script-dir';
 import { passEnvironment } from '../../src/shared/pass-environment';
 import { cgiEnvironment } from '../../workers/cgi-environment';
 import { parseServerFrame } from '../helpers/raw-client';
+import { writeScript } from '../helpers/script';
 import { HANG_BOUND_MS } from '../helpers/wait';
 import {
   describeWithWebsocketd,
@@ -70,9 +71,7 @@ describeWithWebsocketd('the CGI environment, ours against websocketd', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'push-ws-parity-'));
-    const dump = path.join(dir, 'dump-env.sh');
-    writeFileSync(dump, '#!/bin/sh\nenv\n');
-    chmodSync(dump, 0o755);
+    const dump = writeScript(path.join(dir, 'dump-env.sh'), 'env');
     server = await startWebsocketd(['--passenv', 'PATH,LANG', dump], { env: serverEnv });
   });
 

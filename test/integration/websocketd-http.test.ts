@@ -1,8 +1,9 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RawClient } from '../helpers/raw-client';
 import { rawHttp } from '../helpers/raw-http';
+import { writeScript } from '../helpers/script';
 import { startServer, stopAllServers, type ServerProcess } from '../helpers/server';
 import { WsClient } from '../helpers/ws-client';
 
@@ -14,11 +15,6 @@ import { WsClient } from '../helpers/ws-client';
 
 let base: string;
 let server: ServerProcess;
-
-function script(file: string, body: string): void {
-  writeFileSync(file, `#!/bin/sh\n${body}\n`);
-  chmodSync(file, 0o755);
-}
 
 /** Prints where the request landed, then echoes lines. */
 const WHERE = 'echo "SCRIPT_NAME=$SCRIPT_NAME"; echo "PATH_INFO=$PATH_INFO"; exec cat';
@@ -33,11 +29,11 @@ beforeAll(async () => {
   }
   mkdirSync(path.join(site, 'sub'));
   mkdirSync(outside);
-  script(path.join(scripts, 'where.sh'), WHERE);
-  script(path.join(scripts, 'sub', 'deep.sh'), WHERE);
-  script(path.join(scripts, '.hidden.sh'), WHERE);
+  writeScript(path.join(scripts, 'where.sh'), WHERE);
+  writeScript(path.join(scripts, 'sub', 'deep.sh'), WHERE);
+  writeScript(path.join(scripts, '.hidden.sh'), WHERE);
   writeFileSync(path.join(scripts, 'plain.txt'), 'not executable\n');
-  script(path.join(outside, 'evil.sh'), 'echo escaped');
+  writeScript(path.join(outside, 'evil.sh'), 'echo escaped');
   symlinkSync(path.join(outside, 'evil.sh'), path.join(scripts, 'link-out.sh'));
   symlinkSync(path.join(scripts, 'where.sh'), path.join(scripts, 'link-in.sh'));
 
