@@ -21,8 +21,7 @@ import { freePort } from '../lib/free-port';
 import { ServerProcess } from '../lib/server-process';
 import { sleep } from './arrivals';
 import { broadcastOnce } from './broadcast';
-import { BenchClient } from './load-client';
-import { OPEN_CONCURRENCY } from './plan';
+import { openClients } from './load-client';
 import { FLOOR_NODE_FLAGS, PUBLISH_TOKEN } from './servers';
 import { childPids, round, spread } from './stats';
 
@@ -208,21 +207,6 @@ function snapshot(master: number, workers: number[]): Snapshot {
   };
 }
 
-async function openAll(port: number, count: number): Promise<BenchClient[]> {
-  const clients: BenchClient[] = [];
-  const started = Date.now();
-  await Promise.all(
-    Array.from({ length: OPEN_CONCURRENCY }, async () => {
-      while (clients.length < count && Date.now() - started < 240_000) {
-        const slot = clients.length;
-        clients.push(undefined as unknown as BenchClient);
-        clients[slot] = await BenchClient.open(port, 60_000);
-      }
-    }),
-  );
-  return clients;
-}
-
 /**
  * With FANOUT_PERF=DIR: `perf record -a -g` over the broadcasts, to DIR/KIND-N.data
  * (and DIR/KIND-N.pids: the master and its workers).
@@ -279,7 +263,7 @@ async function measure(kind: string, clients: number, options: Options): Promise
   const port = await freePort();
   const server = await start(kind, port, options).ready(30_000);
   try {
-    const open = await openAll(port, clients);
+    const open = await openClients(port, clients, { timeoutMs: 60_000, deadlineMs: 240_000 });
     await sleep(1500);
     const workers = childPids(server.pid);
     if (process.env.FANOUT_PERF) {

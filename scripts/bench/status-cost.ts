@@ -9,7 +9,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NODE_ARGS, ROOT, ServerProcess } from '../lib/server-process';
-import { BenchClient } from './load-client';
+import { openClients } from './load-client';
 import { round, spread } from './stats';
 import { cpuSeconds } from '../lib/proc';
 
@@ -47,16 +47,7 @@ async function main(): Promise<void> {
     ],
     { cwd: root },
   ).ready(30000);
-  const open: BenchClient[] = [];
-  while (open.length < clients) {
-    open.push(
-      ...(await Promise.all(
-        Array.from({ length: Math.min(8, clients - open.length) }, () =>
-          BenchClient.open(server.port),
-        ),
-      )),
-    );
-  }
+  const open = await openClients(server.port, clients);
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   const before = cpuSeconds(server.pid);
