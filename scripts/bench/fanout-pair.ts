@@ -15,9 +15,10 @@
  * `ours:FLAG,FLAG` runs ours with these flags added. `--interval` is the demo pushes' (the full bench pushes every 1 s).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../lib/free-port';
+import { contextSwitches, runNs, schedstat } from '../lib/proc';
 import { ServerProcess } from '../lib/server-process';
 import { sleep } from './arrivals';
 import { broadcastOnce } from './broadcast';
@@ -134,34 +135,11 @@ function start(kind: string, port: number, options: Options): ServerProcess {
   }
 }
 
-/** ns a process has run on a CPU, every thread (0 once gone). */
-function runNs(pid: number): number {
-  let total = 0;
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    }
-  } catch {
-    // gone meanwhile
-  }
-  return total;
-}
-
-/** ns the process's main thread has waited in a run queue (schedstat's second field). */
-function waitNs(pid: number): number {
-  try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
-  } catch {
-    return 0;
-  }
-}
-
+/** The master's context switches; it must still be running. */
 function switches(pid: number): { voluntary: number; involuntary: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return {
-    voluntary: Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0),
-    involuntary: Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0),
-  };
+  const counts = contextSwitches(pid);
+  if (counts === undefined) throw new Error(`no /proc/${pid}/status: the master is gone`);
+  return counts;
 }
 
 /** Jiffies the machine was busy (every CPU), and all of them, from /proc/stat. */
@@ -198,7 +176,7 @@ function snapshot(master: number, workers: number[]): Snapshot {
   const usage = process.cpuUsage();
   return {
     master: runNs(master),
-    masterWait: waitNs(master),
+    masterWait: schedstat(master).waitNs,
     workers: workers.reduce((sum, pid) => sum + runNs(pid), 0),
     workerFaults: workers.reduce((sum, pid) => sum + minorFaults(pid), 0),
     self: (usage.user + usage.system) * 1000,
