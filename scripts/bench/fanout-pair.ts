@@ -88,16 +88,6 @@ function parseOptions(argv: string[]): Options {
   return options;
 }
 
-/** Our server as built in `dir` (dir/dist/src/main.js). */
-function builtIn(dir: string, args: string[], env: NodeJS.ProcessEnv): ServerProcess {
-  const main = path.join(dir, 'dist/src/main.js');
-  return ServerProcess.spawn(
-    process.execPath,
-    ['--title=push-websocket-master-starting', main, ...args],
-    { cwd: dir, env },
-  );
-}
-
 function start(kind: string, port: number, options: Options): ServerProcess {
   const interval = String(options.interval);
   const env = { ...process.env, PUSH_WS_PUBLISH_TOKEN: PUBLISH_TOKEN };
@@ -120,7 +110,7 @@ function start(kind: string, port: number, options: Options): ServerProcess {
       return ServerProcess.ours(oursArgs, { env });
     case 'base': {
       if (options.base === undefined) throw new Error('kind base needs --base DIR');
-      return builtIn(options.base, oursArgs, env);
+      return ServerProcess.builtIn(options.base, oursArgs, { env });
     }
     case 'relay':
       return ServerProcess.spawn(
@@ -130,7 +120,7 @@ function start(kind: string, port: number, options: Options): ServerProcess {
       );
     default:
       // DIR/: our server as built in DIR (another build, for before/after pairs)
-      if (kind.startsWith('/')) return builtIn(kind, oursArgs, env);
+      if (kind.startsWith('/')) return ServerProcess.builtIn(kind, oursArgs, { env });
       throw new Error(`unknown kind ${kind}`);
   }
 }

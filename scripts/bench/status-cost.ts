@@ -8,7 +8,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { NODE_ARGS, ROOT, ServerProcess } from '../lib/server-process';
+import { ROOT, ServerProcess } from '../lib/server-process';
 import { openClients } from './load-client';
 import { round, spread } from './stats';
 import { cpuSeconds } from '../lib/proc';
@@ -35,18 +35,12 @@ async function main(): Promise<void> {
   const rate = Number(flag('rate', '800'));
   const seconds = Number(flag('seconds', '10'));
   const root = path.resolve(flag('root', ROOT));
-  const server = await ServerProcess.spawn(
-    process.execPath,
-    [
-      NODE_ARGS[0],
-      path.join(root, 'dist/src/main.js'),
-      '--port',
-      '0',
-      '--max-clients',
-      String(clients + 10),
-    ],
-    { cwd: root },
-  ).ready(30000);
+  const server = await ServerProcess.builtIn(root, [
+    '--port',
+    '0',
+    '--max-clients',
+    String(clients + 10),
+  ]).ready(30000);
   const open = await openClients(server.port, clients);
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
