@@ -15,14 +15,14 @@
  * `ours:FLAG,FLAG` runs ours with these flags added. `--interval` is the demo pushes' (the full bench pushes every 1 s).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../lib/free-port';
+import { contextSwitches, runNs, schedstat } from '../lib/proc';
 import { ServerProcess } from '../lib/server-process';
 import { sleep } from './arrivals';
 import { broadcastOnce } from './broadcast';
-import { BenchClient } from './load-client';
-import { OPEN_CONCURRENCY } from './plan';
+import { openClients } from './load-client';
 import { FLOOR_NODE_FLAGS, PUBLISH_TOKEN } from './servers';
 import { childPids, round, spread } from './stats';
 
@@ -88,16 +88,6 @@ function parseOptions(argv: string[]): Options {
   return options;
 }
 
-/** Our server as built in `dir` (dir/dist/src/main.js). */
-function builtIn(dir: string, args: string[], env: NodeJS.ProcessEnv): ServerProcess {
-  const main = path.join(dir, 'dist/src/main.js');
-  return ServerProcess.spawn(
-    process.execPath,
-    ['--title=push-websocket-master-starting', main, ...args],
-    { cwd: dir, env },
-  );
-}
-
 function start(kind: string, port: number, options: Options): ServerProcess {
   const interval = String(options.interval);
   const env = { ...process.env, PUSH_WS_PUBLISH_TOKEN: PUBLISH_TOKEN };
@@ -120,7 +110,7 @@ function start(kind: string, port: number, options: Options): ServerProcess {
       return ServerProcess.ours(oursArgs, { env });
     case 'base': {
       if (options.base === undefined) throw new Error('kind base needs --base DIR');
-      return builtIn(options.base, oursArgs, env);
+      return ServerProcess.builtIn(options.base, oursArgs, { env });
     }
     case 'relay':
       return ServerProcess.spawn(
@@ -130,39 +120,16 @@ function start(kind: string, port: number, options: Options): ServerProcess {
       );
     default:
       // DIR/: our server as built in DIR (another build, for before/after pairs)
-      if (kind.startsWith('/')) return builtIn(kind, oursArgs, env);
+      if (kind.startsWith('/')) return ServerProcess.builtIn(kind, oursArgs, { env });
       throw new Error(`unknown kind ${kind}`);
   }
 }
 
-/** ns a process has run on a CPU, every thread (0 once gone). */
-function runNs(pid: number): number {
-  let total = 0;
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    }
-  } catch {
-    // gone meanwhile
-  }
-  return total;
-}
-
-/** ns the process's main thread has waited in a run queue (schedstat's second field). */
-function waitNs(pid: number): number {
-  try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
-  } catch {
-    return 0;
-  }
-}
-
+/** The master's context switches; it must still be running. */
 function switches(pid: number): { voluntary: number; involuntary: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return {
-    voluntary: Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0),
-    involuntary: Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0),
-  };
+  const counts = contextSwitches(pid);
+  if (counts === undefined) throw new Error(`no /proc/${pid}/status: the master is gone`);
+  return counts;
 }
 
 /** Jiffies the machine was busy (every CPU), and all of them, from /proc/stat. */
@@ -199,28 +166,13 @@ function snapshot(master: number, workers: number[]): Snapshot {
   const usage = process.cpuUsage();
   return {
     master: runNs(master),
-    masterWait: waitNs(master),
+    masterWait: schedstat(master).waitNs,
     workers: workers.reduce((sum, pid) => sum + runNs(pid), 0),
     workerFaults: workers.reduce((sum, pid) => sum + minorFaults(pid), 0),
     self: (usage.user + usage.system) * 1000,
     switches: switches(master),
     machine: machine(),
   };
-}
-
-async function openAll(port: number, count: number): Promise<BenchClient[]> {
-  const clients: BenchClient[] = [];
-  const started = Date.now();
-  await Promise.all(
-    Array.from({ length: OPEN_CONCURRENCY }, async () => {
-      while (clients.length < count && Date.now() - started < 240_000) {
-        const slot = clients.length;
-        clients.push(undefined as unknown as BenchClient);
-        clients[slot] = await BenchClient.open(port, 60_000);
-      }
-    }),
-  );
-  return clients;
 }
 
 /**
@@ -279,7 +231,7 @@ async function measure(kind: string, clients: number, options: Options): Promise
   const port = await freePort();
   const server = await start(kind, port, options).ready(30_000);
   try {
-    const open = await openAll(port, clients);
+    const open = await openClients(port, clients, { timeoutMs: 60_000, deadlineMs: 240_000 });
     await sleep(1500);
     const workers = childPids(server.pid);
     if (process.env.FANOUT_PERF) {

@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ServerProcess } from '../lib/server-process';
-import { BenchClient } from './load-client';
+import { openClients } from './load-client';
 import { round, spread, treePssKiB } from './stats';
 import { sleep } from './arrivals';
 import { PUBLISH_TOKEN } from './servers';
@@ -19,22 +19,10 @@ function startServer(args: string[]): Promise<ServerProcess> {
   }).ready();
 }
 
-async function openMany(port: number, count: number): Promise<BenchClient[]> {
-  const clients: BenchClient[] = [];
-  while (clients.length < count) {
-    clients.push(
-      ...(await Promise.all(
-        Array.from({ length: Math.min(8, count - clients.length) }, () => BenchClient.open(port)),
-      )),
-    );
-  }
-  return clients;
-}
-
 async function fanout(): Promise<void> {
   const server = await startServer(['--no-demo']);
   const { port } = server;
-  const clients = await openMany(port, 100);
+  const clients = await openClients(port, 100);
   const latencies: number[] = [];
   let firstRound: number[] = [];
   let sentAt = 0;
@@ -76,7 +64,7 @@ async function execMemory(): Promise<void> {
   const { port } = server;
   await sleep(1000);
   const baseline = treePssKiB(server.pid);
-  const clients = await openMany(port, 20);
+  const clients = await openClients(port, 20);
   await sleep(1500);
   const perClient = (treePssKiB(server.pid) - baseline) / 1024 / clients.length;
   console.log(`--exec cat: ${round(perClient)} MiB PSS per client (worker + command), 20 clients`);

@@ -12,8 +12,7 @@ import { LoggedProcess, ServerProcess } from '../lib/server-process';
 import { sleep } from './arrivals';
 import { broadcastOnce } from './broadcast';
 import type { Check } from './checks';
-import { BenchClient } from './load-client';
-import { OPEN_CONCURRENCY } from './plan';
+import { type BenchClient, openClients } from './load-client';
 import { round, spread, type Spread } from './stats';
 import { PUBLISH_TOKEN } from './servers';
 
@@ -36,20 +35,6 @@ interface Setup {
   /** Where broadcasts are published. */
   publishPort: number;
   stop(): Promise<void>;
-}
-
-async function openAll(ports: number[], count: number): Promise<BenchClient[]> {
-  const clients: BenchClient[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: OPEN_CONCURRENCY }, async () => {
-      while (next < count) {
-        const port = ports[next++ % ports.length];
-        clients.push(await BenchClient.open(port, 60_000));
-      }
-    }),
-  );
-  return clients;
 }
 
 /** Times `broadcasts` publishes: sending POST /publish → the last client's receipt. */
@@ -128,7 +113,7 @@ async function measure(
 ): Promise<{ last: Spread; missing: number }> {
   const running = await setup();
   try {
-    const open = await openAll(running.ports, clients);
+    const open = await openClients(running.ports, clients, { timeoutMs: 60_000 });
     await sleep(1000);
     const result = await fanout(running.publishPort, open, broadcasts);
     for (const client of open) client.destroy();

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { Opcode } from '../../src/shared/protocol/constants';
 import { encodeClose, encodeFrame, encodeText } from '../../src/shared/protocol/frame';
 import { Receiver } from '../../src/shared/protocol/receiver';
+import { OPEN_CONCURRENCY } from './plan';
 
 /**
  * The benchmark's client: a raw TCP socket, a handshake, and the server's frames
@@ -148,4 +149,38 @@ export class BenchClient {
       check();
     });
   }
+}
+
+export interface OpenClientsOptions {
+  /** Handshakes in flight at once (a new one starts as one completes). */
+  concurrency?: number;
+  /** How long each handshake may take (BenchClient.open's bound). */
+  timeoutMs?: number;
+  /** Starts no new handshake after this long: fewer than `count` clients then. */
+  deadlineMs?: number;
+}
+
+/**
+ * Opens `count` clients, `concurrency` handshakes at a time; client i goes to
+ * ports[i % ports.length]. Resolves with them in that order; rejects if one fails.
+ */
+export async function openClients(
+  ports: number | readonly number[],
+  count: number,
+  options: OpenClientsOptions = {},
+): Promise<BenchClient[]> {
+  const targets = typeof ports === 'number' ? [ports] : ports;
+  const { concurrency = OPEN_CONCURRENCY, timeoutMs = 30_000, deadlineMs = Infinity } = options;
+  const clients: BenchClient[] = [];
+  const started = Date.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count && Date.now() - started < deadlineMs) {
+        const slot = next++;
+        clients[slot] = await BenchClient.open(targets[slot % targets.length], timeoutMs);
+      }
+    }),
+  );
+  return clients;
 }

@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { schedstat } from '../lib/proc';
 import { BenchClient } from './load-client';
 import { OPEN_CONCURRENCY } from './plan';
 import { ours, probeOf } from './servers';
@@ -35,12 +36,8 @@ function cpu(): { busy: number; system: number; idle: number; switches: number }
 
 /** A process's main thread: ms run on a CPU, and ms waited in a run queue (schedstat). */
 function sched(pid: number): { runMs: number; waitMs: number } {
-  try {
-    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
-    return { runMs: run / 1e6, waitMs: wait / 1e6 };
-  } catch {
-    return { runMs: 0, waitMs: 0 };
-  }
+  const { runNs, waitNs } = schedstat(pid);
+  return { runMs: runNs / 1e6, waitMs: waitNs / 1e6 };
 }
 
 function rssMiB(pid: number): number {

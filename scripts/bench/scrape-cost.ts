@@ -14,7 +14,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ServerProcess } from '../lib/server-process';
-import { BenchClient } from './load-client';
+import { openClients } from './load-client';
 import { processTree, round, spread } from './stats';
 import { cpuSeconds } from '../lib/proc';
 import { sleep } from './arrivals';
@@ -34,17 +34,6 @@ function workersCpu(master: number): number {
   return processTree(master)
     .filter((pid) => pid !== master)
     .reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-}
-
-async function openMany(port: number, count: number): Promise<BenchClient[]> {
-  const clients: BenchClient[] = [];
-  while (clients.length < count) {
-    const batch = Math.min(8, count - clients.length);
-    clients.push(
-      ...(await Promise.all(Array.from({ length: batch }, () => BenchClient.open(port)))),
-    );
-  }
-  return clients;
 }
 
 /** `count` requests 1.1 s apart (each a fresh report round): ms each, master CPU ms each. */
@@ -87,7 +76,7 @@ async function main(): Promise<void> {
   const url = `${server.httpUrl}/metrics`;
   try {
     const opened = performance.now();
-    const clients = await openMany(server.port, CLIENTS);
+    const clients = await openClients(server.port, CLIENTS);
     console.log(
       `${clients.length} idle clients connected in ${round((performance.now() - opened) / 1000, 1)} s`,
     );

@@ -1,6 +1,6 @@
 import { fork, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { runNs } from '../lib/proc';
 import { pssKiB, round, spread, threads, type Spread } from './stats';
 import { sleep } from './arrivals';
 
@@ -20,18 +20,6 @@ export interface WorkerCost {
   idlePssMiB: number;
   threads: number;
   cpuSeconds: number;
-}
-
-/** Nanoseconds a process's threads have run so far (0 once it is gone). */
-function cpuNs(pid: number): number {
-  try {
-    return readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
-      const text = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8');
-      return sum + Number(text.split(' ')[0]);
-    }, 0);
-  } catch {
-    return 0;
-  }
 }
 
 /** The environment without NODE_EXTRA_CA_CERTS (as the pool gives its workers). */
@@ -90,7 +78,7 @@ async function forkOnce(kind: WorkerKind, sample: Sample): Promise<void> {
   await sleep(200);
   const pid = child.pid as number;
   sample.pss.push(pssKiB(pid));
-  sample.cpu.push(cpuNs(pid) / 1e9);
+  sample.cpu.push(runNs(pid) / 1e9);
   sample.threads = threads(pid);
   child.kill('SIGKILL');
   await new Promise((resolve) => child.once('exit', resolve));

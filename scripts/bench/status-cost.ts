@@ -8,8 +8,8 @@
 import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { NODE_ARGS, ROOT, ServerProcess } from '../lib/server-process';
-import { BenchClient } from './load-client';
+import { ROOT, ServerProcess } from '../lib/server-process';
+import { type BenchClient, openClients } from './load-client';
 import { round, spread } from './stats';
 import { cpuSeconds } from '../lib/proc';
 
@@ -35,55 +35,48 @@ async function main(): Promise<void> {
   const rate = Number(flag('rate', '800'));
   const seconds = Number(flag('seconds', '10'));
   const root = path.resolve(flag('root', ROOT));
-  const server = await ServerProcess.spawn(
-    process.execPath,
-    [
-      NODE_ARGS[0],
-      path.join(root, 'dist/src/main.js'),
-      '--port',
-      '0',
-      '--max-clients',
-      String(clients + 10),
-    ],
-    { cwd: root },
-  ).ready(30000);
-  const open: BenchClient[] = [];
-  while (open.length < clients) {
-    open.push(
-      ...(await Promise.all(
-        Array.from({ length: Math.min(8, clients - open.length) }, () =>
-          BenchClient.open(server.port),
-        ),
-      )),
-    );
-  }
-  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const server = ServerProcess.builtIn(root, [
+    '--port',
+    '0',
+    '--max-clients',
+    String(clients + 10),
+  ]);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  const before = cpuSeconds(server.pid);
-  const latencies: number[] = [];
-  const end = Date.now() + seconds * 1000;
-  const pending: Promise<void>[] = [];
-  for (let tick = Date.now(); tick < end; tick += 1000 / rate) {
-    const wait = tick - Date.now();
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    pending.push(
-      get(server.port, agent).then(
-        (ms) => void latencies.push(ms),
-        () => undefined,
-      ),
+  let open: BenchClient[] = [];
+  try {
+    await server.ready(30000);
+    open = await openClients(server.port, clients);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const before = cpuSeconds(server.pid);
+    const latencies: number[] = [];
+    const end = Date.now() + seconds * 1000;
+    const pending: Promise<void>[] = [];
+    for (let tick = Date.now(); tick < end; tick += 1000 / rate) {
+      const wait = tick - Date.now();
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      pending.push(
+        get(server.port, agent).then(
+          (ms) => void latencies.push(ms),
+          () => undefined,
+        ),
+      );
+    }
+    await Promise.all(pending);
+    const cpu = cpuSeconds(server.pid) - before;
+    const s = spread(latencies);
+    console.log(
+      `/status with ${clients} clients, ${rate} req/s for ${seconds} s: ${latencies.length} answered, ` +
+        `latency p50 ${round(s.p50)} ms p99 ${round(s.p99)} ms, master CPU ${round(cpu)} s ` +
+        `(${round((cpu / seconds) * 100)} % of a core)`,
     );
+  } finally {
+    agent.destroy();
+    for (const client of open) client.destroy();
+    await server.stop(15000);
   }
-  await Promise.all(pending);
-  const cpu = cpuSeconds(server.pid) - before;
-  const s = spread(latencies);
-  console.log(
-    `/status with ${clients} clients, ${rate} req/s for ${seconds} s: ${latencies.length} answered, ` +
-      `latency p50 ${round(s.p50)} ms p99 ${round(s.p99)} ms, master CPU ${round(cpu)} s ` +
-      `(${round((cpu / seconds) * 100)} % of a core)`,
-  );
-  agent.destroy();
-  for (const client of open) client.destroy();
-  await server.stop(15000);
 }
 
-void main();
+main().catch((error: Error) => {
+  console.error(`status-cost bench failed: ${error.stack ?? error.message}`);
+  process.exit(1);
+});

@@ -70,15 +70,52 @@ export function cpuSeconds(pid: number): number {
 }
 
 /**
+ * A process's main thread's context switches, from /proc/PID/status: voluntary (it went
+ * to sleep waiting for something) and involuntary (preempted). Undefined once it is gone.
+ */
+export function contextSwitches(
+  pid: number,
+): { voluntary: number; involuntary: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const voluntary = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1];
+    const involuntary = /^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1];
+    if (voluntary === undefined || involuntary === undefined) return undefined;
+    return { voluntary: Number(voluntary), involuntary: Number(involuntary) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Times a process's main thread went to sleep waiting for something (its
  * voluntary_ctxt_switches): a count of wake-ups. Undefined once it is gone.
  */
 export function wakeUps(pid: number): number | undefined {
+  return contextSwitches(pid)?.voluntary;
+}
+
+/** Nanoseconds every thread of a process has run on a CPU so far (0 once it is gone). */
+export function runNs(pid: number): number {
   try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const count = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1];
-    return count === undefined ? undefined : Number(count);
+    return readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8');
+      return sum + Number(text.split(' ')[0]);
+    }, 0);
   } catch {
-    return undefined;
+    return 0; // gone (or a thread gone meanwhile)
+  }
+}
+
+/**
+ * A process's main thread, from /proc/PID/schedstat: nanoseconds run on a CPU and
+ * nanoseconds waited in a run queue (both 0 once it is gone).
+ */
+export function schedstat(pid: number): { runNs: number; waitNs: number } {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { runNs: run, waitNs: wait };
+  } catch {
+    return { runNs: 0, waitNs: 0 };
   }
 }

@@ -7,9 +7,12 @@ export const ROOT = path.resolve(
   __dirname,
   __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..',
 );
-export const MAIN = path.join(ROOT, 'dist/src/main.js');
+/** The compiled server's entry point in a checkout. */
+const mainIn = (root: string): string => path.join(root, 'dist/src/main.js');
+export const MAIN = mainIn(ROOT);
 /** As `npm start` runs it: the --title gives process.title room for the whole title. */
-export const NODE_ARGS = ['--title=push-websocket-master-starting', MAIN];
+const TITLE_FLAG = '--title=push-websocket-master-starting';
+export const NODE_ARGS = [TITLE_FLAG, MAIN];
 
 /** The ready line every server here prints once it accepts clients. */
 const READY = /Server started on (\[[^\]]+\]|[^\s":]+):(\d+)/;
@@ -125,8 +128,16 @@ export class ServerProcess extends LoggedProcess {
 
   /** Our compiled server, as `npm start` runs it, with these flags. */
   static ours(args: string[], options: SpawnOptions = {}): ServerProcess {
-    return ServerProcess.spawn(process.execPath, [...NODE_ARGS, ...args], {
-      cwd: ROOT,
+    return ServerProcess.builtIn(ROOT, args, options);
+  }
+
+  /**
+   * Our server as built in the checkout `root` (root/dist/src/main.js: another build,
+   * for before/after comparisons), run as `npm start` runs it there, with these flags.
+   */
+  static builtIn(root: string, args: string[], options: SpawnOptions = {}): ServerProcess {
+    return ServerProcess.spawn(process.execPath, [TITLE_FLAG, mainIn(root), ...args], {
+      cwd: root,
       ...options,
     });
   }

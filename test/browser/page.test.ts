@@ -3,7 +3,14 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { published, TOKEN } from '../helpers/channels';
 import { isAlive, procStat } from '../helpers/proc';
-import { ROOT, ServerProcess, startServer, stopAllServers, track } from '../helpers/server';
+import {
+  ROOT,
+  ServerProcess,
+  startServer,
+  stopAllServers,
+  track,
+  statusOf,
+} from '../helpers/server';
 import { HANG_BOUND_MS, waitFor } from '../helpers/wait';
 
 /**
@@ -259,9 +266,9 @@ describe('the client page in Chromium', () => {
     expect(new URL(popup.url()).hash).toBe('#/news/sport');
     expect(await popup.textContent('#channel')).toBe('/news/sport');
     expect(await popup.title()).toBe('push-websocket /news/sport');
-    const status = (await (await fetch(`${server.httpUrl}/status`)).json()) as {
+    const status = await statusOf<{
       clients: { pid: number; channel: string }[];
-    };
+    }>(server);
     expect(status.clients.find((client) => client.pid === popupPid)?.channel).toBe('/news/sport');
     await popup.waitForFunction(
       () => document.querySelector('#status-clients tr.mine')?.textContent?.includes('/news/sport'),

@@ -26,6 +26,11 @@ export function pubData(client: WsClient): string[] {
     .map((frame) => frame.data as string);
 }
 
+/** Every publication a text client got (the messages that start with `pub:`), in order. */
+export function pubTexts(client: WsClient): string[] {
+  return client.messages.filter((message) => message.startsWith('pub:'));
+}
+
 /** Where a JSON client stands: the last position or publication it was told of. */
 export function lastPosition(client: WsClient): { offset: number; epoch: string } {
   const known = frames(client).filter((f) => f.offset !== undefined && f.epoch !== undefined);

@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../scripts/lib/free-port';
+import { accepts, freePort } from '../../scripts/lib/free-port';
 import { LoggedProcess } from '../../scripts/lib/server-process';
 import { ROOT } from './server';
 import { RunningProcesses } from './running';
@@ -96,17 +95,6 @@ export function mainConfig(dir: string, siteFile: string): string {
     '}',
     '',
   ].join('\n');
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 const running = new RunningProcesses<NginxProcess>();

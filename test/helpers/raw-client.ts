@@ -102,12 +102,27 @@ export class RawClient {
     });
   }
 
+  /**
+   * Connects and sends an upgrade request for `target` (handshakeRequest's headers,
+   * overridden by `headers`); resolves with the answer's status and headers, and the
+   * client, destroyed unless the answer was 101.
+   */
+  static async upgrade(
+    port: number,
+    headers: Record<string, string> = {},
+    target = '/',
+  ): Promise<{ status: number; headers: Record<string, string>; client: RawClient }> {
+    const client = await RawClient.connect(port);
+    client.send(handshakeRequest(port, headers, target));
+    const head = await client.response();
+    if (head.status !== 101) client.destroy();
+    return { status: head.status, headers: head.headers, client };
+  }
+
   /** Connects and completes a handshake; fails unless the answer is 101. */
   static async open(port: number, headers: Record<string, string> = {}): Promise<RawClient> {
-    const client = await RawClient.connect(port);
-    client.send(handshakeRequest(port, headers));
-    const head = await client.response();
-    if (head.status !== 101) throw new Error(`expected 101, got ${head.raw}`);
+    const { status, client } = await RawClient.upgrade(port, headers);
+    if (status !== 101) throw new Error(`expected 101, got ${(await client.response()).raw}`);
     return client;
   }
 

@@ -51,3 +51,11 @@ export function serverReady(
 export async function stopAllServers(): Promise<void> {
   await running.stopAll();
 }
+
+/**
+ * GET /status of a server, its JSON body as T (`init` for headers such as an admin
+ * token). Like a bare fetch: the answer is not checked, only parsed.
+ */
+export async function statusOf<T>(server: ServerProcess, init?: RequestInit): Promise<T> {
+  return (await (await fetch(`${server.httpUrl}/status`, init)).json()) as T;
+}

@@ -1,5 +1,5 @@
 import { childrenOf, commandLine } from '../helpers/proc';
-import { FAST, type ServerProcess, startServer, stopAllServers } from '../helpers/server';
+import { FAST, type ServerProcess, startServer, stopAllServers, statusOf } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
 
@@ -16,9 +16,7 @@ interface Status {
   limits: Record<string, unknown>;
 }
 
-async function status(server: ServerProcess): Promise<Status> {
-  return (await (await fetch(`${server.httpUrl}/status`)).json()) as Status;
-}
+const status = (server: ServerProcess): Promise<Status> => statusOf<Status>(server);
 
 /** Children of the master titled as idle workers (as `ps -o args` shows them). */
 function idleWorkers(server: ServerProcess): number[] {

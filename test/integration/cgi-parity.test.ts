@@ -1,10 +1,12 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ScriptDirectory } from '../../src/master/http/script-dir';
 import { passEnvironment } from '../../src/shared/pass-environment';
 import { cgiEnvironment } from '../../workers/cgi-environment';
+import { parseServerFrame } from '../helpers/raw-client';
+import { writeScript } from '../helpers/script';
 import { HANG_BOUND_MS } from '../helpers/wait';
 import {
   describeWithWebsocketd,
@@ -29,17 +31,10 @@ const OURS_ONLY = new Set(['HTTP_HOST', 'PUSH_WS_CLIENT_ID']);
 /** Text frames a server sends (unmasked), from the bytes after the 101's headers. */
 function textFrames(bytes: Buffer): string[] {
   const texts: string[] = [];
-  let at = 0;
-  while (at + 2 <= bytes.length) {
-    let length = bytes[at + 1] & 0x7f;
-    let start = at + 2;
-    if (length === 126) {
-      length = bytes.readUInt16BE(at + 2);
-      start += 2;
-    }
-    if (start + length > bytes.length) break;
-    if ((bytes[at] & 0x0f) === 1) texts.push(bytes.subarray(start, start + length).toString());
-    at = start + length;
+  let rest = bytes;
+  for (let parsed = parseServerFrame(rest); parsed; parsed = parseServerFrame(rest)) {
+    if (parsed.frame.opcode === 1) texts.push(parsed.frame.payload.toString());
+    rest = rest.subarray(parsed.size);
   }
   return texts;
 }
@@ -76,9 +71,7 @@ describeWithWebsocketd('the CGI environment, ours against websocketd', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'push-ws-parity-'));
-    const dump = path.join(dir, 'dump-env.sh');
-    writeFileSync(dump, '#!/bin/sh\nenv\n');
-    chmodSync(dump, 0o755);
+    const dump = writeScript(path.join(dir, 'dump-env.sh'), 'env');
     server = await startWebsocketd(['--passenv', 'PATH,LANG', dump], { env: serverEnv });
   });
 

@@ -1,12 +1,13 @@
 import { childrenOf, commandLine } from '../helpers/proc';
 import { RawClient, handshakeRequest } from '../helpers/raw-client';
-import { startServer, stopAllServers, type ServerProcess } from '../helpers/server';
+import { startServer, stopAllServers, type ServerProcess, statusOf } from '../helpers/server';
 import {
   TOKEN,
   frames,
   lastPosition,
   openOn,
   pubData,
+  pubTexts as texts,
   publish,
   published,
 } from '../helpers/channels';
@@ -15,8 +16,6 @@ import type { WsClient } from '../helpers/ws-client';
 
 /** Slow demo pushes: publications are easy to tell apart. */
 const SLOW = ['--interval-min', '30', '--interval-max', '30'];
-
-const texts = (client: WsClient): string[] => client.messages.filter((m) => m.startsWith('pub:'));
 
 describe('channels on one instance', () => {
   let server: ServerProcess;
@@ -63,11 +62,11 @@ describe('channels on one instance', () => {
     });
     expect(response.status).toBe(200);
     await weather.until((m) => m.includes('pub:rain'), 'the rain');
-    const status = (await (await fetch(`${server.httpUrl}/status`)).json()) as {
+    const status = await statusOf<{
       clients: { channel: string }[];
       instance: string;
       backplane: { state: string };
-    };
+    }>(server);
     expect(status.clients.map((c) => c.channel)).toContain('/weather/today');
     expect(status.backplane.state).toBe('off');
     expect(status.instance).toMatch(/^[A-Za-z0-9._-]+$/);
@@ -148,9 +147,9 @@ describe('channels on one instance', () => {
     const { offset, epoch } = lastPosition(first);
     first.terminate();
     await waitFor(async () => {
-      const status = (await (await fetch(`${server.httpUrl}/status`)).json()) as {
+      const status = await statusOf<{
         clients: { channel: string }[];
-      };
+      }>(server);
       return status.clients.every((c) => c.channel !== '/recover');
     }, 'the client to be gone');
     for (const data of ['probe', 'missed 1', 'missed 2']) {

@@ -4,7 +4,14 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { commandLine } from '../helpers/proc';
-import { NODE_ARGS, ROOT, ServerProcess, startServer, stopAllServers } from '../helpers/server';
+import {
+  NODE_ARGS,
+  ROOT,
+  ServerProcess,
+  startServer,
+  stopAllServers,
+  statusOf,
+} from '../helpers/server';
 
 /** Runs the server with these flags expecting it to refuse them; returns exit code and output. */
 function refuse(
@@ -108,9 +115,9 @@ describe('command line', () => {
       '--origin',
       'http://b.example',
     ]);
-    const status = (await (await fetch(`${server.httpUrl}/status`)).json()) as {
+    const status = await statusOf<{
       limits: { origins: string[] };
-    };
+    }>(server);
     expect(status.limits.origins).toEqual(['http://a.example', 'http://b.example']);
   });
 
@@ -148,9 +155,9 @@ describe('command line', () => {
       level: 'info',
       message: `Server started on 127.0.0.1:${server.port}`,
     });
-    const status = (await (await fetch(`${server.httpUrl}/status`)).json()) as {
+    const status = await statusOf<{
       limits: { max_clients: number };
-    };
+    }>(server);
     expect(status.limits.max_clients).toBe(7);
   });
 

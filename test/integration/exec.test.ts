@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { childrenOf, commandLine, isAlive, procStat } from '../helpers/proc';
 import { RawClient } from '../helpers/raw-client';
-import { ROOT, startServer, stopAllServers, type ServerProcess } from '../helpers/server';
+import { ROOT, startServer, stopAllServers, type ServerProcess, statusOf } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
 
@@ -36,7 +36,7 @@ interface Status {
 /** The worker serving the client with this id, from /status. */
 async function workerOf(server: ServerProcess, id: number): Promise<number> {
   return waitFor(async () => {
-    const status = (await (await fetch(`${server.httpUrl}/status`)).json()) as Status;
+    const status = await statusOf<Status>(server);
     return status.clients.find((c) => c.id === id)?.pid;
   }, `client #${id} in /status`);
 }

@@ -10,7 +10,15 @@ import path from 'node:path';
 import net from 'node:net';
 import { cpuSeconds } from '../helpers/proc';
 import { RawClient, handshakeRequest } from '../helpers/raw-client';
-import { FAST, NODE_ARGS, ROOT, ServerProcess, track, stopAllServers } from '../helpers/server';
+import {
+  FAST,
+  NODE_ARGS,
+  ROOT,
+  ServerProcess,
+  track,
+  stopAllServers,
+  statusOf,
+} from '../helpers/server';
 import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
 
@@ -136,9 +144,9 @@ describe('resource faults of a process-per-client host', () => {
     await other.workerPid();
     process.kill(frozenPid, 'SIGSTOP');
     const asked = Date.now();
-    const status = (await (await fetch(`${server.httpUrl}/status`)).json()) as {
+    const status = await statusOf<{
       clients: { pid: number; pushed: number | null; responding: boolean }[];
-    };
+    }>(server);
     const took = Date.now() - asked;
     process.stdout.write(`SIGSTOP: /status answered in ${took} ms\n`);
     expect(took).toBeLessThan(2000); // the bound: 500 ms per round, one round

@@ -278,8 +278,7 @@ describe('GET /healthz', () => {
         PUSH_WEBSOCKET_TEST_WORKER_ENTRY: path.join(ROOT, 'test/fixtures/stubborn-worker.js'),
       },
     });
-    const client = await RawClient.connect(server.port);
-    client.send(handshakeRequest(server.port));
+    const { client } = await RawClient.upgrade(server.port);
     expect((await client.response()).status).toBe(101);
     // A prober's request, half sent before the SIGTERM, completed while the master drains.
     const prober = await RawClient.connect(server.port);

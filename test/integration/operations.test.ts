@@ -1,7 +1,14 @@
 import path from 'node:path';
 import { childrenOf, commandLine, isAlive, procStat } from '../helpers/proc';
 import { RawClient, handshakeRequest } from '../helpers/raw-client';
-import { FAST, ROOT, ServerProcess, startServer, stopAllServers } from '../helpers/server';
+import {
+  FAST,
+  ROOT,
+  ServerProcess,
+  startServer,
+  stopAllServers,
+  statusOf,
+} from '../helpers/server';
 import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
 
@@ -14,9 +21,7 @@ interface Status {
   version: string;
 }
 
-async function status(server: ServerProcess): Promise<Status> {
-  return (await (await fetch(`${server.httpUrl}/status`)).json()) as Status;
-}
+const status = (server: ServerProcess): Promise<Status> => statusOf<Status>(server);
 
 const sorted = (pids: number[]): number[] => [...pids].sort((a, b) => a - b);
 
@@ -265,8 +270,7 @@ describe('graceful stop', () => {
         PUSH_WEBSOCKET_TEST_WORKER_ENTRY: path.join(ROOT, 'test/fixtures/stubborn-worker.js'),
       },
     });
-    const raw = await RawClient.connect(server.port);
-    raw.send(handshakeRequest(server.port));
+    const { client: raw } = await RawClient.upgrade(server.port);
     expect((await raw.response()).status).toBe(101);
     const [pid] = await waitFor(
       () => server.workerPids().length === 1 && server.workerPids(),

@@ -1,6 +1,5 @@
-import net from 'node:net';
 import { checkOrigin } from '../../src/shared/protocol/origin';
-import { HANG_BOUND_MS } from '../helpers/wait';
+import { RawClient } from '../helpers/raw-client';
 import {
   describeWithWebsocketd,
   startWebsocketd,
@@ -13,31 +12,14 @@ import {
  * and its 101 or 403 must be our verdict. The deliberate differences (host case,
  * "[::1]" without port) are in test/unit/origin.test.ts, not here.
  */
-function status(port: number, host: string, origin: string | undefined): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let text = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no status line in ${HANG_BOUND_MS} ms`));
-    }, HANG_BOUND_MS);
-    socket.once('connect', () =>
-      socket.write(
-        `GET / HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
-          `${origin === undefined ? '' : `Origin: ${origin}\r\n`}\r\n`,
-      ),
-    );
-    socket.on('data', (chunk) => {
-      text += chunk.toString('latin1');
-      const line = /^HTTP\/1\.1 (\d{3})/.exec(text);
-      if (line === null) return;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(Number(line[1]));
-    });
-    socket.on('error', reject);
+async function status(port: number, host: string, origin: string | undefined): Promise<number> {
+  const answer = await RawClient.upgrade(port, {
+    Host: host,
+    'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    ...(origin === undefined ? {} : { Origin: origin }),
   });
+  answer.client.destroy();
+  return answer.status;
 }
 
 const ALLOWED = ['https://example.com', 'b.test:8080', 'c.test', 'd.test:80'];

@@ -1,3 +1,4 @@
+import { pubTexts as published } from '../helpers/channels';
 import { RawClient } from '../helpers/raw-client';
 import { startServer, stopAllServers, type ServerProcess } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
@@ -19,8 +20,6 @@ async function client(server: ServerProcess): Promise<{ ws: WsClient; id: number
   await ws.workerPid();
   return { ws, id: Number(/client #(\d+)/.exec(ws.messages[0])?.[1]) };
 }
-
-const published = (ws: WsClient): string[] => ws.messages.filter((m) => m.startsWith('pub:'));
 
 describe('POST /publish', () => {
   let server: ServerProcess;

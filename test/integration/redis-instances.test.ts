@@ -1,13 +1,14 @@
 import Redis from 'ioredis';
 import { startNginx, stopAllNginx, type NginxProcess } from '../helpers/nginx';
 import { startRedis, stopAllRedis, type RedisProcess } from '../helpers/redis';
-import { startServer, stopAllServers, type ServerProcess } from '../helpers/server';
+import { startServer, stopAllServers, type ServerProcess, statusOf } from '../helpers/server';
 import {
   TOKEN,
   frames,
   lastPosition,
   openOn,
   pubData,
+  pubTexts as pubs,
   publish,
   published,
 } from '../helpers/channels';
@@ -25,11 +26,7 @@ interface Status {
   backplane: { state: string };
 }
 
-async function status(server: ServerProcess): Promise<Status> {
-  return (await (await fetch(`${server.httpUrl}/status`)).json()) as Status;
-}
-
-const pubs = (client: WsClient): string[] => client.messages.filter((m) => m.startsWith('pub:'));
+const status = (server: ServerProcess): Promise<Status> => statusOf<Status>(server);
 
 async function instances(redis: RedisProcess, extra: string[] = []): Promise<ServerProcess[]> {
   const start = (): Promise<ServerProcess> =>

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ScriptDirectory } from '../../src/master/http/script-dir';
+import { writeScript } from '../helpers/script';
 
 /**
  * --dir against a real directory tree with hostile entries: links out, hidden files,
@@ -12,24 +13,19 @@ let base: string;
 let dir: string;
 let scripts: ScriptDirectory;
 
-function script(file: string, mode = 0o755): void {
-  writeFileSync(file, '#!/bin/sh\necho hi\n');
-  chmodSync(file, mode);
-}
-
 beforeAll(async () => {
   base = mkdtempSync(path.join(tmpdir(), 'push-ws-dir-'));
   dir = path.join(base, 'scripts');
   const outside = path.join(base, 'outside');
   mkdirSync(path.join(dir, 'sub'), { recursive: true });
   mkdirSync(outside);
-  script(path.join(dir, 'echo.sh'));
-  script(path.join(dir, 'my script'));
-  script(path.join(dir, 'sub', 'deep'));
-  script(path.join(dir, 'sub', '.secret'));
-  script(path.join(dir, '.hidden'));
-  script(path.join(dir, 'plain.txt'), 0o644);
-  script(path.join(outside, 'evil'));
+  writeScript(path.join(dir, 'echo.sh'), 'echo hi');
+  writeScript(path.join(dir, 'my script'), 'echo hi');
+  writeScript(path.join(dir, 'sub', 'deep'), 'echo hi');
+  writeScript(path.join(dir, 'sub', '.secret'), 'echo hi');
+  writeScript(path.join(dir, '.hidden'), 'echo hi');
+  writeScript(path.join(dir, 'plain.txt'), 'echo hi', 0o644);
+  writeScript(path.join(outside, 'evil'), 'echo hi');
   symlinkSync(path.join(outside, 'evil'), path.join(dir, 'link-out'));
   symlinkSync(outside, path.join(dir, 'dir-out'));
   symlinkSync('echo.sh', path.join(dir, 'link-in'));

@@ -1,6 +1,6 @@
 import { commandLine } from '../helpers/proc';
-import { RawClient, handshakeRequest } from '../helpers/raw-client';
-import { ServerProcess, startServer, stopAllServers, track } from '../helpers/server';
+import { RawClient } from '../helpers/raw-client';
+import { ServerProcess, startServer, stopAllServers, track, statusOf } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
 
@@ -9,9 +9,7 @@ interface Status {
   limits: { trust_proxy: string[] };
 }
 
-async function status(server: ServerProcess): Promise<Status> {
-  return (await (await fetch(`${server.httpUrl}/status`)).json()) as Status;
-}
+const status = (server: ServerProcess): Promise<Status> => statusOf<Status>(server);
 
 /** A command that tells the client what the server told it, then echoes. */
 const TELL = `sh -c 'echo "addr=$REMOTE_ADDR port=$REMOTE_PORT https=$HTTPS"; exec cat'`;
@@ -103,9 +101,10 @@ describe('--trust-proxy', () => {
   test('--same-origin behind a trusted TLS proxy: a Host without a port means 443', async () => {
     const server = await startServer(['--same-origin', '--trust-proxy', '127.0.0.1']);
     const answer = async (headers: Record<string, string>): Promise<number> => {
-      const client = await RawClient.connect(server.port);
-      client.send(handshakeRequest(server.port, { Host: 'push.example', ...headers }));
-      const { status } = await client.response();
+      const { status, client } = await RawClient.upgrade(server.port, {
+        Host: 'push.example',
+        ...headers,
+      });
       client.destroy();
       return status;
     };

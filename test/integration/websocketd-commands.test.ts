@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isAlive } from '../helpers/proc';
 import { RawClient } from '../helpers/raw-client';
-import { ROOT, startServer, stopAllServers, type ServerProcess } from '../helpers/server';
+import { ROOT, startServer, stopAllServers, type ServerProcess, statusOf } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
 import { encodeFrame } from '../../src/shared/protocol/frame';
@@ -291,9 +291,9 @@ describe('a command’s stderr', () => {
     const [, id, pid] = await server.waitForLog(
       /sh stderr: something broke \(client #(\d+), pid (\d+)\)/,
     );
-    const status = (await (await fetch(`${server.httpUrl}/status`)).json()) as {
+    const status = await statusOf<{
       clients: { id: number; pid: number }[];
-    };
+    }>(server);
     expect(status.clients).toContainEqual(
       expect.objectContaining({ id: Number(id), pid: Number(pid) }),
     );

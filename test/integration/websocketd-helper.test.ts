@@ -1,4 +1,4 @@
-import net from 'node:net';
+import { accepts } from '../../scripts/lib/free-port';
 import { childrenOf, isAlive } from '../helpers/proc';
 import { waitFor } from '../helpers/wait';
 import {
@@ -11,16 +11,7 @@ import { WsClient } from '../helpers/ws-client';
 
 /** The websocketd helper works: the parity tests can lean on it. */
 
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
-}
+const refused = async (port: number): Promise<boolean> => !(await accepts(port));
 
 describeWithWebsocketd('the websocketd helper', () => {
   afterAll(stopAllWebsocketd);

@@ -1,8 +1,9 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RawClient, handshakeRequest } from '../helpers/raw-client';
+import { RawClient } from '../helpers/raw-client';
 import { rawHttp } from '../helpers/raw-http';
+import { writeScript } from '../helpers/script';
 import { startServer, stopAllServers, type ServerProcess } from '../helpers/server';
 import { WsClient } from '../helpers/ws-client';
 
@@ -14,11 +15,6 @@ import { WsClient } from '../helpers/ws-client';
 
 let base: string;
 let server: ServerProcess;
-
-function script(file: string, body: string): void {
-  writeFileSync(file, `#!/bin/sh\n${body}\n`);
-  chmodSync(file, 0o755);
-}
 
 /** Prints where the request landed, then echoes lines. */
 const WHERE = 'echo "SCRIPT_NAME=$SCRIPT_NAME"; echo "PATH_INFO=$PATH_INFO"; exec cat';
@@ -33,11 +29,11 @@ beforeAll(async () => {
   }
   mkdirSync(path.join(site, 'sub'));
   mkdirSync(outside);
-  script(path.join(scripts, 'where.sh'), WHERE);
-  script(path.join(scripts, 'sub', 'deep.sh'), WHERE);
-  script(path.join(scripts, '.hidden.sh'), WHERE);
+  writeScript(path.join(scripts, 'where.sh'), WHERE);
+  writeScript(path.join(scripts, 'sub', 'deep.sh'), WHERE);
+  writeScript(path.join(scripts, '.hidden.sh'), WHERE);
   writeFileSync(path.join(scripts, 'plain.txt'), 'not executable\n');
-  script(path.join(outside, 'evil.sh'), 'echo escaped');
+  writeScript(path.join(outside, 'evil.sh'), 'echo escaped');
   symlinkSync(path.join(outside, 'evil.sh'), path.join(scripts, 'link-out.sh'));
   symlinkSync(path.join(scripts, 'where.sh'), path.join(scripts, 'link-in.sh'));
 
@@ -67,19 +63,6 @@ afterAll(async () => {
   await stopAllServers();
   rmSync(base, { recursive: true, force: true });
 });
-
-/** The status of an upgrade request for `target` (raw), and the client if it was 101. */
-async function upgrade(
-  target: string,
-  headers: Record<string, string> = {},
-  on = server,
-): Promise<{ status: number; headers: Record<string, string>; client: RawClient }> {
-  const client = await RawClient.connect(on.port);
-  client.send(handshakeRequest(on.port, headers, target));
-  const head = await client.response();
-  if (head.status !== 101) client.destroy();
-  return { status: head.status, headers: head.headers, client };
-}
 
 describe('--dir: the script the path names', () => {
   test.each([
@@ -111,7 +94,7 @@ describe('--dir: the script the path names', () => {
     ['/where.sh%00', 'path refused'],
     ['/link-out.sh', 'script outside the directory'],
   ])('%s is a 404 (logged: %s)', async (target, reason) => {
-    const answer = await upgrade(target);
+    const answer = await RawClient.upgrade(server.port, {}, target);
     expect(answer.status).toBe(404);
     const shown = target.replace(/[.?*+^$[\]\\(){}|-]/g, '\\$&');
     await server.waitForLog(new RegExp(`404 for \\S+ GET ${shown}: no script \\(${reason}`));
@@ -176,7 +159,7 @@ describe('--staticdir: the app’s own files over plain HTTP', () => {
 
 describe('--header, --header-ws, --header-http', () => {
   test('the 101 has --header and --header-ws', async () => {
-    const { status, headers, client } = await upgrade('/where.sh');
+    const { status, headers, client } = await RawClient.upgrade(server.port, {}, '/where.sh');
     expect(status).toBe(101);
     expect(headers['x-all']).toBe('every answer');
     expect(headers['x-ws']).toBe('upgrades only');
@@ -197,7 +180,7 @@ describe('--header, --header-ws, --header-http', () => {
   });
 
   test('a refused upgrade is plain HTTP too', async () => {
-    const { status, headers } = await upgrade('/missing.sh');
+    const { status, headers } = await RawClient.upgrade(server.port, {}, '/missing.sh');
     expect(status).toBe(404);
     expect(headers['x-http']).toBe('plain only');
     expect(headers['x-ws']).toBeUndefined();
@@ -218,7 +201,7 @@ describe('origins', () => {
   ])('--origin a.test,b.test:8080 --origin https://c.test; Origin %s: %d', async (origin, want) => {
     const listed = await origins();
     const headers: Record<string, string> = origin === undefined ? {} : { Origin: origin };
-    const { status, client } = await upgrade('/', headers, listed);
+    const { status, client } = await RawClient.upgrade(listed.port, headers);
     expect(status).toBe(want);
     client.destroy();
   });
@@ -236,7 +219,7 @@ describe('origins', () => {
       [{}, 403],
     ];
     for (const [headers, want] of cases) {
-      const { status, client } = await upgrade('/', headers, same);
+      const { status, client } = await RawClient.upgrade(same.port, headers);
       expect([headers, status]).toEqual([headers, want]);
       client.destroy();
     }

@@ -1,9 +1,10 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Opcode } from '../../src/shared/protocol/constants';
 import { encodeFrame } from '../../src/shared/protocol/frame';
-import { RawClient, handshakeRequest, type ServerFrame } from '../helpers/raw-client';
+import { RawClient, type ServerFrame } from '../helpers/raw-client';
+import { writeScript } from '../helpers/script';
 import { ROOT, startServer, stopAllServers } from '../helpers/server';
 import { isAlive } from '../helpers/proc';
 import { HANG_BOUND_MS, waitFor } from '../helpers/wait';
@@ -44,16 +45,12 @@ async function both(ours: string[], theirs: string[]): Promise<[Side, Side]> {
 }
 
 /** An upgrade with a fixed key; the HTTP status and, for a 101, the open client. */
-async function upgrade(
+function upgrade(
   side: Side,
   target = '/',
   headers: Record<string, string> = {},
 ): Promise<{ status: number; client: RawClient }> {
-  const client = await RawClient.connect(side.port);
-  client.send(handshakeRequest(side.port, { 'Sec-WebSocket-Key': KEY, ...headers }, target));
-  const { status } = await client.response();
-  if (status !== 101) client.destroy();
-  return { status, client };
+  return RawClient.upgrade(side.port, { 'Sec-WebSocket-Key': KEY, ...headers }, target);
 }
 
 /** Frames until `done` says so (the close frame included, if one comes), bounded. */
@@ -78,12 +75,6 @@ function sendText(client: RawClient, text: string): void {
   client.send(encodeFrame(Opcode.Text, Buffer.from(text), { mask: MASK }));
 }
 
-function script(file: string, body: string): string {
-  writeFileSync(file, `#!/bin/sh\n${body}\n`);
-  chmodSync(file, 0o755);
-  return file;
-}
-
 describeWithWebsocketd('push-websocket against websocketd, through both real servers', () => {
   let dir: string;
   let envScript: string;
@@ -92,12 +83,12 @@ describeWithWebsocketd('push-websocket against websocketd, through both real ser
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'push-ws-parity-'));
-    envScript = script(path.join(dir, 'env.sh'), 'env\necho --end--\nexec cat > /dev/null');
-    linesScript = script(
+    envScript = writeScript(path.join(dir, 'env.sh'), 'env\necho --end--\nexec cat > /dev/null');
+    linesScript = writeScript(
       path.join(dir, 'lines.sh'),
       "printf 'one\\r\\ntwo\\n\\nthree\\n'\nexec cat",
     );
-    exitScript = script(path.join(dir, 'bye.sh'), 'echo bye');
+    exitScript = writeScript(path.join(dir, 'bye.sh'), 'echo bye');
   });
 
   /** Background children a test's commands started (websocketd leaves them behind). */
@@ -214,7 +205,10 @@ describeWithWebsocketd('push-websocket against websocketd, through both real ser
   });
 
   test('text mode, output that is not UTF-8: ours U+FFFD, websocketd an invalid text frame (documented)', async () => {
-    const bad = script(path.join(dir, 'bad-utf8.sh'), "printf 'a\\377b\\n'\nexec cat > /dev/null");
+    const bad = writeScript(
+      path.join(dir, 'bad-utf8.sh'),
+      "printf 'a\\377b\\n'\nexec cat > /dev/null",
+    );
     const sides = await both(['--exec', bad], [bad]);
     const [ours, theirs] = await Promise.all(
       sides.map(async (side) => {
@@ -271,7 +265,7 @@ describeWithWebsocketd('push-websocket against websocketd, through both real ser
 
   test('a client leaves: ours ends the command’s whole group, websocketd leaves its children (documented)', async () => {
     // Starts a child in the background, then ignores SIGINT and SIGTERM: only SIGKILL ends it.
-    const stubborn = script(
+    const stubborn = writeScript(
       path.join(dir, 'stubborn.sh'),
       'sleep 600 &\necho "$$ $!"\ntrap \'\' INT TERM\nwhile :; do sleep 0.05; done',
     );
@@ -301,11 +295,14 @@ describeWithWebsocketd('push-websocket against websocketd, through both real ser
       mkdirSync(path.join(tree, 'empty'));
       mkdirSync(outside);
       const where = 'echo "$SCRIPT_NAME|$PATH_INFO|$QUERY_STRING"';
-      script(path.join(tree, 'where.sh'), where);
-      script(path.join(tree, 'sub', 'deep.sh'), where);
-      script(path.join(tree, '.hidden.sh'), where);
+      writeScript(path.join(tree, 'where.sh'), where);
+      writeScript(path.join(tree, 'sub', 'deep.sh'), where);
+      writeScript(path.join(tree, '.hidden.sh'), where);
       writeFileSync(path.join(tree, 'plain.txt'), 'not a script\n');
-      symlinkSync(script(path.join(outside, 'evil.sh'), where), path.join(tree, 'link-out.sh'));
+      symlinkSync(
+        writeScript(path.join(outside, 'evil.sh'), where),
+        path.join(tree, 'link-out.sh'),
+      );
     });
 
     /** What a client sees for `target`: the status, and the script's line for a 101. */

@@ -1,9 +1,10 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseCommandLine, UsageError } from '../../src/master/cli';
 import { commandCandidates, findExecutable } from '../../src/master/find-executable';
 import { repeatedFlag } from '../../src/master/repeated-flags';
+import { writeScript } from '../helpers/script';
 
 const parse = (argv: string[]): ReturnType<typeof parseCommandLine> =>
   parseCommandLine(argv, '0.0.0');
@@ -71,10 +72,8 @@ describe('--exec must name a command that exists', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-exec-'));
-    writeFileSync(path.join(dir, 'runnable'), '#!/bin/sh\n');
-    chmodSync(path.join(dir, 'runnable'), 0o755);
-    writeFileSync(path.join(dir, 'not-runnable'), '#!/bin/sh\n');
-    chmodSync(path.join(dir, 'not-runnable'), 0o644);
+    writeScript(path.join(dir, 'runnable'), '');
+    writeScript(path.join(dir, 'not-runnable'), '', 0o644);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -5,14 +5,7 @@ import { Metrics } from '../../src/master/metrics';
 import { MetricsEvents } from '../../src/master/metrics-events';
 import { Worker, WorkerState } from '../../src/master/pool/worker';
 import type { ClientMessage, PoolEvents } from '../../src/master/pool/worker-pool';
-
-/** The value of one sample line (`name{labels} value`) of the text exposition. */
-function sample(body: string, series: string): number | undefined {
-  for (const line of body.split('\n')) {
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  }
-  return undefined;
-}
+import { sample } from '../helpers/metrics';
 
 /** A Worker over a stand-in process (its pid, IPC state and events), serving client `id`. */
 function servingWorker(id: number, since: Date, connected = false): Worker {

@@ -1,32 +1,7 @@
-import { spawn } from 'node:child_process';
 import { register as globalRegistry } from 'prom-client';
 import { closeCodeLabel, Metrics, outcomeLabel } from '../../src/master/metrics';
 import { residentBytes, WorkerMemory } from '../../src/master/worker-memory';
-
-/** Runs `promtool check metrics` on the text (stdin); resolves with its output and status. */
-function promtoolCheck(text: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-    child.stdin.end(text);
-  });
-}
-
-/** The value of one sample line (`name{labels} value`) of the text exposition. */
-function sample(body: string, series: string): number | undefined {
-  for (const line of body.split('\n')) {
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  }
-  return undefined;
-}
+import { promtoolCheck, sample } from '../helpers/metrics';
 
 const idle = { clients: 0, channels: 0, workers: { idle: 0, serving: 0, starting: 0 } };
 
