@@ -1,5 +1,4 @@
-import { commaList } from '../shared/comma-list';
-import { runsCommands, type ServerConfig } from '../shared/config';
+import { commaList, runsCommands, type ServerConfig } from '../shared/config';
 import { DEFAULT_PASSENV, parsePassenv } from '../shared/pass-environment';
 import { parseOriginRule } from '../shared/protocol/origin';
 import { DEFAULT_QUIT_WORDS, parseQuitWords } from '../shared/quit-words';

@@ -4,7 +4,7 @@
  * sees the server's secrets or settings by accident. Pure; shared by the CLI (the flag)
  * and the worker (the command's environment).
  */
-import { commaList } from './comma-list';
+import { commaList } from './config';
 
 /** Names a command must never see from the server's environment (secrets). */
 export const SECRET_NAMES: readonly string[] = [

@@ -3,7 +3,7 @@
  * "exit". With --exec, an empty list gives websocketd's behaviour: every message,
  * "quit" included, goes to the command. Pure.
  */
-import { commaList } from './comma-list';
+import { commaList } from './config';
 
 export const DEFAULT_QUIT_WORDS: readonly string[] = ['quit', 'exit'];
 
