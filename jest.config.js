@@ -1,7 +1,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  transform: { '^.+\\.ts$': '<rootDir>/test/esbuild-transform.js' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 30000,
   // Integration tests start real servers: two at a time suits a 2-core machine.
