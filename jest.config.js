@@ -1,6 +1,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
+  // Types are stripped, not checked: `npm run lint` type-checks (see the transform).
   transform: { '^.+\\.ts$': '<rootDir>/test/esbuild-transform.js' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 30000,

@@ -2,7 +2,7 @@
 // nothing. Type checking is `npm run lint` (tsc --noEmit over the same files, with
 // isolatedModules on, so every file compiles alone as this transform compiles it).
 'use strict';
-const crypto = require('node:crypto');
+const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const esbuild = require('esbuild');
 
@@ -22,8 +22,7 @@ module.exports = {
     return { code, map };
   },
   getCacheKey(source, filename) {
-    return crypto
-      .createHash('sha256')
+    return createHash('sha256')
       .update(esbuild.version)
       .update(self)
       .update(tsconfigRaw)
