@@ -112,6 +112,43 @@ describe('documentation links', () => {
   });
 });
 
+/** Every file and folder under `dir` (repository-relative, folders with a trailing `/`). */
+function tree(dir: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+    const relative = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) found.push(`${relative}/`, ...tree(relative));
+    else found.push(relative);
+  }
+  return found;
+}
+
+describe('docs/architecture.md', () => {
+  const page = read('docs/architecture.md');
+  const sources = [...tree('src'), ...tree('workers'), ...tree('scripts'), ...tree('test')];
+  const spans = [...page.matchAll(/`([^`\s]+)`/g)].map((match) => match[1]);
+
+  test('every source file and folder it names exists (a move or a rename shows here)', () => {
+    const stale: string[] = [];
+    for (const span of spans) {
+      if (!/^[\w./-]+(\.(ts|js|html)|\/)$/.test(span) || span.startsWith('dist/')) continue;
+      // A path from the top (src/master/) exists as it is; a short one (broker/types.ts) somewhere.
+      const exists = /^(src|workers|scripts|test|deploy|docs)\//.test(span)
+        ? existsSync(path.join(ROOT, span))
+        : sources.some((file) => file.endsWith(`/${span}`));
+      if (!exists) stale.push(span);
+    }
+    expect(stale).toEqual([]);
+  });
+
+  test('it names every folder of src/ and workers/', () => {
+    const folders = [...tree('src'), ...tree('workers')].filter((entry) => entry.endsWith('/'));
+    const named = (folder: string): boolean =>
+      spans.some((span) => span.startsWith(folder) || folder.endsWith(`/${span}`));
+    expect(folders.filter((folder) => !named(folder))).toEqual([]);
+  });
+});
+
 describe('the CLI reference', () => {
   let help: string;
   beforeAll(async () => {
