@@ -1,8 +1,8 @@
 import yargs from 'yargs';
-import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../shared/config';
-import { normaliseChannel } from './channels/channel-name';
+import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../../shared/config';
+import { normaliseChannel } from '../channels/channel-name';
 import { findExecutable } from './find-executable';
-import { parseTrustProxy, TrustProxyError } from './http/client-address';
+import { parseTrustProxy, TrustProxyError } from '../http/client-address';
 import { repeatedFlag } from './repeated-flags';
 import { ShellWordsError, splitShellWords } from './shell-words';
 import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
