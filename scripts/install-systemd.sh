@@ -80,7 +80,7 @@ fi
 
 if [ ! -e "$env_file" ]; then
   cat > "$env_file" <<'ENV'
-# push-websocket settings: PUSH_WS_<FLAG>=value, one a line (see README, "Command line").
+# push-websocket settings: PUSH_WS_<FLAG>=value, one a line (see docs/cli.md).
 #PUSH_WS_HOST=127.0.0.1
 #PUSH_WS_PORT=5001
 #PUSH_WS_MAX_CLIENTS=256

@@ -45,7 +45,7 @@ export interface ServerConfig {
   /** --channel-exec CHANNEL=COMMAND: one command per channel, run by the master. */
   channelExec: ChannelCommand[];
   /*
-   * websocketd parity (README, "Coming from websocketd").
+   * websocketd parity (docs/websocketd.md).
    */
   /** --passenv: server variables a command may see (names, or "PREFIX*" patterns). */
   passenv: string[];

@@ -9,7 +9,7 @@ import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
 import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
 
 /**
- * The command line (a contract: see README). Every flag also comes from the
+ * The command line (a contract: see docs/cli.md). Every flag also comes from the
  * environment as PUSH_WS_<FLAG>, so that a systemd EnvironmentFile can set it.
  * A bad value ends with one line naming the flag (a UsageError), never the whole usage text.
  */
@@ -56,7 +56,7 @@ function oneLine(message: string): string {
     .join(' ');
 }
 
-/** The flags (README, "Command line"). Only those marked `array` may be given twice. */
+/** The flags (docs/cli.md). Only those marked `array` may be given twice. */
 const OPTIONS = {
   host: { type: 'string', default: '127.0.0.1', describe: 'address to listen on' },
   port: { type: 'number', default: 5001, describe: 'port; 0 picks a free one' },
