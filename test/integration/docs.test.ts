@@ -82,6 +82,11 @@ function helpFlags(help: string): Map<string, string> {
 }
 
 describe('documentation links', () => {
+  test('README.md stays a page a newcomer reads in five minutes (under 350 lines)', () => {
+    // What grows past it belongs in a docs/ page, linked from the README.
+    expect(read('README.md').split('\n').length).toBeLessThan(350);
+  });
+
   test('the slugger names headings as GitHub does', () => {
     expect([
       ...anchorsOf(
