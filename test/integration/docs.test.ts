@@ -128,6 +128,23 @@ function tree(dir: string): string[] {
   return found;
 }
 
+describe('the repository paths the pages name', () => {
+  test.each(PAGES)('every path %s names exists (a move or a rename shows here)', (page) => {
+    const missing: string[] = [];
+    const paths = read(page).matchAll(
+      /(?<![\w./-])((?:dist\/)?(?:src|workers|scripts|test|deploy|docs)\/[\w./-]*[\w/])/g,
+    );
+    for (const [, named] of paths) {
+      if (named.endsWith('.bundle.js')) continue; // built by npm run build
+      // A compiled file (dist/scripts/bench/x.js) is named for its source.
+      const source = named.replace(/^dist\/(.*)\.js$/, '$1.ts');
+      const found = [source, `${source}.ts`].some((file) => existsSync(path.join(ROOT, file)));
+      if (!found) missing.push(named);
+    }
+    expect(missing).toEqual([]);
+  });
+});
+
 describe('docs/architecture.md', () => {
   const page = read('docs/architecture.md');
   const sources = [...tree('src'), ...tree('workers'), ...tree('scripts'), ...tree('test')];
