@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
@@ -75,10 +75,16 @@ describe('--redis redis+sentinel://: two instances follow a failover', () => {
   });
 
   test('primary SIGKILLed: clients stay, publish 503 then works on both, recovery goes through', async () => {
+    // Each node in a directory of its own: a replica writes the RDB of its full sync there.
     const auth = ['--requirepass', SECRET, '--masterauth', SECRET];
-    const primary = await startRedis({ args: auth });
+    const nodeDir = (name: string): string[] => {
+      const where = path.join(dir, name);
+      mkdirSync(where);
+      return ['--dir', where];
+    };
+    const primary = await startRedis({ args: [...auth, ...nodeDir('primary')] });
     const replica = await startRedis({
-      args: [...auth, '--replicaof', '127.0.0.1', String(primary.port)],
+      args: [...auth, ...nodeDir('replica'), '--replicaof', '127.0.0.1', String(primary.port)],
     });
     await replica.waitForLog(/MASTER <-> REPLICA sync: Finished with success/);
     const sentinels: RedisProcess[] = [];
@@ -158,6 +164,7 @@ describe('--redis redis+sentinel://: two instances follow a failover', () => {
     await published(a, { channel: '/ha', data: 'from A' });
     await onB.until(() => pubData(onB).includes('from A'), 'A -> B after the failover');
     for (const client of [onA, onB]) {
+      await client.until(() => pubData(client).includes('from A'), 'the last publication');
       expect(client.closeCode).toBeUndefined();
       expect(pubData(client)).toEqual(['before', 'while away', 'after', 'from B', 'from A']);
     }
