@@ -147,7 +147,9 @@ describe('parseCommandLine', () => {
         { channel: '/news', argv: ['sh', '-c', 'echo hi'] },
       ],
     });
-    expect(() => parse('--redis', 'http://x')).toThrow(/^--redis must be a redis:\/\/ URL$/);
+    expect(() => parse('--redis', 'http://x')).toThrow(
+      /^--redis: scheme must be redis:\/\/, rediss:\/\/ or redis\+sentinel:\/\//,
+    );
     expect(() => parse('--channel-exec', 'vmstat 1')).toThrow(/CHANNEL=COMMAND/);
     expect(() => parse('--channel-exec', '/a b=x')).toThrow(/--channel-exec/);
     expect(() => parse('--history', '-1')).toThrow(/^--history /);

@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../../shared/config';
 import { normaliseChannel } from '../channels/channel-name';
 import { findExecutable } from './find-executable';
+import { checkRedisUrl } from '../broker/redis-url';
 import { parseTrustProxy, TrustProxyError } from '../http/client-address';
 import { repeatedFlag } from './repeated-flags';
 import { ShellWordsError, splitShellWords } from './shell-words';
@@ -100,7 +101,11 @@ const OPTIONS = {
     default: 256,
     describe: 'MB of RSS a worker may use; over it its client is closed (1011); 0 = off',
   },
-  redis: { type: 'string', describe: 'redis://[:PASSWORD@]HOST:PORT[/DB]: the channel backplane' },
+  redis: {
+    type: 'string',
+    describe:
+      'redis://[:PASSWORD@]HOST:PORT[/DB] or redis+sentinel://[:PASSWORD@]HOST:PORT[,...]/MASTER[/DB]: the channel backplane',
+  },
   history: { type: 'number', default: 100, describe: 'publications kept per channel; 0 = off' },
   'history-ttl': { type: 'number', default: 3600, describe: 'seconds a publication is kept' },
   'channel-exec': {
@@ -263,9 +268,8 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     throw new UsageError(error.message);
   }
   const redis = parsed.redis;
-  if (redis !== undefined && !/^rediss?:\/\/\S+$/.test(redis)) {
-    throw new UsageError('--redis must be a redis:// URL');
-  }
+  const redisProblem = redis === undefined ? undefined : checkRedisUrl(redis);
+  if (redisProblem !== undefined) throw new UsageError(`--redis: ${redisProblem}`);
   return {
     workerMemoryLimit: wholeNumber(
       'worker-memory-limit',
