@@ -203,10 +203,9 @@ function send(text: string): void {
 function openChannel(event: Event): void {
   event.preventDefault();
   const chosen = parseChannel(input('channel-input').value);
-  const error = 'error' in chosen ? chosen.error : undefined;
-  $('channel-error').hidden = error === undefined;
-  if (error !== undefined) {
-    $('channel-error').textContent = `Not a channel: ${error}`;
+  $('channel-error').hidden = !('error' in chosen);
+  if ('error' in chosen) {
+    $('channel-error').textContent = `Not a channel: ${chosen.error}`;
     return;
   }
   window.open(`${location.pathname}${location.search}#${chosen.channel}`, '_blank');
