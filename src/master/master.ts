@@ -14,7 +14,7 @@ import { DescriptorWatch } from './observability/descriptor-watch';
 import { healthRoute } from './http/health-route';
 import { httpFront } from './http/http-front';
 import { metricsRoute } from './http/metrics-route';
-import { pageRoute } from './http/page-route';
+import { clientScriptRoute, pageRoute } from './http/page-route';
 import { publishRoute } from './http/publish-route';
 import { Refusals } from './http/refusal';
 import { Router } from './http/router';
@@ -99,6 +99,7 @@ export class Master {
     const httpRefusals = new Refusals(logger);
     const router = new Router(httpRefusals)
       .add('/', pageRoute())
+      .add('/client.js', clientScriptRoute())
       .add('/status', adminOnly(config.adminToken, status))
       .add('/metrics', adminOnly(config.adminToken, metricsRoute(metrics, counts)))
       .add(

@@ -62,7 +62,10 @@ describe('the npm package', () => {
       'dist/src/main.js',
       'dist/src/master/master.js',
       'dist/workers/push-worker.bundle.js',
-      'src/client/index.html',
+      'dist/client/index.html',
+      'dist/client/client.js',
+      'dist/client/package.json',
+      'dist/client/types/index.d.ts',
       'scripts/install-systemd.sh',
       'scripts/push-websocket.service',
       'deploy/nginx/push-websocket-tls.conf',
@@ -71,7 +74,9 @@ describe('the npm package', () => {
     }
     for (const file of files) {
       expect(file).not.toMatch(/^(test|dist\/scripts|dist\/test|node_modules)\//);
-      expect(file).not.toMatch(/\.(ts|map)$/);
+      // Type declarations of the client library are the one kind of .ts shipped.
+      if (!file.startsWith('dist/client/types/')) expect(file).not.toMatch(/\.(ts|map)$/);
+      else expect(file).toMatch(/\.d\.ts$/);
     }
   });
 
@@ -102,6 +107,20 @@ describe('the npm package', () => {
       const page = await fetch(`${server.httpUrl}/`);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<html');
+      const script = await fetch(`${server.httpUrl}/client.js`);
+      expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(await script.text()).toContain('class PushClient');
+      // The library as an app imports it: push-websocket/client, an ES module.
+      const { stdout } = await run(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          "const m = await import('push-websocket/client'); console.log(typeof m.PushClient)",
+        ],
+        { cwd: path.join(dir, 'global/lib'), timeout: 30000 },
+      );
+      expect(stdout).toBe('function\n');
     } finally {
       client.terminate();
       await server.stop();
