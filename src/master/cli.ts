@@ -7,6 +7,7 @@ import { repeatedFlag } from './repeated-flags';
 import { ShellWordsError, splitShellWords } from './shell-words';
 import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
 import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
+import { accessFlags, ACCESS_OPTIONS } from './access-flags';
 
 /**
  * The command line (a contract: see README). Every flag also comes from the
@@ -47,7 +48,8 @@ function oneLine(message: string): string {
       const kebab = name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
       return `--${kebab} (PUSH_WS_${kebab.toUpperCase().replace(/-/g, '_')})`;
     });
-    return `unknown option ${names.join(', ')}`;
+    // yargs names a kebab-case option twice (redis-no, redisNo): both map to one name.
+    return `unknown option ${[...new Set(names)].join(', ')}`;
   }
   return message
     .split('\n')
@@ -110,6 +112,7 @@ const OPTIONS = {
     describe: 'CHANNEL=COMMAND: one command whose lines feed a channel (repeatable)',
   },
   ...WEBSOCKETD_OPTIONS,
+  ...ACCESS_OPTIONS,
 } as const;
 
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;
@@ -261,5 +264,6 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     adminToken,
     trustProxy,
     ...websocketd.config,
+    ...accessFlags(parsed),
   };
 }
