@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseCommandLine, UsageError } from './master/cli';
+import { parseCommandLine, UsageError } from './master/cli/cli';
 import { openAdminWarning } from './master/http/admin-access';
-import { createLogger } from './master/logger';
+import { createLogger } from './master/observability/logger';
 import { Master } from './master/master';
 
 function packageVersion(): string {

@@ -1,5 +1,5 @@
 /**
- * The server's settings, as the command line fixes them (see src/cli.ts), and the
+ * The server's settings, as the command line fixes them (see src/master/cli/cli.ts), and the
  * part of them a worker needs. Types only: the worker imports this file, so it must
  * stay free of yargs, winston and the master's code.
  */

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
-import { hostPort } from '../address';
-import type { Logger } from '../logger';
+import { hostPort } from '../../shared/host-port';
+import type { Logger } from '../observability/logger';
 import { BurstLog } from './burst-log';
 import type { Refusals } from './refusal';
 

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { HeaderPair } from '../../shared/config';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import { drainThenClose } from './refuse-and-drain';
 
 /** Extra response headers of a refusal (Allow, Retry-After, WWW-Authenticate, ...). */

@@ -12,7 +12,7 @@ import { encodeClose } from '../../shared/protocol/frame';
 import type { ChannelRelay } from '../channels/channel-relay';
 import { commandSubscription, subscriptionRequest } from '../channels/subscription-request';
 import type { ClientDirectory } from '../clients/client-directory';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import { handOffSocket } from '../pool/handoff';
 import { WorkerState, type Worker } from '../pool/worker';
 import type { WorkerPool } from '../pool/worker-pool';

@@ -1,5 +1,5 @@
 import winston from 'winston';
-import type { LogFormat, LogLevel } from '../shared/config';
+import type { LogFormat, LogLevel } from '../../shared/config';
 import { escapeControls } from './log-escape';
 
 /**

@@ -1,8 +1,8 @@
 import yargs from 'yargs';
-import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../shared/config';
-import { normaliseChannel } from './channels/channel-name';
+import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../../shared/config';
+import { normaliseChannel } from '../channels/channel-name';
 import { findExecutable } from './find-executable';
-import { parseTrustProxy, TrustProxyError } from './http/client-address';
+import { parseTrustProxy, TrustProxyError } from '../http/client-address';
 import { repeatedFlag } from './repeated-flags';
 import { ShellWordsError, splitShellWords } from './shell-words';
 import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
@@ -115,6 +115,44 @@ const OPTIONS = {
   ...ACCESS_OPTIONS,
 } as const;
 
+/**
+ * The groups `--help` shows the flags in. A flag in none lands under "Options:" with
+ * --help and --version (test/integration/docs.test.ts refuses that: put a new flag here).
+ */
+const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OPTIONS>]> = [
+  [
+    'Server:',
+    [
+      'host',
+      'port',
+      'max-clients',
+      'spare-workers',
+      'origin',
+      'same-origin',
+      'max-message-size',
+      'handshake-timeout',
+      'ping-interval',
+      'staticdir',
+      'header',
+      'header-ws',
+      'header-http',
+      'log-level',
+      'verbose',
+      'log-format',
+    ],
+  ],
+  [
+    'Push sources:',
+    ['exec', 'dir', 'demo', 'interval-min', 'interval-max', 'publish-token', 'max-buffered'],
+  ],
+  ['Commands (--exec, --dir):', ['passenv', 'quit-words', 'binary', 'close-ms', 'reverse-lookup']],
+  ['Channels & history:', ['channel-exec', 'history', 'history-ttl', 'redis']],
+  [
+    'Production:',
+    ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
+  ],
+];
+
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;
 
 /** Every flag that takes one value (or is a switch): given twice, it is an error. */
@@ -189,7 +227,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
   // Before yargs: it would join the values, or answer --help, before we could say why.
   const repeated = repeatedFlag(argv, SINGLE_VALUED);
   if (repeated !== undefined) throw givenTwice(repeated);
-  const parsed = yargs(argv)
+  const cli = yargs(argv)
     .scriptName('push-websocket')
     .usage('$0 [options]: a process-per-client WebSocket push server')
     .env('PUSH_WS')
@@ -199,8 +237,9 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     .options(OPTIONS)
     .fail((message, error) => {
       throw new UsageError(oneLine(error?.message ?? message));
-    })
-    .parseSync();
+    });
+  for (const [title, names] of HELP_GROUPS) cli.group([...names], title);
+  const parsed = cli.parseSync();
   // The backstop, for any spelling the scan does not know: yargs made an array of it.
   const joined = [...SINGLE_VALUED].find((name) => Array.isArray(parsed[name]));
   if (joined !== undefined) throw givenTwice(joined);

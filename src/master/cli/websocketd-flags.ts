@@ -1,9 +1,9 @@
-import { commaList, runsCommands, type ServerConfig } from '../shared/config';
-import { DEFAULT_PASSENV, parsePassenv } from '../shared/pass-environment';
-import { parseOriginRule } from '../shared/protocol/origin';
-import { DEFAULT_QUIT_WORDS, parseQuitWords } from '../shared/quit-words';
-import { parseExtraHeaders } from './http/extra-headers';
-import { realDirectorySync } from './http/real-path';
+import { commaList, runsCommands, type ServerConfig } from '../../shared/config';
+import { DEFAULT_PASSENV, parsePassenv } from '../../shared/pass-environment';
+import { parseOriginRule } from '../../shared/protocol/origin';
+import { DEFAULT_QUIT_WORDS, parseQuitWords } from '../../shared/quit-words';
+import { parseExtraHeaders } from '../http/extra-headers';
+import { realDirectorySync } from '../http/real-path';
 import { UsageError, wholeNumber } from './usage-error';
 
 /**

@@ -1,5 +1,5 @@
-import type { ServerConfig } from '../shared/config';
-import { parseConnectRate } from './http/connect-rate';
+import type { ServerConfig } from '../../shared/config';
+import { parseConnectRate } from '../http/connect-rate';
 import { UsageError, wholeNumber } from './usage-error';
 
 /**
