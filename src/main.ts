@@ -44,7 +44,8 @@ async function main(): Promise<void> {
     return exit(1);
   }
   process.title = `push-websocket master ${address}`;
-  logger.info(`Server started on ${address}`);
+  // At any --log-level: tools wait for this line to learn the port.
+  logger.ready(`Server started on ${address}`);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -8,6 +8,7 @@ import { ClientEvents } from './clients/client-events';
 import { FrameTally } from './observability/frame-tally';
 import { AcceptErrors } from './observability/accept-errors';
 import { adminOnly } from './http/admin-access';
+import { AddressLimits } from './http/address-limits';
 import { parseTrustProxy } from './http/client-address';
 import { ConnectionGuard } from './http/connection-guard';
 import { DescriptorWatch } from './observability/descriptor-watch';
@@ -47,7 +48,7 @@ export class Master {
 
   constructor(config: ServerConfig, logger: Logger, version: string) {
     const channels = (this.channels = new Channels(config, logger));
-    const directory = new ClientDirectory(config.maxClients);
+    const directory = new ClientDirectory(config.maxClients, config.maxClientsPerIp);
     const counts = new PushCounts(() => this.pool.serving);
     const entry = process.env.PUSH_WEBSOCKET_TEST_WORKER_ENTRY || DEFAULT_WORKER_ENTRY;
     const workerConfig = workerConfigOf(config, version);
@@ -86,6 +87,11 @@ export class Master {
       {
         ...upgradeOptions(config),
         trustedProxies: parseTrustProxy(config.trustProxy),
+        limits: new AddressLimits(
+          { maxPerAddress: config.maxClientsPerIp, connectRate: config.connectRate },
+          directory,
+          (line) => logger.warn(line),
+        ),
         onUpgraded: () => metrics.connection('upgraded'),
       },
       this.pool,

@@ -44,6 +44,10 @@ export interface ServerConfig {
   historyTtl: number;
   /** --channel-exec CHANNEL=COMMAND: one command per channel, run by the master. */
   channelExec: ChannelCommand[];
+  /** --max-clients-per-ip: clients one address (an IPv6 /64) may hold; 0: no limit. */
+  maxClientsPerIp: number;
+  /** --connect-rate RATE[:BURST]: handshakes a second per address (a token bucket); undefined: off. */
+  connectRate: { rate: number; burst: number } | undefined;
   /*
    * websocketd parity (docs/websocketd.md).
    */

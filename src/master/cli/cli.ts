@@ -8,6 +8,7 @@ import { repeatedFlag } from './repeated-flags';
 import { ShellWordsError, splitShellWords } from './shell-words';
 import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
 import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
+import { accessFlags, ACCESS_OPTIONS } from './access-flags';
 
 /**
  * The command line (a contract: see docs/cli.md). Every flag also comes from the
@@ -48,7 +49,8 @@ function oneLine(message: string): string {
       const kebab = name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
       return `--${kebab} (PUSH_WS_${kebab.toUpperCase().replace(/-/g, '_')})`;
     });
-    return `unknown option ${names.join(', ')}`;
+    // yargs names a kebab-case option twice (redis-no, redisNo): both map to one name.
+    return `unknown option ${[...new Set(names)].join(', ')}`;
   }
   return message
     .split('\n')
@@ -115,6 +117,7 @@ const OPTIONS = {
     describe: 'CHANNEL=COMMAND: one command whose lines feed a channel (repeatable)',
   },
   ...WEBSOCKETD_OPTIONS,
+  ...ACCESS_OPTIONS,
 } as const;
 
 /**
@@ -149,7 +152,10 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
   ],
   ['Commands (--exec, --dir):', ['passenv', 'quit-words', 'binary', 'close-ms', 'reverse-lookup']],
   ['Channels & history:', ['channel-exec', 'history', 'history-ttl', 'redis']],
-  ['Production:', ['admin-token', 'trust-proxy', 'worker-memory-limit']],
+  [
+    'Production:',
+    ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
+  ],
 ];
 
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;
@@ -301,5 +307,6 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     adminToken,
     trustProxy,
     ...websocketd.config,
+    ...accessFlags(parsed),
   };
 }

@@ -24,6 +24,7 @@ import { describeRequest } from './router';
 import { ScriptDirectory, type ScriptRoute } from './script-dir';
 import { splitRequestTarget } from '../../shared/url-path';
 import { upgradeHeaders } from './extra-headers';
+import { addressKey, type AddressLimits, type AddressRefusal } from './address-limits';
 
 /** Seconds a client turned away for capacity is told to wait (Retry-After). */
 const FULL_RETRY_AFTER_S = 5;
@@ -45,6 +46,8 @@ export interface UpgradeOptions {
    * QUERY_STRING), so a path or query that is no channel request is not refused.
    */
   commands?: boolean;
+  /** --connect-rate and --max-clients-per-ip (by the address --trust-proxy resolves). */
+  limits?: AddressLimits;
 }
 
 /** The upgrade options the flags ask for (--origin, --same-origin, --header*, --dir). */
@@ -108,6 +111,12 @@ export class UpgradeHandler {
     const refuse = (status: number, reason: string, headers?: RefusalHeaders): void =>
       this.refusals.refuse(target, status, reason, headers);
 
+    // Logged by the limits, once per burst per address.
+    const limited = (refusal: AddressRefusal): void =>
+      this.refusals.refuse(target, refusal.status, refusal.reason, refusal.headers, null);
+    const overRate = this.options.limits?.rate(who.address, target.describe);
+    if (overRate !== undefined) return limited(overRate);
+
     const verdict = this.check(req, who.proto === 'https');
     if (!verdict.ok) return refuse(verdict.status, verdict.reason, verdict.headers);
     let route: ScriptRoute | undefined;
@@ -122,7 +131,10 @@ export class UpgradeHandler {
       ? commandSubscription(req.url ?? '/')
       : subscriptionRequest(req.url ?? '/');
     if ('error' in wanted) return refuse(400, wanted.error);
-    const reservation = this.directory.reserve();
+    // Checked and reserved with nothing awaited between: no handshake slips past the count.
+    const overAddress = this.options.limits?.perAddress(who.address, target.describe);
+    if (overAddress !== undefined) return limited(overAddress);
+    const reservation = this.directory.reserve(addressKey(who.address));
     if (reservation === undefined) {
       return refuse(503, `Server full (${this.directory.load} clients)`, {
         'Retry-After': String(FULL_RETRY_AFTER_S),
