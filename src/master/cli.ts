@@ -1,4 +1,5 @@
 import yargs from 'yargs';
+import { AUTH_OPTIONS, authSettings } from './auth/auth-flags';
 import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../shared/config';
 import { normaliseChannel } from './channels/channel-name';
 import { findExecutable } from './find-executable';
@@ -110,6 +111,7 @@ const OPTIONS = {
     describe: 'CHANNEL=COMMAND: one command whose lines feed a channel (repeatable)',
   },
   ...WEBSOCKETD_OPTIONS,
+  ...AUTH_OPTIONS,
 } as const;
 
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;
@@ -261,5 +263,6 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     adminToken,
     trustProxy,
     ...websocketd.config,
+    auth: authSettings(parsed),
   };
 }

@@ -6,6 +6,7 @@ import { Channels } from './channels/channels';
 import { ClientDirectory } from './clients/client-directory';
 import { ClientEvents } from './clients/client-events';
 import { FrameTally } from './frame-tally';
+import type { Gate } from './auth/gate';
 import { AcceptErrors } from './http/accept-errors';
 import { adminOnly } from './http/admin-access';
 import { parseTrustProxy } from './http/client-address';
@@ -45,7 +46,8 @@ export class Master {
   private readonly startedAt = Date.now();
   private address = '';
 
-  constructor(config: ServerConfig, logger: Logger, version: string) {
+  /** `gate`: who may connect (authSetup: --auth-*), undefined when anyone may. */
+  constructor(config: ServerConfig, logger: Logger, version: string, gate?: Gate) {
     const channels = (this.channels = new Channels(config, logger));
     const directory = new ClientDirectory(config.maxClients);
     const counts = new PushCounts(() => this.pool.serving);
@@ -87,6 +89,7 @@ export class Master {
         ...upgradeOptions(config),
         trustedProxies: parseTrustProxy(config.trustProxy),
         onUpgraded: () => metrics.connection('upgraded'),
+        gate,
       },
       this.pool,
       directory,
