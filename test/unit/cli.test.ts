@@ -28,6 +28,22 @@ const WEBSOCKETD_DEFAULTS = {
   headers: { all: [], ws: [], http: [] },
 };
 
+/** Authentication off (test/unit/auth-flags.test.ts has the rest). */
+const AUTH_DEFAULTS = {
+  auth: {
+    secretFile: undefined,
+    publicKeyFile: undefined,
+    cookie: undefined,
+    audience: undefined,
+    issuer: undefined,
+    leeway: 5,
+    privateChannels: [],
+    allowAnonymous: false,
+    url: undefined,
+    timeout: 3,
+  },
+};
+
 const usageError = (...argv: string[]): string => expectUsageError(argv);
 
 describe('parseCommandLine', () => {
@@ -58,6 +74,7 @@ describe('parseCommandLine', () => {
       adminToken: undefined,
       trustProxy: [],
       ...WEBSOCKETD_DEFAULTS,
+      ...AUTH_DEFAULTS,
     });
   });
 
@@ -122,6 +139,7 @@ describe('parseCommandLine', () => {
       adminToken: undefined,
       trustProxy: [],
       ...WEBSOCKETD_DEFAULTS,
+      ...AUTH_DEFAULTS,
     });
   });
 
