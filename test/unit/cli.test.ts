@@ -28,6 +28,22 @@ const WEBSOCKETD_DEFAULTS = {
   headers: { all: [], ws: [], http: [] },
 };
 
+/** Authentication off (test/unit/auth-flags.test.ts has the rest). */
+const AUTH_DEFAULTS = {
+  auth: {
+    secretFile: undefined,
+    publicKeyFile: undefined,
+    cookie: undefined,
+    audience: undefined,
+    issuer: undefined,
+    leeway: 5,
+    privateChannels: [],
+    allowAnonymous: false,
+    url: undefined,
+    timeout: 3,
+  },
+};
+
 const usageError = (...argv: string[]): string => expectUsageError(argv);
 
 describe('parseCommandLine', () => {
@@ -61,6 +77,7 @@ describe('parseCommandLine', () => {
       maxClientsPerIp: 0,
       connectRate: undefined,
       ...WEBSOCKETD_DEFAULTS,
+      ...AUTH_DEFAULTS,
     });
   });
 
@@ -128,6 +145,7 @@ describe('parseCommandLine', () => {
       maxClientsPerIp: 0,
       connectRate: undefined,
       ...WEBSOCKETD_DEFAULTS,
+      ...AUTH_DEFAULTS,
     });
   });
 

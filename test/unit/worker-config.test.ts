@@ -45,6 +45,18 @@ describe('parseWorkerConfig', () => {
       closeMs: 250,
       reverseLookup: true,
       headers: { all: [], ws: [], http: [] },
+      auth: {
+        secretFile: '/etc/push-websocket/secret',
+        publicKeyFile: undefined,
+        cookie: undefined,
+        audience: undefined,
+        issuer: undefined,
+        leeway: 5,
+        privateChannels: ['/user/*'],
+        allowAnonymous: false,
+        url: undefined,
+        timeout: 3,
+      },
     };
     const sent = workerConfigOf(server, '1.2.3');
     expect(sent).toMatchObject({

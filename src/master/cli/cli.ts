@@ -1,4 +1,5 @@
 import yargs from 'yargs';
+import { AUTH_OPTIONS, authSettings } from '../auth/auth-flags';
 import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../../shared/config';
 import { normaliseChannel } from '../channels/channel-name';
 import { findExecutable } from './find-executable';
@@ -123,6 +124,7 @@ const OPTIONS = {
   },
   ...WEBSOCKETD_OPTIONS,
   ...ACCESS_OPTIONS,
+  ...AUTH_OPTIONS,
 } as const;
 
 /**
@@ -156,7 +158,25 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
     ['exec', 'dir', 'demo', 'interval-min', 'interval-max', 'publish-token', 'max-buffered'],
   ],
   ['Commands (--exec, --dir):', ['passenv', 'quit-words', 'binary', 'close-ms', 'reverse-lookup']],
-  ['Channels & history:', ['channel-exec', 'history', 'history-ttl', 'redis']],
+  [
+    'Channels & history:',
+    ['channel-exec', 'history', 'history-ttl', 'redis', 'idempotency-window'],
+  ],
+  [
+    'Authentication:',
+    [
+      'auth-secret-file',
+      'auth-public-key',
+      'auth-cookie',
+      'auth-audience',
+      'auth-issuer',
+      'auth-leeway',
+      'private-channels',
+      'allow-anonymous',
+      'auth-url',
+      'auth-timeout',
+    ],
+  ],
   [
     'Production:',
     ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
@@ -314,5 +334,6 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     trustProxy,
     ...websocketd.config,
     ...accessFlags(parsed),
+    auth: authSettings(parsed),
   };
 }

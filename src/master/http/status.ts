@@ -37,6 +37,7 @@ export function statusBody(
         channel: worker.client?.channel,
         pid: worker.pid,
         remote: worker.client?.remote,
+        user: worker.client?.user ?? null,
         since: worker.client?.since.toISOString(),
         pushed,
         responding: !counts.has(worker) || pushed !== null,
