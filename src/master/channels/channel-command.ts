@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readLines } from '../../shared/line-splitter';
 import { signalGroup } from '../../shared/process-group';
 import type { ChannelCommand } from '../../shared/config';
-import { Backoff } from '../backoff';
+import { Backoff } from '../../shared/exponential-backoff';
 import type { Logger } from '../observability/logger';
 
 /** A run that lasted this long counts as healthy: the back-off starts again from its floor. */

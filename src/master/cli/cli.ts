@@ -1,7 +1,7 @@
 import yargs from 'yargs';
 import { AUTH_OPTIONS, authSettings } from '../auth/auth-flags';
 import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../../shared/config';
-import { normaliseChannel } from '../channels/channel-name';
+import { normaliseChannel } from '../../shared/channel-name';
 import { findExecutable } from './find-executable';
 import { checkRedisUrl } from '../broker/redis-url';
 import { parseTrustProxy, TrustProxyError } from '../http/client-address';

@@ -7,7 +7,7 @@ import {
 } from '../../../src/client/lib/backoff';
 import { channelOfPath } from '../../../src/client/lib/channel';
 import { parseChannel, readHello } from '../../../src/client/page/channel-text';
-import { normaliseChannel } from '../../../src/master/channels/channel-name';
+import { normaliseChannel } from '../../../src/shared/channel-name';
 
 /** The client library's pure rules: channel names (the server's), back-off, Retry-After. */
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
