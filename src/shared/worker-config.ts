@@ -55,7 +55,7 @@ function commandWords(record: Record<string, unknown>, name: string): string[] |
   ) {
     throw field(name, 'must be a non-empty array of strings', value);
   }
-  return value as string[];
+  return value;
 }
 
 /** An array of strings (maybe empty). */
@@ -64,7 +64,7 @@ function stringList(record: Record<string, unknown>, name: string): string[] {
   if (!Array.isArray(value) || !value.every((entry) => typeof entry === 'string')) {
     throw field(name, 'must be an array of strings', value);
   }
-  return value as string[];
+  return value;
 }
 
 function nonEmptyString(record: Record<string, unknown>, name: string): string {

@@ -119,7 +119,7 @@ test('chaos: nothing acknowledged is lost, duplicated or reordered', async () =>
     const restartAt = at(0.55 + random.next() * 0.2);
     const big = (async () => {
       await sleep(redisAt - Date.now());
-      const port = redis?.port as number;
+      const port = redis?.port;
       await redis?.kill();
       await sleep(200 + random.int(2500));
       redis = await startRedis({ port, args: persistent });

@@ -86,7 +86,7 @@ describe('POST /publish', () => {
     ],
     ['bad JSON', { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, 400],
   ])('%s → %i', async (_name, headers, status) => {
-    const response = await post(server, '{not json', headers as Record<string, string>);
+    const response = await post(server, '{not json', headers);
     expect(response.status).toBe(status);
     if (status === 401) expect(response.headers.get('www-authenticate')).toBe('Bearer');
     await server.waitForLog(new RegExp(`${status} for 127\\.0\\.0\\.1:\\d+ POST /publish`));

@@ -185,7 +185,7 @@ export class PushClient extends Emitter<PushClientEvents> {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.at = options.position ? { ...options.position } : null;
-    this.fetch = options.fetch ?? (globalThis.fetch as FetchLike | undefined);
+    this.fetch = options.fetch ?? (globalThis.fetch);
     if (options.healthUrl !== undefined) this.healthUrl = options.healthUrl;
     else {
       const health = new URL('/healthz', base);

@@ -66,7 +66,7 @@ export class TokenVerifier {
       ok: true,
       identity: {
         user,
-        claims: payload as Record<string, unknown>,
+        claims: payload,
         grants,
         expiresAt: Math.round((exp + this.rules.leewayS) * 1000),
       },

@@ -1,6 +1,6 @@
 import yargs from 'yargs';
 import { AUTH_OPTIONS, authSettings } from '../auth/auth-flags';
-import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../../shared/config';
+import type { ChannelCommand, ServerConfig } from '../../shared/config';
 import { normaliseChannel } from '../../shared/channel-name';
 import { findExecutable } from './find-executable';
 import { checkRedisUrl } from '../broker/redis-url';
@@ -324,8 +324,8 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     maxMessageSize: wholeNumber('max-message-size', parsed['max-message-size'], 1, 2 ** 31 - 1),
     handshakeTimeout: positive('handshake-timeout', parsed['handshake-timeout']),
     pingInterval: nonNegative('ping-interval', parsed['ping-interval']),
-    logLevel: parsed.verbose ? 'debug' : (parsed['log-level'] as LogLevel),
-    logFormat: parsed['log-format'] as LogFormat,
+    logLevel: parsed.verbose ? 'debug' : (parsed['log-level']),
+    logFormat: parsed['log-format'],
     exec,
     demo: parsed.demo,
     publishToken,

@@ -97,7 +97,7 @@ function parseBody(
   const publication = target(
     data,
     client === undefined || client === null ? undefined : String(client),
-    (channel as string | null | undefined) ?? queryChannel,
+    (channel) ?? queryChannel,
   );
   if (typeof publication === 'string' || typeof key !== 'string') return publication;
   return { ...publication, idempotencyKey: key };

@@ -188,7 +188,7 @@ export class Receiver {
         return this.fail(CloseCode.MessageTooBig, 'message too big');
       }
       if (this.opcode !== Opcode.Continuation) {
-        this.messageOpcode = this.opcode as Opcode.Text | Opcode.Binary;
+        this.messageOpcode = this.opcode;
         this.utf8.reset();
       }
       this.messageLength += this.payloadLength;
