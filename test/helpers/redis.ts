@@ -42,6 +42,8 @@ export interface RedisOptions {
   /** A port to listen on (a restart on the same port); a free one when left out. */
   port?: number;
   timeoutMs?: number;
+  /** More redis-server flags (`--replicaof`, `--requirepass`, persistence), after ours. */
+  args?: string[];
 }
 
 /** Starts redis-server and resolves once it logs "Ready to accept connections". */
@@ -49,7 +51,17 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisProce
   const port = options.port ?? (await freePort());
   const child = spawn(
     REDIS_SERVER,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      ...(options.args ?? []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const redis = new RedisProcess(child, port);

@@ -171,7 +171,11 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     return this.current;
   }
 
-  async publish(channel: string, data: string, options: PublishOptions = {}): Promise<PublishResult> {
+  async publish(
+    channel: string,
+    data: string,
+    options: PublishOptions = {},
+  ): Promise<PublishResult> {
     this.checkChannel(channel);
     const key = options.idempotencyKey;
     const problem = key === undefined ? undefined : checkIdempotencyKey(key);
