@@ -1,5 +1,5 @@
 import { signalGroup } from '../../shared/process-group';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import type { Worker } from './worker';
 
 /**
@@ -22,9 +22,6 @@ export class CommandReaper {
     this.groups.delete(worker);
     // Already gone, as it should be, unless the worker was killed first.
     if (!signalGroup(pid, 'SIGKILL')) return;
-    this.logger.warn(`Killed the command of a dead worker (pid ${pid})`, {
-      client: worker.client?.id,
-      pid: worker.pid,
-    });
+    this.logger.warn(`Killed the command of a dead worker (pid ${pid})`, worker.meta);
   }
 }

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import type { WorkerMessage } from '../../shared/ipc';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import { Backoff } from '../backoff';
 import { SparePolicy } from './spare-policy';
 import { Worker, WorkerState, type ClientInfo } from './worker';
@@ -428,10 +428,10 @@ export class WorkerPool {
     }
     const timer = setTimeout(() => {
       for (const worker of this.workers) {
-        this.options.logger.warn(`Worker pid ${worker.pid} did not exit in time; sending SIGKILL`, {
-          client: worker.client?.id,
-          pid: worker.pid,
-        });
+        this.options.logger.warn(
+          `Worker pid ${worker.pid} did not exit in time; sending SIGKILL`,
+          worker.meta,
+        );
         worker.signal('SIGKILL');
       }
     }, graceMs);
