@@ -114,7 +114,7 @@ afterAll(async () => {
 
 describe('Redis SIGKILLed while publishing', () => {
   test('connected clients get every acknowledged publication exactly once, in order', async () => {
-    let redis = await persistentRedis();
+    const redis = await persistentRedis();
     const aofDir = dirs[dirs.length - 1];
     const servers = [await instance(redis), await instance(redis)];
     const channels = ['/k1', '/k2'];
@@ -152,7 +152,7 @@ describe('Redis SIGKILLed while publishing', () => {
       'both instances to see Redis down',
     );
     const beforeRestart = sent;
-    redis = await persistentRedis(redis.port, aofDir);
+    await persistentRedis(redis.port, aofDir);
     await waitFor(() => sent >= beforeRestart + 40, '40 publications after the restart', 30_000);
     stop = true;
     await Promise.all(publishers);
@@ -206,7 +206,7 @@ describe('Redis SIGKILLed while publishing', () => {
 
 describe('a publish whose Redis round trip is cut', () => {
   test('answers 504 (outcome unknown), one log line; the retry after restart publishes once', async () => {
-    let redis = await persistentRedis();
+    const redis = await persistentRedis();
     const aofDir = dirs[dirs.length - 1];
     const server = await instance(redis);
     const client = await openOn(server, '/cut?format=json');
@@ -236,7 +236,7 @@ describe('a publish whose Redis round trip is cut', () => {
     expect(server.output).not.toMatch(/^\s+at /m);
     expect(server.output).not.toMatch(/\b500\b/);
 
-    redis = await persistentRedis(redis.port, aofDir);
+    await persistentRedis(redis.port, aofDir);
     await waitFor(async () => (await backplane(server)) === 'up', 'the backplane back');
     const retry = await publish(server, {
       channel: '/cut',
@@ -254,7 +254,7 @@ describe('a publish whose Redis round trip is cut', () => {
   }, 60_000);
 
   test('a retry after a Redis crash returns the first answer; delivered once', async () => {
-    let redis = await persistentRedis();
+    const redis = await persistentRedis();
     const aofDir = dirs[dirs.length - 1];
     const [a, b] = [await instance(redis), await instance(redis)];
     const onB = await openOn(b, '/idem?format=json');
@@ -270,7 +270,7 @@ describe('a publish whose Redis round trip is cut', () => {
     await onB.until(() => pubOffsets(onB, '/idem').length === 1, 'the first publication');
 
     await redis.kill();
-    redis = await persistentRedis(redis.port, aofDir);
+    await persistentRedis(redis.port, aofDir);
     for (const server of [a, b]) {
       await waitFor(async () => (await backplane(server)) === 'up', 'the backplane back');
     }
@@ -305,7 +305,7 @@ describe('a publish whose Redis round trip is cut', () => {
 
 describe('no recovery without history', () => {
   test('a returning client while Redis is down: 503 with Retry-After; later it recovers', async () => {
-    let redis = await persistentRedis();
+    const redis = await persistentRedis();
     const aofDir = dirs[dirs.length - 1];
     const server = await instance(redis);
     const first = await openOn(server, '/back?format=json');
@@ -328,7 +328,7 @@ describe('no recovery without history', () => {
     expect(refused.body).not.toMatch(/redis:/); // the backplane's address stays in the log
     await server.waitForLog(/503 for .*history unavailable/);
 
-    redis = await persistentRedis(redis.port, aofDir);
+    await persistentRedis(redis.port, aofDir);
     await waitFor(async () => (await backplane(server)) === 'up', 'the backplane back');
     await publish(server, { channel: '/back', data: 'two' });
     const back = await openOn(server, `/back?format=json&since=1&epoch=${epoch}`);
