@@ -108,6 +108,11 @@ const OPTIONS = {
   },
   history: { type: 'number', default: 100, describe: 'publications kept per channel; 0 = off' },
   'history-ttl': { type: 'number', default: 3600, describe: 'seconds a publication is kept' },
+  'idempotency-window': {
+    type: 'number',
+    default: 300,
+    describe: 'seconds a POST /publish Idempotency-Key is remembered; 0 = off',
+  },
   'channel-exec': {
     type: 'string',
     array: true,
@@ -280,6 +285,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     redis,
     history: wholeNumber('history', parsed.history, 0, 1_000_000),
     historyTtl: positive('history-ttl', parsed['history-ttl']),
+    idempotencyWindow: wholeNumber('idempotency-window', parsed['idempotency-window'], 0, 86_400),
     channelExec: parsed['channel-exec'].map((value) => channelCommand(String(value))),
     host: parsed.host,
     port: wholeNumber('port', parsed.port, 0, 65535),
