@@ -51,6 +51,12 @@ describe('GET /client.js', () => {
     const post = await fetch(`${server.httpUrl}/client.js`, { method: 'POST' });
     expect(post.status).toBe(405);
   });
+
+  test('/healthz, which the client asks for Retry-After, is readable from any origin', async () => {
+    const health = await fetch(`${server.httpUrl}/healthz`);
+    expect(health.headers.get('access-control-allow-origin')).toBe('*');
+    expect(health.headers.get('access-control-expose-headers')).toBe('Retry-After');
+  });
 });
 
 describe('the Node example of docs/client.md', () => {
