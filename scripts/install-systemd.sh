@@ -53,12 +53,13 @@ node=$(readlink -f "$node")
 [ -f "$src/dist/src/main.js" ] || { echo "install-systemd.sh: run 'npm run build' first" >&2; exit 1; }
 
 # What runs: the compiled master and workers, the built page and client library, the
-# command. The same set from a checkout (which also has sources and tests) and from the
-# package. (src/client is where an older version kept the page.)
+# command; and the README with the docs/ pages it links to. The same set from a checkout
+# (which also has sources and tests) and from the package. (src/client is where an older
+# version kept the page.)
 mkdir -p "$prefix/dist" "$unit_dir" "$(dirname "$env_file")"
-rm -rf "$prefix/dist/src" "$prefix/dist/workers" "$prefix/dist/client" "$prefix/src/client" "$prefix/bin"
+rm -rf "$prefix/dist/src" "$prefix/dist/workers" "$prefix/dist/client" "$prefix/src/client" "$prefix/bin" "$prefix/docs"
 cp -R "$src/dist/src" "$src/dist/workers" "$src/dist/client" "$prefix/dist/"
-cp -R "$src/bin" "$prefix/"
+cp -R "$src/bin" "$src/docs" "$prefix/"
 cp "$src/package.json" "$src/README.md" "$prefix/"
 npm_flags=(--omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error)
 if [ -f "$src/package-lock.json" ]; then
@@ -79,7 +80,7 @@ fi
 
 if [ ! -e "$env_file" ]; then
   cat > "$env_file" <<'ENV'
-# push-websocket settings: PUSH_WS_<FLAG>=value, one a line (see README, "Command line").
+# push-websocket settings: PUSH_WS_<FLAG>=value, one a line (see docs/cli.md).
 #PUSH_WS_HOST=127.0.0.1
 #PUSH_WS_PORT=5001
 #PUSH_WS_MAX_CLIENTS=256

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -57,6 +57,7 @@ describe('the npm package', () => {
     for (const file of [
       'package.json',
       'README.md',
+      'docs/operations.md', // the pages the README links to
       'bin/push-websocket',
       'dist/src/main.js',
       'dist/src/master/master.js',
@@ -144,6 +145,8 @@ describe('the npm package', () => {
     const unit = readFileSync(path.join(dir, 'units/push-websocket.service'), 'utf8');
     const [command, ...args] = (/^ExecStart=(.*)$/m.exec(unit) as RegExpExecArray)[1].split(' ');
     expect(args).toContain(path.join(app, 'dist/src/main.js'));
+    // The unit's Documentation= is the README; the pages it links to are beside it.
+    expect(existsSync(path.join(app, 'docs/cli.md'))).toBe(true);
     const child = spawn(command, [...args, '--port', '0', ...FAST], {
       cwd: '/',
       env: { PATH: '/usr/bin:/bin' },
