@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { authSetup, type AuthSetup } from './master/auth/auth-setup';
-import { parseCommandLine, UsageError } from './master/cli';
+import { parseCommandLine, UsageError } from './master/cli/cli';
 import { openAdminWarning } from './master/http/admin-access';
-import { createLogger } from './master/logger';
+import { createLogger } from './master/observability/logger';
 import { Master } from './master/master';
 
 function packageVersion(): string {
@@ -49,7 +49,8 @@ async function main(): Promise<void> {
     return exit(1);
   }
   process.title = `push-websocket master ${address}`;
-  logger.info(`Server started on ${address}`);
+  // At any --log-level: tools wait for this line to learn the port.
+  logger.ready(`Server started on ${address}`);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -1,21 +1,22 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { workerConfigOf, type ServerConfig } from '../shared/config';
-import { hostPort } from './address';
+import { hostPort } from '../shared/host-port';
 import { Channels } from './channels/channels';
 import { ClientDirectory } from './clients/client-directory';
 import { ClientEvents } from './clients/client-events';
-import { FrameTally } from './frame-tally';
 import type { Gate } from './auth/gate';
-import { AcceptErrors } from './http/accept-errors';
+import { FrameTally } from './observability/frame-tally';
+import { AcceptErrors } from './observability/accept-errors';
 import { adminOnly } from './http/admin-access';
+import { AddressLimits } from './http/address-limits';
 import { parseTrustProxy } from './http/client-address';
 import { ConnectionGuard } from './http/connection-guard';
-import { DescriptorWatch } from './http/descriptor-watch';
+import { DescriptorWatch } from './observability/descriptor-watch';
 import { healthRoute } from './http/health-route';
 import { httpFront } from './http/http-front';
 import { metricsRoute } from './http/metrics-route';
-import { pageRoute } from './http/page-route';
+import { clientScriptRoute, pageRoute } from './http/page-route';
 import { publishRoute } from './http/publish-route';
 import { Refusals } from './http/refusal';
 import { Router } from './http/router';
@@ -23,9 +24,9 @@ import type { ServerFacts } from './http/status';
 import { statusRoute } from './http/status-route';
 import { UpgradeHandler, upgradeOptions } from './http/upgrade-handler';
 import { wireWebsocketdHttp } from './http/websocketd-http';
-import type { Logger } from './logger';
-import { masterMetrics } from './master-metrics';
-import { MetricsEvents } from './metrics-events';
+import type { Logger } from './observability/logger';
+import { masterMetrics } from './observability/master-metrics';
+import { MetricsEvents } from './observability/metrics-events';
 import { CommandReaper } from './pool/command-reaper';
 import { PushCounts } from './pool/push-counts';
 import { DEFAULT_WORKER_ENTRY, workerForker } from './pool/worker-process';
@@ -49,7 +50,7 @@ export class Master {
   /** `gate`: who may connect (authSetup: --auth-*), undefined when anyone may. */
   constructor(config: ServerConfig, logger: Logger, version: string, gate?: Gate) {
     const channels = (this.channels = new Channels(config, logger));
-    const directory = new ClientDirectory(config.maxClients);
+    const directory = new ClientDirectory(config.maxClients, config.maxClientsPerIp);
     const counts = new PushCounts(() => this.pool.serving);
     const entry = process.env.PUSH_WEBSOCKET_TEST_WORKER_ENTRY || DEFAULT_WORKER_ENTRY;
     const workerConfig = workerConfigOf(config, version);
@@ -88,6 +89,11 @@ export class Master {
       {
         ...upgradeOptions(config),
         trustedProxies: parseTrustProxy(config.trustProxy),
+        limits: new AddressLimits(
+          { maxPerAddress: config.maxClientsPerIp, connectRate: config.connectRate },
+          directory,
+          (line) => logger.warn(line),
+        ),
         onUpgraded: () => metrics.connection('upgraded'),
         gate,
       },
@@ -102,6 +108,7 @@ export class Master {
     const httpRefusals = new Refusals(logger);
     const router = new Router(httpRefusals)
       .add('/', pageRoute())
+      .add('/client.js', clientScriptRoute())
       .add('/status', adminOnly(config.adminToken, status))
       .add('/metrics', adminOnly(config.adminToken, metricsRoute(metrics, counts)))
       .add(

@@ -1,5 +1,5 @@
 /**
- * The server's settings, as the command line fixes them (see src/cli.ts), and the
+ * The server's settings, as the command line fixes them (see src/master/cli/cli.ts), and the
  * part of them a worker needs. Types only: the worker imports this file, so it must
  * stay free of yargs, winston and the master's code.
  */
@@ -44,8 +44,12 @@ export interface ServerConfig {
   historyTtl: number;
   /** --channel-exec CHANNEL=COMMAND: one command per channel, run by the master. */
   channelExec: ChannelCommand[];
+  /** --max-clients-per-ip: clients one address (an IPv6 /64) may hold; 0: no limit. */
+  maxClientsPerIp: number;
+  /** --connect-rate RATE[:BURST]: handshakes a second per address (a token bucket); undefined: off. */
+  connectRate: { rate: number; burst: number } | undefined;
   /*
-   * websocketd parity (README, "Coming from websocketd").
+   * websocketd parity (docs/websocketd.md).
    */
   /** --passenv: server variables a command may see (names, or "PREFIX*" patterns). */
   passenv: string[];

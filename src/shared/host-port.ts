@@ -1,7 +1,10 @@
 /**
- * "host[:port]" as a Host header or an origin's authority has it. Pure. Shared by the
- * origin check (master) and an --exec command's SERVER_NAME/SERVER_PORT (worker).
+ * "host:port" both ways, pure: parsing it as a Host header or an origin's authority has
+ * it (the origin check in the master, an --exec command's SERVER_NAME/SERVER_PORT in a
+ * worker), and formatting an address for logs and titles (the master).
  */
+
+/** "host[:port]" split into its parts. */
 export interface HostPort {
   /** As written, without IPv6 brackets ("::1", "Example.com"). */
   host: string;
@@ -34,4 +37,10 @@ export function splitHostPort(text: string): HostPort | undefined {
   if (port === '') return { host };
   if (!/^\d{1,5}$/.test(port)) return undefined;
   return { host, port };
+}
+
+/** "host:port", with IPv6 addresses in brackets as in URLs. */
+export function hostPort(host: string | undefined, port: number | undefined): string {
+  const name = host ?? '?';
+  return `${name.includes(':') ? `[${name}]` : name}:${port ?? '?'}`;
 }

@@ -1,4 +1,4 @@
-import { UsageError, parseCommandLine } from '../../src/master/cli';
+import { UsageError, parseCommandLine } from '../../src/master/cli/cli';
 import type { ServerConfig } from '../../src/shared/config';
 
 /** parseCommandLine in-process, as the server is version `version`. */

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseCommandLine, UsageError } from '../../src/master/cli';
-import { commandCandidates, findExecutable } from '../../src/master/find-executable';
-import { repeatedFlag } from '../../src/master/repeated-flags';
+import { parseCommandLine, UsageError } from '../../src/master/cli/cli';
+import { commandCandidates, findExecutable } from '../../src/master/cli/find-executable';
+import { repeatedFlag } from '../../src/master/cli/repeated-flags';
 import { writeScript } from '../helpers/script';
 
 const parse = (argv: string[]): ReturnType<typeof parseCommandLine> =>

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import type { Logger } from '../../src/master/logger';
+import type { Logger } from '../../src/master/observability/logger';
 import type { MasterMessage } from '../../src/shared/ipc';
 
 /**

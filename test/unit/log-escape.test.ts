@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { escapeControls } from '../../src/master/log-escape';
+import { escapeControls } from '../../src/master/observability/log-escape';
 
 // eslint-disable-next-line no-control-regex -- what must never reach a log line
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;

@@ -1,4 +1,4 @@
-import { textLine } from '../../src/master/logger';
+import { textLine } from '../../src/master/observability/logger';
 
 describe('a log line about an authenticated client', () => {
   test('the text line names the user, JSON-quoted after #ID and pid', () => {

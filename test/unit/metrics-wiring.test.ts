@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { FrameTally } from '../../src/master/frame-tally';
-import { Metrics } from '../../src/master/metrics';
-import { MetricsEvents } from '../../src/master/metrics-events';
+import { FrameTally } from '../../src/master/observability/frame-tally';
+import { Metrics } from '../../src/master/observability/metrics';
+import { MetricsEvents } from '../../src/master/observability/metrics-events';
 import { Worker, WorkerState } from '../../src/master/pool/worker';
 import type { ClientMessage, PoolEvents } from '../../src/master/pool/worker-pool';
 import { sample } from '../helpers/metrics';

@@ -1,6 +1,6 @@
 import { register as globalRegistry } from 'prom-client';
-import { closeCodeLabel, Metrics, outcomeLabel } from '../../src/master/metrics';
-import { residentBytes, WorkerMemory } from '../../src/master/worker-memory';
+import { closeCodeLabel, Metrics, outcomeLabel } from '../../src/master/observability/metrics';
+import { residentBytes, WorkerMemory } from '../../src/master/observability/worker-memory';
 import { promtoolCheck, sample } from '../helpers/metrics';
 
 const idle = { clients: 0, channels: 0, workers: { idle: 0, serving: 0, starting: 0 } };

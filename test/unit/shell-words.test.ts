@@ -1,4 +1,4 @@
-import { ShellWordsError, splitShellWords } from '../../src/master/shell-words';
+import { ShellWordsError, splitShellWords } from '../../src/master/cli/shell-words';
 
 describe('splitting --exec as a POSIX shell does', () => {
   test.each([

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { readVerificationKeys } from '../../src/master/auth/keys';
 import { TokenVerifier, type TokenRules } from '../../src/master/auth/token-verifier';
-import { UsageError } from '../../src/master/usage-error';
+import { UsageError } from '../../src/master/cli/usage-error';
 import { hs256Issuer, keyPairIssuer, type Issuer } from '../helpers/tokens';
 
 let dir: string;

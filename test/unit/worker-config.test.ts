@@ -30,6 +30,8 @@ describe('parseWorkerConfig', () => {
       history: 100,
       historyTtl: 3600,
       channelExec: [],
+      maxClientsPerIp: 0,
+      connectRate: undefined,
       workerMemoryLimit: 256,
       adminToken: undefined,
       trustProxy: [],

@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, type JSONWebKeySet, type JWK } from 'jose';
-import { UsageError } from '../usage-error';
+import { UsageError } from '../cli/usage-error';
 
 /**
  * The keys tokens are verified with, read once at start from the files the flags name

@@ -15,7 +15,7 @@ import {
   publicationTopic,
   PUBLISH_SCRIPT,
 } from './redis-scripts';
-import { checkRedisUrl, redactRedisUrl } from './redis-url';
+import { parseRedisUrl, redactRedisUrl, type RedisTarget } from './redis-url';
 import { SubscriptionCounts } from './subscription-counts';
 import {
   BrokerClosedError,
@@ -31,7 +31,10 @@ import {
 } from './types';
 
 export interface RedisBrokerOptions {
-  /** redis:// or rediss:// URL; a password in it is used, never logged. */
+  /**
+   * redis:// or rediss:// URL, or redis+sentinel:// (see redis-url.ts); a password in it
+   * is used, never logged.
+   */
   url: string;
   instanceId: string;
   logger: BrokerLogger;
@@ -104,15 +107,15 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
 
   constructor(options: RedisBrokerOptions) {
     super();
-    const problem = checkRedisUrl(options.url);
-    if (problem !== undefined) throw new RangeError(`bad Redis URL: ${problem}`);
+    const target = parseRedisUrl(options.url);
+    if (typeof target === 'string') throw new RangeError(`bad Redis URL: ${target}`);
     if (!isInstanceId(options.instanceId)) {
       throw new RangeError(`bad instance id ${JSON.stringify(options.instanceId)}`);
     }
     this.instanceId = options.instanceId;
     this.logger = options.logger;
     this.where = redactRedisUrl(options.url);
-    this.secret = passwordOf(options.url);
+    this.secret = target.password;
     this.prefix = options.keyPrefix ?? REDIS_DEFAULTS.keyPrefix;
     this.ownTopic = clientTopic(this.prefix, this.instanceId);
     this.historySize = options.history?.size ?? REDIS_DEFAULTS.historySize;
@@ -145,11 +148,11 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
       // (2 s by default); a short one lets whatever owns the broker end promptly.
       disconnectTimeout: 300,
     };
-    this.commands = new Redis(options.url, {
+    this.commands = connect(target, backoff, {
       ...common,
       connectionName: `push-websocket:${this.instanceId}:commands`,
     });
-    this.subscriber = new Redis(options.url, {
+    this.subscriber = connect(target, backoff, {
       ...common,
       connectionName: `push-websocket:${this.instanceId}:subscriber`,
     });
@@ -380,6 +383,10 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
   private mapError(error: unknown, doing: string): Error {
     if (this.closed) return new BrokerClosedError();
     const text = this.errorText(error);
+    if (/^READONLY/.test(text)) {
+      // A failover demoted the node we were on; we reconnect through the sentinels.
+      return new BrokerDownError(`Redis at ${this.where} is a read-only replica now: not ${doing}`);
+    }
     if (CONNECTION_ERROR.test(text)) {
       return new BrokerDownError(
         `link to Redis at ${this.where} failed while ${doing} (${text}); it may or may not have been done`,
@@ -389,12 +396,37 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
   }
 }
 
-function passwordOf(url: string): string {
-  const raw = new URL(url).password;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
+/**
+ * One connection to the backplane. With Sentinel, ioredis asks the sentinels for the
+ * primary on every (re)connect and checks the node's role once connected; it also
+ * listens for the sentinels' +switch-master to leave a demoted primary at once.
+ */
+function connect(target: RedisTarget, backoff: BackoffOptions, options: RedisOptions): Redis {
+  switch (target.kind) {
+    case 'direct':
+      return new Redis(target.url, options);
+    case 'sentinel': {
+      const username = target.username === '' ? undefined : target.username;
+      const password = target.password === '' ? undefined : target.password;
+      return new Redis({
+        ...options,
+        sentinels: target.sentinels,
+        name: target.name,
+        role: 'master',
+        db: target.db,
+        username,
+        password,
+        sentinelUsername: username,
+        sentinelPassword: password,
+        failoverDetector: true,
+        // Every sentinel unreachable: keep asking, with our back-off (null would stop).
+        sentinelRetryStrategy: (attempt) => backoffDelay(attempt, backoff),
+        sentinelCommandTimeout: options.connectTimeout,
+        // A write refused by a demoted primary (READONLY): reconnect, which asks the
+        // sentinels for the new one. The command itself fails (not resent): a 503.
+        reconnectOnError: (error) => /^READONLY/.test(error.message),
+      });
+    }
   }
 }
 

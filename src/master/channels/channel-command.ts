@@ -3,7 +3,7 @@ import { readLines } from '../../shared/line-splitter';
 import { signalGroup } from '../../shared/process-group';
 import type { ChannelCommand } from '../../shared/config';
 import { Backoff } from '../backoff';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 
 /** A run that lasted this long counts as healthy: the back-off starts again from its floor. */
 const HEALTHY_RUN_MS = 10_000;

@@ -1,7 +1,7 @@
 import type { RecoveryNotice, StreamPosition } from '../../shared/ipc';
 import type { Broker, ClientMessage, Publication } from '../broker/types';
 import { parseClientId } from '../broker/client-id';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import type { Worker } from '../pool/worker';
 import { BROADCAST_CHANNEL } from './channel-name';
 import { ClientFeed } from './client-feed';

@@ -1,7 +1,7 @@
 import type { ServerConfig } from '../../shared/config';
 import { createBroker } from '../broker';
 import type { Broker, BrokerState } from '../broker/types';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import { ChannelCommandRunner } from './channel-command';
 import { ChannelRelay } from './channel-relay';
 import { Publisher } from './publisher';

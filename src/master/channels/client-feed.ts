@@ -1,6 +1,6 @@
 import { WAKE_RECORD } from '../../shared/publish-stream';
 import type { Publication } from '../broker/types';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import type { Worker } from '../pool/worker';
 import { BROADCAST_CHANNEL } from './channel-name';
 import { PublishedFrames } from './published-frames';

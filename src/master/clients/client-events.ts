@@ -1,5 +1,5 @@
 import type { ChannelRelay } from '../channels/channel-relay';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import type { CommandReaper } from '../pool/command-reaper';
 import type { PushCounts } from '../pool/push-counts';
 import type { Worker } from '../pool/worker';

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { hostPort } from '../address';
+import { hostPort } from '../../shared/host-port';
 import { canonicalAddress, clientAddress, type TrustedProxies } from './client-address';
 
 /**

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { hostPort } from '../address';
-import type { AcceptErrors } from './accept-errors';
+import { hostPort } from '../../shared/host-port';
+import type { AcceptErrors } from '../observability/accept-errors';
 import type { ConnectionGuard } from './connection-guard';
 import type { Refusals } from './refusal';
 import { describeRequest, type Router } from './router';

@@ -1,4 +1,4 @@
-import type { Metrics } from '../metrics';
+import type { Metrics } from '../observability/metrics';
 import type { PushCounts } from '../pool/push-counts';
 import type { Route } from './router';
 

@@ -1,5 +1,5 @@
 import type { Publisher } from '../channels/publisher';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import { isAuthorized, parsePublication } from './publish';
 import type { RequestContext, Route } from './router';
 

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { HeaderPair } from '../../shared/config';
-import { hostPort } from '../address';
+import { hostPort } from '../../shared/host-port';
 import { redactTarget } from '../auth/token-source';
 import type { RefusalHeaders, Refusals } from './refusal';
 

@@ -66,6 +66,8 @@ export function statusBody(
       channel_exec: config.channelExec.map((command) => command.channel),
       trust_proxy: config.trustProxy,
       worker_memory_limit: config.workerMemoryLimit,
+      max_clients_per_ip: config.maxClientsPerIp,
+      connect_rate: config.connectRate ?? null,
     },
     instance: facts.instance,
     backplane: { state: facts.backplane, redis: config.redis !== undefined },

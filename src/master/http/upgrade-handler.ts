@@ -15,7 +15,7 @@ import { redactHeaders, redactTarget, withoutCookie, withoutToken } from '../aut
 import type { ChannelRelay } from '../channels/channel-relay';
 import { commandSubscription, subscriptionRequest } from '../channels/subscription-request';
 import type { ClientDirectory } from '../clients/client-directory';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import { handOffSocket } from '../pool/handoff';
 import { WorkerState, type Worker } from '../pool/worker';
 import type { WorkerPool } from '../pool/worker-pool';
@@ -27,6 +27,7 @@ import { describeRequest } from './router';
 import { ScriptDirectory, type ScriptRoute } from './script-dir';
 import { splitRequestTarget } from '../../shared/url-path';
 import { upgradeHeaders } from './extra-headers';
+import { addressKey, type AddressLimits, type AddressRefusal } from './address-limits';
 
 /** Seconds a client turned away for capacity is told to wait (Retry-After). */
 const FULL_RETRY_AFTER_S = 5;
@@ -48,6 +49,8 @@ export interface UpgradeOptions {
    * QUERY_STRING), so a path or query that is no channel request is not refused.
    */
   commands?: boolean;
+  /** --connect-rate and --max-clients-per-ip (by the address --trust-proxy resolves). */
+  limits?: AddressLimits;
   /**
    * Who may connect, to which channel (--auth-*, --private-channels): asked before the
    * 101; undefined when anyone may.
@@ -123,6 +126,12 @@ export class UpgradeHandler {
     const refuse = (status: number, reason: string, headers?: RefusalHeaders): void =>
       this.refusals.refuse(target, status, reason, headers);
 
+    // Logged by the limits, once per burst per address.
+    const limited = (refusal: AddressRefusal): void =>
+      this.refusals.refuse(target, refusal.status, refusal.reason, refusal.headers, null);
+    const overRate = this.options.limits?.rate(who.address, target.describe);
+    if (overRate !== undefined) return limited(overRate);
+
     const verdict = this.check(req, who.proto === 'https');
     if (!verdict.ok) return refuse(verdict.status, verdict.reason, verdict.headers);
     const wanted = this.options.commands
@@ -157,7 +166,10 @@ export class UpgradeHandler {
         return this.refusals.refuse(target, 404, 'Not found', undefined, line);
       }
     }
-    const reservation = this.directory.reserve();
+    // Checked and reserved with nothing awaited between: no handshake slips past the count.
+    const overAddress = this.options.limits?.perAddress(who.address, target.describe);
+    if (overAddress !== undefined) return limited(overAddress);
+    const reservation = this.directory.reserve(addressKey(who.address));
     if (reservation === undefined) {
       return refuse(503, `Server full (${this.directory.load} clients)`, {
         'Retry-After': String(FULL_RETRY_AFTER_S),

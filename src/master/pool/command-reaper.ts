@@ -1,5 +1,5 @@
 import { signalGroup } from '../../shared/process-group';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import type { Worker } from './worker';
 
 /**

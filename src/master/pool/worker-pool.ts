@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import type { WorkerMessage } from '../../shared/ipc';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import { Backoff } from '../backoff';
 import { SparePolicy } from './spare-policy';
 import { Worker, WorkerState, type ClientInfo } from './worker';

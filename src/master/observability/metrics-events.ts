@@ -1,7 +1,7 @@
 import type { FrameTally } from './frame-tally';
 import type { Metrics } from './metrics';
-import type { Worker } from './pool/worker';
-import type { ClientMessage, PoolEvents } from './pool/worker-pool';
+import type { Worker } from '../pool/worker';
+import type { ClientMessage, PoolEvents } from '../pool/worker-pool';
 
 /** What a worker said about its client's connection as it ended (IPC `closed`). */
 interface Goodbye {

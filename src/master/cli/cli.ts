@@ -1,16 +1,18 @@
 import yargs from 'yargs';
-import { AUTH_OPTIONS, authSettings } from './auth/auth-flags';
-import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../shared/config';
-import { normaliseChannel } from './channels/channel-name';
+import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../../shared/config';
+import { normaliseChannel } from '../channels/channel-name';
+import { AUTH_OPTIONS, authSettings } from './auth-flags';
 import { findExecutable } from './find-executable';
-import { parseTrustProxy, TrustProxyError } from './http/client-address';
+import { checkRedisUrl } from '../broker/redis-url';
+import { parseTrustProxy, TrustProxyError } from '../http/client-address';
 import { repeatedFlag } from './repeated-flags';
 import { ShellWordsError, splitShellWords } from './shell-words';
 import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
 import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
+import { accessFlags, ACCESS_OPTIONS } from './access-flags';
 
 /**
- * The command line (a contract: see README). Every flag also comes from the
+ * The command line (a contract: see docs/cli.md). Every flag also comes from the
  * environment as PUSH_WS_<FLAG>, so that a systemd EnvironmentFile can set it.
  * A bad value ends with one line naming the flag (a UsageError), never the whole usage text.
  */
@@ -48,7 +50,8 @@ function oneLine(message: string): string {
       const kebab = name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
       return `--${kebab} (PUSH_WS_${kebab.toUpperCase().replace(/-/g, '_')})`;
     });
-    return `unknown option ${names.join(', ')}`;
+    // yargs names a kebab-case option twice (redis-no, redisNo): both map to one name.
+    return `unknown option ${[...new Set(names)].join(', ')}`;
   }
   return message
     .split('\n')
@@ -57,7 +60,7 @@ function oneLine(message: string): string {
     .join(' ');
 }
 
-/** The flags (README, "Command line"). Only those marked `array` may be given twice. */
+/** The flags (docs/cli.md). Only those marked `array` may be given twice. */
 const OPTIONS = {
   host: { type: 'string', default: '127.0.0.1', describe: 'address to listen on' },
   port: { type: 'number', default: 5001, describe: 'port; 0 picks a free one' },
@@ -101,7 +104,11 @@ const OPTIONS = {
     default: 256,
     describe: 'MB of RSS a worker may use; over it its client is closed (1011); 0 = off',
   },
-  redis: { type: 'string', describe: 'redis://[:PASSWORD@]HOST:PORT[/DB]: the channel backplane' },
+  redis: {
+    type: 'string',
+    describe:
+      'redis://[:PASSWORD@]HOST:PORT[/DB] or redis+sentinel://[:PASSWORD@]HOST:PORT[,...]/MASTER[/DB]: the channel backplane',
+  },
   history: { type: 'number', default: 100, describe: 'publications kept per channel; 0 = off' },
   'history-ttl': { type: 'number', default: 3600, describe: 'seconds a publication is kept' },
   'channel-exec': {
@@ -111,8 +118,62 @@ const OPTIONS = {
     describe: 'CHANNEL=COMMAND: one command whose lines feed a channel (repeatable)',
   },
   ...WEBSOCKETD_OPTIONS,
+  ...ACCESS_OPTIONS,
   ...AUTH_OPTIONS,
 } as const;
+
+/**
+ * The groups `--help` shows the flags in. A flag in none lands under "Options:" with
+ * --help and --version (test/integration/docs.test.ts refuses that: put a new flag here).
+ */
+const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OPTIONS>]> = [
+  [
+    'Server:',
+    [
+      'host',
+      'port',
+      'max-clients',
+      'spare-workers',
+      'origin',
+      'same-origin',
+      'max-message-size',
+      'handshake-timeout',
+      'ping-interval',
+      'staticdir',
+      'header',
+      'header-ws',
+      'header-http',
+      'log-level',
+      'verbose',
+      'log-format',
+    ],
+  ],
+  [
+    'Push sources:',
+    ['exec', 'dir', 'demo', 'interval-min', 'interval-max', 'publish-token', 'max-buffered'],
+  ],
+  ['Commands (--exec, --dir):', ['passenv', 'quit-words', 'binary', 'close-ms', 'reverse-lookup']],
+  ['Channels & history:', ['channel-exec', 'history', 'history-ttl', 'redis']],
+  [
+    'Production:',
+    ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
+  ],
+  [
+    'Authentication:',
+    [
+      'auth-secret-file',
+      'auth-public-key',
+      'auth-cookie',
+      'auth-audience',
+      'auth-issuer',
+      'auth-leeway',
+      'private-channels',
+      'allow-anonymous',
+      'auth-url',
+      'auth-timeout',
+    ],
+  ],
+];
 
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;
 
@@ -188,7 +249,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
   // Before yargs: it would join the values, or answer --help, before we could say why.
   const repeated = repeatedFlag(argv, SINGLE_VALUED);
   if (repeated !== undefined) throw givenTwice(repeated);
-  const parsed = yargs(argv)
+  const cli = yargs(argv)
     .scriptName('push-websocket')
     .usage('$0 [options]: a process-per-client WebSocket push server')
     .env('PUSH_WS')
@@ -198,8 +259,9 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     .options(OPTIONS)
     .fail((message, error) => {
       throw new UsageError(oneLine(error?.message ?? message));
-    })
-    .parseSync();
+    });
+  for (const [title, names] of HELP_GROUPS) cli.group([...names], title);
+  const parsed = cli.parseSync();
   // The backstop, for any spelling the scan does not know: yargs made an array of it.
   const joined = [...SINGLE_VALUED].find((name) => Array.isArray(parsed[name]));
   if (joined !== undefined) throw givenTwice(joined);
@@ -229,9 +291,8 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     throw new UsageError(error.message);
   }
   const redis = parsed.redis;
-  if (redis !== undefined && !/^rediss?:\/\/\S+$/.test(redis)) {
-    throw new UsageError('--redis must be a redis:// URL');
-  }
+  const redisProblem = redis === undefined ? undefined : checkRedisUrl(redis);
+  if (redisProblem !== undefined) throw new UsageError(`--redis: ${redisProblem}`);
   return {
     workerMemoryLimit: wholeNumber(
       'worker-memory-limit',
@@ -263,6 +324,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     adminToken,
     trustProxy,
     ...websocketd.config,
+    ...accessFlags(parsed),
     auth: authSettings(parsed),
   };
 }

@@ -1,13 +1,13 @@
-import { commaList, runsCommands, type ServerConfig } from '../shared/config';
-import { DEFAULT_PASSENV, parsePassenv } from '../shared/pass-environment';
-import { parseOriginRule } from '../shared/protocol/origin';
-import { DEFAULT_QUIT_WORDS, parseQuitWords } from '../shared/quit-words';
-import { parseExtraHeaders } from './http/extra-headers';
-import { realDirectorySync } from './http/real-path';
+import { commaList, runsCommands, type ServerConfig } from '../../shared/config';
+import { DEFAULT_PASSENV, parsePassenv } from '../../shared/pass-environment';
+import { parseOriginRule } from '../../shared/protocol/origin';
+import { DEFAULT_QUIT_WORDS, parseQuitWords } from '../../shared/quit-words';
+import { parseExtraHeaders } from '../http/extra-headers';
+import { realDirectorySync } from '../http/real-path';
 import { UsageError, wholeNumber } from './usage-error';
 
 /**
- * The flags that let a websocketd user switch (README, "Coming from websocketd"): their
+ * The flags that let a websocketd user switch (docs/websocketd.md): their
  * yargs options and their checks. Kept apart from cli.ts so that the table of what maps
  * to what is in one place. A bad value throws UsageError (one line, exit 2).
  */

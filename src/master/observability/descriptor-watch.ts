@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Logger } from '../logger';
+import type { Logger } from './logger';
 
 /** How often the master counts its open descriptors. */
 const EVERY_MS = 2000;

@@ -1,4 +1,4 @@
-import type { Logger } from '../logger';
+import type { Logger } from './logger';
 
 /**
  * Accept failures of the listening socket (EMFILE when the master is out of file

@@ -1,5 +1,5 @@
 import winston from 'winston';
-import type { LogFormat, LogLevel } from '../shared/config';
+import type { LogFormat, LogLevel } from '../../shared/config';
 import { escapeControls } from './log-escape';
 
 /**
@@ -49,6 +49,8 @@ export function textLine(message: string, meta: ClientMeta, date = new Date()): 
  * command can break a line or forge one (see log-escape.ts).
  */
 const escapeFormat = winston.format((info) => {
+  // The ready line's level passes every --log-level; it reads as an info line.
+  if (info.level === READY_LEVEL) info.level = 'info';
   for (const key of Object.keys(info)) {
     const value = info[key];
     if (typeof value === 'string') info[key] = escapeControls(value);
@@ -70,13 +72,26 @@ const jsonFormat = winston.format.combine(
   winston.format.json(),
 );
 
-export function createLogger(level: LogLevel, format: LogFormat): Logger {
+/**
+ * A level above every --log-level, for the one line tools wait for (`Server started on
+ * HOST:PORT`): printed at any level, shown as an info line. Its own name only inside.
+ */
+const READY_LEVEL = 'ready';
+
+/** The master's logger, and `ready(line)`, printed whatever the level (the ready line). */
+export type MasterLogger = Logger & { ready(message: string): void };
+
+export function createLogger(level: LogLevel, format: LogFormat): MasterLogger {
   const logger = winston.createLogger({
+    levels: { [READY_LEVEL]: 0, ...winston.config.npm.levels },
     level,
     format: format === 'json' ? jsonFormat : textFormat,
     transports: [new winston.transports.Console({ stderrLevels: ['error'] })],
   });
   return Object.assign(logger, {
+    ready(message: string): void {
+      logger.log(READY_LEVEL, message);
+    },
     flush(): Promise<void> {
       return new Promise<void>((resolve) => {
         const done = (): void => resolve();

@@ -1,6 +1,6 @@
 import { Metrics, type WorkerCounts } from './metrics';
-import { WorkerState } from './pool/worker';
-import type { WorkerPool } from './pool/worker-pool';
+import { WorkerState } from '../pool/worker';
+import type { WorkerPool } from '../pool/worker-pool';
 
 /** What the gauges read at each scrape. */
 export interface MetricsSources {
