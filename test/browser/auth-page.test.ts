@@ -3,8 +3,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { published, TOKEN } from '../helpers/channels';
+import { shownPublications, showsPublication } from '../helpers/page';
 import { ROOT, startServer, stopAllServers, type ServerProcess } from '../helpers/server';
 import { hs256Issuer, type Issuer } from '../helpers/tokens';
 import { HANG_BOUND_MS } from '../helpers/wait';
@@ -77,26 +78,6 @@ class TokenApp {
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
   }
-}
-
-function shownPublications(page: Page): Promise<string[][]> {
-  return page.$$eval('#log li.pub', (items) =>
-    items
-      .map((item) => [
-        item.querySelector('.tag')?.textContent ?? '',
-        item.querySelector('.text')?.textContent ?? '',
-      ])
-      .reverse(),
-  );
-}
-
-async function showsPublication(page: Page, text: string): Promise<void> {
-  await page.waitForFunction(
-    (wanted) =>
-      [...document.querySelectorAll('#log li.pub .text')].some((e) => e.textContent === wanted),
-    text,
-    { timeout: HANG_BOUND_MS },
-  );
 }
 
 describe('the page with a token, in Chromium', () => {
