@@ -32,6 +32,7 @@ export class Channels {
           (channel, line) => this.broker.publish(channel, line),
           config.maxMessageSize,
           logger,
+          config.passenv,
         ),
     );
   }
