@@ -117,7 +117,6 @@ describe('--channel-exec commands as processes', () => {
         'the command group and its supervisor to end',
         boundMs,
       );
-      // eslint-disable-next-line no-console
       console.log(`command group gone ${Date.now() - started} ms after the master's SIGKILL`);
     },
     30000,
