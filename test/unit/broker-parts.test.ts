@@ -13,7 +13,7 @@ import {
   encodeClientMessage,
   encodePublication,
 } from '../../src/master/broker/redis-scripts';
-import { checkRedisUrl, redactRedisUrl } from '../../src/master/broker/redis-url';
+import { checkRedisUrl, parseRedisUrl, redactRedisUrl } from '../../src/master/broker/redis-url';
 import { SubscriptionCounts } from '../../src/master/broker/subscription-counts';
 
 describe('client ids name their instance', () => {
@@ -79,10 +79,46 @@ describe('redis URL', () => {
     ['localhost:6379', /scheme/],
     ['nonsense', /not a URL/],
     ['redis://localhost/db', /database number/],
+    ['redis+sentinel://s1:26379,s2:26380/mymaster', undefined],
+    ['redis+sentinel://:pw@[::1]:26379/mymaster/2', undefined],
+    ['redis+sentinel://s1:26379', /MASTERNAME/],
+    ['redis+sentinel://s1:26379,/mymaster', /bad sentinel address/],
+    ['redis+sentinel://s1:99999/mymaster', /bad sentinel port/],
+    ['redis+sentinel://s1/my%20master', /master name/],
+    ['redis+sentinel://s1/mymaster/x', /expected redis\+sentinel/],
   ])('%s', (url, problem) => {
     const result = checkRedisUrl(url);
     if (problem === undefined) expect(result).toBeUndefined();
     else expect(result).toMatch(problem);
+  });
+
+  test('the Sentinel form: hosts, default port, master name, db and credentials', () => {
+    expect(
+      parseRedisUrl('redis+sentinel://app:p%40ss@s1,10.0.0.2:26380,[::1]:26381/my-master/3'),
+    ).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: '10.0.0.2', port: 26380 },
+        { host: '::1', port: 26381 },
+      ],
+      name: 'my-master',
+      db: 3,
+      username: 'app',
+      password: 'p@ss',
+    });
+    expect(parseRedisUrl('redis+sentinel://hunter2@s1/m')).toMatchObject({
+      username: '',
+      password: 'hunter2',
+      db: 0,
+    });
+    expect(redactRedisUrl('redis+sentinel://:hunter2@s1,[::1]:26380/mymaster/1')).toBe(
+      'redis+sentinel://***@s1:26379,[::1]:26380/mymaster/1',
+    );
+    expect(redactRedisUrl('redis+sentinel://s1:26379/mymaster')).toBe(
+      'redis+sentinel://s1:26379/mymaster',
+    );
+    expect(redactRedisUrl('redis+sentinel://:hunter2@bad host/x')).not.toContain('hunter2');
   });
 });
 

@@ -28,6 +28,22 @@ const WEBSOCKETD_DEFAULTS = {
   headers: { all: [], ws: [], http: [] },
 };
 
+/** Authentication off (test/unit/auth-flags.test.ts has the rest). */
+const AUTH_DEFAULTS = {
+  auth: {
+    secretFile: undefined,
+    publicKeyFile: undefined,
+    cookie: undefined,
+    audience: undefined,
+    issuer: undefined,
+    leeway: 5,
+    privateChannels: [],
+    allowAnonymous: false,
+    url: undefined,
+    timeout: 3,
+  },
+};
+
 const usageError = (...argv: string[]): string => expectUsageError(argv);
 
 describe('parseCommandLine', () => {
@@ -53,6 +69,7 @@ describe('parseCommandLine', () => {
       redis: undefined,
       history: 100,
       historyTtl: 3600,
+      idempotencyWindow: 300,
       channelExec: [],
       workerMemoryLimit: 256,
       adminToken: undefined,
@@ -60,6 +77,7 @@ describe('parseCommandLine', () => {
       maxClientsPerIp: 0,
       connectRate: undefined,
       ...WEBSOCKETD_DEFAULTS,
+      ...AUTH_DEFAULTS,
     });
   });
 
@@ -119,6 +137,7 @@ describe('parseCommandLine', () => {
       redis: undefined,
       history: 100,
       historyTtl: 3600,
+      idempotencyWindow: 300,
       channelExec: [],
       workerMemoryLimit: 256,
       adminToken: undefined,
@@ -126,6 +145,7 @@ describe('parseCommandLine', () => {
       maxClientsPerIp: 0,
       connectRate: undefined,
       ...WEBSOCKETD_DEFAULTS,
+      ...AUTH_DEFAULTS,
     });
   });
 
@@ -154,6 +174,8 @@ describe('parseCommandLine', () => {
       '5',
       '--history-ttl',
       '60',
+      '--idempotency-window',
+      '30',
       '--channel-exec',
       '/ticker/=vmstat 1',
       '--channel-exec',
@@ -163,12 +185,15 @@ describe('parseCommandLine', () => {
       redis: 'redis://:pw@127.0.0.1:6380/2',
       history: 5,
       historyTtl: 60,
+      idempotencyWindow: 30,
       channelExec: [
         { channel: '/ticker', argv: ['vmstat', '1'] },
         { channel: '/news', argv: ['sh', '-c', 'echo hi'] },
       ],
     });
-    expect(() => parse('--redis', 'http://x')).toThrow(/^--redis must be a redis:\/\/ URL$/);
+    expect(() => parse('--redis', 'http://x')).toThrow(
+      /^--redis: scheme must be redis:\/\/, rediss:\/\/ or redis\+sentinel:\/\//,
+    );
     expect(() => parse('--channel-exec', 'vmstat 1')).toThrow(/CHANNEL=COMMAND/);
     expect(() => parse('--channel-exec', '/a b=x')).toThrow(/--channel-exec/);
     expect(() => parse('--history', '-1')).toThrow(/^--history /);

@@ -5,6 +5,8 @@ import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 import { instanceOfClientId, isInstanceId } from './client-id';
 import { randomEpoch } from './epoch';
 import { answerHistory, checkSince } from './history-answer';
+import { checkIdempotencyKey, dataFingerprint, DEFAULT_IDEMPOTENCY_WINDOW_MS } from './idempotency';
+import { redisFault } from './redis-errors';
 import {
   channelKeys,
   clientTopic,
@@ -12,14 +14,17 @@ import {
   decodePublication,
   encodeClientMessage,
   HISTORY_SCRIPT,
+  idempotencyKeyName,
   publicationTopic,
   PUBLISH_SCRIPT,
 } from './redis-scripts';
-import { checkRedisUrl, redactRedisUrl } from './redis-url';
+import { parseRedisUrl, redactRedisUrl, type RedisTarget } from './redis-url';
 import { SubscriptionCounts } from './subscription-counts';
 import {
   BrokerClosedError,
   BrokerDownError,
+  BrokerUncertainError,
+  IdempotencyKeyReusedError,
   InvalidChannelError,
   InvalidClientIdError,
   type Broker,
@@ -27,16 +32,22 @@ import {
   type BrokerLogger,
   type BrokerState,
   type HistoryResult,
+  type PublishOptions,
   type PublishResult,
 } from './types';
 
 export interface RedisBrokerOptions {
-  /** redis:// or rediss:// URL; a password in it is used, never logged. */
+  /**
+   * redis:// or rediss:// URL, or redis+sentinel:// (see redis-url.ts); a password in it
+   * is used, never logged.
+   */
   url: string;
   instanceId: string;
   logger: BrokerLogger;
   /** Publications kept per channel (0: history off) and their age limit in ms (0: none). */
   history?: { size?: number; ttlMs?: number };
+  /** How long an idempotency key is remembered (ms; 0: keys are not kept). */
+  idempotencyWindowMs?: number;
   /** How long an idle channel's offset and epoch live in Redis (ms; 0: for ever). */
   channelTtlMs?: number;
   /** Prefix of every key and pub/sub topic, so instances of other apps can share a Redis. */
@@ -57,13 +68,9 @@ export const REDIS_DEFAULTS = {
 };
 
 interface ScriptCommands {
-  pushwsPublish(...args: (string | number)[]): Promise<[number, string]>;
+  pushwsPublish(...args: (string | number)[]): Promise<[number, string, string?]>;
   pushwsHistory(...args: (string | number)[]): Promise<[string, string, string, string[]]>;
 }
-
-/** Errors that mean the link broke under a command: the outcome is unknown. */
-const CONNECTION_ERROR =
-  /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|Command timed out|ECONNRESET|EPIPE|ETIMEDOUT/;
 
 /**
  * The broker of many instances: Redis pub/sub delivers, Redis Streams keep history
@@ -94,6 +101,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
   private readonly historySize: number;
   private readonly historyTtlMs: number;
   private readonly channelTtlMs: number;
+  private readonly idempotencyWindowMs: number;
   private readonly logger: BrokerLogger;
   private commandsReady = false;
   private subscriberReady = false;
@@ -104,19 +112,20 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
 
   constructor(options: RedisBrokerOptions) {
     super();
-    const problem = checkRedisUrl(options.url);
-    if (problem !== undefined) throw new RangeError(`bad Redis URL: ${problem}`);
+    const target = parseRedisUrl(options.url);
+    if (typeof target === 'string') throw new RangeError(`bad Redis URL: ${target}`);
     if (!isInstanceId(options.instanceId)) {
       throw new RangeError(`bad instance id ${JSON.stringify(options.instanceId)}`);
     }
     this.instanceId = options.instanceId;
     this.logger = options.logger;
     this.where = redactRedisUrl(options.url);
-    this.secret = passwordOf(options.url);
+    this.secret = target.password;
     this.prefix = options.keyPrefix ?? REDIS_DEFAULTS.keyPrefix;
     this.ownTopic = clientTopic(this.prefix, this.instanceId);
     this.historySize = options.history?.size ?? REDIS_DEFAULTS.historySize;
     this.historyTtlMs = options.history?.ttlMs ?? REDIS_DEFAULTS.historyTtlMs;
+    this.idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
     const channelTtl = options.channelTtlMs ?? REDIS_DEFAULTS.channelTtlMs;
     // The counter must outlive the history it numbers.
     this.channelTtlMs = channelTtl === 0 ? 0 : Math.max(channelTtl, this.historyTtlMs);
@@ -124,6 +133,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
       historySize: this.historySize,
       historyTtlMs: this.historyTtlMs,
       channelTtlMs: channelTtl,
+      idempotencyWindowMs: this.idempotencyWindowMs,
     })) {
       if (!Number.isSafeInteger(value) || value < 0) {
         throw new RangeError(`${name} must be a whole number >= 0, not ${value}`);
@@ -145,15 +155,15 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
       // (2 s by default); a short one lets whatever owns the broker end promptly.
       disconnectTimeout: 300,
     };
-    this.commands = new Redis(options.url, {
+    this.commands = connect(target, backoff, {
       ...common,
       connectionName: `push-websocket:${this.instanceId}:commands`,
     });
-    this.subscriber = new Redis(options.url, {
+    this.subscriber = connect(target, backoff, {
       ...common,
       connectionName: `push-websocket:${this.instanceId}:subscriber`,
     });
-    this.commands.defineCommand('pushwsPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+    this.commands.defineCommand('pushwsPublish', { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
     this.commands.defineCommand('pushwsHistory', { numberOfKeys: 2, lua: HISTORY_SCRIPT });
     this.scripts = this.commands as unknown as ScriptCommands;
     this.watch();
@@ -164,25 +174,37 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     return this.current;
   }
 
-  async publish(channel: string, data: string): Promise<PublishResult> {
+  async publish(channel: string, data: string, options: PublishOptions = {}): Promise<PublishResult> {
     this.checkChannel(channel);
+    const key = options.idempotencyKey;
+    const problem = key === undefined ? undefined : checkIdempotencyKey(key);
+    if (problem !== undefined) throw new RangeError(problem);
     this.checkUp();
     const keys = channelKeys(this.prefix, channel);
+    const fingerprint = key === undefined ? '' : dataFingerprint(data);
+    let reply: [number, string, string?];
     try {
-      const [offset, epoch] = await this.scripts.pushwsPublish(
+      reply = await this.scripts.pushwsPublish(
         keys.meta,
         keys.stream,
+        // Without a key, a name in the channel's slot that the script never touches.
+        idempotencyKeyName(this.prefix, channel, key ?? ''),
         randomEpoch(),
         data,
         this.historySize,
         this.historyTtlMs,
         this.channelTtlMs,
         publicationTopic(this.prefix, channel),
+        fingerprint,
+        this.idempotencyWindowMs,
       );
-      return { offset: Number(offset), epoch };
     } catch (error) {
       throw this.mapError(error, 'publishing');
     }
+    const [offset, epoch, seen] = reply;
+    if (seen === undefined) return { offset: Number(offset), epoch };
+    if (seen !== fingerprint) throw new IdempotencyKeyReusedError();
+    return { offset: Number(offset), epoch, replayed: true };
   }
 
   async publishToClient(clientId: string, data: string): Promise<boolean> {
@@ -377,24 +399,56 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     return this.secret === '' ? text : text.split(this.secret).join('***');
   }
 
+  /** A command's failure as what its caller must know: done, not done, or unknown. */
   private mapError(error: unknown, doing: string): Error {
     if (this.closed) return new BrokerClosedError();
     const text = this.errorText(error);
-    if (CONNECTION_ERROR.test(text)) {
-      return new BrokerDownError(
-        `link to Redis at ${this.where} failed while ${doing} (${text}); it may or may not have been done`,
-      );
+    const fault = redisFault(error);
+    switch (fault) {
+      case 'not sent':
+        return new BrokerDownError(`Redis at ${this.where} is unreachable (${text}): not ${doing}`);
+      case 'refused':
+        return new BrokerDownError(`Redis at ${this.where} refused ${doing} (${text})`);
+      case 'cut':
+        return new BrokerUncertainError(
+          `the link to Redis at ${this.where} broke while ${doing} (${text}): ` +
+            'it may or may not have been done',
+        );
     }
-    return new Error(`Redis at ${this.where} refused ${doing}: ${text}`);
   }
 }
 
-function passwordOf(url: string): string {
-  const raw = new URL(url).password;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
+/**
+ * One connection to the backplane. With Sentinel, ioredis asks the sentinels for the
+ * primary on every (re)connect and checks the node's role once connected; it also
+ * listens for the sentinels' +switch-master to leave a demoted primary at once.
+ */
+function connect(target: RedisTarget, backoff: BackoffOptions, options: RedisOptions): Redis {
+  switch (target.kind) {
+    case 'direct':
+      return new Redis(target.url, options);
+    case 'sentinel': {
+      const username = target.username === '' ? undefined : target.username;
+      const password = target.password === '' ? undefined : target.password;
+      return new Redis({
+        ...options,
+        sentinels: target.sentinels,
+        name: target.name,
+        role: 'master',
+        db: target.db,
+        username,
+        password,
+        sentinelUsername: username,
+        sentinelPassword: password,
+        failoverDetector: true,
+        // Every sentinel unreachable: keep asking, with our back-off (null would stop).
+        sentinelRetryStrategy: (attempt) => backoffDelay(attempt, backoff),
+        sentinelCommandTimeout: options.connectTimeout,
+        // A write refused by a demoted primary (READONLY): reconnect, which asks the
+        // sentinels for the new one. The command itself fails (not resent): a 503.
+        reconnectOnError: (error) => /^READONLY/.test(error.message),
+      });
+    }
   }
 }
 

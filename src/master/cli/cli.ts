@@ -1,7 +1,9 @@
 import yargs from 'yargs';
+import { AUTH_OPTIONS, authSettings } from '../auth/auth-flags';
 import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../../shared/config';
 import { normaliseChannel } from '../channels/channel-name';
 import { findExecutable } from './find-executable';
+import { checkRedisUrl } from '../broker/redis-url';
 import { parseTrustProxy, TrustProxyError } from '../http/client-address';
 import { repeatedFlag } from './repeated-flags';
 import { ShellWordsError, splitShellWords } from './shell-words';
@@ -10,7 +12,7 @@ import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
 import { accessFlags, ACCESS_OPTIONS } from './access-flags';
 
 /**
- * The command line (a contract: see README). Every flag also comes from the
+ * The command line (a contract: see docs/cli.md). Every flag also comes from the
  * environment as PUSH_WS_<FLAG>, so that a systemd EnvironmentFile can set it.
  * A bad value ends with one line naming the flag (a UsageError), never the whole usage text.
  */
@@ -58,7 +60,7 @@ function oneLine(message: string): string {
     .join(' ');
 }
 
-/** The flags (README, "Command line"). Only those marked `array` may be given twice. */
+/** The flags (docs/cli.md). Only those marked `array` may be given twice. */
 const OPTIONS = {
   host: { type: 'string', default: '127.0.0.1', describe: 'address to listen on' },
   port: { type: 'number', default: 5001, describe: 'port; 0 picks a free one' },
@@ -102,9 +104,18 @@ const OPTIONS = {
     default: 256,
     describe: 'MB of RSS a worker may use; over it its client is closed (1011); 0 = off',
   },
-  redis: { type: 'string', describe: 'redis://[:PASSWORD@]HOST:PORT[/DB]: the channel backplane' },
+  redis: {
+    type: 'string',
+    describe:
+      'redis://[:PASSWORD@]HOST:PORT[/DB] or redis+sentinel://[:PASSWORD@]HOST:PORT[,...]/MASTER[/DB]: the channel backplane',
+  },
   history: { type: 'number', default: 100, describe: 'publications kept per channel; 0 = off' },
   'history-ttl': { type: 'number', default: 3600, describe: 'seconds a publication is kept' },
+  'idempotency-window': {
+    type: 'number',
+    default: 300,
+    describe: 'seconds a POST /publish Idempotency-Key is remembered; 0 = off',
+  },
   'channel-exec': {
     type: 'string',
     array: true,
@@ -113,6 +124,7 @@ const OPTIONS = {
   },
   ...WEBSOCKETD_OPTIONS,
   ...ACCESS_OPTIONS,
+  ...AUTH_OPTIONS,
 } as const;
 
 /**
@@ -146,7 +158,25 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
     ['exec', 'dir', 'demo', 'interval-min', 'interval-max', 'publish-token', 'max-buffered'],
   ],
   ['Commands (--exec, --dir):', ['passenv', 'quit-words', 'binary', 'close-ms', 'reverse-lookup']],
-  ['Channels & history:', ['channel-exec', 'history', 'history-ttl', 'redis']],
+  [
+    'Channels & history:',
+    ['channel-exec', 'history', 'history-ttl', 'redis', 'idempotency-window'],
+  ],
+  [
+    'Authentication:',
+    [
+      'auth-secret-file',
+      'auth-public-key',
+      'auth-cookie',
+      'auth-audience',
+      'auth-issuer',
+      'auth-leeway',
+      'private-channels',
+      'allow-anonymous',
+      'auth-url',
+      'auth-timeout',
+    ],
+  ],
   [
     'Production:',
     ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
@@ -269,9 +299,8 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     throw new UsageError(error.message);
   }
   const redis = parsed.redis;
-  if (redis !== undefined && !/^rediss?:\/\/\S+$/.test(redis)) {
-    throw new UsageError('--redis must be a redis:// URL');
-  }
+  const redisProblem = redis === undefined ? undefined : checkRedisUrl(redis);
+  if (redisProblem !== undefined) throw new UsageError(`--redis: ${redisProblem}`);
   return {
     workerMemoryLimit: wholeNumber(
       'worker-memory-limit',
@@ -282,6 +311,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     redis,
     history: wholeNumber('history', parsed.history, 0, 1_000_000),
     historyTtl: positive('history-ttl', parsed['history-ttl']),
+    idempotencyWindow: wholeNumber('idempotency-window', parsed['idempotency-window'], 0, 86_400),
     channelExec: parsed['channel-exec'].map((value) => channelCommand(String(value))),
     host: parsed.host,
     port: wholeNumber('port', parsed.port, 0, 65535),
@@ -304,5 +334,6 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     trustProxy,
     ...websocketd.config,
     ...accessFlags(parsed),
+    auth: authSettings(parsed),
   };
 }

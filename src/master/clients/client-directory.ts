@@ -2,8 +2,8 @@ import type { ClientInfo, Worker } from '../pool/worker';
 
 /** A place held for a client whose handshake is still in flight. */
 export interface Reservation {
-  /** The handshake completed: the client gets its id and is listed. */
-  admit(worker: Worker, remote: string, channel: string): ClientInfo;
+  /** The handshake completed: the client gets its id and is listed (`user`: verified, if any). */
+  admit(worker: Worker, remote: string, channel: string, user?: string): ClientInfo;
   /** The handshake did not complete: the place is free again. */
   cancel(): void;
 }
@@ -64,9 +64,10 @@ export class ClientDirectory {
       return true;
     };
     return {
-      admit: (worker, remote, channel) => {
+      admit: (worker, remote, channel, user) => {
         if (!close()) throw new Error('reservation already used');
-        const client = { id: this.nextId++, remote, channel, since: new Date() };
+        const client: ClientInfo = { id: this.nextId++, remote, channel, since: new Date() };
+        if (user !== undefined) client.user = user;
         this.byId.set(client.id, worker);
         this.addressOf.set(client.id, address);
         return client;

@@ -5,12 +5,14 @@ import { escapeControls } from './log-escape';
 /**
  * The master's log (workers send their lines here over IPC). Text lines look like
  * the original's `[YYYY-MM-DD HH:MM:SS] message`, in local time as PHP's date();
- * a line about a client names `#ID` and, once it has a worker, `pid PID`.
- * JSON lines carry the same as keys `client` and `pid`.
+ * a line about a client names `#ID` and, once it has a worker, `pid PID`, and the
+ * client's verified user as `user "ID"` (JSON-quoted: a user id is the client's text).
+ * JSON lines carry the same as keys `client`, `pid` and `user`.
  */
 export interface ClientMeta {
   client?: number;
   pid?: number;
+  user?: string;
 }
 
 export type Logger = Pick<winston.Logger, 'error' | 'warn' | 'info' | 'debug'> & {
@@ -36,6 +38,7 @@ export function textLine(message: string, meta: ClientMeta, date = new Date()): 
     tags.push(`client #${meta.client}`);
   }
   if (meta.pid !== undefined && !message.includes(`pid ${meta.pid}`)) tags.push(`pid ${meta.pid}`);
+  if (meta.user !== undefined) tags.push(`user ${JSON.stringify(meta.user)}`);
   const suffix = tags.length > 0 ? ` (${tags.join(', ')})` : '';
   return `[${localTimestamp(date)}] ${message}${suffix}`;
 }
