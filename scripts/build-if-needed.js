@@ -5,16 +5,20 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { bundleWorker, WORKER_BUNDLE } = require('./bundle-worker');
+const { bundleClient, CLIENT_BUNDLE, PAGE } = require('./bundle-client');
 
 const root = path.resolve(__dirname, '..');
-const outputs = ['dist/src/main.js', WORKER_BUNDLE].map((f) => path.join(root, f));
+const outputs = ['dist/src/main.js', WORKER_BUNDLE, CLIENT_BUNDLE, PAGE].map((f) =>
+  path.join(root, f),
+);
 
 function newestSource(dir) {
   let newest = 0;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestSource(full));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(full).mtimeMs);
+    else if (entry.name.endsWith('.ts') || entry.name.endsWith('.html'))
+      newest = Math.max(newest, fs.statSync(full).mtimeMs);
   }
   return newest;
 }
@@ -34,4 +38,5 @@ if (built < source) {
     },
   );
   bundleWorker();
+  bundleClient();
 }

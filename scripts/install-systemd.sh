@@ -52,13 +52,14 @@ node=$(command -v node) || { echo "install-systemd.sh: node not found on PATH" >
 node=$(readlink -f "$node")
 [ -f "$src/dist/src/main.js" ] || { echo "install-systemd.sh: run 'npm run build' first" >&2; exit 1; }
 
-# What runs: the compiled master and workers, the client page, the command. The same
-# set from a checkout (which also has sources and tests) and from the package.
+# What runs: the compiled master and workers, the client page, the command; and the
+# README with the docs/ pages it links to. The same set from a checkout (which also has
+# sources and tests) and from the package.
 mkdir -p "$prefix/dist" "$prefix/src" "$unit_dir" "$(dirname "$env_file")"
-rm -rf "$prefix/dist/src" "$prefix/dist/workers" "$prefix/src/client" "$prefix/bin"
+rm -rf "$prefix/dist/src" "$prefix/dist/workers" "$prefix/src/client" "$prefix/bin" "$prefix/docs"
 cp -R "$src/dist/src" "$src/dist/workers" "$prefix/dist/"
 cp -R "$src/src/client" "$prefix/src/"
-cp -R "$src/bin" "$prefix/"
+cp -R "$src/bin" "$src/docs" "$prefix/"
 cp "$src/package.json" "$src/README.md" "$prefix/"
 npm_flags=(--omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error)
 if [ -f "$src/package-lock.json" ]; then
@@ -79,7 +80,7 @@ fi
 
 if [ ! -e "$env_file" ]; then
   cat > "$env_file" <<'ENV'
-# push-websocket settings: PUSH_WS_<FLAG>=value, one a line (see README, "Command line").
+# push-websocket settings: PUSH_WS_<FLAG>=value, one a line (see docs/cli.md).
 #PUSH_WS_HOST=127.0.0.1
 #PUSH_WS_PORT=5001
 #PUSH_WS_MAX_CLIENTS=256

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { authSetup, type AuthSetup } from './master/auth/auth-setup';
 import { parseCommandLine, UsageError } from './master/cli/cli';
 import { openAdminWarning } from './master/http/admin-access';
 import { createLogger } from './master/observability/logger';
@@ -17,8 +18,11 @@ function packageVersion(): string {
 async function main(): Promise<void> {
   const version = packageVersion();
   let config;
+  let auth: AuthSetup | undefined;
   try {
     config = parseCommandLine(process.argv.slice(2), version);
+    // The key files are read now, once: a bad one stops the start (exit 2), not a client.
+    auth = authSetup(config.auth);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`push-websocket: ${error.message}\n`);
@@ -34,7 +38,8 @@ async function main(): Promise<void> {
   logger.info('Server starting...');
   const openAdmin = openAdminWarning(config);
   if (openAdmin !== undefined) logger.warn(openAdmin);
-  const master = new Master(config, logger, version);
+  if (auth !== undefined) logger.info(auth.summary);
+  const master = new Master(config, logger, version, auth?.gate);
   let address: string;
   try {
     address = await master.listen(config.port, config.host);
@@ -44,7 +49,8 @@ async function main(): Promise<void> {
     return exit(1);
   }
   process.title = `push-websocket master ${address}`;
-  logger.info(`Server started on ${address}`);
+  // At any --log-level: tools wait for this line to learn the port.
+  logger.ready(`Server started on ${address}`);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -24,13 +24,23 @@ import { percentDecode, splitRequestTarget } from '../src/shared/url-path';
  *   always set (blank when they do not apply), and inherited HTTP_* names, which would
  *   pass for request headers, are dropped (except HTTP_PROXY, an outgoing setting the
  *   operator may pass on).
+ * - With authentication (docs/authentication.md): REMOTE_USER is the verified user, and
+ *   PUSH_WS_CLAIMS the verified claims as one JSON object (never the token: the master
+ *   took it out of the URL and headers it hands over). Both blank or absent without.
  */
 export interface CgiOptions {
   /** The client's id: PUSH_WS_CLIENT_ID. */
   clientId: number;
   /** SERVER_SOFTWARE, e.g. "push-websocket/0.1.0". */
   serverSoftware: string;
+  /** The verified user: REMOTE_USER. */
+  user?: string;
+  /** The verified claims: PUSH_WS_CLAIMS, as JSON. */
+  claims?: Record<string, unknown>;
 }
+
+/** The verified claims of an authenticated client, as JSON (docs/authentication.md). */
+export const CLAIMS_VARIABLE = 'PUSH_WS_CLAIMS';
 
 const GATEWAY_INTERFACE = 'CGI/1.1';
 
@@ -44,7 +54,7 @@ const BLANK_CGI_NAMES = [
 ];
 
 /** Set only when true of the request; an inherited one is always removed. */
-const CONDITIONAL_CGI_NAMES = ['HTTPS'];
+const CONDITIONAL_CGI_NAMES = ['HTTPS', CLAIMS_VARIABLE];
 
 /** "HTTP_X_FORWARDED_FOR" for "x-forwarded-for"; undefined for names we drop. */
 function headerVariable(name: string): string | undefined {
@@ -145,6 +155,8 @@ export function cgiEnvironment(
   };
   for (const name of BLANK_CGI_NAMES) env[name] = '';
   if (request.https === true) env.HTTPS = 'on';
+  if (options.user !== undefined) env.REMOTE_USER = options.user;
+  if (options.claims !== undefined) env[CLAIMS_VARIABLE] = JSON.stringify(options.claims);
   for (const [name, value] of Object.entries(env)) env[name] = oneLine(value);
   return env;
 }

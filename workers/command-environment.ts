@@ -21,7 +21,12 @@ export function commandEnvironment(
   base: NodeJS.ProcessEnv = process.env,
 ): NodeJS.ProcessEnv | Promise<NodeJS.ProcessEnv> {
   const passed = passEnvironment({ ...base, ...config.commandEnv }, config.passenv);
-  const options = { clientId: handoff.id, serverSoftware: config.serverSoftware };
+  const options = {
+    clientId: handoff.id,
+    serverSoftware: config.serverSoftware,
+    user: handoff.user,
+    claims: handoff.claims,
+  };
   const build = (remoteHost: string | undefined): NodeJS.ProcessEnv =>
     cgiEnvironment({ ...handoff.request, remoteHost }, passed, options);
   if (!config.reverseLookup) return build(undefined);

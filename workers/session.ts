@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { LogLevel, WorkerConfig } from '../src/shared/config';
 import type { ClientHandoff } from '../src/shared/ipc';
+import { APP_CLOSE_REASON, AppCloseCode } from '../src/shared/protocol/close-codes';
 import { DEFAULT_QUIT_WORDS, quitWord } from '../src/shared/quit-words';
 import { FrameText } from './frames';
 import type { ClientSink, PushSource } from './push-source';
@@ -26,6 +27,9 @@ export function overBufferedMs(config: WorkerConfig): number {
   return config.pingInterval > 0 ? config.pingInterval * 1000 : DEFAULT_OVER_BUFFERED_MS;
 }
 
+/** setTimeout's longest delay (about 24.8 days): a later expiry is reached in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Longest client text quoted in the "Performing action" log line. */
 const SHOWN_CHARS = 200;
 
@@ -40,6 +44,7 @@ export class ClientSession {
   private pushed = 0;
   private quitting = false;
   private ending: Promise<void> | undefined;
+  private expiry: NodeJS.Timeout | undefined;
 
   constructor(
     readonly handoff: ClientHandoff,
@@ -85,6 +90,24 @@ export class ClientSession {
     if (opening !== undefined) this.endpoint.sendText(opening);
     const sink = this.sink();
     for (const source of this.sources) source.start(sink);
+    this.expireAt(this.handoff.expiresAt);
+  }
+
+  /**
+   * The client's admission ends at `at` (its token's exp): then it is closed with 4001
+   * "token expired", and its page comes back with a fresh token (docs/authentication.md).
+   */
+  private expireAt(at: number | undefined): void {
+    if (at === undefined) return;
+    const left = at - Date.now();
+    if (left > 0) {
+      this.expiry = setTimeout(() => this.expireAt(at), Math.min(left, MAX_TIMER_MS));
+      return;
+    }
+    this.expiry = undefined;
+    const code = AppCloseCode.TokenExpired;
+    this.events.log('info', `token expired, closing with ${code}`);
+    this.close(code, APP_CLOSE_REASON[code]);
   }
 
   /** Closes the client (the session ends once its socket has closed). */
@@ -161,6 +184,7 @@ export class ClientSession {
 
   /** The socket is gone: make sure every source is too (no command outlives its client). */
   private async end(info: CloseInfo): Promise<void> {
+    clearTimeout(this.expiry);
     await this.stopSources();
     this.events.onEnded(info);
   }

@@ -61,7 +61,7 @@ const option = (name: string): string | undefined => {
 const jsonFile = option('--json');
 const reportDir = option('--report') ?? path.join(ROOT, 'artifacts/bench');
 const plan = quick ? QUICK : FULL;
-/** The spare policy the bursts' target is checked with (README, "Performance"). */
+/** The spare policy the bursts' target is checked with (docs/performance.md). */
 const BURST_POLICY: ServerRole = 'adaptive';
 
 function log(line: string): void {

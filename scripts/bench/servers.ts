@@ -17,7 +17,7 @@ export const FLOOR_NODE_FLAGS = ['--v8-pool-size=1'];
 /**
  * MAX of the adaptive server: a burst of 20 in 100 ms on 2 cores leaves its last client
  * waiting for (20 - ready spares) / 2 start-ups, 9 with the default's 2; 12 spares leave
- * 4, under half (8 leave 6). See README, "Performance".
+ * 4, under half (8 leave 6). See docs/performance.md.
  */
 export const ADAPTIVE_MAX = 12;
 

@@ -7,14 +7,16 @@ import { ClientDirectory } from './clients/client-directory';
 import { ClientEvents } from './clients/client-events';
 import { FrameTally } from './observability/frame-tally';
 import { AcceptErrors } from './observability/accept-errors';
+import type { Gate } from './auth/gate';
 import { adminOnly } from './http/admin-access';
+import { AddressLimits } from './http/address-limits';
 import { parseTrustProxy } from './http/client-address';
 import { ConnectionGuard } from './http/connection-guard';
 import { DescriptorWatch } from './observability/descriptor-watch';
 import { healthRoute } from './http/health-route';
 import { httpFront } from './http/http-front';
 import { metricsRoute } from './http/metrics-route';
-import { pageRoute } from './http/page-route';
+import { clientScriptRoute, pageRoute } from './http/page-route';
 import { publishRoute } from './http/publish-route';
 import { Refusals } from './http/refusal';
 import { Router } from './http/router';
@@ -45,9 +47,10 @@ export class Master {
   private readonly startedAt = Date.now();
   private address = '';
 
-  constructor(config: ServerConfig, logger: Logger, version: string) {
+  /** `gate`: who may connect (authSetup: --auth-*), undefined when anyone may. */
+  constructor(config: ServerConfig, logger: Logger, version: string, gate?: Gate) {
     const channels = (this.channels = new Channels(config, logger));
-    const directory = new ClientDirectory(config.maxClients);
+    const directory = new ClientDirectory(config.maxClients, config.maxClientsPerIp);
     const counts = new PushCounts(() => this.pool.serving);
     const entry = process.env.PUSH_WEBSOCKET_TEST_WORKER_ENTRY || DEFAULT_WORKER_ENTRY;
     const workerConfig = workerConfigOf(config, version);
@@ -86,7 +89,13 @@ export class Master {
       {
         ...upgradeOptions(config),
         trustedProxies: parseTrustProxy(config.trustProxy),
+        limits: new AddressLimits(
+          { maxPerAddress: config.maxClientsPerIp, connectRate: config.connectRate },
+          directory,
+          (line) => logger.warn(line),
+        ),
         onUpgraded: () => metrics.connection('upgraded'),
+        gate,
       },
       this.pool,
       directory,
@@ -99,6 +108,7 @@ export class Master {
     const httpRefusals = new Refusals(logger);
     const router = new Router(httpRefusals)
       .add('/', pageRoute())
+      .add('/client.js', clientScriptRoute())
       .add('/status', adminOnly(config.adminToken, status))
       .add('/metrics', adminOnly(config.adminToken, metricsRoute(metrics, counts)))
       .add(

@@ -46,8 +46,12 @@ export interface ServerConfig {
   idempotencyWindow: number;
   /** --channel-exec CHANNEL=COMMAND: one command per channel, run by the master. */
   channelExec: ChannelCommand[];
+  /** --max-clients-per-ip: clients one address (an IPv6 /64) may hold; 0: no limit. */
+  maxClientsPerIp: number;
+  /** --connect-rate RATE[:BURST]: handshakes a second per address (a token bucket); undefined: off. */
+  connectRate: { rate: number; burst: number } | undefined;
   /*
-   * websocketd parity (README, "Coming from websocketd").
+   * websocketd parity (docs/websocketd.md).
    */
   /** --passenv: server variables a command may see (names, or "PREFIX*" patterns). */
   passenv: string[];
@@ -67,6 +71,42 @@ export interface ServerConfig {
   reverseLookup: boolean;
   /** --header, --header-ws, --header-http, checked: extra response headers. */
   headers: ResponseHeaders;
+  /** --auth-*, --private-channels, --allow-anonymous (docs/authentication.md). */
+  auth: AuthSettings;
+}
+
+/**
+ * Who may connect (docs/authentication.md). Files only: the keys are read at start by
+ * the master, and never reach a worker.
+ */
+export interface AuthSettings {
+  /** --auth-secret-file: a file holding the HS256 secret. */
+  secretFile: string | undefined;
+  /** --auth-public-key: a PEM public key (RS256, ES256, EdDSA) or a JWKS file. */
+  publicKeyFile: string | undefined;
+  /** --auth-cookie: the cookie a token may come in. */
+  cookie: string | undefined;
+  /** --auth-audience: the `aud` tokens must name. */
+  audience: string | undefined;
+  /** --auth-issuer: the `iss` tokens must have. */
+  issuer: string | undefined;
+  /** --auth-leeway: seconds of clock skew allowed on exp, nbf and iat. */
+  leeway: number;
+  /** --private-channels: channel patterns that need a token allowing them. */
+  privateChannels: string[];
+  /** --allow-anonymous: with keys, a client without a token may have the other channels. */
+  allowAnonymous: boolean;
+  /** --auth-url: the app's endpoint that decides for a connection without a token. */
+  url: string | undefined;
+  /** --auth-timeout: seconds --auth-url has to answer. */
+  timeout: number;
+}
+
+/** Whether connections are checked at all (keys or --auth-url set). */
+export function authOn(auth: AuthSettings): boolean {
+  return (
+    auth.secretFile !== undefined || auth.publicKeyFile !== undefined || auth.url !== undefined
+  );
 }
 
 /** A response header as a [name, value] pair. */

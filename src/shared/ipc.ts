@@ -27,6 +27,21 @@ export interface ClientHandoff {
   position?: StreamPosition;
   /** For a client that came back with ?since=&epoch=: what recovery found. */
   recovery?: RecoveryNotice;
+  /**
+   * The verified user id (a token's `sub`, or the user --auth-url answered); absent for
+   * an anonymous client. Shown in /status, log lines, and a command's REMOTE_USER.
+   */
+  user?: string;
+  /**
+   * The verified claims (a token's payload, or --auth-url's answer), never the token
+   * itself: a command's PUSH_WS_CLAIMS, as JSON.
+   */
+  claims?: Record<string, unknown>;
+  /**
+   * When the client's admission ends (ms since the epoch: the token's `exp` plus the
+   * leeway, or --auth-url's `expire_at`): the worker then closes it with 4001.
+   */
+  expiresAt?: number;
 }
 
 /** The last offset a client has of its channel, in the channel's epoch. */

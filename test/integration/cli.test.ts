@@ -168,6 +168,22 @@ describe('command line', () => {
     expect(lines.filter((l) => l.includes('Server started on'))).toHaveLength(1);
   });
 
+  test.each([
+    ['warn', 'text'],
+    ['error', 'text'],
+    ['error', 'json'],
+  ])(
+    'the ready line prints at --log-level %s (%s), and nothing below the level does',
+    async (level, format) => {
+      const server = await startServer(['--log-level', level, '--log-format', format]);
+      const lines = server.output.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`Server started on 127.0.0.1:${server.port}`);
+      if (format === 'json') expect(JSON.parse(lines[0])).toMatchObject({ level: 'info' });
+      expect(server.output).not.toContain('Server starting');
+    },
+  );
+
   test("the package's command (through an npm-style symlink) runs the master, titled whole", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-bin-'));
     const link = path.join(dir, 'push-websocket');

@@ -82,6 +82,11 @@ function helpFlags(help: string): Map<string, string> {
 }
 
 describe('documentation links', () => {
+  test('README.md stays a page a newcomer reads in five minutes (under 350 lines)', () => {
+    // What grows past it belongs in a docs/ page, linked from the README.
+    expect(read('README.md').split('\n').length).toBeLessThan(350);
+  });
+
   test('the slugger names headings as GitHub does', () => {
     expect([
       ...anchorsOf(
@@ -122,6 +127,23 @@ function tree(dir: string): string[] {
   }
   return found;
 }
+
+describe('the repository paths the pages name', () => {
+  test.each(PAGES)('every path %s names exists (a move or a rename shows here)', (page) => {
+    const missing: string[] = [];
+    const paths = read(page).matchAll(
+      /(?<![\w./-])((?:dist\/)?(?:src|workers|scripts|test|deploy|docs)\/[\w./-]*[\w/])/g,
+    );
+    for (const [, named] of paths) {
+      if (named.endsWith('.bundle.js')) continue; // built by npm run build
+      // A compiled file (dist/scripts/bench/x.js) is named for its source.
+      const source = named.replace(/^dist\/(.*)\.js$/, '$1.ts');
+      const found = [source, `${source}.ts`].some((file) => existsSync(path.join(ROOT, file)));
+      if (!found) missing.push(named);
+    }
+    expect(missing).toEqual([]);
+  });
+});
 
 describe('docs/architecture.md', () => {
   const page = read('docs/architecture.md');

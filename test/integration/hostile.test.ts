@@ -3,6 +3,7 @@ import { isAlive } from '../helpers/proc';
 import { RawClient, handshakeRequest } from '../helpers/raw-client';
 import { seeded } from '../helpers/seeded';
 import { FAST, startServer, stopAllServers, type ServerProcess } from '../helpers/server';
+import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
 
 /** A TLS 1.2 ClientHello's first bytes: what a browser sends to https:// on a plain port. */
@@ -98,6 +99,35 @@ describe('hostile input before the hand-off', () => {
     watcher.terminate();
     fresh.terminate();
   }, 90000);
+});
+
+describe('a slowloris flood', () => {
+  afterAll(stopAllServers);
+
+  test('250 slowloris sockets give one warn line and one summary line, not 250', async () => {
+    const server = await startServer(['--handshake-timeout', '0.5', '--no-demo']);
+    const sockets = await Promise.all(
+      Array.from({ length: 250 }, async () => {
+        const client = await RawClient.connect(server.port);
+        client.send('GET / HTTP/1.1\r\nHost: x\r\n');
+        return client;
+      }),
+    );
+    const answers = await Promise.all(sockets.map((client) => client.responseText(15000)));
+    for (const text of answers) expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    const lines = (): string[] =>
+      server.output.split('\n').filter((line) => line.includes('Handshake timeout'));
+    expect(lines()).toHaveLength(1);
+    expect(lines()[0]).toMatch(/Handshake timeout: 127\.0\.0\.1:\d+ sent no complete request/);
+    // The rest, counted at the end of the interval (10 s): one line (two, if the sockets'
+    // timeouts straddled an interval's end on a slow machine).
+    const counted = (): number =>
+      lines()
+        .map((line) => /(\d+) more connection\(s\)/.exec(line)?.[1])
+        .reduce((sum, count) => sum + Number(count ?? 0), 0);
+    await waitFor(() => counted() === 249, 'the summary of 249 more timeouts', 30000, 200);
+    expect(lines().length).toBeLessThanOrEqual(3);
+  }, 60000);
 });
 
 describe('random requests', () => {

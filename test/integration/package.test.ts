@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -57,11 +57,15 @@ describe('the npm package', () => {
     for (const file of [
       'package.json',
       'README.md',
+      'docs/operations.md', // the pages the README links to
       'bin/push-websocket',
       'dist/src/main.js',
       'dist/src/master/master.js',
       'dist/workers/push-worker.bundle.js',
-      'src/client/index.html',
+      'dist/client/index.html',
+      'dist/client/client.js',
+      'dist/client/package.json',
+      'dist/client/types/index.d.ts',
       'scripts/install-systemd.sh',
       'scripts/push-websocket.service',
       'deploy/nginx/push-websocket-tls.conf',
@@ -70,7 +74,9 @@ describe('the npm package', () => {
     }
     for (const file of files) {
       expect(file).not.toMatch(/^(test|dist\/scripts|dist\/test|node_modules)\//);
-      expect(file).not.toMatch(/\.(ts|map)$/);
+      // Type declarations of the client library are the one kind of .ts shipped.
+      if (!file.startsWith('dist/client/types/')) expect(file).not.toMatch(/\.(ts|map)$/);
+      else expect(file).toMatch(/\.d\.ts$/);
     }
   });
 
@@ -101,6 +107,20 @@ describe('the npm package', () => {
       const page = await fetch(`${server.httpUrl}/`);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<html');
+      const script = await fetch(`${server.httpUrl}/client.js`);
+      expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(await script.text()).toContain('class PushClient');
+      // The library as an app imports it: push-websocket/client, an ES module.
+      const { stdout } = await run(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          "const m = await import('push-websocket/client'); console.log(typeof m.PushClient)",
+        ],
+        { cwd: path.join(dir, 'global/lib'), timeout: 30000 },
+      );
+      expect(stdout).toBe('function\n');
     } finally {
       client.terminate();
       await server.stop();
@@ -125,6 +145,8 @@ describe('the npm package', () => {
     const unit = readFileSync(path.join(dir, 'units/push-websocket.service'), 'utf8');
     const [command, ...args] = (/^ExecStart=(.*)$/m.exec(unit) as RegExpExecArray)[1].split(' ');
     expect(args).toContain(path.join(app, 'dist/src/main.js'));
+    // The unit's Documentation= is the README; the pages it links to are beside it.
+    expect(existsSync(path.join(app, 'docs/cli.md'))).toBe(true);
     const child = spawn(command, [...args, '--port', '0', ...FAST], {
       cwd: '/',
       env: { PATH: '/usr/bin:/bin' },

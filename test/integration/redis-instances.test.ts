@@ -17,7 +17,7 @@ import type { WsClient } from '../helpers/ws-client';
 
 /** Pushes every 0.2-0.3 s: a client's demo pushes show it is still served. */
 const PUSHES = ['--interval-min', '0.2', '--interval-max', '0.3'];
-/** How long publishing may take to work again after Redis is back (README: 5 s). */
+/** How long publishing may take to work again after Redis is back (Retry-After: 5 s, docs/operations.md). */
 const RECOVERY_BOUND_MS = 5000;
 
 interface Status {

@@ -133,6 +133,12 @@ describe('--staticdir serves the files under DIR', () => {
     expect(answer.headers.location).toBe('/evil.example/');
   });
 
+  test('a file’s path with a trailing slash is 404, not the file (/hello.txt/)', async () => {
+    expect((await get('/hello.txt/')).status).toBe(404);
+    expect((await get('/link-in.txt/')).status).toBe(404);
+    expect((await get('/hello.txt')).status).toBe(200);
+  });
+
   test('a missing file, and methods other than GET and HEAD, are left to the caller', async () => {
     expect((await get('/nope.txt')).status).toBe(404);
     expect((await get('/hello.txt', 'POST', { 'Content-Length': '0' })).status).toBe(404);

@@ -224,6 +224,34 @@ describe('origins', () => {
       client.destroy();
     }
   });
+
+  test('--same-origin alone admits a DNS-rebinding page (its Origin matches its Host); --origin refuses it', async () => {
+    // A page at http://rebind.example:PORT whose name now resolves to this server: the
+    // browser sends that Host and that Origin, so --same-origin cannot tell (docs/cli.md).
+    const rebinding = (port: number): Record<string, string> => ({
+      Host: `rebind.example:${port}`,
+      Origin: `http://rebind.example:${port}`,
+    });
+    const same = await startServer(['--no-demo', '--same-origin']);
+    const alone = await RawClient.upgrade(same.port, rebinding(same.port));
+    expect(alone.status).toBe(101);
+    alone.client.destroy();
+    const listed = await startServer([
+      '--no-demo',
+      '--same-origin',
+      '--origin',
+      `http://127.0.0.1`,
+    ]);
+    const refused = await RawClient.upgrade(listed.port, rebinding(listed.port));
+    expect(refused.status).toBe(403);
+    refused.client.destroy();
+    const own = await RawClient.upgrade(listed.port, {
+      Host: `127.0.0.1:${listed.port}`,
+      Origin: `http://127.0.0.1:${listed.port}`,
+    });
+    expect(own.status).toBe(101);
+    own.client.destroy();
+  });
 });
 
 let listedServer: Promise<ServerProcess> | undefined;

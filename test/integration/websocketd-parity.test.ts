@@ -13,8 +13,8 @@ import { describeWithWebsocketd, startWebsocketd, stopAllWebsocketd } from '../h
 /**
  * push-websocket against the real websocketd, both running the same commands (an env
  * dump, a line echo, a binary echo, a --dir tree) and asked the same raw requests: what
- * a client sees must be the same, but for the differences README ("Coming from
- * websocketd") documents, each asserted here as it is.
+ * a client sees must be the same, but for the differences docs/websocketd.md
+ * documents, each asserted here as it is.
  */
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';

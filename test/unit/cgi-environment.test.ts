@@ -262,3 +262,20 @@ describe('parsePassenv', () => {
     expect(() => parsePassenv('L*C')).toThrow('"L*C"');
   });
 });
+
+describe('cgiEnvironment of an authenticated client', () => {
+  test('REMOTE_USER is the verified user and PUSH_WS_CLAIMS the claims as JSON', () => {
+    const claims = { sub: '42', exp: 2000000000, channels: ['/user/42'], note: 'a\nb' };
+    const env = cgiEnvironment(facts(), {}, { ...OPTIONS, user: '42', claims });
+    expect(env.REMOTE_USER).toBe('42');
+    expect(JSON.parse(env.PUSH_WS_CLAIMS)).toEqual(claims);
+    expect(env.PUSH_WS_CLAIMS).not.toMatch(/[\r\n]/);
+  });
+
+  test('an anonymous client has REMOTE_USER blank and no PUSH_WS_CLAIMS, whatever was inherited', () => {
+    const inherited = { REMOTE_USER: 'root', PUSH_WS_CLAIMS: '{"sub":"forged"}' };
+    const env = cgiEnvironment(facts(), inherited, OPTIONS);
+    expect(env.REMOTE_USER).toBe('');
+    expect(env.PUSH_WS_CLAIMS).toBeUndefined();
+  });
+});

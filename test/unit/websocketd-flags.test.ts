@@ -10,7 +10,7 @@ import {
 
 /**
  * The websocketd-parity flags through parseCommandLine: defaults, values, and the one
- * line a bad value gets (README, "Coming from websocketd").
+ * line a bad value gets (docs/websocketd.md).
  */
 let dir: string;
 

@@ -31,6 +31,8 @@ describe('parseWorkerConfig', () => {
       historyTtl: 3600,
       idempotencyWindow: 300,
       channelExec: [],
+      maxClientsPerIp: 0,
+      connectRate: undefined,
       workerMemoryLimit: 256,
       adminToken: undefined,
       trustProxy: [],
@@ -43,6 +45,18 @@ describe('parseWorkerConfig', () => {
       closeMs: 250,
       reverseLookup: true,
       headers: { all: [], ws: [], http: [] },
+      auth: {
+        secretFile: '/etc/push-websocket/secret',
+        publicKeyFile: undefined,
+        cookie: undefined,
+        audience: undefined,
+        issuer: undefined,
+        leeway: 5,
+        privateChannels: ['/user/*'],
+        allowAnonymous: false,
+        url: undefined,
+        timeout: 3,
+      },
     };
     const sent = workerConfigOf(server, '1.2.3');
     expect(sent).toMatchObject({

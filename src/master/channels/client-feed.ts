@@ -79,10 +79,7 @@ export class ClientFeed {
       return;
     }
     if (!worker.publish(frames.frame(this.json))) {
-      this.logger.warn('Publish queue full, message dropped', {
-        client: worker.client?.id,
-        pid: worker.pid,
-      });
+      this.logger.warn('Publish queue full, message dropped', worker.meta);
     }
   }
 
@@ -96,8 +93,8 @@ export class ClientFeed {
     worker.publish(WAKE_RECORD);
     if (this.dropped > 0) {
       this.logger.warn(`${this.dropped} message(s) dropped during the hand-off`, {
+        ...worker.meta,
         client: clientId,
-        pid: worker.pid,
       });
     }
     for (const frames of this.pending.splice(0)) this.forward(frames);

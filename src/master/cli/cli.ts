@@ -1,4 +1,5 @@
 import yargs from 'yargs';
+import { AUTH_OPTIONS, authSettings } from '../auth/auth-flags';
 import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../../shared/config';
 import { normaliseChannel } from '../channels/channel-name';
 import { findExecutable } from './find-executable';
@@ -8,9 +9,10 @@ import { repeatedFlag } from './repeated-flags';
 import { ShellWordsError, splitShellWords } from './shell-words';
 import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
 import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
+import { accessFlags, ACCESS_OPTIONS } from './access-flags';
 
 /**
- * The command line (a contract: see README). Every flag also comes from the
+ * The command line (a contract: see docs/cli.md). Every flag also comes from the
  * environment as PUSH_WS_<FLAG>, so that a systemd EnvironmentFile can set it.
  * A bad value ends with one line naming the flag (a UsageError), never the whole usage text.
  */
@@ -48,7 +50,8 @@ function oneLine(message: string): string {
       const kebab = name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
       return `--${kebab} (PUSH_WS_${kebab.toUpperCase().replace(/-/g, '_')})`;
     });
-    return `unknown option ${names.join(', ')}`;
+    // yargs names a kebab-case option twice (redis-no, redisNo): both map to one name.
+    return `unknown option ${[...new Set(names)].join(', ')}`;
   }
   return message
     .split('\n')
@@ -57,7 +60,7 @@ function oneLine(message: string): string {
     .join(' ');
 }
 
-/** The flags (README, "Command line"). Only those marked `array` may be given twice. */
+/** The flags (docs/cli.md). Only those marked `array` may be given twice. */
 const OPTIONS = {
   host: { type: 'string', default: '127.0.0.1', describe: 'address to listen on' },
   port: { type: 'number', default: 5001, describe: 'port; 0 picks a free one' },
@@ -120,6 +123,8 @@ const OPTIONS = {
     describe: 'CHANNEL=COMMAND: one command whose lines feed a channel (repeatable)',
   },
   ...WEBSOCKETD_OPTIONS,
+  ...ACCESS_OPTIONS,
+  ...AUTH_OPTIONS,
 } as const;
 
 /**
@@ -153,8 +158,29 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
     ['exec', 'dir', 'demo', 'interval-min', 'interval-max', 'publish-token', 'max-buffered'],
   ],
   ['Commands (--exec, --dir):', ['passenv', 'quit-words', 'binary', 'close-ms', 'reverse-lookup']],
-  ['Channels & history:', ['channel-exec', 'history', 'history-ttl', 'redis']],
-  ['Production:', ['admin-token', 'trust-proxy', 'worker-memory-limit']],
+  [
+    'Channels & history:',
+    ['channel-exec', 'history', 'history-ttl', 'redis', 'idempotency-window'],
+  ],
+  [
+    'Authentication:',
+    [
+      'auth-secret-file',
+      'auth-public-key',
+      'auth-cookie',
+      'auth-audience',
+      'auth-issuer',
+      'auth-leeway',
+      'private-channels',
+      'allow-anonymous',
+      'auth-url',
+      'auth-timeout',
+    ],
+  ],
+  [
+    'Production:',
+    ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
+  ],
 ];
 
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;
@@ -307,5 +333,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     adminToken,
     trustProxy,
     ...websocketd.config,
+    ...accessFlags(parsed),
+    auth: authSettings(parsed),
   };
 }

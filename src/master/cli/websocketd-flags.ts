@@ -7,7 +7,7 @@ import { realDirectorySync } from '../http/real-path';
 import { UsageError, wholeNumber } from './usage-error';
 
 /**
- * The flags that let a websocketd user switch (README, "Coming from websocketd"): their
+ * The flags that let a websocketd user switch (docs/websocketd.md): their
  * yargs options and their checks. Kept apart from cli.ts so that the table of what maps
  * to what is in one place. A bad value throws UsageError (one line, exit 2).
  */

@@ -2,22 +2,32 @@ import type { ClientInfo, Worker } from '../pool/worker';
 
 /** A place held for a client whose handshake is still in flight. */
 export interface Reservation {
-  /** The handshake completed: the client gets its id and is listed. */
-  admit(worker: Worker, remote: string, channel: string): ClientInfo;
+  /** The handshake completed: the client gets its id and is listed (`user`: verified, if any). */
+  admit(worker: Worker, remote: string, channel: string, user?: string): ClientInfo;
   /** The handshake did not complete: the place is free again. */
   cancel(): void;
 }
 
 /**
- * Who the clients are: it hands out client ids, holds --max-clients (counting
- * handshakes still waiting for a worker), and finds a client's worker by id.
+ * Who the clients are: it hands out client ids, holds --max-clients and
+ * --max-clients-per-ip (counting handshakes still waiting for a worker), and finds a
+ * client's worker by id. The per-address table holds only addresses with a client or a
+ * handshake in flight: it never outgrows --max-clients.
  */
 export class ClientDirectory {
   private nextId = 1;
   private pending = 0;
   private readonly byId = new Map<number, Worker>();
+  /** The address each client was counted under. */
+  private readonly addressOf = new Map<number, string>();
+  /** Clients and handshakes in flight, per address. */
+  private readonly perAddress = new Map<string, number>();
 
-  constructor(private readonly maxClients: number) {}
+  constructor(
+    private readonly maxClients: number,
+    /** --max-clients-per-ip; 0: no limit. */
+    private readonly maxPerAddress = 0,
+  ) {}
 
   /** Clients connected, plus handshakes in flight. */
   get load(): number {
@@ -28,10 +38,24 @@ export class ClientDirectory {
     return this.byId.size;
   }
 
-  /** A place for one more client, or undefined when the server is full. */
-  reserve(): Reservation | undefined {
+  /** Clients and handshakes in flight from `address`. */
+  addressLoad(address: string): number {
+    return this.perAddress.get(address) ?? 0;
+  }
+
+  /** `address` holds --max-clients-per-ip places already (never, without the flag). */
+  addressFull(address: string): boolean {
+    return this.maxPerAddress > 0 && this.addressLoad(address) >= this.maxPerAddress;
+  }
+
+  /**
+   * A place for one more client (from `address`, counted until the client is removed),
+   * or undefined when the server is full. The caller checks addressFull() first.
+   */
+  reserve(address = ''): Reservation | undefined {
     if (this.load >= this.maxClients) return undefined;
     this.pending++;
+    this.countAddress(address, 1);
     let open = true;
     const close = (): boolean => {
       if (!open) return false;
@@ -40,13 +64,17 @@ export class ClientDirectory {
       return true;
     };
     return {
-      admit: (worker, remote, channel) => {
+      admit: (worker, remote, channel, user) => {
         if (!close()) throw new Error('reservation already used');
-        const client = { id: this.nextId++, remote, channel, since: new Date() };
+        const client: ClientInfo = { id: this.nextId++, remote, channel, since: new Date() };
+        if (user !== undefined) client.user = user;
         this.byId.set(client.id, worker);
+        this.addressOf.set(client.id, address);
         return client;
       },
-      cancel: () => void close(),
+      cancel: () => {
+        if (close()) this.countAddress(address, -1);
+      },
     };
   }
 
@@ -61,5 +89,15 @@ export class ClientDirectory {
   /** The client has gone. */
   remove(id: number): void {
     this.byId.delete(id);
+    const address = this.addressOf.get(id);
+    if (address === undefined) return;
+    this.addressOf.delete(id);
+    this.countAddress(address, -1);
+  }
+
+  private countAddress(address: string, change: 1 | -1): void {
+    const count = (this.perAddress.get(address) ?? 0) + change;
+    if (count > 0) this.perAddress.set(address, count);
+    else this.perAddress.delete(address);
   }
 }

@@ -22,7 +22,7 @@ export class ClientEvents implements PoolEvents {
   ) {}
 
   onClientMessage(worker: Worker, message: ClientMessage): void {
-    const meta = { client: worker.client?.id, pid: worker.pid };
+    const meta = worker.meta;
     switch (message.type) {
       case 'quit':
         this.logger.info(`Client #${meta.client} sent '${message.text}'`, meta);
@@ -43,7 +43,7 @@ export class ClientEvents implements PoolEvents {
   }
 
   onClientGone(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
-    const meta = { client: worker.client?.id, pid: worker.pid };
+    const meta = worker.meta;
     if (signal === 'SIGKILL' || (code !== 0 && code !== null)) {
       this.logger.warn(
         `Worker of client #${meta.client} died (code ${code}, signal ${signal})`,

@@ -73,7 +73,12 @@ function parseBody(
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return 'body must be a JSON object';
   }
-  const { data, client, channel, idempotency_key: key } = parsed as {
+  const {
+    data,
+    client,
+    channel,
+    idempotency_key: key,
+  } = parsed as {
     data?: unknown;
     client?: unknown;
     channel?: unknown;

@@ -59,10 +59,15 @@ export class Refusals {
     status: number,
     reason: string,
     headers?: RefusalHeaders,
-    /** The log line when the default (`STATUS for WHO: REASON`) says less. */
-    logLine = `${status} for ${target.describe}: ${reason}`,
+    /**
+     * The log line when the default (`STATUS for WHO: REASON`) says less; null when the
+     * caller logs (once per burst: see burst-log.ts).
+     */
+    logLine: string | null = `${status} for ${target.describe}: ${reason}`,
   ): void {
-    if (status >= 500) this.logger.error(logLine);
+    if (logLine === null) {
+      // logged by the caller
+    } else if (status >= 500) this.logger.error(logLine);
     else this.logger.warn(logLine);
     this.onRefused(status);
     const { socket, res } = target;

@@ -2,6 +2,7 @@ import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { HeaderPair } from '../../shared/config';
 import { hostPort } from '../../shared/host-port';
+import { redactTarget } from '../auth/token-source';
 import type { RefusalHeaders, Refusals } from './refusal';
 
 /** One request as a route handler sees it. */
@@ -26,9 +27,12 @@ export interface Route {
   handle(context: RequestContext): void | Promise<void>;
 }
 
-/** A request as refusals and logs name it: "ADDR:PORT GET /path" (`who` first). */
+/**
+ * A request as refusals and logs name it: "ADDR:PORT GET /path" (`who` first), any
+ * `token` query parameter's value redacted (a token never reaches a log line).
+ */
 export function describeRequest(who: string, req: http.IncomingMessage): string {
-  return `${who} ${req.method} ${req.url}`;
+  return `${who} ${req.method} ${redactTarget(req.url ?? '')}`;
 }
 
 /** The request target as a URL ("/x?y", or absolute-form), or undefined if it is not one. */

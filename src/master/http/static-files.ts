@@ -19,7 +19,8 @@ import { realDirectory, realPathInside } from './real-path';
  *   no hidden segment either (a visible link to a hidden file is refused); `send` then
  *   opens that real path, so a link swapped after the check cannot redirect it;
  * - a directory is served by its index.html (no listings); "/dir" is redirected to
- *   "/dir/" first, as websocketd (Go's file server) and `send` do.
+ *   "/dir/" first, as websocketd (Go's file server) and `send` do; a file's path with a
+ *   trailing "/" ("/a.txt/") is no file.
  * Anything refused is "no file": the caller answers 404, as for a missing file.
  */
 export class StaticFiles {
@@ -60,6 +61,8 @@ export class StaticFiles {
       }
       return this.sendFile(req, res, path.join(candidate, 'index.html'));
     }
+    // "/a.txt/" names a directory that is not there, as on any file server: not the file.
+    if (target.path.endsWith('/')) return false;
     return this.sendFile(req, res, candidate, info);
   }
 

@@ -10,6 +10,9 @@ import {
 import { CloseCode } from '../../shared/protocol/constants';
 import { encodeClose } from '../../shared/protocol/frame';
 import { RECOVERY_RETRY_AFTER_S, type ChannelRelay } from '../channels/channel-relay';
+import type { Gate } from '../auth/gate';
+import type { Identity } from '../auth/identity';
+import { redactHeaders, redactTarget, withoutCookie, withoutToken } from '../auth/token-source';
 import { commandSubscription, subscriptionRequest } from '../channels/subscription-request';
 import type { ClientDirectory } from '../clients/client-directory';
 import type { Logger } from '../observability/logger';
@@ -24,6 +27,7 @@ import { describeRequest } from './router';
 import { ScriptDirectory, type ScriptRoute } from './script-dir';
 import { splitRequestTarget } from '../../shared/url-path';
 import { upgradeHeaders } from './extra-headers';
+import { addressKey, type AddressLimits, type AddressRefusal } from './address-limits';
 
 /** Seconds a client turned away for capacity is told to wait (Retry-After). */
 const FULL_RETRY_AFTER_S = 5;
@@ -45,6 +49,15 @@ export interface UpgradeOptions {
    * QUERY_STRING), so a path or query that is no channel request is not refused.
    */
   commands?: boolean;
+  /** --connect-rate and --max-clients-per-ip (by the address --trust-proxy resolves). */
+  limits?: AddressLimits;
+  /**
+   * Who may connect, to which channel (--auth-*, --private-channels): asked before the
+   * 101; undefined when anyone may.
+   */
+  gate?: Gate;
+  /** --auth-cookie: the cookie a token may come in (taken out of a command's HTTP_COOKIE). */
+  authCookie?: string;
 }
 
 /** The upgrade options the flags ask for (--origin, --same-origin, --header*, --dir). */
@@ -55,6 +68,7 @@ export function upgradeOptions(config: ServerConfig): UpgradeOptions {
     upgradeHeaders: upgradeHeaders(config.headers),
     scripts: config.dir === undefined ? undefined : ScriptDirectory.ofRealRoot(config.dir),
     commands: runsCommands(config),
+    authCookie: config.auth.cookie,
   };
 }
 
@@ -102,14 +116,48 @@ export class UpgradeHandler {
     );
     const remote = who.remote;
     const from = who.via === undefined ? remote : `${remote} (via ${who.via}, ${who.proto})`;
-    this.logger.debug(`Handshake from ${from}: ${req.method} ${req.url} HTTP/${req.httpVersion}`);
-    this.logger.debug(`Handshake headers: ${JSON.stringify(req.headers)}`);
+    // Never a token or a cookie in a log line: the target and the headers are redacted.
+    const shownTarget = redactTarget(req.url ?? '');
+    this.logger.debug(
+      `Handshake from ${from}: ${req.method} ${shownTarget} HTTP/${req.httpVersion}`,
+    );
+    this.logger.debug(`Handshake headers: ${JSON.stringify(redactHeaders(req.headers))}`);
     const target = { socket, describe: describeRequest(from, req) };
     const refuse = (status: number, reason: string, headers?: RefusalHeaders): void =>
       this.refusals.refuse(target, status, reason, headers);
 
+    // Logged by the limits, once per burst per address.
+    const limited = (refusal: AddressRefusal): void =>
+      this.refusals.refuse(target, refusal.status, refusal.reason, refusal.headers, null);
+    const overRate = this.options.limits?.rate(who.address, target.describe);
+    if (overRate !== undefined) return limited(overRate);
+
     const verdict = this.check(req, who.proto === 'https');
     if (!verdict.ok) return refuse(verdict.status, verdict.reason, verdict.headers);
+    const wanted = this.options.commands
+      ? commandSubscription(req.url ?? '/')
+      : subscriptionRequest(req.url ?? '/');
+    if ('error' in wanted) return refuse(400, wanted.error);
+    let identity: Identity | undefined;
+    const gate = this.options.gate;
+    if (gate !== undefined) {
+      const admission = await gate.admit({
+        target: req.url ?? '/',
+        headers: req.headers,
+        address: who.address,
+        channel: wanted.channel,
+      });
+      if (!admission.ok) {
+        const { status, reason, headers, detail } = admission;
+        const line = `${status} for ${target.describe}: ${reason}${detail === undefined ? '' : ` (${detail})`}`;
+        return this.refusals.refuse(target, status, reason, headers, line);
+      }
+      if (socket.destroyed) {
+        this.logger.info(`Client ${remote} left during the handshake`);
+        return;
+      }
+      identity = admission.identity;
+    }
     let route: ScriptRoute | undefined;
     if (this.options.scripts !== undefined) {
       route = await this.options.scripts.resolve(splitRequestTarget(req.url ?? '/').path);
@@ -118,11 +166,10 @@ export class UpgradeHandler {
         return this.refusals.refuse(target, 404, 'Not found', undefined, line);
       }
     }
-    const wanted = this.options.commands
-      ? commandSubscription(req.url ?? '/')
-      : subscriptionRequest(req.url ?? '/');
-    if ('error' in wanted) return refuse(400, wanted.error);
-    const reservation = this.directory.reserve();
+    // Checked and reserved with nothing awaited between: no handshake slips past the count.
+    const overAddress = this.options.limits?.perAddress(who.address, target.describe);
+    if (overAddress !== undefined) return limited(overAddress);
+    const reservation = this.directory.reserve(addressKey(who.address));
     if (reservation === undefined) {
       return refuse(503, `Server full (${this.directory.load} clients)`, {
         'Retry-After': String(FULL_RETRY_AFTER_S),
@@ -179,19 +226,23 @@ export class UpgradeHandler {
         return;
       }
       this.options.onUpgraded?.();
-      const client = reservation.admit(worker, remote, wanted.channel);
+      const client = reservation.admit(worker, remote, wanted.channel, identity?.user);
       this.pool.assign(worker, client);
       const { id } = client;
+      const facts = requestFacts(req, socket, who, route);
       const handoff: Omit<ClientHandoff, 'head'> = {
         type: 'client',
         id,
         remote,
-        request: requestFacts(req, socket, who, route),
+        request: gate === undefined ? facts : withoutSecrets(facts, this.options.authCookie),
         command: route?.found === true ? [route.file] : undefined,
         channel: wanted.channel,
         format: wanted.format,
         position: opened.position,
         recovery: opened.recovery,
+        ...(identity === undefined
+          ? {}
+          : { user: identity.user, claims: identity.claims, expiresAt: identity.expiresAt }),
       };
       this.handOff(worker, handoff, socket, head);
       this.relay.admitted(opened.feed, worker, id);
@@ -205,7 +256,7 @@ export class UpgradeHandler {
     head: Buffer,
   ): void {
     const { id } = handoff;
-    const meta = { client: id, pid: worker.pid };
+    const meta = worker.meta;
     handOffSocket(worker.process, socket, handoff, head).then(
       () => this.logger.info(`Client #${id} is successfully created!`, meta),
       (error: Error) => {
@@ -241,4 +292,24 @@ export function requestFacts(
     scriptName: route?.found === true ? route.scriptName : undefined,
     pathInfo: route?.found === true ? route.pathInfo : undefined,
   };
+}
+
+/**
+ * The facts without what authenticated the client, for a worker and its command: no
+ * `token` query parameter (REQUEST_URI, QUERY_STRING), no Authorization header, no
+ * --auth-cookie cookie. The identity travels apart (user, claims).
+ */
+export function withoutSecrets(facts: RequestFacts, cookie: string | undefined): RequestFacts {
+  const headers: [string, string][] = [];
+  for (const [name, value] of facts.headers) {
+    const lower = name.toLowerCase();
+    if (lower === 'authorization') continue;
+    if (lower === 'cookie' && cookie !== undefined) {
+      const rest = withoutCookie(value, cookie);
+      if (rest !== undefined) headers.push([name, rest]);
+      continue;
+    }
+    headers.push([name, value]);
+  }
+  return { ...facts, url: withoutToken(facts.url), headers };
 }

@@ -5,12 +5,14 @@ import { escapeControls } from './log-escape';
 /**
  * The master's log (workers send their lines here over IPC). Text lines look like
  * the original's `[YYYY-MM-DD HH:MM:SS] message`, in local time as PHP's date();
- * a line about a client names `#ID` and, once it has a worker, `pid PID`.
- * JSON lines carry the same as keys `client` and `pid`.
+ * a line about a client names `#ID` and, once it has a worker, `pid PID`, and the
+ * client's verified user as `user "ID"` (JSON-quoted: a user id is the client's text).
+ * JSON lines carry the same as keys `client`, `pid` and `user`.
  */
 export interface ClientMeta {
   client?: number;
   pid?: number;
+  user?: string;
 }
 
 export type Logger = Pick<winston.Logger, 'error' | 'warn' | 'info' | 'debug'> & {
@@ -36,6 +38,7 @@ export function textLine(message: string, meta: ClientMeta, date = new Date()): 
     tags.push(`client #${meta.client}`);
   }
   if (meta.pid !== undefined && !message.includes(`pid ${meta.pid}`)) tags.push(`pid ${meta.pid}`);
+  if (meta.user !== undefined) tags.push(`user ${JSON.stringify(meta.user)}`);
   const suffix = tags.length > 0 ? ` (${tags.join(', ')})` : '';
   return `[${localTimestamp(date)}] ${message}${suffix}`;
 }
@@ -46,6 +49,8 @@ export function textLine(message: string, meta: ClientMeta, date = new Date()): 
  * command can break a line or forge one (see log-escape.ts).
  */
 const escapeFormat = winston.format((info) => {
+  // The ready line's level passes every --log-level; it reads as an info line.
+  if (info.level === READY_LEVEL) info.level = 'info';
   for (const key of Object.keys(info)) {
     const value = info[key];
     if (typeof value === 'string') info[key] = escapeControls(value);
@@ -67,13 +72,26 @@ const jsonFormat = winston.format.combine(
   winston.format.json(),
 );
 
-export function createLogger(level: LogLevel, format: LogFormat): Logger {
+/**
+ * A level above every --log-level, for the one line tools wait for (`Server started on
+ * HOST:PORT`): printed at any level, shown as an info line. Its own name only inside.
+ */
+const READY_LEVEL = 'ready';
+
+/** The master's logger, and `ready(line)`, printed whatever the level (the ready line). */
+export type MasterLogger = Logger & { ready(message: string): void };
+
+export function createLogger(level: LogLevel, format: LogFormat): MasterLogger {
   const logger = winston.createLogger({
+    levels: { [READY_LEVEL]: 0, ...winston.config.npm.levels },
     level,
     format: format === 'json' ? jsonFormat : textFormat,
     transports: [new winston.transports.Console({ stderrLevels: ['error'] })],
   });
   return Object.assign(logger, {
+    ready(message: string): void {
+      logger.log(READY_LEVEL, message);
+    },
     flush(): Promise<void> {
       return new Promise<void>((resolve) => {
         const done = (): void => resolve();

@@ -22,9 +22,6 @@ export class CommandReaper {
     this.groups.delete(worker);
     // Already gone, as it should be, unless the worker was killed first.
     if (!signalGroup(pid, 'SIGKILL')) return;
-    this.logger.warn(`Killed the command of a dead worker (pid ${pid})`, {
-      client: worker.client?.id,
-      pid: worker.pid,
-    });
+    this.logger.warn(`Killed the command of a dead worker (pid ${pid})`, worker.meta);
   }
 }

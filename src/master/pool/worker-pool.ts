@@ -428,10 +428,10 @@ export class WorkerPool {
     }
     const timer = setTimeout(() => {
       for (const worker of this.workers) {
-        this.options.logger.warn(`Worker pid ${worker.pid} did not exit in time; sending SIGKILL`, {
-          client: worker.client?.id,
-          pid: worker.pid,
-        });
+        this.options.logger.warn(
+          `Worker pid ${worker.pid} did not exit in time; sending SIGKILL`,
+          worker.meta,
+        );
         worker.signal('SIGKILL');
       }
     }, graceMs);

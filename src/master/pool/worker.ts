@@ -46,6 +46,15 @@ export interface ClientInfo {
   /** Its channel (its URL path, normalised). */
   channel: string;
   since: Date;
+  /** The verified user id, when it connected with one (a token, --auth-url). */
+  user?: string;
+}
+
+/** The keys of a log line about a worker's client (see logger.ts, ClientMeta). */
+export interface WorkerMeta {
+  client: number | undefined;
+  pid: number;
+  user?: string;
 }
 
 /**
@@ -92,6 +101,14 @@ export class Worker {
   /** Its client, once it serves one (kept after it exits, for the last log lines). */
   get client(): ClientInfo | undefined {
     return this.clientInfo;
+  }
+
+  /** The keys of a log line about this worker and its client: `#ID`, `pid`, `user`. */
+  get meta(): WorkerMeta {
+    const user = this.clientInfo?.user;
+    return user === undefined
+      ? { client: this.clientInfo?.id, pid: this.pid }
+      : { client: this.clientInfo?.id, pid: this.pid, user };
   }
 
   /** Whether it has been ready at some point (a failed start never was). */

@@ -10,3 +10,16 @@ export function isValidCloseCode(code: number): boolean {
     (code >= 3000 && code <= 4999)
   );
 }
+
+/**
+ * This server's application close codes (server to client), one table: a client library
+ * decides on these (docs/protocol). Each has one reason text, sent with it.
+ */
+export const AppCloseCode = {
+  /** The token's `exp` (or --auth-url's `expire_at`) passed: get a fresh token, come back. */
+  TokenExpired: 4001,
+} as const;
+
+export const APP_CLOSE_REASON: Record<(typeof AppCloseCode)[keyof typeof AppCloseCode], string> = {
+  [AppCloseCode.TokenExpired]: 'token expired',
+};

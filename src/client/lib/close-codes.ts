@@ -1,0 +1,12 @@
+/**
+ * The server's application close codes the client acts on (the server's table is
+ * src/shared/protocol/close-codes.ts; these numbers are the contract).
+ */
+
+/** The token expired: reconnect with a fresh one (the token function is asked again). */
+export const CLOSE_TOKEN_EXPIRED = 4001;
+/** Disconnected by the publisher API (POST /disconnect): the app meant it; no reconnect. */
+export const CLOSE_DISCONNECTED = 4002;
+
+/** Close codes after which the client does not come back by itself. */
+export const NO_RECONNECT_CODES: ReadonlySet<number> = new Set([CLOSE_DISCONNECTED]);

@@ -1,0 +1,186 @@
+import path from 'node:path';
+import WebSocket from 'ws';
+import { PushClient, type PushClientEvents } from '../../src/client';
+import { published, TOKEN } from '../helpers/channels';
+import { procStat } from '../helpers/proc';
+import { FAST, ROOT, ServerProcess, startServer, stopAllServers, track } from '../helpers/server';
+import { Conditions, HANG_BOUND_MS, waitFor } from '../helpers/wait';
+
+/**
+ * The client library in Node, `ws` as its WebSocket, against the real server: what an
+ * app sees when its client's worker is killed, the server restarts, or refuses it.
+ */
+type Recorded = { [K in keyof PushClientEvents]: [K, PushClientEvents[K]] }[keyof PushClientEvents];
+
+class Recorder {
+  readonly events: Recorded[] = [];
+  private readonly conditions = new Conditions();
+
+  constructor(readonly client: PushClient) {
+    const types: (keyof PushClientEvents)[] = [
+      'state',
+      'push',
+      'direct',
+      'pub',
+      'duplicate',
+      'position',
+      'recovery',
+      'gap',
+      'message',
+      'error',
+    ];
+    for (const type of types) {
+      client.on(type, (event) => {
+        this.events.push([type, event] as Recorded);
+        this.conditions.wake();
+      });
+    }
+  }
+
+  of<K extends keyof PushClientEvents>(type: K): PushClientEvents[K][] {
+    return this.events.filter((e) => e[0] === type).map((e) => e[1] as PushClientEvents[K]);
+  }
+
+  until(condition: () => boolean, what: string, timeoutMs = HANG_BOUND_MS): Promise<void> {
+    return this.conditions.until(
+      condition,
+      what,
+      timeoutMs,
+      () => `; events: ${JSON.stringify(this.events.slice(-8))}`,
+    );
+  }
+
+  /** The worker PID of the latest hello. */
+  pid(): number | undefined {
+    const hellos = this.of('push')
+      .map((push) => /^Connected to worker PID (\d+)/.exec(push.data))
+      .filter((match) => match !== null);
+    const last = hellos[hellos.length - 1];
+    return last ? Number(last[1]) : undefined;
+  }
+}
+
+const env = { PUSH_WS_PUBLISH_TOKEN: TOKEN };
+const FLAGS = [...FAST, '--spare-workers', '1'];
+const clients: PushClient[] = [];
+
+function clientOf(server: ServerProcess, channel: string): Recorder {
+  const client = new PushClient(`ws://${server.host}:${server.port}${channel}`, { WebSocket });
+  clients.push(client);
+  return new Recorder(client);
+}
+
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+});
+afterAll(stopAllServers);
+
+describe('the client library against the real server', () => {
+  test('publications of its channel in order, once each, across a killed worker', async () => {
+    const server = await startServer(FLAGS, { env });
+    const news = clientOf(server, '/news');
+    news.client.connect();
+    await news.until(
+      () => news.of('position').length === 1 && news.pid() !== undefined,
+      'the position and the hello',
+    );
+    await published(server, { channel: '/news', data: 'one' });
+    await published(server, { channel: '/other', data: 'not for it' });
+    await published(server, { data: 'everyone' });
+    await news.until(() => news.of('pub').length === 2, 'two publications');
+    expect(news.of('pub').map((p) => [p.channel, p.offset, p.data])).toEqual([
+      ['/news', 1, 'one'],
+      ['*', expect.any(Number), 'everyone'],
+    ]);
+
+    const pid = news.pid() as number;
+    process.kill(pid, 'SIGKILL');
+    for (const data of ['two', 'three', 'four'])
+      await published(server, { channel: '/news', data });
+    await news.until(() => news.of('pub').length === 5, 'the three missed publications');
+    expect(news.of('recovery')).toEqual([
+      {
+        recovered: true,
+        count: 3,
+        reason: undefined,
+        position: { epoch: expect.any(String), offset: 1 },
+      },
+    ]);
+    expect(
+      news
+        .of('pub')
+        .slice(2)
+        .map((p) => [p.offset, p.data]),
+    ).toEqual([
+      [2, 'two'],
+      [3, 'three'],
+      [4, 'four'],
+    ]);
+    const dropped = news.of('state').find((s) => s.state === 'reconnecting');
+    expect(dropped).toMatchObject({ code: 1006, wasOpen: true });
+    expect(news.pid()).not.toBe(pid);
+    expect(news.client.position).toEqual({ epoch: expect.any(String), offset: 4 });
+    expect(news.of('gap')).toEqual([]);
+  }, 60000);
+
+  test('the server restarted (history lost): recovery says why, and it goes on in the new stream', async () => {
+    const first = await startServer(FLAGS, { env });
+    const live = clientOf(first, '/live');
+    live.client.connect();
+    await live.until(() => live.of('position').length === 1, 'the position');
+    await published(first, { channel: '/live', data: 'before' });
+    await live.until(() => live.of('pub').length === 1, 'the first publication');
+    await first.stop();
+    const second = await track(
+      ServerProcess.ours(['--port', String(first.port), ...FLAGS], {
+        env: { ...process.env, ...env },
+      }),
+    ).ready(HANG_BOUND_MS);
+    await live.until(
+      () => live.of('recovery').length === 1,
+      'the recovery frame',
+      HANG_BOUND_MS + 30000,
+    );
+    expect(live.of('recovery')[0]).toMatchObject({ recovered: false, reason: 'epoch changed' });
+    const before = live.of('pub')[0];
+    // Not recovered: the client stands where the new stream is, so what follows follows on.
+    expect(live.client.position).toEqual({ epoch: expect.any(String), offset: 0 });
+    expect(live.client.position?.epoch).not.toBe(before.epoch);
+    await published(second, { channel: '/live', data: 'after' });
+    await live.until(() => live.of('pub').length === 2, 'a publication of the new stream');
+    expect(live.of('pub')[1]).toMatchObject({ offset: 1, data: 'after', restarted: false });
+    expect(live.of('gap')).toEqual([]);
+  }, 90000);
+
+  test('quit() ends its worker, and it does not come back', async () => {
+    const server = await startServer(FLAGS, { env });
+    const one = clientOf(server, '/');
+    one.client.connect();
+    await one.until(() => one.pid() !== undefined, 'the hello');
+    const pid = one.pid() as number;
+    one.client.quit();
+    await one.until(() => one.client.state === 'closed', 'closed');
+    expect(one.of('state').at(-1)).toMatchObject({ state: 'closed', code: 1000 });
+    await waitFor(() => procStat(pid) === undefined, `worker ${pid} to exit`);
+    await server.waitForLog(new RegExp(`sent 'quit' \\(pid ${pid}\\)`));
+    expect(one.of('state').filter((s) => s.state === 'connecting')).toHaveLength(1);
+  }, 60000);
+
+  test('turned away while workers fail to start: it waits for the Retry-After of /healthz', async () => {
+    const server = await startServer(['--spare-workers', '1'], {
+      env: { PUSH_WEBSOCKET_TEST_WORKER_ENTRY: path.join(ROOT, 'test/fixtures/broken-worker.js') },
+    });
+    await server.waitForLog(/failed to start: exited before it was ready/);
+    const refused = clientOf(server, '/');
+    refused.client.connect();
+    await refused.until(
+      () => refused.of('state').some((s) => s.retryAfter === true),
+      'a wait set by Retry-After',
+    );
+    const waited = refused.of('state').find((s) => s.retryAfter === true);
+    expect(waited).toMatchObject({ state: 'reconnecting', wasOpen: false });
+    expect(waited?.delayMs).toBeGreaterThanOrEqual(1000);
+    refused.client.close();
+    expect(refused.client.state).toBe('closed');
+  }, 60000);
+});
