@@ -1,11 +1,15 @@
 /**
- * The server's application close codes the client acts on (the server's table is
- * src/shared/protocol/close-codes.ts; these numbers are the contract).
+ * The server's application close codes the client acts on. The server's table is
+ * src/shared/protocol/close-codes.ts; the client keeps the numbers itself (its
+ * declarations ship alone), and test/unit/client/rules.test.ts checks they agree.
  */
 
 /** The token expired: reconnect with a fresh one (the token function is asked again). */
 export const CLOSE_TOKEN_EXPIRED = 4001;
-/** Disconnected by the publisher API (POST /disconnect): the app meant it; no reconnect. */
+/**
+ * Disconnected by the publisher API (POST /disconnect): the app meant it; no reconnect.
+ * (4002 is the lead's contract; the server's table gets it with POST /disconnect.)
+ */
 export const CLOSE_DISCONNECTED = 4002;
 
 /** Close codes after which the client does not come back by itself. */
