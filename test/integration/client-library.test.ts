@@ -1,8 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { PushClient, type PushClientEvents } from '../../src/client';
 import { published, TOKEN } from '../helpers/channels';
 import { procStat } from '../helpers/proc';
+import { hs256Issuer } from '../helpers/tokens';
 import { FAST, ROOT, ServerProcess, startServer, stopAllServers, track } from '../helpers/server';
 import { Conditions, HANG_BOUND_MS, waitFor } from '../helpers/wait';
 
@@ -182,5 +185,48 @@ describe('the client library against the real server', () => {
     expect(waited?.delayMs).toBeGreaterThanOrEqual(1000);
     refused.client.close();
     expect(refused.client.state).toBe('closed');
+  }, 60000);
+
+  test('a token that expires: 4001, then back with a fresh token and its position', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'push-ws-client-token-'));
+    try {
+      const issuer = hs256Issuer(dir);
+      const server = await startServer(
+        [...FLAGS, '--auth-secret-file', issuer.file, '--private-channels', '/user/*'],
+        { env: { ...env, PUSH_WS_AUTH_LEEWAY: '0' } },
+      );
+      let issued = 0;
+      const client = new PushClient(`ws://${server.host}:${server.port}/user/7`, {
+        WebSocket,
+        token: () => {
+          issued++;
+          return issuer.sign({ sub: '7', channels: ['/user/7'] }, { expiresInS: 2 });
+        },
+      });
+      clients.push(client);
+      const user = new Recorder(client);
+      client.connect();
+      await user.until(() => user.of('position').length === 1, 'the position');
+      await published(server, { channel: '/user/7', data: 'first' });
+      await user.until(
+        () => user.of('state').some((s) => s.state === 'reconnecting' && s.code === 4001),
+        'the close for the expired token',
+      );
+      await published(server, { channel: '/user/7', data: 'while away' });
+      await user.until(() => user.of('pub').length === 2, 'the publication made while away');
+      expect(user.of('state').find((s) => s.code === 4001)).toMatchObject({
+        reason: 'token expired',
+        wasOpen: true,
+      });
+      expect(user.of('recovery')).toEqual([expect.objectContaining({ recovered: true, count: 1 })]);
+      expect(user.of('pub').map((p) => [p.offset, p.data])).toEqual([
+        [1, 'first'],
+        [2, 'while away'],
+      ]);
+      expect(issued).toBe(2);
+      expect(user.of('error')).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60000);
 });
