@@ -218,7 +218,9 @@ describe('the client library against the real server', () => {
         reason: 'token expired',
         wasOpen: true,
       });
-      expect(user.of('recovery')).toEqual([expect.objectContaining({ recovered: true, count: 1 })]);
+      // A recovery frame answers only a client that came back with ?since= (its count: 1,
+      // or 0 when the publication came after it was back).
+      expect(user.of('recovery')).toEqual([expect.objectContaining({ recovered: true })]);
       expect(user.of('pub').map((p) => [p.offset, p.data])).toEqual([
         [1, 'first'],
         [2, 'while away'],
