@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { published, TOKEN } from '../helpers/channels';
+import { shownPublications, showsPublication } from '../helpers/page';
 import { isAlive, procStat } from '../helpers/proc';
 import {
   ROOT,
@@ -82,30 +83,6 @@ afterAll(async () => {
   await browser?.close();
   await stopAllServers();
 });
-
-/** The page's publications of its own channel, oldest first: [tag, text]. */
-function shownPublications(page: Page): Promise<string[][]> {
-  return page.$$eval('#log li.pub', (items) =>
-    items
-      .map((item) => [
-        item.querySelector('.tag')?.textContent ?? '',
-        item.querySelector('.text')?.textContent ?? '',
-      ])
-      .reverse(),
-  );
-}
-
-/** Waits until the page shows a publication with this text; resolves with the page's clock then. */
-async function showsPublication(page: Page, text: string): Promise<number> {
-  const shown = await page.waitForFunction(
-    (wanted) =>
-      [...document.querySelectorAll('#log li.pub .text')].some((e) => e.textContent === wanted) &&
-      Date.now(),
-    text,
-    { timeout: HANG_BOUND_MS },
-  );
-  return (await shown.jsonValue()) as number;
-}
 
 describe('the client page in Chromium', () => {
   let server: ServerProcess;

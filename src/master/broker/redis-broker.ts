@@ -10,6 +10,9 @@ import { redisFault } from './redis-errors';
 import {
   channelKeys,
   clientTopic,
+  decodeInstanceMessage,
+  encodeInstanceMessage,
+  instancesTopic,
   decodeClientMessage,
   decodePublication,
   encodeClientMessage,
@@ -174,7 +177,11 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     return this.current;
   }
 
-  async publish(channel: string, data: string, options: PublishOptions = {}): Promise<PublishResult> {
+  async publish(
+    channel: string,
+    data: string,
+    options: PublishOptions = {},
+  ): Promise<PublishResult> {
     this.checkChannel(channel);
     const key = options.idempotencyKey;
     const problem = key === undefined ? undefined : checkIdempotencyKey(key);
@@ -227,6 +234,19 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
       return receivers > 0;
     } catch (error) {
       throw this.mapError(error, 'sending to a client');
+    }
+  }
+
+  async toOtherInstances(message: string): Promise<void> {
+    if (this.closed) throw new BrokerClosedError();
+    this.checkUp();
+    try {
+      await this.commands.publish(
+        instancesTopic(this.prefix),
+        encodeInstanceMessage(this.instanceId, message),
+      );
+    } catch (error) {
+      throw this.mapError(error, 'sending to the instances');
     }
   }
 
@@ -324,6 +344,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
   private async resubscribe(): Promise<void> {
     const topics = [
       this.ownTopic,
+      instancesTopic(this.prefix),
       publicationTopic(this.prefix, BROADCAST_CHANNEL),
       ...this.counts.channels().map((channel) => publicationTopic(this.prefix, channel)),
     ];
@@ -343,6 +364,14 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     if (topic === this.ownTopic) {
       const decoded = decodeClientMessage(message);
       if (decoded !== undefined) this.emit('clientMessage', decoded);
+      return;
+    }
+    if (topic === instancesTopic(this.prefix)) {
+      const decoded = decodeInstanceMessage(message);
+      // Every instance gets it, the sender too: the sender has acted already.
+      if (decoded !== undefined && decoded.from !== this.instanceId) {
+        this.emit('instanceMessage', decoded.message);
+      }
       return;
     }
     const channel = topic.slice(publicationTopic(this.prefix, '').length);
