@@ -173,6 +173,27 @@ describe('the client library against the real server', () => {
     expect(one.of('state').filter((s) => s.state === 'connecting')).toHaveLength(1);
   }, 60000);
 
+  test('POST /disconnect (4002): closed for good, no reconnect', async () => {
+    const server = await startServer(FLAGS, { env });
+    const one = clientOf(server, '/');
+    one.client.connect();
+    await one.until(() => one.pid() !== undefined, 'the hello');
+    const hello = one.of('push')[0].data;
+    const id = /client #(\d+)$/.exec(hello)?.[1];
+    const answer = await fetch(`${server.httpUrl}/disconnect`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ client: id }),
+    });
+    expect(answer.status).toBe(200);
+    await one.until(() => one.client.state === 'closed', 'closed');
+    expect(one.of('state').at(-1)).toMatchObject({ code: 4002, reason: 'disconnected' });
+    expect(one.of('state').filter((s) => s.state === 'reconnecting')).toEqual([]);
+    // Nothing left to run: no timer, no socket (jest would see an open handle).
+    await waitFor(() => procStat(one.pid() as number) === undefined, 'the worker to exit');
+    expect(one.of('state').filter((s) => s.state === 'connecting')).toHaveLength(1);
+  }, 60000);
+
   test('turned away while workers fail to start: it waits for the Retry-After of /healthz', async () => {
     const server = await startServer(['--spare-workers', '1'], {
       env: { PUSH_WEBSOCKET_TEST_WORKER_ENTRY: path.join(ROOT, 'test/fixtures/broken-worker.js') },

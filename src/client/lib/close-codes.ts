@@ -6,10 +6,7 @@
 
 /** The token expired: reconnect with a fresh one (the token function is asked again). */
 export const CLOSE_TOKEN_EXPIRED = 4001;
-/**
- * Disconnected by the publisher API (POST /disconnect): the app meant it; no reconnect.
- * (4002 is the lead's contract; the server's table gets it with POST /disconnect.)
- */
+/** Disconnected by the publisher API (POST /disconnect): the app meant it; no reconnect. */
 export const CLOSE_DISCONNECTED = 4002;
 
 /** Close codes after which the client does not come back by itself. */

@@ -6,7 +6,7 @@ import {
   retryAfterMs,
 } from '../../../src/client/lib/backoff';
 import { channelOfPath } from '../../../src/client/lib/channel';
-import { CLOSE_TOKEN_EXPIRED } from '../../../src/client/lib/close-codes';
+import { CLOSE_DISCONNECTED, CLOSE_TOKEN_EXPIRED } from '../../../src/client/lib/close-codes';
 import { AppCloseCode } from '../../../src/shared/protocol/close-codes';
 import { parseChannel, readHello } from '../../../src/client/page/channel-text';
 import { normaliseChannel } from '../../../src/master/channels/channel-name';
@@ -99,5 +99,6 @@ describe('reconnect back-off', () => {
 describe('close codes', () => {
   test("the client's are the server's", () => {
     expect(CLOSE_TOKEN_EXPIRED).toBe(AppCloseCode.TokenExpired);
+    expect(CLOSE_DISCONNECTED).toBe(AppCloseCode.Disconnected);
   });
 });
