@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import type { WorkerMessage } from '../../shared/ipc';
 import type { Logger } from '../observability/logger';
-import { Backoff } from '../backoff';
+import { Backoff } from '../../shared/exponential-backoff';
 import { SparePolicy } from './spare-policy';
 import { Worker, WorkerState, type ClientInfo } from './worker';
 

@@ -9,7 +9,7 @@ import { channelOfPath } from '../../../src/client/lib/channel';
 import { CLOSE_DISCONNECTED, CLOSE_TOKEN_EXPIRED } from '../../../src/client/lib/close-codes';
 import { AppCloseCode } from '../../../src/shared/protocol/close-codes';
 import { parseChannel, readHello } from '../../../src/client/page/channel-text';
-import { normaliseChannel } from '../../../src/master/channels/channel-name';
+import { normaliseChannel } from '../../../src/shared/channel-name';
 
 /** The client library's pure rules: channel names (the server's), back-off, Retry-After. */
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
