@@ -42,6 +42,8 @@ export interface ServerConfig {
   history: number;
   /** Seconds a publication stays in history. */
   historyTtl: number;
+  /** --idempotency-window: seconds a POST /publish Idempotency-Key is remembered (0: off). */
+  idempotencyWindow: number;
   /** --channel-exec CHANNEL=COMMAND: one command per channel, run by the master. */
   channelExec: ChannelCommand[];
   /** --max-clients-per-ip: clients one address (an IPv6 /64) may hold; 0: no limit. */

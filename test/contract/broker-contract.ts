@@ -1,6 +1,7 @@
 import { BROADCAST_CHANNEL } from '../../src/master/channels/channel-name';
 import {
   BrokerClosedError,
+  IdempotencyKeyReusedError,
   InvalidChannelError,
   InvalidClientIdError,
   type Broker,
@@ -22,6 +23,7 @@ export interface BrokerHarness {
   create(options: {
     instanceId?: string;
     history?: { size?: number; ttlMs?: number };
+    idempotencyWindowMs?: number;
   }): Promise<Broker>;
   /**
    * Loses all history the way this backend can (memory: a restart, Redis: FLUSHALL);
@@ -207,6 +209,7 @@ export function brokerContract(name: string, makeHarness: () => BrokerHarness): 
           reason: 'offset too old',
           epoch,
           offset: 6,
+          firstKept: 4,
         });
       }
     });
@@ -296,6 +299,71 @@ export function brokerContract(name: string, makeHarness: () => BrokerHarness): 
       const byOffset = new Map(results.map((r, i) => [r.offset, `m${i}`]));
       for (const publication of got)
         expect(publication.data).toBe(byOffset.get(publication.offset));
+    });
+
+    test('an idempotency key: a retry answers the first offset and epoch, delivered once', async () => {
+      const broker = await create();
+      const recorder = new Recorder(broker);
+      await broker.subscribe('/idem');
+      const first = await broker.publish('/idem', 'once', { idempotencyKey: 'order-42' });
+      expect(first).toEqual({ offset: 1, epoch: first.epoch });
+      const again = await broker.publish('/idem', 'once', { idempotencyKey: 'order-42' });
+      expect(again).toEqual({ offset: 1, epoch: first.epoch, replayed: true });
+      // The key belongs to its channel; other data under it is a client's mistake.
+      expect(await broker.publish('/other', 'once', { idempotencyKey: 'order-42' })).toEqual({
+        offset: 1,
+        epoch: expect.any(String) as string,
+      });
+      await expect(
+        broker.publish('/idem', 'something else', { idempotencyKey: 'order-42' }),
+      ).rejects.toThrow(IdempotencyKeyReusedError);
+      await expect(broker.publish('/idem', 'x', { idempotencyKey: 'has space' })).rejects.toThrow(
+        RangeError,
+      );
+      const next = await broker.publish('/idem', 'next');
+      expect(next.offset).toBe(2);
+      await recorder.next('/idem', 2);
+      expect(recorder.on('/idem').map((p) => [p.offset, p.data])).toEqual([
+        [1, 'once'],
+        [2, 'next'],
+      ]);
+      const history = await broker.history('/idem', 0, first.epoch);
+      expect(history.recovered && history.publications.map((p) => p.data)).toEqual([
+        'once',
+        'next',
+      ]);
+    });
+
+    test('one key published concurrently is published once', async () => {
+      const broker = await create();
+      const recorder = new Recorder(broker);
+      await broker.subscribe('/race');
+      const results = await Promise.all(
+        Array.from({ length: 30 }, () =>
+          broker.publish('/race', 'same', { idempotencyKey: 'k-race' }),
+        ),
+      );
+      expect(new Set(results.map((r) => `${r.epoch}/${r.offset}`)).size).toBe(1);
+      expect(results.filter((r) => r.replayed !== true)).toHaveLength(1);
+      await broker.publish('/race', 'sentinel');
+      await recorder.next('/race', 2);
+      expect(recorder.on('/race').map((p) => p.data)).toEqual(['same', 'sentinel']);
+    });
+
+    test('an idempotency key is forgotten after its window', async () => {
+      const broker = await create({ idempotencyWindowMs: 200 });
+      const first = await broker.publish('/window', 'a', { idempotencyKey: 'k1' });
+      expect(await broker.publish('/window', 'a', { idempotencyKey: 'k1' })).toMatchObject({
+        offset: first.offset,
+        replayed: true,
+      });
+      await waitFor(
+        async () =>
+          (await broker.publish('/window', 'a', { idempotencyKey: 'k1' })).replayed !== true,
+        'the key to expire',
+        10000,
+        50,
+      );
     });
 
     test('after close, publishing is refused; close twice is fine', async () => {

@@ -29,6 +29,7 @@ describe('parseWorkerConfig', () => {
       redis: undefined,
       history: 100,
       historyTtl: 3600,
+      idempotencyWindow: 300,
       channelExec: [],
       maxClientsPerIp: 0,
       connectRate: undefined,

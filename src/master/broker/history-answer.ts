@@ -27,7 +27,7 @@ export function answerHistory(
   if (epoch !== history.epoch) return { recovered: false, reason: 'epoch changed', ...current };
   if (since > offset) return { recovered: false, reason: 'offset ahead', ...current };
   if (since + 1 < history.firstKept) {
-    return { recovered: false, reason: 'offset too old', ...current };
+    return { recovered: false, reason: 'offset too old', ...current, firstKept: history.firstKept };
   }
   const publications = history.after
     .filter((publication) => publication.offset > since)

@@ -9,6 +9,8 @@ export interface BrokerConfig {
   instanceId?: string;
   /** --history (publications kept per channel, 0: off) and --history-ttl (in ms here). */
   history?: { size?: number; ttlMs?: number };
+  /** --idempotency-window (in ms here): how long a publish's Idempotency-Key is kept. */
+  idempotencyWindowMs?: number;
   logger: BrokerLogger;
 }
 
@@ -19,7 +21,11 @@ export interface BrokerConfig {
 export function createBroker(config: BrokerConfig): Broker {
   const instanceId = config.instanceId ?? defaultInstanceId();
   if (config.redis === undefined) {
-    return new MemoryBroker({ instanceId, history: config.history });
+    return new MemoryBroker({
+      instanceId,
+      history: config.history,
+      idempotencyWindowMs: config.idempotencyWindowMs,
+    });
   }
   // Loaded only with --redis: a master without it never loads ioredis.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
@@ -28,6 +34,7 @@ export function createBroker(config: BrokerConfig): Broker {
     url: config.redis,
     instanceId,
     history: config.history,
+    idempotencyWindowMs: config.idempotencyWindowMs,
     logger: config.logger,
   });
 }

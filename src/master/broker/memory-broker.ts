@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { BROADCAST_CHANNEL, isBrokerChannel } from '../channels/channel-name';
 import { instanceOfClientId, isInstanceId } from './client-id';
 import { checkSince } from './history-answer';
+import { checkIdempotencyKey, DEFAULT_IDEMPOTENCY_WINDOW_MS, IdempotencyMemo } from './idempotency';
 import {
   DEFAULT_MEMORY_LIMITS,
   MemoryHistory,
@@ -16,12 +17,15 @@ import {
   type Broker,
   type BrokerEvents,
   type HistoryResult,
+  type PublishOptions,
   type PublishResult,
 } from './types';
 
 export interface MemoryBrokerOptions {
   instanceId: string;
   history?: Partial<MemoryHistoryLimits>;
+  /** How long an idempotency key is remembered (ms; 0: keys are not kept). */
+  idempotencyWindowMs?: number;
   /** Injected for tests of TTLs. */
   now?: () => number;
 }
@@ -36,6 +40,7 @@ export class MemoryBroker extends EventEmitter<BrokerEvents> implements Broker {
   readonly instanceId: string;
   private readonly counts = new SubscriptionCounts();
   private readonly store: MemoryHistory;
+  private readonly keys: IdempotencyMemo;
   private readonly sweeper: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -48,6 +53,11 @@ export class MemoryBroker extends EventEmitter<BrokerEvents> implements Broker {
     const limits = { ...DEFAULT_MEMORY_LIMITS, ...options.history };
     checkLimits(limits);
     this.store = new MemoryHistory(limits, (channel) => this.counts.has(channel), options.now);
+    this.keys = new IdempotencyMemo(
+      options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS,
+      undefined,
+      options.now,
+    );
     if (limits.size > 0 && limits.ttlMs > 0) {
       // Frees expired history of idle channels; the bounds hold without it.
       this.sweeper = setInterval(() => this.store.sweep(), Math.max(1000, limits.ttlMs / 2));
@@ -55,13 +65,22 @@ export class MemoryBroker extends EventEmitter<BrokerEvents> implements Broker {
     }
   }
 
-  publish(channel: string, data: string): Promise<PublishResult> {
+  publish(channel: string, data: string, options: PublishOptions = {}): Promise<PublishResult> {
+    const key = options.idempotencyKey;
     try {
       this.check(channel);
+      if (key !== undefined) {
+        const problem = checkIdempotencyKey(key);
+        if (problem !== undefined) throw new RangeError(problem);
+        // Checked and remembered in one synchronous step: a concurrent twin cannot slip in.
+        const first = this.keys.replay(channel, key, data);
+        if (first !== undefined) return Promise.resolve(first);
+      }
     } catch (error) {
       return Promise.reject(error);
     }
     const result = this.store.append(channel, data);
+    if (key !== undefined) this.keys.remember(channel, key, data, result);
     if (channel === BROADCAST_CHANNEL || this.counts.has(channel)) {
       const publication = { channel, ...result, data };
       queueMicrotask(() => {

@@ -5,6 +5,8 @@ import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 import { instanceOfClientId, isInstanceId } from './client-id';
 import { randomEpoch } from './epoch';
 import { answerHistory, checkSince } from './history-answer';
+import { checkIdempotencyKey, dataFingerprint, DEFAULT_IDEMPOTENCY_WINDOW_MS } from './idempotency';
+import { redisFault } from './redis-errors';
 import {
   channelKeys,
   clientTopic,
@@ -12,6 +14,7 @@ import {
   decodePublication,
   encodeClientMessage,
   HISTORY_SCRIPT,
+  idempotencyKeyName,
   publicationTopic,
   PUBLISH_SCRIPT,
 } from './redis-scripts';
@@ -20,6 +23,8 @@ import { SubscriptionCounts } from './subscription-counts';
 import {
   BrokerClosedError,
   BrokerDownError,
+  BrokerUncertainError,
+  IdempotencyKeyReusedError,
   InvalidChannelError,
   InvalidClientIdError,
   type Broker,
@@ -27,6 +32,7 @@ import {
   type BrokerLogger,
   type BrokerState,
   type HistoryResult,
+  type PublishOptions,
   type PublishResult,
 } from './types';
 
@@ -40,6 +46,8 @@ export interface RedisBrokerOptions {
   logger: BrokerLogger;
   /** Publications kept per channel (0: history off) and their age limit in ms (0: none). */
   history?: { size?: number; ttlMs?: number };
+  /** How long an idempotency key is remembered (ms; 0: keys are not kept). */
+  idempotencyWindowMs?: number;
   /** How long an idle channel's offset and epoch live in Redis (ms; 0: for ever). */
   channelTtlMs?: number;
   /** Prefix of every key and pub/sub topic, so instances of other apps can share a Redis. */
@@ -60,13 +68,9 @@ export const REDIS_DEFAULTS = {
 };
 
 interface ScriptCommands {
-  pushwsPublish(...args: (string | number)[]): Promise<[number, string]>;
+  pushwsPublish(...args: (string | number)[]): Promise<[number, string, string?]>;
   pushwsHistory(...args: (string | number)[]): Promise<[string, string, string, string[]]>;
 }
-
-/** Errors that mean the link broke under a command: the outcome is unknown. */
-const CONNECTION_ERROR =
-  /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|Command timed out|ECONNRESET|EPIPE|ETIMEDOUT/;
 
 /**
  * The broker of many instances: Redis pub/sub delivers, Redis Streams keep history
@@ -97,6 +101,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
   private readonly historySize: number;
   private readonly historyTtlMs: number;
   private readonly channelTtlMs: number;
+  private readonly idempotencyWindowMs: number;
   private readonly logger: BrokerLogger;
   private commandsReady = false;
   private subscriberReady = false;
@@ -120,6 +125,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     this.ownTopic = clientTopic(this.prefix, this.instanceId);
     this.historySize = options.history?.size ?? REDIS_DEFAULTS.historySize;
     this.historyTtlMs = options.history?.ttlMs ?? REDIS_DEFAULTS.historyTtlMs;
+    this.idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
     const channelTtl = options.channelTtlMs ?? REDIS_DEFAULTS.channelTtlMs;
     // The counter must outlive the history it numbers.
     this.channelTtlMs = channelTtl === 0 ? 0 : Math.max(channelTtl, this.historyTtlMs);
@@ -127,6 +133,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
       historySize: this.historySize,
       historyTtlMs: this.historyTtlMs,
       channelTtlMs: channelTtl,
+      idempotencyWindowMs: this.idempotencyWindowMs,
     })) {
       if (!Number.isSafeInteger(value) || value < 0) {
         throw new RangeError(`${name} must be a whole number >= 0, not ${value}`);
@@ -156,7 +163,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
       ...common,
       connectionName: `push-websocket:${this.instanceId}:subscriber`,
     });
-    this.commands.defineCommand('pushwsPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+    this.commands.defineCommand('pushwsPublish', { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
     this.commands.defineCommand('pushwsHistory', { numberOfKeys: 2, lua: HISTORY_SCRIPT });
     this.scripts = this.commands as unknown as ScriptCommands;
     this.watch();
@@ -167,25 +174,41 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     return this.current;
   }
 
-  async publish(channel: string, data: string): Promise<PublishResult> {
+  async publish(
+    channel: string,
+    data: string,
+    options: PublishOptions = {},
+  ): Promise<PublishResult> {
     this.checkChannel(channel);
+    const key = options.idempotencyKey;
+    const problem = key === undefined ? undefined : checkIdempotencyKey(key);
+    if (problem !== undefined) throw new RangeError(problem);
     this.checkUp();
     const keys = channelKeys(this.prefix, channel);
+    const fingerprint = key === undefined ? '' : dataFingerprint(data);
+    let reply: [number, string, string?];
     try {
-      const [offset, epoch] = await this.scripts.pushwsPublish(
+      reply = await this.scripts.pushwsPublish(
         keys.meta,
         keys.stream,
+        // Without a key, a name in the channel's slot that the script never touches.
+        idempotencyKeyName(this.prefix, channel, key ?? ''),
         randomEpoch(),
         data,
         this.historySize,
         this.historyTtlMs,
         this.channelTtlMs,
         publicationTopic(this.prefix, channel),
+        fingerprint,
+        this.idempotencyWindowMs,
       );
-      return { offset: Number(offset), epoch };
     } catch (error) {
       throw this.mapError(error, 'publishing');
     }
+    const [offset, epoch, seen] = reply;
+    if (seen === undefined) return { offset: Number(offset), epoch };
+    if (seen !== fingerprint) throw new IdempotencyKeyReusedError();
+    return { offset: Number(offset), epoch, replayed: true };
   }
 
   async publishToClient(clientId: string, data: string): Promise<boolean> {
@@ -380,19 +403,22 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     return this.secret === '' ? text : text.split(this.secret).join('***');
   }
 
+  /** A command's failure as what its caller must know: done, not done, or unknown. */
   private mapError(error: unknown, doing: string): Error {
     if (this.closed) return new BrokerClosedError();
     const text = this.errorText(error);
-    if (/^READONLY/.test(text)) {
-      // A failover demoted the node we were on; we reconnect through the sentinels.
-      return new BrokerDownError(`Redis at ${this.where} is a read-only replica now: not ${doing}`);
+    const fault = redisFault(error);
+    switch (fault) {
+      case 'not sent':
+        return new BrokerDownError(`Redis at ${this.where} is unreachable (${text}): not ${doing}`);
+      case 'refused':
+        return new BrokerDownError(`Redis at ${this.where} refused ${doing} (${text})`);
+      case 'cut':
+        return new BrokerUncertainError(
+          `the link to Redis at ${this.where} broke while ${doing} (${text}): ` +
+            'it may or may not have been done',
+        );
     }
-    if (CONNECTION_ERROR.test(text)) {
-      return new BrokerDownError(
-        `link to Redis at ${this.where} failed while ${doing} (${text}); it may or may not have been done`,
-      );
-    }
-    return new Error(`Redis at ${this.where} refused ${doing}: ${text}`);
   }
 }
 

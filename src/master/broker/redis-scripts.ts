@@ -11,6 +11,8 @@ import type { Publication } from './types';
  *   MAXLEN ~ size and MINID ~ (now - TTL), expiring TTL after the last publication.
  *   Approximate trimming is cheap; reads count only the last `size` offsets within the
  *   TTL, so what a client gets back is exact.
+ * - `<prefix>{<channel>}:idem:<key>`: hash {o: offset, e: epoch, h: data fingerprint}
+ *   of a publication made with an idempotency key, expiring after the window.
  * Pub/sub: `<prefix>pub:<channel>` carries "<offset> <epoch> <data>";
  * `<prefix>client:<instanceId>` carries "<clientId> <data>".
  *
@@ -25,6 +27,11 @@ export interface ChannelKeys {
 
 export function channelKeys(prefix: string, channel: string): ChannelKeys {
   return { meta: `${prefix}{${channel}}:meta`, stream: `${prefix}{${channel}}:stream` };
+}
+
+/** The key that remembers a publication made with an idempotency key (same slot). */
+export function idempotencyKeyName(prefix: string, channel: string, key: string): string {
+  return `${prefix}{${channel}}:idem:${key}`;
 }
 
 export function publicationTopic(prefix: string, channel: string): string {
@@ -50,10 +57,19 @@ end
 `;
 
 /**
- * KEYS: meta, stream. ARGV: new epoch, data, history size (0: off), history TTL ms
- * (0: none), channel TTL ms (0: none), pub/sub topic. Returns {offset, epoch}.
+ * KEYS: meta, stream, idempotency key (any name in the slot when ARGV[7] is empty).
+ * ARGV: new epoch, data, history size (0: off), history TTL ms (0: none), channel TTL
+ * ms (0: none), pub/sub topic, data fingerprint ('' without a key), key window ms.
+ * Returns {offset, epoch} for a publication made now, {offset, epoch, fingerprint} for
+ * one made before with the key: then nothing is published. Check, publication and
+ * record run as one script: two publications with one key cannot both be made.
  */
-export const PUBLISH_SCRIPT = `${ENSURE_EPOCH}
+export const PUBLISH_SCRIPT = `
+if ARGV[7] ~= '' then
+  local seen = redis.call('HMGET', KEYS[3], 'o', 'e', 'h')
+  if seen[1] then return {tonumber(seen[1]), seen[2], seen[3]} end
+end
+${ENSURE_EPOCH}
 local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
 local size = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
@@ -69,6 +85,10 @@ if size > 0 then
 end
 if channel_ttl > 0 then redis.call('PEXPIRE', KEYS[1], channel_ttl) end
 redis.call('PUBLISH', ARGV[6], offset .. ' ' .. epoch .. ' ' .. ARGV[2])
+if ARGV[7] ~= '' and tonumber(ARGV[8]) > 0 then
+  redis.call('HSET', KEYS[3], 'o', offset, 'e', epoch, 'h', ARGV[7])
+  redis.call('PEXPIRE', KEYS[3], ARGV[8])
+end
 return {offset, epoch}
 `;
 

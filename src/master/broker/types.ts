@@ -30,6 +30,22 @@ export interface ClientMessage {
 export interface PublishResult {
   offset: number;
   epoch: string;
+  /**
+   * True when an idempotency key had been used within the window: nothing was
+   * published now, and offset and epoch are those of the first publication.
+   */
+  replayed?: true;
+}
+
+/** Options of one publication. */
+export interface PublishOptions {
+  /**
+   * Makes a retry safe: a publication to the same channel with the same key within the
+   * broker's idempotency window is not made again; the first one's offset and epoch are
+   * returned (`replayed`). Checked and recorded atomically with the publication, so
+   * two concurrent publications with one key publish once. Across instances with Redis.
+   */
+  idempotencyKey?: string;
 }
 
 /**
@@ -50,7 +66,14 @@ export type NotRecoveredReason =
  */
 export type HistoryResult =
   | { recovered: true; epoch: string; offset: number; publications: Publication[] }
-  | { recovered: false; reason: NotRecoveredReason; epoch: string; offset: number };
+  | {
+      recovered: false;
+      reason: NotRecoveredReason;
+      epoch: string;
+      offset: number;
+      /** With 'offset too old': the oldest offset still kept (`offset + 1` when none is). */
+      firstKept?: number;
+    };
 
 export interface BrokerEvents {
   /** A publication to a channel this master subscribed to, or a broadcast. */
@@ -78,9 +101,11 @@ export interface Broker extends Pick<EventEmitter<BrokerEvents>, 'on' | 'once' |
    * Publishes to a channel (or BROADCAST_CHANNEL). Resolves with the publication's
    * offset and epoch once it is stored and sent. Rejects with BrokerDownError when the
    * backplane is down (never queued for later), BrokerClosedError after close(), and
-   * InvalidChannelError for a name that is not a normalised channel.
+   * InvalidChannelError for a name that is not a normalised channel. A round trip cut
+   * after the publication was sent rejects with BrokerUncertainError (it may or may not
+   * have been made); a key reused for other data with IdempotencyKeyReusedError.
    */
-  publish(channel: string, data: string): Promise<PublishResult>;
+  publish(channel: string, data: string, options?: PublishOptions): Promise<PublishResult>;
 
   /**
    * Sends a message to one client, by its id `<instanceId>-<n>`; the instance that owns
@@ -116,6 +141,28 @@ export class BrokerDownError extends Error {
   constructor(detail: string) {
     super(`channel backplane is down: ${detail}`);
     this.name = 'BrokerDownError';
+  }
+}
+
+/**
+ * The link to the backplane broke after the publication was sent and before its answer
+ * came (connection reset, timeout): it may or may not have been made (HTTP: 504). A
+ * retry with the same idempotency key is safe.
+ */
+export class BrokerUncertainError extends Error {
+  readonly code = 'BROKER_UNCERTAIN';
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'BrokerUncertainError';
+  }
+}
+
+/** The idempotency key was used within the window for a different publication (HTTP: 422). */
+export class IdempotencyKeyReusedError extends Error {
+  readonly code = 'IDEMPOTENCY_KEY_REUSED';
+  constructor() {
+    super('this Idempotency-Key was used for a different publication within the window');
+    this.name = 'IdempotencyKeyReusedError';
   }
 }
 

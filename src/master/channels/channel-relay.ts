@@ -1,9 +1,10 @@
 import type { RecoveryNotice, StreamPosition } from '../../shared/ipc';
-import type { Broker, ClientMessage, Publication } from '../broker/types';
+import type { Broker, ClientMessage, HistoryResult, Publication } from '../broker/types';
 import { parseClientId } from '../broker/client-id';
 import type { Logger } from '../observability/logger';
 import type { Worker } from '../pool/worker';
 import { BROADCAST_CHANNEL } from './channel-name';
+import { ChannelSequence, type Gap, type SequenceIo, type SequenceSink } from './channel-sequence';
 import { ClientFeed } from './client-feed';
 import { PublishedFrames } from './published-frames';
 import { RecoveringDelivery } from './recovering-delivery';
@@ -19,16 +20,30 @@ export interface OpenedFeed {
   feed: ClientFeed;
   position?: StreamPosition;
   recovery?: RecoveryNotice;
+  /**
+   * A returning client whose history could not be read: not to be admitted (HTTP 503
+   * with Retry-After), so that it comes back and recovers rather than being told
+   * "not recovered" and losing what it missed. The reason says why.
+   */
+  unavailable?: string;
 }
+
+/** Seconds a returning client is told to wait while the history cannot be read. */
+export const RECOVERY_RETRY_AFTER_S = 2;
 
 /**
  * Joins the broker to this instance's clients: subscribes to the channels its clients
  * use (the broker counts them), and hands each publication to the feeds of that
  * channel (broadcasts to every feed), and a message for one client id to its feed.
+ * Each channel's publications pass its ChannelSequence first: in order, once each,
+ * holes filled from history (one read per channel for all its clients), after every
+ * backplane outage too; what cannot be filled is reported as a gap.
  */
 export class ChannelRelay {
   private readonly byChannel = new Map<string, Set<ClientFeed>>();
   private readonly byClient = new Map<number, ClientFeed>();
+  private readonly sequences = new Map<string, ChannelSequence>();
+  private readonly io: SequenceIo;
 
   constructor(
     private readonly broker: Broker,
@@ -36,6 +51,25 @@ export class ChannelRelay {
   ) {
     broker.on('publication', (publication) => this.onPublication(publication));
     broker.on('clientMessage', (message) => this.onClientMessage(message));
+    broker.on('state', (state, previous) => {
+      // Resubscribed after an outage: what was published meanwhile is read back.
+      if (state === 'up' && previous === 'down') {
+        for (const sequence of this.sequences.values()) sequence.resume();
+      }
+    });
+    this.io = {
+      read: (channel, since) => broker.history(channel, since.offset, since.epoch),
+      isDown: () => broker.state === 'down',
+      later: (callback, ms) => setTimeout(callback, ms).unref(),
+      now: Date.now,
+      warn: (message) => logger.warn(message),
+      info: (message) => logger.info(message),
+    };
+  }
+
+  /** The sequence of a channel (its relayed position), for /status and tests. */
+  sequenceOf(channel: string): ChannelSequence | undefined {
+    return this.sequences.get(channel);
   }
 
   get instanceId(): string {
@@ -77,45 +111,99 @@ export class ChannelRelay {
     let members = this.byChannel.get(channel);
     if (members === undefined) this.byChannel.set(channel, (members = new Set()));
     members.add(feed);
+    const sequence = this.sequence(channel);
     try {
       await this.broker.subscribe(channel);
     } catch (error) {
       // Closed (stopping) or a bug: the client still gets its worker and its pushes.
       this.logger.warn(`Subscribe to ${channel} failed: ${(error as Error).message}`);
     }
-    if (options.since !== undefined) return this.recover(feed, options.since);
-    if (!options.json) return { feed };
+    if (options.since !== undefined) return this.recover(feed, options.since, sequence);
+    if (!options.json) {
+      // The channel's start, so that an outage before its first publication is filled.
+      if (sequence.position === undefined) void this.position(channel, sequence);
+      return { feed };
+    }
+    // Publications that arrive before the answer are held, and those it counts dropped:
+    // the client is told where it starts and gets what follows, once.
+    const delivery = new RecoveringDelivery(
+      channel,
+      { epoch: '', offset: 0 },
+      (publication) => feed.forward(PublishedFrames.of(publication)),
+      (gap) => feed.tellGap(gap),
+    );
+    feed.recovering = delivery;
+    const position = await this.position(channel, sequence);
+    if (position === undefined) {
+      delivery.abandon();
+      return { feed };
+    }
+    delivery.history({ recovered: false, reason: 'epoch changed', ...position });
+    return { feed, position };
+  }
+
+  /** Where a channel stands (read after its subscription), or undefined when unreadable. */
+  private async position(
+    channel: string,
+    sequence: ChannelSequence,
+  ): Promise<StreamPosition | undefined> {
     try {
       // An offset past any (and an epoch no stream has) reads no entry: only where it stands.
       const now = await this.broker.history(channel, Number.MAX_SAFE_INTEGER, '');
-      return { feed, position: { epoch: now.epoch, offset: now.offset } };
+      const position = { epoch: now.epoch, offset: now.offset };
+      sequence.baseline(position);
+      return position;
     } catch (error) {
       this.logger.debug(`No position for ${channel}: ${(error as Error).message}`);
-      return { feed };
+      return undefined;
     }
   }
 
-  private async recover(feed: ClientFeed, since: StreamPosition): Promise<OpenedFeed> {
-    let count = 0;
-    const delivery = new RecoveringDelivery(feed.channel, since, (publication) => {
-      count++;
-      feed.forward(PublishedFrames.of(publication));
-    });
-    feed.recovering = delivery;
-    try {
-      const result = await this.broker.history(feed.channel, since.offset, since.epoch);
-      const recovered = delivery.history(result);
-      const reason = result.recovered ? undefined : result.reason;
-      return {
-        feed,
-        position: delivery.position,
-        recovery: { recovered, count: recovered ? count : 0, reason },
+  private sequence(channel: string): ChannelSequence {
+    let sequence = this.sequences.get(channel);
+    if (sequence === undefined) {
+      const sink: SequenceSink = {
+        publication: (publication) => this.deliver(publication),
+        gap: (gap) => this.tellGap(gap),
       };
-    } catch (error) {
-      delivery.abandon();
-      this.logger.warn(`Recovery of ${feed.channel} failed: ${(error as Error).message}`);
-      return { feed, recovery: { recovered: false, count: 0, reason: 'history unavailable' } };
+      sequence = new ChannelSequence(channel, sink, this.io);
+      this.sequences.set(channel, sequence);
     }
+    return sequence;
+  }
+
+  private async recover(
+    feed: ClientFeed,
+    since: StreamPosition,
+    sequence: ChannelSequence,
+  ): Promise<OpenedFeed> {
+    let count = 0;
+    const delivery = new RecoveringDelivery(
+      feed.channel,
+      since,
+      (publication) => {
+        count++;
+        feed.forward(PublishedFrames.of(publication));
+      },
+      (gap) => feed.tellGap(gap),
+    );
+    feed.recovering = delivery;
+    let result: HistoryResult;
+    try {
+      result = await this.broker.history(feed.channel, since.offset, since.epoch);
+    } catch (error) {
+      // Not admitted: "not recovered" would lose what it missed for good.
+      delivery.abandon();
+      return { feed, unavailable: `history unavailable (${(error as Error).message})` };
+    }
+    sequence.baseline({ epoch: result.epoch, offset: result.offset });
+    const recovered = delivery.history(result);
+    const reason = result.recovered ? undefined : result.reason;
+    return {
+      feed,
+      position: delivery.position,
+      recovery: { recovered, count: recovered ? count : 0, reason },
+    };
   }
 
   /**
@@ -132,13 +220,45 @@ export class ChannelRelay {
     if (feed.clientId !== undefined) this.byClient.delete(feed.clientId);
     const members = this.byChannel.get(feed.channel);
     if (members?.delete(feed) !== true) return;
-    if (members.size === 0) this.byChannel.delete(feed.channel);
+    if (members.size === 0) {
+      this.byChannel.delete(feed.channel);
+      this.sequences.get(feed.channel)?.close();
+      this.sequences.delete(feed.channel);
+    }
     this.broker.unsubscribe(feed.channel).catch((error: Error) => {
       this.logger.debug(`unsubscribe ${feed.channel}: ${error.message}`);
     });
   }
 
   private onPublication(publication: Publication): void {
+    const { channel } = publication;
+    // A channel with no client here any more (a late delivery): nothing to keep.
+    if (channel !== BROADCAST_CHANNEL && !this.byChannel.has(channel)) return;
+    this.sequence(channel).live(publication);
+  }
+
+  /** A gap the sequence could not fill: JSON clients are told, and it is logged. */
+  private tellGap(gap: Gap): void {
+    let json = 0;
+    let text = 0;
+    const feeds =
+      gap.channel === BROADCAST_CHANNEL
+        ? [...this.byChannel.values()].flatMap((members) => [...members])
+        : [...(this.byChannel.get(gap.channel) ?? [])];
+    for (const feed of feeds) {
+      if (feed.json) json++;
+      else text++;
+      feed.gap(gap);
+    }
+    this.logger.warn(
+      `Publications ${gap.from}-${gap.to} of ${gap.channel} (epoch ${gap.epoch}) will not ` +
+        `reach this instance's clients: ${gap.reason}; ${json} JSON client(s) told with a ` +
+        `gap frame, ${text} plain-text client(s) cannot be told`,
+    );
+  }
+
+  /** The sequence's next publication, to every feed of its channel. */
+  private deliver(publication: Publication): void {
     const frames = PublishedFrames.of(publication); // framed once for every feed
     if (publication.channel === BROADCAST_CHANNEL) {
       for (const members of this.byChannel.values()) {

@@ -21,6 +21,7 @@ export class Channels {
     this.broker = createBroker({
       redis: config.redis,
       history: { size: config.history, ttlMs: config.historyTtl * 1000 },
+      idempotencyWindowMs: config.idempotencyWindow * 1000,
       logger,
     });
     this.relay = new ChannelRelay(this.broker, logger);

@@ -3,6 +3,7 @@ import type { Publication } from '../broker/types';
 import type { Logger } from '../observability/logger';
 import type { Worker } from '../pool/worker';
 import { BROADCAST_CHANNEL } from './channel-name';
+import type { Gap } from './channel-sequence';
 import { PublishedFrames } from './published-frames';
 import type { RecoveringDelivery } from './recovering-delivery';
 
@@ -42,6 +43,24 @@ export class ClientFeed {
     } else {
       this.forward(frames);
     }
+  }
+
+  /**
+   * Publications of its channel (or broadcasts) that will never come. A JSON client gets
+   * a gap frame; a plain-text client nothing: its frames carry no offsets, so it has no
+   * position to keep and no way to tell a notice from a message (the relay logs it).
+   */
+  gap(gap: Gap): void {
+    if (this.recovering !== undefined && gap.channel !== BROADCAST_CHANNEL) {
+      this.recovering.gap(gap);
+    } else {
+      this.tellGap(gap);
+    }
+  }
+
+  /** A gap after this client's own filter (its recovery's, if any). */
+  tellGap(gap: Gap): void {
+    if (this.json) this.forward(PublishedFrames.gap(gap));
   }
 
   /** A message published to this client alone. */

@@ -1,5 +1,6 @@
 import { encodeText } from '../../shared/protocol/frame';
 import type { Publication } from '../broker/types';
+import type { Gap } from './channel-sequence';
 
 /** The frames of each publication object, while the publication lives. */
 const ofPublication = new WeakMap<Publication, PublishedFrames>();
@@ -12,7 +13,10 @@ const ofPublication = new WeakMap<Publication, PublishedFrames>();
  *   plain text            the message alone, as the original
  *   JSON (?format=json)   {"type":"pub","channel":…,"offset":…,"epoch":…,"data":…} for a
  *                         publication to a channel (`channel` "*" for every channel),
- *                         {"type":"direct","data":…} for a message to one client alone
+ *                         {"type":"direct","data":…} for a message to one client alone,
+ *                         {"type":"gap","channel":…,"epoch":…,"from":…,"to":…,"reason":…}
+ *                         for publications from..to of the epoch that will never come
+ *                         (plain-text clients get no frame for a gap: see ClientFeed)
  *
  * (workers/frames.ts writes the other JSON frames: push, position, recovery.)
  */
@@ -24,7 +28,16 @@ export class PublishedFrames {
     readonly data: string,
     /** Undefined for a message sent to one client alone. */
     private readonly publication: Publication | undefined,
+    /** The JSON text when it is not a publication's (a gap). */
+    private readonly jsonOverride?: string,
   ) {}
+
+  /** A gap, for JSON clients only (frame(false) must not be asked for). */
+  static gap(gap: Gap): PublishedFrames {
+    const { channel, epoch, from, to, reason } = gap;
+    const text = JSON.stringify({ type: 'gap', channel, epoch, from, to, reason });
+    return new PublishedFrames('', undefined, text);
+  }
 
   /**
    * A publication to a channel (or to every channel): one instance per publication
@@ -51,6 +64,7 @@ export class PublishedFrames {
   }
 
   private jsonText(): string {
+    if (this.jsonOverride !== undefined) return this.jsonOverride;
     const publication = this.publication;
     if (publication === undefined) return JSON.stringify({ type: 'direct', data: this.data });
     const { channel, offset, epoch, data } = publication;

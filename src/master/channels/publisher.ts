@@ -1,15 +1,28 @@
-import { BrokerDownError, type Broker } from '../broker/types';
+import {
+  BrokerDownError,
+  BrokerUncertainError,
+  IdempotencyKeyReusedError,
+  type Broker,
+} from '../broker/types';
 import type { Publication } from '../http/publish';
 import { BROADCAST_CHANNEL, normaliseChannel } from './channel-name';
 import type { ChannelRelay } from './channel-relay';
 
 /** What POST /publish answers. */
 export type PublishOutcome =
-  | { ok: true; status: number; body: Record<string, unknown>; log: string }
+  | {
+      ok: true;
+      status: number;
+      body: Record<string, unknown>;
+      log: string;
+      headers?: Record<string, string>;
+    }
   | { ok: false; status: number; reason: string; headers?: Record<string, string> };
 
 /** Seconds a publisher is told to wait while the backplane is down. */
 const DOWN_RETRY_AFTER_S = 5;
+/** Seconds to wait before retrying a publication whose outcome is unknown. */
+const UNCERTAIN_RETRY_AFTER_S = 1;
 
 /**
  * POST /publish's decisions: where a publication goes and what the answer may claim.
@@ -40,17 +53,16 @@ export class Publisher {
       const outcome =
         publication.client !== undefined
           ? await this.toClient(publication.client, publication.data, bytes)
-          : await this.toChannel(publication.channel, publication.data, bytes);
+          : await this.toChannel(
+              publication.channel,
+              publication.data,
+              bytes,
+              publication.idempotencyKey,
+            );
       if (outcome.ok) for (const listener of this.listeners) listener();
       return outcome;
     } catch (error) {
-      if (!(error instanceof BrokerDownError)) throw error;
-      return {
-        ok: false,
-        status: 503,
-        reason: `Not published: ${error.message}`,
-        headers: { 'Retry-After': String(DOWN_RETRY_AFTER_S) },
-      };
+      return refusal(error);
     }
   }
 
@@ -58,6 +70,7 @@ export class Publisher {
     given: string | undefined,
     data: string,
     bytes: number,
+    idempotencyKey: string | undefined,
   ): Promise<PublishOutcome> {
     let channel = BROADCAST_CHANNEL;
     if (given !== undefined) {
@@ -67,10 +80,23 @@ export class Publisher {
       }
       channel = normal;
     }
-    const reached = this.relay.audience(channel);
-    const { offset, epoch } = await this.broker.publish(channel, data);
+    const audience = this.relay.audience(channel);
+    const options = idempotencyKey === undefined ? {} : { idempotencyKey };
+    const { offset, epoch, replayed } = await this.broker.publish(channel, data, options);
     const where = channel === BROADCAST_CHANNEL ? 'every channel' : `channel ${channel}`;
     const base = channel === BROADCAST_CHANNEL ? {} : { channel, offset, epoch };
+    if (replayed === true) {
+      // The first answer's offset and epoch; nothing was queued this time.
+      const count = this.backplane ? { instance_clients: 0 } : { queued: 0 };
+      return {
+        ok: true,
+        status: 200,
+        body: { ...count, ...base, offset, epoch, replayed: true },
+        headers: { 'Idempotent-Replayed': 'true' },
+        log: `Publication to ${where} not repeated: Idempotency-Key seen (offset ${offset})`,
+      };
+    }
+    const reached = audience;
     if (!this.backplane) {
       return {
         ok: true,
@@ -110,4 +136,32 @@ export class Publisher {
       log: `Published ${bytes} bytes to client ${id} of another instance`,
     };
   }
+}
+
+/** A broker's refusal as POST /publish answers it; anything else is a bug (500). */
+function refusal(error: unknown): PublishOutcome {
+  if (error instanceof BrokerDownError) {
+    return {
+      ok: false,
+      status: 503,
+      reason: `Not published: ${error.message}`,
+      headers: { 'Retry-After': String(DOWN_RETRY_AFTER_S) },
+    };
+  }
+  if (error instanceof BrokerUncertainError) {
+    // 504, not 503: a 503 says "not published", this one cannot. A retry with the
+    // same Idempotency-Key is safe; without one it may publish twice.
+    return {
+      ok: false,
+      status: 504,
+      reason:
+        `Outcome unknown: ${error.message}. ` +
+        'Retry with the same Idempotency-Key to publish it exactly once',
+      headers: { 'Retry-After': String(UNCERTAIN_RETRY_AFTER_S) },
+    };
+  }
+  if (error instanceof IdempotencyKeyReusedError) {
+    return { ok: false, status: 422, reason: `Not published: ${error.message}` };
+  }
+  throw error;
 }

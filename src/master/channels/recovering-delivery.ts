@@ -1,5 +1,6 @@
 import type { StreamPosition } from '../../shared/ipc';
 import type { HistoryResult, Publication } from '../broker/types';
+import type { Gap } from './channel-sequence';
 
 export type { StreamPosition };
 
@@ -18,9 +19,13 @@ export type { StreamPosition };
  * again (the client sees the new epoch in the frame): the delivery follows it. A
  * buffered publication of another epoch followed by one of the answer's epoch is from
  * before the loss the answer already shows, and is dropped.
+ *
+ * Gaps (publications the relay reports lost, see channel-sequence.ts) go the same way:
+ * held while the answer is awaited, then passed on trimmed to what the client lacks, or
+ * dropped when it has all of it; the position moves past them.
  */
 export class RecoveringDelivery {
-  private buffer: Publication[] | undefined = [];
+  private buffer: (Publication | Gap)[] | undefined = [];
   private at: StreamPosition;
   private recoveredFlag: boolean | undefined;
   private gapCount = 0;
@@ -32,6 +37,7 @@ export class RecoveringDelivery {
     /** What the client asked for: the last offset it has, in the epoch it knew. */
     since: StreamPosition,
     private readonly deliver: (publication: Publication) => void,
+    private readonly deliverGap: (gap: Gap) => void = () => undefined,
   ) {
     this.at = { ...since };
   }
@@ -41,6 +47,13 @@ export class RecoveringDelivery {
     if (publication.channel !== this.channel) return;
     if (this.buffer !== undefined) this.buffer.push(publication);
     else this.pass(publication);
+  }
+
+  /** Feed every gap the relay reports (others' channels are ignored). */
+  gap(gap: Gap): void {
+    if (gap.channel !== this.channel) return;
+    if (this.buffer !== undefined) this.buffer.push(gap);
+    else this.passGap(gap);
   }
 
   /**
@@ -60,12 +73,13 @@ export class RecoveringDelivery {
       this.at = { epoch: result.epoch, offset: result.offset };
     }
     let lastOfEpoch = -1;
-    buffered.forEach((publication, index) => {
-      if (publication.epoch === result.epoch) lastOfEpoch = index;
+    buffered.forEach((item, index) => {
+      if (!isGap(item) && item.epoch === result.epoch) lastOfEpoch = index;
     });
-    buffered.forEach((publication, index) => {
-      if (publication.epoch !== result.epoch && index < lastOfEpoch) return; // before the loss
-      this.pass(publication);
+    buffered.forEach((item, index) => {
+      if (item.epoch !== result.epoch && index < lastOfEpoch) return; // before the loss
+      if (isGap(item)) this.passGap(item);
+      else this.pass(item);
     });
     return result.recovered;
   }
@@ -80,7 +94,10 @@ export class RecoveringDelivery {
     this.buffer = undefined;
     this.recoveredFlag = false;
     this.followNext = true;
-    for (const publication of buffered) this.pass(publication);
+    for (const item of buffered) {
+      if (isGap(item)) this.passGap(item);
+      else this.pass(item);
+    }
   }
 
   /** Still waiting for the history answer. */
@@ -103,6 +120,21 @@ export class RecoveringDelivery {
     return this.gapCount;
   }
 
+  private passGap(gap: Gap): void {
+    if (this.followNext) {
+      this.followNext = false;
+      this.at = { epoch: gap.epoch, offset: gap.from - 1 };
+    }
+    let from = gap.from;
+    if (gap.epoch === this.at.epoch) {
+      if (gap.to <= this.at.offset) return; // the client has all of it
+      from = Math.max(from, this.at.offset + 1);
+    }
+    this.at = { epoch: gap.epoch, offset: gap.to };
+    this.gapCount += 1;
+    this.deliverGap({ ...gap, from });
+  }
+
   private pass(publication: Publication): void {
     if (this.followNext) {
       this.followNext = false;
@@ -117,4 +149,8 @@ export class RecoveringDelivery {
     this.at = { epoch: publication.epoch, offset: publication.offset };
     this.deliver(publication);
   }
+}
+
+function isGap(item: Publication | Gap): item is Gap {
+  return 'reason' in item;
 }

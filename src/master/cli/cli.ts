@@ -111,6 +111,11 @@ const OPTIONS = {
   },
   history: { type: 'number', default: 100, describe: 'publications kept per channel; 0 = off' },
   'history-ttl': { type: 'number', default: 3600, describe: 'seconds a publication is kept' },
+  'idempotency-window': {
+    type: 'number',
+    default: 300,
+    describe: 'seconds a POST /publish Idempotency-Key is remembered; 0 = off',
+  },
   'channel-exec': {
     type: 'string',
     array: true,
@@ -153,7 +158,25 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
     ['exec', 'dir', 'demo', 'interval-min', 'interval-max', 'publish-token', 'max-buffered'],
   ],
   ['Commands (--exec, --dir):', ['passenv', 'quit-words', 'binary', 'close-ms', 'reverse-lookup']],
-  ['Channels & history:', ['channel-exec', 'history', 'history-ttl', 'redis']],
+  [
+    'Channels & history:',
+    ['channel-exec', 'history', 'history-ttl', 'redis', 'idempotency-window'],
+  ],
+  [
+    'Authentication:',
+    [
+      'auth-secret-file',
+      'auth-public-key',
+      'auth-cookie',
+      'auth-audience',
+      'auth-issuer',
+      'auth-leeway',
+      'private-channels',
+      'allow-anonymous',
+      'auth-url',
+      'auth-timeout',
+    ],
+  ],
   [
     'Production:',
     ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
@@ -303,6 +326,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     redis,
     history: wholeNumber('history', parsed.history, 0, 1_000_000),
     historyTtl: positive('history-ttl', parsed['history-ttl']),
+    idempotencyWindow: wholeNumber('idempotency-window', parsed['idempotency-window'], 0, 86_400),
     channelExec: parsed['channel-exec'].map((value) => channelCommand(String(value))),
     host: parsed.host,
     port: wholeNumber('port', parsed.port, 0, 65535),

@@ -56,12 +56,18 @@ export function servePublish(context: RequestContext, options: PublishOptions): 
   req.on('end', () => {
     if (refused) return;
     const query = context.url.searchParams;
-    const publication = parsePublication(req.headers['content-type'], Buffer.concat(chunks), query);
+    const headerKey = req.headers['idempotency-key'];
+    const publication = parsePublication(
+      req.headers['content-type'],
+      Buffer.concat(chunks),
+      query,
+      Array.isArray(headerKey) ? headerKey.join(', ') : headerKey,
+    );
     if (typeof publication === 'string') return refuse(400, publication);
     options.publisher.publish(publication).then((outcome) => {
       if (!outcome.ok) return refuse(outcome.status, outcome.reason, outcome.headers);
       options.logger.info(outcome.log);
-      res.writeHead(outcome.status, { 'Content-Type': 'application/json' });
+      res.writeHead(outcome.status, { 'Content-Type': 'application/json', ...outcome.headers });
       res.end(`${JSON.stringify(outcome.body)}\n`);
     }, context.fail);
   });

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { checkIdempotencyKey } from '../broker/idempotency';
 
 /**
  * POST /publish, the parts without I/O: who may publish, and what a body means.
@@ -11,6 +12,8 @@ export interface Publication {
   client?: string;
   /** One channel (as given: the publisher normalises it), or undefined. */
   channel?: string;
+  /** Idempotency-Key header or `idempotency_key`: a retry with it is not published twice. */
+  idempotencyKey?: string;
 }
 
 /** Compares a request's Authorization header with the token, in constant time. */
@@ -33,6 +36,29 @@ export function parsePublication(
   contentType: string | undefined,
   body: Buffer,
   query: URLSearchParams = new URLSearchParams(),
+  /** The Idempotency-Key header, if any. */
+  headerKey?: string,
+): Publication | string {
+  const parsed = parseBody(contentType, body, query);
+  if (typeof parsed === 'string') return parsed;
+  const { idempotencyKey } = parsed;
+  if (headerKey !== undefined && idempotencyKey !== undefined && headerKey !== idempotencyKey) {
+    return 'Idempotency-Key and "idempotency_key" differ';
+  }
+  const key = headerKey ?? idempotencyKey;
+  if (key === undefined) return parsed;
+  const problem = checkIdempotencyKey(key);
+  if (problem !== undefined) return `Bad Idempotency-Key: ${problem}`;
+  if (parsed.client !== undefined) {
+    return 'Idempotency-Key is for publications to a channel or to everyone, not to one client';
+  }
+  return { ...parsed, idempotencyKey: key };
+}
+
+function parseBody(
+  contentType: string | undefined,
+  body: Buffer,
+  query: URLSearchParams,
 ): Publication | string {
   const queryChannel = query.get('channel') ?? undefined;
   if (!/^application\/json\b/i.test(contentType ?? '')) {
@@ -47,11 +73,20 @@ export function parsePublication(
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return 'body must be a JSON object';
   }
-  const { data, client, channel } = parsed as {
+  const {
+    data,
+    client,
+    channel,
+    idempotency_key: key,
+  } = parsed as {
     data?: unknown;
     client?: unknown;
     channel?: unknown;
+    idempotency_key?: unknown;
   };
+  if (key !== undefined && key !== null && typeof key !== 'string') {
+    return '"idempotency_key" must be a string';
+  }
   if (typeof data !== 'string') return '"data" must be a string';
   if (channel !== undefined && channel !== null && typeof channel !== 'string') {
     return '"channel" must be a string';
@@ -64,11 +99,13 @@ export function parsePublication(
   ) {
     return '"client" must be a client id';
   }
-  return target(
+  const publication = target(
     data,
     client === undefined || client === null ? undefined : String(client),
     (channel as string | null | undefined) ?? queryChannel,
   );
+  if (typeof publication === 'string' || typeof key !== 'string') return publication;
+  return { ...publication, idempotencyKey: key };
 }
 
 function target(

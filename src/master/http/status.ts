@@ -63,6 +63,7 @@ export function statusBody(
       max_buffered: config.maxBuffered,
       history: config.history,
       history_ttl: config.historyTtl,
+      idempotency_window: config.idempotencyWindow,
       channel_exec: config.channelExec.map((command) => command.channel),
       trust_proxy: config.trustProxy,
       worker_memory_limit: config.workerMemoryLimit,

@@ -9,10 +9,10 @@ import {
 } from '../../shared/protocol/handshake';
 import { CloseCode } from '../../shared/protocol/constants';
 import { encodeClose } from '../../shared/protocol/frame';
+import { RECOVERY_RETRY_AFTER_S, type ChannelRelay } from '../channels/channel-relay';
 import type { Gate } from '../auth/gate';
 import type { Identity } from '../auth/identity';
 import { redactHeaders, redactTarget, withoutCookie, withoutToken } from '../auth/token-source';
-import type { ChannelRelay } from '../channels/channel-relay';
 import { commandSubscription, subscriptionRequest } from '../channels/subscription-request';
 import type { ClientDirectory } from '../clients/client-directory';
 import type { Logger } from '../observability/logger';
@@ -192,6 +192,14 @@ export class UpgradeHandler {
       this.relay.close(opened.feed);
       if (worker !== undefined) this.pool.release(worker);
     };
+    if (opened.unavailable !== undefined) {
+      giveUp();
+      // The client hears no more than that (the detail names the backplane): the log has it.
+      const reason = 'History unavailable, cannot recover now: come back with the same since';
+      const headers = { 'Retry-After': String(RECOVERY_RETRY_AFTER_S) };
+      const line = `503 for ${target.describe}: ${opened.unavailable}`;
+      return this.refusals.refuse(target, 503, reason, headers, line);
+    }
     if (worker === undefined) {
       giveUp();
       const retry = this.pool.unavailable()?.retryAfterS ?? 1;
