@@ -258,7 +258,8 @@ interface Status {
   uptime_s: number;
 }
 
-let statusTimer: ReturnType<typeof setInterval> | undefined;
+/** Polls /status; stopped when it is private. */
+const statusTimer = setInterval(() => refreshStatus(), 2000);
 let statusIsPrivate = false;
 
 /** /status needs the admin token (--admin-token): say so once, and stop asking. */
@@ -366,5 +367,4 @@ setInterval(() => {
   showCountdown();
 }, 200);
 
-statusTimer = setInterval(refreshStatus, 2000);
 refreshStatus();
