@@ -18,6 +18,8 @@ import { httpFront } from './http/http-front';
 import { metricsRoute } from './http/metrics-route';
 import { clientScriptRoute, pageRoute } from './http/page-route';
 import { publishRoute } from './http/publish-route';
+import { disconnectRoute } from './http/disconnect-route';
+import { ClientControl } from './clients/client-control';
 import { Refusals } from './http/refusal';
 import { Router } from './http/router';
 import type { ServerFacts } from './http/status';
@@ -117,9 +119,26 @@ export class Master {
       );
     wireWebsocketdHttp(router, [refusals, httpRefusals], config);
     if (config.publishToken !== undefined) {
+      const control = new ClientControl(
+        channels.broker,
+        channels.relay,
+        directory,
+        (worker) => this.pool.disconnect(worker),
+        logger,
+      );
       router.add(
         '/publish',
-        publishRoute(config.publishToken, config.maxMessageSize, channels.publisher, logger),
+        publishRoute(
+          config.publishToken,
+          config.maxMessageSize,
+          channels.publisher,
+          logger,
+          control,
+        ),
+      );
+      router.add(
+        '/disconnect',
+        disconnectRoute(config.publishToken, config.maxMessageSize, control, logger),
       );
     }
     this.descriptors = new DescriptorWatch(logger);

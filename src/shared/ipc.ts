@@ -95,6 +95,8 @@ export type MasterMessage =
   | ClientHandoff
   /** Server shutdown: close the client with 1001 and exit. */
   | { type: 'shutdown' }
+  /** POST /disconnect: close the client with 4002 ("disconnected") and exit. */
+  | { type: 'disconnect' }
   /** Asks for a stats report (for GET /status). */
   | { type: 'report' };
 
