@@ -55,6 +55,8 @@ export class ChaosClient {
   /** Gap frames: publications the server said would never come. */
   readonly gaps: { epoch: string; from: number; to: number; reason: string }[] = [];
   connects = 0;
+  /** Why its last attempt or connection ended (a refusal's status, a close code). */
+  lastEnd = '';
   recoveries = 0;
   notRecovered = 0;
   private ws: WebSocket | undefined;
@@ -114,9 +116,12 @@ export class ChaosClient {
       this.options.wake();
     });
     // A refused handshake (503 while Redis or an instance is away) or a reset: 'close' follows.
-    ws.on('error', () => undefined);
-    ws.on('close', () => {
+    ws.on('error', (error) => {
+      this.lastEnd = error.message;
+    });
+    ws.on('close', (code, reason) => {
       clearTimeout(bound);
+      if (this.opened) this.lastEnd = `closed ${code} ${String(reason)}`;
       this.opened = false;
       if (this.ws === ws) this.ws = undefined;
       this.options.wake();

@@ -63,6 +63,7 @@ export class ChannelRelay {
       later: (callback, ms) => setTimeout(callback, ms).unref(),
       now: Date.now,
       warn: (message) => logger.warn(message),
+      info: (message) => logger.info(message),
     };
   }
 

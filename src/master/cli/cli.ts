@@ -1,7 +1,7 @@
 import yargs from 'yargs';
-import { AUTH_OPTIONS, authSettings } from '../auth/auth-flags';
 import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../../shared/config';
 import { normaliseChannel } from '../channels/channel-name';
+import { AUTH_OPTIONS, authSettings } from './auth-flags';
 import { findExecutable } from './find-executable';
 import { checkRedisUrl } from '../broker/redis-url';
 import { parseTrustProxy, TrustProxyError } from '../http/client-address';
@@ -180,6 +180,21 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
   [
     'Production:',
     ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
+  ],
+  [
+    'Authentication:',
+    [
+      'auth-secret-file',
+      'auth-public-key',
+      'auth-cookie',
+      'auth-audience',
+      'auth-issuer',
+      'auth-leeway',
+      'private-channels',
+      'allow-anonymous',
+      'auth-url',
+      'auth-timeout',
+    ],
   ],
 ];
 
