@@ -21,9 +21,6 @@ module.exports = {
       sourcefile: filename,
       sourcemap: 'external',
       tsconfigRaw,
-      // import() becomes require() as ts-jest compiled it: jest's CommonJS runtime
-      // cannot run a real dynamic import without --experimental-vm-modules.
-      supported: { 'dynamic-import': false },
     });
     return { code, map };
   },
