@@ -43,7 +43,12 @@ class FakeBroker extends EventEmitter<BrokerEvents> {
     this.emit('state', state, previous);
   }
 
-  subscribe = (): Promise<void> => Promise.resolve();
+  /** Set to hold subscriptions until released (a SUBSCRIBE round trip under way). */
+  held: (() => void)[] | undefined;
+  subscribe = (): Promise<void> =>
+    this.held === undefined
+      ? Promise.resolve()
+      : new Promise((resolve) => this.held?.push(() => resolve()));
   unsubscribe = (): Promise<void> => Promise.resolve();
   publish = (): Promise<never> => Promise.reject(new Error('not used'));
   publishToClient = (): Promise<boolean> => Promise.resolve(false);
@@ -176,6 +181,23 @@ describe('ChannelRelay: one channel, many clients, holes filled once', () => {
     expect(log.at('warn').join('\n')).toMatch(
       /Publications 2-4 of \/c \(epoch e1\) will not reach .*offset too old; 2 JSON client\(s\) told .*1 plain-text/,
     );
+  });
+
+  test('a returning client: what is relayed while it subscribes comes once, after its history', async () => {
+    const { broker, relay } = await setup(1, 0);
+    for (let i = 0; i < 3; i += 1) broker.send('/c'); // 1-3, while it was away after 1
+    broker.held = [];
+    const opening = relay.open('/c', { json: true, since: { epoch: 'e1', offset: 1 } });
+    await settle();
+    broker.send('/c'); // 4: relayed to its feed before its history is read
+    for (const release of broker.held) release();
+    const opened = await opening;
+    expect(opened.recovery).toEqual({ recovered: true, count: 3, reason: undefined });
+    const { worker, texts } = fakeWorker();
+    relay.admitted(opened.feed, worker, 9);
+    broker.send('/c');
+    await settle();
+    expect(pubOffsets(texts)).toEqual([2, 3, 4, 5]);
   });
 
   test('a returning client while history cannot be read is not admitted', async () => {
