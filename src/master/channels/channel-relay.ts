@@ -3,7 +3,7 @@ import type { Broker, ClientMessage, HistoryResult, Publication } from '../broke
 import { parseClientId } from '../broker/client-id';
 import type { Logger } from '../observability/logger';
 import type { Worker } from '../pool/worker';
-import { BROADCAST_CHANNEL } from './channel-name';
+import { BROADCAST_CHANNEL } from '../../shared/channel-name';
 import { ChannelSequence, type Gap, type SequenceIo, type SequenceSink } from './channel-sequence';
 import { ClientFeed } from './client-feed';
 import { PublishedFrames } from './published-frames';
