@@ -24,20 +24,30 @@ interface Ack {
   data: string;
 }
 
-const dirs: string[] = [];
+/** The AOF directory of each persistent Redis, by port. */
+const aofDirs = new Map<number, string>();
 
 /** A Redis that keeps every acknowledged write: AOF, fsync on each. */
-function persistentRedis(port?: number, dir?: string): Promise<RedisProcess> {
-  let where = dir;
-  if (where === undefined) {
-    where = mkdtempSync(path.join(tmpdir(), 'pushws-aof-'));
-    dirs.push(where);
-  }
-  return startRedis({
-    port,
-    args: ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', where],
-  });
+async function persistentRedis(): Promise<RedisProcess> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pushws-aof-'));
+  const redis = await startRedis({ args: aofArgs(dir) });
+  aofDirs.set(redis.port, dir);
+  return redis;
 }
+
+/** The same Redis started again (after a kill) on its port, from its AOF. */
+function restarted(redis: RedisProcess): Promise<RedisProcess> {
+  return startRedis({ port: redis.port, args: aofArgs(aofDirs.get(redis.port) as string) });
+}
+
+const aofArgs = (dir: string): string[] => [
+  '--appendonly',
+  'yes',
+  '--appendfsync',
+  'always',
+  '--dir',
+  dir,
+];
 
 const backplane = async (server: ServerProcess): Promise<string> =>
   (await statusOf<Status>(server)).backplane.state;
@@ -109,13 +119,12 @@ async function publishSurely(
 afterAll(async () => {
   await stopAllServers();
   await stopAllRedis();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  for (const dir of aofDirs.values()) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('Redis SIGKILLed while publishing', () => {
   test('connected clients get every acknowledged publication exactly once, in order', async () => {
-    let redis = await persistentRedis();
-    const aofDir = dirs[dirs.length - 1];
+    const redis = await persistentRedis();
     const servers = [await instance(redis), await instance(redis)];
     const channels = ['/k1', '/k2'];
     const json: { client: WsClient; channel: string }[] = [];
@@ -152,7 +161,7 @@ describe('Redis SIGKILLed while publishing', () => {
       'both instances to see Redis down',
     );
     const beforeRestart = sent;
-    redis = await persistentRedis(redis.port, aofDir);
+    await restarted(redis);
     await waitFor(() => sent >= beforeRestart + 40, '40 publications after the restart', 30_000);
     stop = true;
     await Promise.all(publishers);
@@ -206,8 +215,7 @@ describe('Redis SIGKILLed while publishing', () => {
 
 describe('a publish whose Redis round trip is cut', () => {
   test('answers 504 (outcome unknown), one log line; the retry after restart publishes once', async () => {
-    let redis = await persistentRedis();
-    const aofDir = dirs[dirs.length - 1];
+    const redis = await persistentRedis();
     const server = await instance(redis);
     const client = await openOn(server, '/cut?format=json');
     const first = await publish(server, { channel: '/cut', data: 'before' });
@@ -236,7 +244,7 @@ describe('a publish whose Redis round trip is cut', () => {
     expect(server.output).not.toMatch(/^\s+at /m);
     expect(server.output).not.toMatch(/\b500\b/);
 
-    redis = await persistentRedis(redis.port, aofDir);
+    await restarted(redis);
     await waitFor(async () => (await backplane(server)) === 'up', 'the backplane back');
     const retry = await publish(server, {
       channel: '/cut',
@@ -254,8 +262,7 @@ describe('a publish whose Redis round trip is cut', () => {
   }, 60_000);
 
   test('a retry after a Redis crash returns the first answer; delivered once', async () => {
-    let redis = await persistentRedis();
-    const aofDir = dirs[dirs.length - 1];
+    const redis = await persistentRedis();
     const [a, b] = [await instance(redis), await instance(redis)];
     const onB = await openOn(b, '/idem?format=json');
     const send = (server: ServerProcess): Promise<Response> =>
@@ -270,7 +277,7 @@ describe('a publish whose Redis round trip is cut', () => {
     await onB.until(() => pubOffsets(onB, '/idem').length === 1, 'the first publication');
 
     await redis.kill();
-    redis = await persistentRedis(redis.port, aofDir);
+    await restarted(redis);
     for (const server of [a, b]) {
       await waitFor(async () => (await backplane(server)) === 'up', 'the backplane back');
     }
@@ -305,8 +312,7 @@ describe('a publish whose Redis round trip is cut', () => {
 
 describe('no recovery without history', () => {
   test('a returning client while Redis is down: 503 with Retry-After; later it recovers', async () => {
-    let redis = await persistentRedis();
-    const aofDir = dirs[dirs.length - 1];
+    const redis = await persistentRedis();
     const server = await instance(redis);
     const first = await openOn(server, '/back?format=json');
     await publish(server, { channel: '/back', data: 'one' });
@@ -328,7 +334,7 @@ describe('no recovery without history', () => {
     expect(refused.body).not.toMatch(/redis:/); // the backplane's address stays in the log
     await server.waitForLog(/503 for .*history unavailable/);
 
-    redis = await persistentRedis(redis.port, aofDir);
+    await restarted(redis);
     await waitFor(async () => (await backplane(server)) === 'up', 'the backplane back');
     await publish(server, { channel: '/back', data: 'two' });
     const back = await openOn(server, `/back?format=json&since=1&epoch=${epoch}`);

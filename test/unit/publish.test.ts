@@ -31,6 +31,39 @@ describe('publish body and token', () => {
     expect(parsePublication(type, Buffer.from(body))).toEqual(expected);
   });
 
+  test('an idempotency key: the header or "idempotency_key", which must agree', () => {
+    const json = (body: unknown): Buffer => Buffer.from(JSON.stringify(body));
+    const q = new URLSearchParams('channel=/news');
+    expect(parsePublication('text/plain', Buffer.from('hi'), q, 'order-42')).toEqual({
+      data: 'hi',
+      channel: '/news',
+      idempotencyKey: 'order-42',
+    });
+    const body = { data: 'x', channel: '/a', idempotency_key: 'k-1' };
+    expect(parsePublication('application/json', json(body))).toEqual({
+      data: 'x',
+      channel: '/a',
+      idempotencyKey: 'k-1',
+    });
+    expect(parsePublication('application/json', json(body), undefined, 'k-1')).toMatchObject({
+      idempotencyKey: 'k-1',
+    });
+    expect(parsePublication('application/json', json(body), undefined, 'k-2')).toBe(
+      'Idempotency-Key and "idempotency_key" differ',
+    );
+    expect(parsePublication('application/json', json({ data: 'x', idempotency_key: 7 }))).toBe(
+      '"idempotency_key" must be a string',
+    );
+    for (const bad of ['', 'two words', 'é', 'k'.repeat(201), 'a, b']) {
+      expect(parsePublication('text/plain', Buffer.from('x'), q, bad)).toMatch(
+        /^Bad Idempotency-Key: /,
+      );
+    }
+    expect(
+      parsePublication('application/json', json({ data: 'x', client: '3' }), undefined, 'k'),
+    ).toMatch(/not to one client/);
+  });
+
   test('a text body takes its channel from the query', () => {
     expect(
       parsePublication('text/plain', Buffer.from('hi'), new URLSearchParams('channel=/news')),

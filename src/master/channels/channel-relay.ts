@@ -3,7 +3,7 @@ import type { Broker, ClientMessage, HistoryResult, Publication } from '../broke
 import { parseClientId } from '../broker/client-id';
 import type { Logger } from '../observability/logger';
 import type { Worker } from '../pool/worker';
-import { BROADCAST_CHANNEL } from './channel-name';
+import { BROADCAST_CHANNEL } from '../../shared/channel-name';
 import { ChannelSequence, type Gap, type SequenceIo, type SequenceSink } from './channel-sequence';
 import { ClientFeed } from './client-feed';
 import { PublishedFrames } from './published-frames';
@@ -108,6 +108,24 @@ export class ChannelRelay {
    */
   async open(channel: string, options: FeedOptions): Promise<OpenedFeed> {
     const feed = new ClientFeed(channel, options.json, this.logger);
+    // A client that will be told a position (a JSON one, a returning one) holds what
+    // comes live from now on until the history read orders it: set before the feed can
+    // receive anything, since the channel may already be subscribed (another client's
+    // feed) and a publication can arrive while this SUBSCRIBE is under way.
+    let count = 0;
+    const delivery =
+      options.since === undefined && !options.json
+        ? undefined
+        : new RecoveringDelivery(
+            channel,
+            options.since ?? { epoch: '', offset: 0 },
+            (publication) => {
+              count++;
+              feed.forward(PublishedFrames.of(publication));
+            },
+            (gap) => feed.tellGap(gap),
+          );
+    feed.recovering = delivery;
     let members = this.byChannel.get(channel);
     if (members === undefined) this.byChannel.set(channel, (members = new Set()));
     members.add(feed);
@@ -118,21 +136,16 @@ export class ChannelRelay {
       // Closed (stopping) or a bug: the client still gets its worker and its pushes.
       this.logger.warn(`Subscribe to ${channel} failed: ${(error as Error).message}`);
     }
-    if (options.since !== undefined) return this.recover(feed, options.since, sequence);
-    if (!options.json) {
+    if (options.since !== undefined && delivery !== undefined) {
+      return this.recover(feed, options.since, sequence, delivery, () => count);
+    }
+    if (delivery === undefined) {
       // The channel's start, so that an outage before its first publication is filled.
       if (sequence.position === undefined) void this.position(channel, sequence);
       return { feed };
     }
     // Publications that arrive before the answer are held, and those it counts dropped:
     // the client is told where it starts and gets what follows, once.
-    const delivery = new RecoveringDelivery(
-      channel,
-      { epoch: '', offset: 0 },
-      (publication) => feed.forward(PublishedFrames.of(publication)),
-      (gap) => feed.tellGap(gap),
-    );
-    feed.recovering = delivery;
     const position = await this.position(channel, sequence);
     if (position === undefined) {
       delivery.abandon();
@@ -176,18 +189,9 @@ export class ChannelRelay {
     feed: ClientFeed,
     since: StreamPosition,
     sequence: ChannelSequence,
+    delivery: RecoveringDelivery,
+    delivered: () => number,
   ): Promise<OpenedFeed> {
-    let count = 0;
-    const delivery = new RecoveringDelivery(
-      feed.channel,
-      since,
-      (publication) => {
-        count++;
-        feed.forward(PublishedFrames.of(publication));
-      },
-      (gap) => feed.tellGap(gap),
-    );
-    feed.recovering = delivery;
     let result: HistoryResult;
     try {
       result = await this.broker.history(feed.channel, since.offset, since.epoch);
@@ -202,7 +206,7 @@ export class ChannelRelay {
     return {
       feed,
       position: delivery.position,
-      recovery: { recovered, count: recovered ? count : 0, reason },
+      recovery: { recovered, count: recovered ? delivered() : 0, reason },
     };
   }
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { WorkerMessage } from '../../shared/ipc';
 import { APP_CLOSE_REASON, AppCloseCode } from '../../shared/protocol/close-codes';
 import type { Logger } from '../observability/logger';
-import { Backoff } from '../backoff';
+import { Backoff } from '../../shared/exponential-backoff';
 import { SparePolicy } from './spare-policy';
 import { Worker, WorkerState, type ClientInfo } from './worker';
 
