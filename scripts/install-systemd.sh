@@ -52,13 +52,13 @@ node=$(command -v node) || { echo "install-systemd.sh: node not found on PATH" >
 node=$(readlink -f "$node")
 [ -f "$src/dist/src/main.js" ] || { echo "install-systemd.sh: run 'npm run build' first" >&2; exit 1; }
 
-# What runs: the compiled master and workers, the client page, the command; and the
-# README with the docs/ pages it links to. The same set from a checkout (which also has
-# sources and tests) and from the package.
-mkdir -p "$prefix/dist" "$prefix/src" "$unit_dir" "$(dirname "$env_file")"
-rm -rf "$prefix/dist/src" "$prefix/dist/workers" "$prefix/src/client" "$prefix/bin" "$prefix/docs"
-cp -R "$src/dist/src" "$src/dist/workers" "$prefix/dist/"
-cp -R "$src/src/client" "$prefix/src/"
+# What runs: the compiled master and workers, the built page and client library, the
+# command; and the README with the docs/ pages it links to. The same set from a checkout
+# (which also has sources and tests) and from the package. (src/client is where an older
+# version kept the page.)
+mkdir -p "$prefix/dist" "$unit_dir" "$(dirname "$env_file")"
+rm -rf "$prefix/dist/src" "$prefix/dist/workers" "$prefix/dist/client" "$prefix/src/client" "$prefix/bin" "$prefix/docs"
+cp -R "$src/dist/src" "$src/dist/workers" "$src/dist/client" "$prefix/dist/"
 cp -R "$src/bin" "$src/docs" "$prefix/"
 cp "$src/package.json" "$src/README.md" "$prefix/"
 npm_flags=(--omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error)

@@ -74,6 +74,9 @@ process.on('message', (message: MasterMessage, handle?: unknown) => {
     case 'shutdown':
       finish(CloseCode.GoingAway, 'server shutting down');
       return;
+    case 'disconnect':
+      finish(message.code, message.reason);
+      return;
     case 'report':
       tell({ type: 'report', ...(runtime?.report() ?? { pushed: 0, frames: 0 }) });
       return;

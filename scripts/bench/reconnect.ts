@@ -84,7 +84,7 @@ export async function massReconnect(
       stopMs: round(stopMs),
       startMs: round(startMs),
       killedAtStop,
-      allBackMs: allBack ? round(Math.max(...(times)) - restartAt) : undefined,
+      allBackMs: allBack ? round(Math.max(...times) - restartAt) : undefined,
       notBack: times.filter((t) => t === undefined).length,
       attempts: clients.reduce((sum, client) => sum + client.attempts, 0),
       refusals: clients.reduce((sum, client) => sum + client.refusals, 0),

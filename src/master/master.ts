@@ -5,9 +5,9 @@ import { hostPort } from '../shared/host-port';
 import { Channels } from './channels/channels';
 import { ClientDirectory } from './clients/client-directory';
 import { ClientEvents } from './clients/client-events';
+import type { Gate } from './auth/gate';
 import { FrameTally } from './observability/frame-tally';
 import { AcceptErrors } from './observability/accept-errors';
-import type { Gate } from './auth/gate';
 import { adminOnly } from './http/admin-access';
 import { AddressLimits } from './http/address-limits';
 import { parseTrustProxy } from './http/client-address';
@@ -18,6 +18,8 @@ import { httpFront } from './http/http-front';
 import { metricsRoute } from './http/metrics-route';
 import { clientScriptRoute, pageRoute } from './http/page-route';
 import { publishRoute } from './http/publish-route';
+import { disconnectRoute } from './http/disconnect-route';
+import { ClientControl } from './clients/client-control';
 import { Refusals } from './http/refusal';
 import { Router } from './http/router';
 import type { ServerFacts } from './http/status';
@@ -117,9 +119,26 @@ export class Master {
       );
     wireWebsocketdHttp(router, [refusals, httpRefusals], config);
     if (config.publishToken !== undefined) {
+      const control = new ClientControl(
+        channels.broker,
+        channels.relay,
+        directory,
+        (worker) => this.pool.disconnect(worker),
+        logger,
+      );
       router.add(
         '/publish',
-        publishRoute(config.publishToken, config.maxMessageSize, channels.publisher, logger),
+        publishRoute(
+          config.publishToken,
+          config.maxMessageSize,
+          channels.publisher,
+          logger,
+          control,
+        ),
+      );
+      router.add(
+        '/disconnect',
+        disconnectRoute(config.publishToken, config.maxMessageSize, control, logger),
       );
     }
     this.descriptors = new DescriptorWatch(logger);

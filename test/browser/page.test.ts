@@ -1,7 +1,10 @@
 import { mkdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { published, TOKEN } from '../helpers/channels';
+import { shownPublications, showsPublication } from '../helpers/page';
 import { isAlive, procStat } from '../helpers/proc';
 import {
   ROOT,
@@ -80,30 +83,6 @@ afterAll(async () => {
   await browser?.close();
   await stopAllServers();
 });
-
-/** The page's publications of its own channel, oldest first: [tag, text]. */
-function shownPublications(page: Page): Promise<string[][]> {
-  return page.$$eval('#log li.pub', (items) =>
-    items
-      .map((item) => [
-        item.querySelector('.tag')?.textContent ?? '',
-        item.querySelector('.text')?.textContent ?? '',
-      ])
-      .reverse(),
-  );
-}
-
-/** Waits until the page shows a publication with this text; resolves with the page's clock then. */
-async function showsPublication(page: Page, text: string): Promise<number> {
-  const shown = await page.waitForFunction(
-    (wanted) =>
-      [...document.querySelectorAll('#log li.pub .text')].some((e) => e.textContent === wanted) &&
-      Date.now(),
-    text,
-    { timeout: HANG_BOUND_MS },
-  );
-  return (await shown.jsonValue()) as number;
-}
 
 describe('the client page in Chromium', () => {
   let server: ServerProcess;
@@ -451,6 +430,77 @@ describe('the page comes back by itself', () => {
     );
     expect(unexpected).toEqual([]);
     await Promise.all([first.close(), second.close()]);
+    await server.stop();
+  }, 60000);
+
+  test('turned away while workers fail to start: the page waits as /healthz Retry-After says', async () => {
+    const server = await startServer(['--spare-workers', '1'], {
+      env: { PUSH_WEBSOCKET_TEST_WORKER_ENTRY: path.join(ROOT, 'test/fixtures/broken-worker.js') },
+    });
+    await server.waitForLog(/failed to start: exited before it was ready/);
+    const page = await context.newPage();
+    await page.goto(`${server.httpUrl}/`);
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('#log li.event .text')].some((e) =>
+          /^The server asks to wait \d+ s \(Retry-After\)$/.test(e.textContent ?? ''),
+        ),
+      null,
+      { timeout: HANG_BOUND_MS },
+    );
+    expect(await page.getAttribute('#state', 'data-state')).toBe('reconnecting');
+    await page.close();
+    await server.stop();
+  }, 60000);
+
+  test('an app on another origin: /client.js as a module script, its client gets the publications', async () => {
+    const server = await startServer(FLAGS, { env });
+    const page = await context.newPage();
+    const problems = watch(page);
+    // The app's own server: another origin (another port) on the same loopback address.
+    const html = `<!doctype html><title>app</title><link rel="icon" href="data:," />
+    <script type="module">
+      import { PushClient } from '${server.httpUrl}/client.js';
+      window.seen = [];
+      const client = new PushClient('ws://${server.host}:${server.port}/app');
+      client.on('state', (e) => window.seen.push('state ' + e.state));
+      client.on('position', (p) => window.seen.push('position ' + p.offset));
+      client.on('pub', (p) => window.seen.push('pub ' + p.offset + ' ' + p.data));
+      client.connect();
+    </script>`;
+    const app = http.createServer((req, res) => {
+      res.writeHead(req.url === '/' ? 200 : 404, { 'Content-Type': 'text/html' });
+      res.end(req.url === '/' ? html : '');
+    });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    try {
+      const appPort = (app.address() as AddressInfo).port;
+      await page.goto(`http://127.0.0.1:${appPort}/`);
+      const seen = (): Promise<string[]> =>
+        page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+      await page.waitForFunction(
+        () => (window as unknown as { seen?: string[] }).seen?.includes('position 0'),
+        null,
+        { timeout: HANG_BOUND_MS },
+      );
+      await published(server, { channel: '/app', data: 'to the app' });
+      await page.waitForFunction(
+        () => (window as unknown as { seen: string[] }).seen.includes('pub 1 to the app'),
+        null,
+        { timeout: HANG_BOUND_MS },
+      );
+      expect(await seen()).toEqual([
+        'state connecting',
+        'state open',
+        'position 0',
+        'pub 1 to the app',
+      ]);
+      expect(problems.errors).toEqual([]);
+      await page.close();
+    } finally {
+      app.closeAllConnections();
+      await new Promise((resolve) => app.close(resolve));
+    }
     await server.stop();
   }, 60000);
 

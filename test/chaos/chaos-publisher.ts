@@ -21,8 +21,9 @@ const REQUEST_BOUND_MS = 10_000;
 
 /**
  * The counting publisher: per channel, publications `CHANNEL#1`, `#2`, ... each sent
- * with an Idempotency-Key. An answer other than 200 (503 while Redis fails over, a
- * reset while an instance restarts) leaves the outcome open: when the server honours
+ * with an Idempotency-Key. A 503 (not published: Redis away), a 504 (the outcome is
+ * unknown: the link broke under the publish) or no answer (an instance restarting)
+ * leaves it to be sent again: when the server honours
  * the key, the same publication is retried under the same key until it is acknowledged
  * (the server answers the first outcome, delivered once); when it does not, retrying
  * could publish twice, so the publication is given up and the next one sent.
@@ -95,7 +96,8 @@ export class ChaosPublisher {
         mine.set(`${acked.epoch}:${acked.offset}`, acked);
         return acked;
       }
-      if (answer.status !== '503' && answer.status !== 'reset') {
+      // 503: not published; 504: the outcome is unknown; reset: no answer at all.
+      if (!['503', '504', 'reset'].includes(answer.status)) {
         this.problems.push(
           `publish ${data} answered ${answer.status}: ${answer.body.slice(0, 200)}`,
         );

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isAlive } from '../../scripts/lib/proc';
@@ -55,6 +55,7 @@ test('chaos: nothing acknowledged is lost, duplicated or reordered', async () =>
   const counts = { workerKills: 0, drops: 0, redisRestarts: 0, instanceRestarts: 0 };
   const clients: ChaosClient[] = [];
   let redis: RedisProcess | undefined;
+  let passed = false;
   try {
     redis = await startRedis({ args: persistent });
     const redisUrl = redis.url;
@@ -103,11 +104,17 @@ test('chaos: nothing acknowledged is lost, duplicated or reordered', async () =>
       });
       clients.push(client);
       client.start();
+      await sleep(100); // not 20 forks at once
     }
     await conditions.until(
       () => clients.every((client) => client.joined !== undefined),
       'every client to join',
       30_000,
+      () =>
+        `: ${clients
+          .filter((c) => c.joined === undefined)
+          .map((c) => `${c.name} ${c.lastEnd}`)
+          .join('; ')}`,
     );
 
     // The faults. The publishers run meanwhile, one per channel.
@@ -183,7 +190,9 @@ test('chaos: nothing acknowledged is lost, duplicated or reordered', async () =>
       .catch((error: Error) => {
         const behind = clients
           .filter((c) => !c.open || (c.at?.offset ?? -1) < (last.get(c.channel) as Acked).offset)
-          .map((c) => `${c.name}${c.channel} open=${c.open} at=${JSON.stringify(c.at)}`);
+          .map(
+            (c) => `${c.name}${c.channel} open=${c.open} at=${JSON.stringify(c.at)} ${c.lastEnd}`,
+          );
         throw new Error(`${error.message}: ${behind.join('; ')}`);
       });
     const allOpen = clients.every((client) => client.open);
@@ -270,7 +279,18 @@ test('chaos: nothing acknowledged is lost, duplicated or reordered', async () =>
     expect(allOpen).toBe(true);
     expect(publisher.ackedCount).toBeGreaterThan(CHAOS_MS / 1000);
     expect(delivered).toBeGreaterThan(0);
+    passed = true;
   } finally {
+    if (!passed) {
+      // For the post-mortem: every log, kept where the seed says.
+      const keep = path.join(tmpdir(), `pushws-chaos-${seed}`);
+      mkdirSync(keep, { recursive: true });
+      every.forEach((server, i) =>
+        writeFileSync(path.join(keep, `server-${i}-${server.pid}.log`), server.output),
+      );
+      if (redis !== undefined) writeFileSync(path.join(keep, 'redis.log'), redis.output);
+      process.stdout.write(`chaos: logs kept in ${keep}\n`);
+    }
     await Promise.all(clients.map((client) => client.stop()));
     await stopAllServers();
     await stopAllRedis();

@@ -30,6 +30,11 @@ export interface BrokerHarness {
    * resolves with the broker to go on with (a new one, or the same).
    */
   loseHistory(broker: Broker): Promise<Broker>;
+  /**
+   * Another instance on the same backplane as `broker`, ready; undefined for a kind
+   * that has no backplane (memory: there is no other instance).
+   */
+  peer?(broker: Broker, instanceId: string): Promise<Broker>;
 }
 
 /** What a broker delivered, with waits on it. */
@@ -366,9 +371,33 @@ export function brokerContract(name: string, makeHarness: () => BrokerHarness): 
       );
     });
 
+    test('a message to the other instances reaches each of them once, never the sender', async () => {
+      const broker = await create({ instanceId: 'box-a' });
+      const own: string[] = [];
+      broker.on('instanceMessage', (message) => own.push(message));
+      await broker.toOtherInstances('{"type":"disconnect","user":"42"}');
+      if (harness.peer === undefined) {
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(own).toEqual([]);
+        return;
+      }
+      const peer = await harness.peer(broker, 'box-b');
+      brokers.push(peer);
+      const got: string[] = [];
+      peer.on('instanceMessage', (message) => got.push(message));
+      await broker.toOtherInstances('second');
+      await waitFor(() => got.length === 1, 'the message at the other instance');
+      // Sent after the sender's own message: once it has arrived, the sender's would have.
+      await peer.toOtherInstances('back');
+      await waitFor(() => own.length === 1, 'the answer at the sender');
+      expect(own).toEqual(['back']);
+      expect(got).toEqual(['second']);
+    });
+
     test('after close, publishing is refused; close twice is fine', async () => {
       const broker = await create();
       await broker.close();
+      await expect(broker.toOtherInstances('late')).rejects.toThrow(BrokerClosedError);
       await expect(broker.publish('/x', 'late')).rejects.toThrow(BrokerClosedError);
       await expect(broker.publishToClient(`${broker.instanceId}-1`, 'late')).rejects.toThrow(
         BrokerClosedError,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { HANG_BOUND_MS } from './wait';
 
@@ -51,5 +52,23 @@ export function rawHttp(
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join('');
     socket.write(`${method} ${target} HTTP/1.1\r\n${lines}\r\n`);
+  });
+}
+
+/**
+ * A WebSocket upgrade request for `target`, sent raw: the refusal's status, headers and
+ * body (a 101 would not end: use it for requests the server refuses).
+ */
+export function rawUpgrade(
+  port: number,
+  target: string,
+  headers: Record<string, string> = {},
+): Promise<RawAnswer> {
+  return rawHttp(port, target, {
+    Upgrade: 'websocket',
+    Connection: 'Upgrade',
+    'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+    'Sec-WebSocket-Version': '13',
+    ...headers,
   });
 }

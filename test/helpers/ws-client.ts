@@ -7,6 +7,7 @@ export class WsClient {
   /** The same messages as received: bytes, and whether each was a binary message. */
   readonly received: { data: Buffer; binary: boolean }[] = [];
   closeCode: number | undefined;
+  closeReason: string | undefined;
   private readonly conditions = new Conditions();
 
   private constructor(readonly ws: WebSocket) {
@@ -17,8 +18,9 @@ export class WsClient {
       this.received.push({ data: bytes, binary });
       this.conditions.wake();
     });
-    ws.on('close', (code) => {
+    ws.on('close', (code, reason) => {
       this.closeCode = code;
+      this.closeReason = reason.toString();
       this.conditions.wake();
     });
     ws.on('error', () => undefined);

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { rawHttp, type RawAnswer } from '../helpers/raw-http';
+import { rawUpgrade, type RawAnswer } from '../helpers/raw-http';
 import { FAST, startServer, statusOf, stopAllServers, type ServerProcess } from '../helpers/server';
 import { WsClient } from '../helpers/ws-client';
 
@@ -78,13 +77,7 @@ function upgrade(
   target: string,
   headers: Record<string, string> = {},
 ): Promise<RawAnswer> {
-  return rawHttp(server.port, target, {
-    Upgrade: 'websocket',
-    Connection: 'Upgrade',
-    'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
-    'Sec-WebSocket-Version': '13',
-    ...headers,
-  });
+  return rawUpgrade(server.port, target, headers);
 }
 
 describe('--auth-url', () => {

@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { childrenOf } from '../helpers/proc';
-import { rawHttp, type RawAnswer } from '../helpers/raw-http';
+import { rawUpgrade, type RawAnswer } from '../helpers/raw-http';
 import {
   FAST,
   NODE_ARGS,
@@ -38,19 +37,12 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** An upgrade request sent raw: the refusal's status, headers and body. */
 function upgrade(
   server: ServerProcess,
   target: string,
   headers: Record<string, string> = {},
 ): Promise<RawAnswer> {
-  return rawHttp(server.port, target, {
-    Upgrade: 'websocket',
-    Connection: 'Upgrade',
-    'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
-    'Sec-WebSocket-Version': '13',
-    ...headers,
-  });
+  return rawUpgrade(server.port, target, headers);
 }
 
 /** Opens a client and records how it closes (code and reason). */

@@ -153,7 +153,8 @@ describe('docs/architecture.md', () => {
   test('every source file and folder it names exists (a move or a rename shows here)', () => {
     const stale: string[] = [];
     for (const span of spans) {
-      if (!/^[\w./-]+(\.(ts|js|html)|\/)$/.test(span) || span.startsWith('dist/')) continue;
+      // Files and folders (`pool/`, `broker/types.ts`); not URL paths (`/client.js`) or dist/.
+      if (!/^[\w.-][\w./-]*(\.(ts|js|html)|\/)$/.test(span) || span.startsWith('dist/')) continue;
       // A path from the top (src/master/) exists as it is; a short one (broker/types.ts) somewhere.
       const exists = /^(src|workers|scripts|test|deploy|docs)\//.test(span)
         ? existsSync(path.join(ROOT, span))

@@ -104,6 +104,14 @@ brokerContract('RedisBroker', () => ({
     await admin(redis.url, (connection) => connection.flushall());
     return broker;
   },
+  peer: async (broker, instanceId) => {
+    const peer = makeBroker(redis.url, {
+      keyPrefix: (broker as unknown as { prefix: string }).prefix,
+      instanceId,
+    });
+    await stateOf(peer, 'up');
+    return peer;
+  },
 }));
 
 describe('RedisBroker across instances and failures', () => {

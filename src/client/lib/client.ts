@@ -185,7 +185,7 @@ export class PushClient extends Emitter<PushClientEvents> {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.at = options.position ? { ...options.position } : null;
-    this.fetch = options.fetch ?? (globalThis.fetch);
+    this.fetch = options.fetch ?? globalThis.fetch;
     if (options.healthUrl !== undefined) this.healthUrl = options.healthUrl;
     else {
       const health = new URL('/healthz', base);
@@ -385,11 +385,14 @@ export class PushClient extends Emitter<PushClientEvents> {
     wasOpen: boolean;
   }): Promise<void> {
     const waiting = this.retry;
-    if (this.healthUrl === null || this.fetch === undefined || waiting === undefined) return;
+    // Called as a plain function: a browser's fetch called as a method of another
+    // object throws "Illegal invocation".
+    const fetch = this.fetch;
+    if (this.healthUrl === null || fetch === undefined || waiting === undefined) return;
     const controller = new AbortController();
     const timer = this.clock.setTimeout(() => controller.abort(), HEALTH_TIMEOUT_MS);
     try {
-      const response = await this.fetch(this.healthUrl, {
+      const response = await fetch(this.healthUrl, {
         cache: 'no-store',
         signal: controller.signal,
       });

@@ -20,6 +20,14 @@ const input = (id: string): HTMLInputElement => $(id) as HTMLInputElement;
 /** The page's channel: from the URL's fragment, "/#/news" (the page is served at /). */
 const wanted = parseChannel(location.hash);
 const origin = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host;
+/**
+ * `?token-url=URL` (a page query parameter; relative to the page): where the page GETs
+ * a token before each connection, the browser's cookies sent along. The answer is JSON
+ * `{"token": "..."}` or the token as plain text. A private channel needs one; after
+ * close 4001 ("token expired") the next connection fetches a fresh one
+ * (docs/authentication.md).
+ */
+const tokenUrl = new URLSearchParams(location.search).get('token-url');
 let client: PushClient | undefined;
 /** While waiting to reconnect: when the next try is due. */
 let retryAt = 0;
@@ -140,9 +148,27 @@ function onState(event: StateEvent, channel: string): void {
   }
 }
 
+/** A fresh token from the token URL (credentials included, never cached). */
+async function fetchToken(url: string): Promise<string> {
+  const response = await fetch(new URL(url, location.href), {
+    cache: 'no-store',
+    credentials: 'include',
+  });
+  if (!response.ok) throw new Error(`the token URL answered HTTP ${response.status}`);
+  const text = (await response.text()).trim();
+  const token = text.startsWith('{') ? (JSON.parse(text) as { token?: unknown }).token : text;
+  if (typeof token !== 'string' || token === '') throw new Error('the token URL gave no token');
+  return token;
+}
+
 function start(channel: string): PushClient {
-  const push = new PushClient(origin + channel);
+  const push = new PushClient(origin + channel, {
+    token: tokenUrl === null ? undefined : () => fetchToken(tokenUrl),
+  });
   push.on('state', (event) => onState(event, channel));
+  push.on('error', ({ error }) =>
+    log(`Could not get a token: ${(error as Error).message ?? String(error)}`, 'notice bad'),
+  );
   push.on('push', ({ data }) => {
     const hello = readHello(data);
     if (hello) {
@@ -223,6 +249,7 @@ interface Status {
     id: number;
     pid: number;
     channel?: string;
+    user?: string | null;
     remote: string;
     pushed: number | null;
     since: string;
@@ -231,7 +258,8 @@ interface Status {
   uptime_s: number;
 }
 
-let statusTimer: ReturnType<typeof setInterval> | undefined;
+/** Polls /status; stopped when it is private. */
+const statusTimer = setInterval(() => refreshStatus(), 2000);
 let statusIsPrivate = false;
 
 /** /status needs the admin token (--admin-token): say so once, and stop asking. */
@@ -281,6 +309,7 @@ async function loadStatus(): Promise<void> {
       cell(row, `#${each.id}`);
       cell(row, String(each.pid));
       cell(row, each.channel === undefined ? '?' : each.channel);
+      cell(row, each.user ?? '–', 'wide');
       cell(row, each.remote, 'wide');
       cell(row, each.pushed === null ? '?' : String(each.pushed));
       cell(row, new Date(each.since).toLocaleTimeString([], { hour12: false }), 'wide');
@@ -338,5 +367,4 @@ setInterval(() => {
   showCountdown();
 }, 200);
 
-statusTimer = setInterval(refreshStatus, 2000);
 refreshStatus();

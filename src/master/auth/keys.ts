@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, type JSONWebKeySet, type JWK } from 'jose';
 import { UsageError } from '../cli/usage-error';
@@ -10,8 +10,8 @@ import { UsageError } from '../cli/usage-error';
  * exit 2 with one line.
  */
 export interface VerificationKeys {
-  /** --auth-secret-file: the HS256 secret. */
-  secret?: Uint8Array;
+  /** --auth-secret-file: the HS256 secret (a KeyObject: jose would make one per token). */
+  secret?: KeyObject;
   /** --auth-public-key: one public key (PEM) and the algorithm its type implies. */
   publicKey?: { key: KeyObject; algorithm: string };
   /** --auth-public-key: a JWKS file; keys chosen by `kid` and `alg`. */
@@ -40,7 +40,7 @@ function readKeyFile(flag: string, file: string): Buffer {
 }
 
 /** The secret: the file's bytes, less trailing line ends (an editor's or echo's newline). */
-function readSecret(file: string): Uint8Array {
+function readSecret(file: string): KeyObject {
   let bytes = readKeyFile('auth-secret-file', file);
   let end = bytes.length;
   while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
@@ -50,7 +50,7 @@ function readSecret(file: string): Uint8Array {
       `--auth-secret-file: the secret in ${JSON.stringify(file)} is ${bytes.length} bytes; HS256 needs ${MIN_SECRET_BYTES} at least`,
     );
   }
-  return new Uint8Array(bytes);
+  return createSecretKey(bytes);
 }
 
 /** The algorithm a public key's type implies (RS256, ES256/384/512, EdDSA). */

@@ -77,7 +77,7 @@ export class TokenVerifier {
   private keyFor(
     header: JWTHeaderParameters,
     input: Parameters<NonNullable<VerificationKeys['jwks']>['set']>[1],
-  ): KeyLike | Uint8Array | Promise<KeyLike> {
+  ): KeyLike | Promise<KeyLike> {
     const { secret, publicKey, jwks } = this.keys;
     if (header.alg === 'HS256' && secret !== undefined) return secret;
     if (publicKey !== undefined && header.alg === publicKey.algorithm) return publicKey.key;

@@ -101,6 +101,12 @@ export class MemoryBroker extends EventEmitter<BrokerEvents> implements Broker {
     return Promise.resolve(true);
   }
 
+  /** One instance: nobody else to tell. */
+  toOtherInstances(): Promise<void> {
+    if (this.closed) return Promise.reject(new BrokerClosedError());
+    return Promise.resolve();
+  }
+
   subscribe(channel: string): Promise<void> {
     try {
       this.check(channel);

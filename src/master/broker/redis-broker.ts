@@ -14,6 +14,9 @@ import { redisFault } from './redis-errors';
 import {
   channelKeys,
   clientTopic,
+  decodeInstanceMessage,
+  encodeInstanceMessage,
+  instancesTopic,
   decodeClientMessage,
   decodePublication,
   encodeClientMessage,
@@ -238,6 +241,19 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     }
   }
 
+  async toOtherInstances(message: string): Promise<void> {
+    if (this.closed) throw new BrokerClosedError();
+    this.checkUp();
+    try {
+      await this.commands.publish(
+        instancesTopic(this.prefix),
+        encodeInstanceMessage(this.instanceId, message),
+      );
+    } catch (error) {
+      throw this.mapError(error, 'sending to the instances');
+    }
+  }
+
   async subscribe(channel: string): Promise<void> {
     this.checkChannel(channel);
     const first = this.counts.add(channel);
@@ -332,6 +348,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
   private async resubscribe(): Promise<void> {
     const topics = [
       this.ownTopic,
+      instancesTopic(this.prefix),
       publicationTopic(this.prefix, BROADCAST_CHANNEL),
       ...this.counts.channels().map((channel) => publicationTopic(this.prefix, channel)),
     ];
@@ -351,6 +368,14 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     if (topic === this.ownTopic) {
       const decoded = decodeClientMessage(message);
       if (decoded !== undefined) this.emit('clientMessage', decoded);
+      return;
+    }
+    if (topic === instancesTopic(this.prefix)) {
+      const decoded = decodeInstanceMessage(message);
+      // Every instance gets it, the sender too: the sender has acted already.
+      if (decoded !== undefined && decoded.from !== this.instanceId) {
+        this.emit('instanceMessage', decoded.message);
+      }
       return;
     }
     const channel = topic.slice(publicationTopic(this.prefix, '').length);

@@ -42,6 +42,26 @@ export function clientTopic(prefix: string, instanceId: string): string {
   return `${prefix}client:${instanceId}`;
 }
 
+/** The topic every instance subscribes to: messages to all instances. */
+export function instancesTopic(prefix: string): string {
+  return `${prefix}instances`;
+}
+
+/** A message to every instance, with its sender (which skips its own). */
+export function encodeInstanceMessage(from: string, message: string): string {
+  return JSON.stringify({ from, message });
+}
+
+export function decodeInstanceMessage(text: string): { from: string; message: string } | undefined {
+  try {
+    const parsed = JSON.parse(text) as { from?: unknown; message?: unknown };
+    if (typeof parsed.from !== 'string' || typeof parsed.message !== 'string') return undefined;
+    return { from: parsed.from, message: parsed.message };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Shared head of both scripts: the channel's epoch, created (and old stream dropped) if missing. */
 const ENSURE_EPOCH = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')

@@ -80,6 +80,8 @@ export interface BrokerEvents {
   publication: [publication: Publication];
   /** A message for a client id of this instance. */
   clientMessage: [message: ClientMessage];
+  /** A message another instance sent to every instance (toOtherInstances). */
+  instanceMessage: [message: string];
   /** The backplane's state changed. */
   state: [state: BrokerState, previous: BrokerState];
 }
@@ -113,6 +115,15 @@ export interface Broker extends Pick<EventEmitter<BrokerEvents>, 'on' | 'once' |
    * it (for a local id: always), false when none did. Same rejections as publish.
    */
   publishToClient(clientId: string, data: string): Promise<boolean>;
+
+  /**
+   * Sends an opaque message to every other instance on the backplane: each emits
+   * 'instanceMessage' once; this one does not (the sender acts on its own clients
+   * itself). Without a backplane there is no other instance: it resolves and nothing
+   * is emitted. Rejects with BrokerDownError when the backplane is down,
+   * BrokerClosedError after close(). (POST /disconnect, POST /publish {"user"}.)
+   */
+  toOtherInstances(message: string): Promise<void>;
 
   /**
    * Counts one more user of a channel (the broker ref-counts: call once per client).

@@ -63,6 +63,7 @@ export class ChannelRelay {
       later: (callback, ms) => setTimeout(callback, ms).unref(),
       now: Date.now,
       warn: (message) => logger.warn(message),
+      info: (message) => logger.info(message),
     };
   }
 
@@ -107,6 +108,24 @@ export class ChannelRelay {
    */
   async open(channel: string, options: FeedOptions): Promise<OpenedFeed> {
     const feed = new ClientFeed(channel, options.json, this.logger);
+    // Its filter is in place before the feed can get anything: a publication relayed
+    // while the subscription or the read is under way is held there, never sent around
+    // it (it would arrive before, and again after, the history it is also in).
+    let count = 0;
+    const since = options.since;
+    const delivery =
+      since === undefined && !options.json
+        ? undefined
+        : new RecoveringDelivery(
+            channel,
+            since ?? { epoch: '', offset: 0 },
+            (publication) => {
+              count++;
+              feed.forward(PublishedFrames.of(publication));
+            },
+            (gap) => feed.tellGap(gap),
+          );
+    feed.recovering = delivery;
     let members = this.byChannel.get(channel);
     if (members === undefined) this.byChannel.set(channel, (members = new Set()));
     members.add(feed);
@@ -117,21 +136,14 @@ export class ChannelRelay {
       // Closed (stopping) or a bug: the client still gets its worker and its pushes.
       this.logger.warn(`Subscribe to ${channel} failed: ${(error as Error).message}`);
     }
-    if (options.since !== undefined) return this.recover(feed, options.since, sequence);
-    if (!options.json) {
+    if (delivery === undefined) {
       // The channel's start, so that an outage before its first publication is filled.
       if (sequence.position === undefined) void this.position(channel, sequence);
       return { feed };
     }
-    // Publications that arrive before the answer are held, and those it counts dropped:
-    // the client is told where it starts and gets what follows, once.
-    const delivery = new RecoveringDelivery(
-      channel,
-      { epoch: '', offset: 0 },
-      (publication) => feed.forward(PublishedFrames.of(publication)),
-      (gap) => feed.tellGap(gap),
-    );
-    feed.recovering = delivery;
+    if (since !== undefined) return this.recover(feed, since, delivery, sequence, () => count);
+    // A new JSON client: publications that arrive before the answer are held, and those
+    // it counts dropped: the client is told where it starts and gets what follows, once.
     const position = await this.position(channel, sequence);
     if (position === undefined) {
       delivery.abandon();
@@ -174,19 +186,10 @@ export class ChannelRelay {
   private async recover(
     feed: ClientFeed,
     since: StreamPosition,
+    delivery: RecoveringDelivery,
     sequence: ChannelSequence,
+    delivered: () => number,
   ): Promise<OpenedFeed> {
-    let count = 0;
-    const delivery = new RecoveringDelivery(
-      feed.channel,
-      since,
-      (publication) => {
-        count++;
-        feed.forward(PublishedFrames.of(publication));
-      },
-      (gap) => feed.tellGap(gap),
-    );
-    feed.recovering = delivery;
     let result: HistoryResult;
     try {
       result = await this.broker.history(feed.channel, since.offset, since.epoch);
@@ -201,7 +204,7 @@ export class ChannelRelay {
     return {
       feed,
       position: delivery.position,
-      recovery: { recovered, count: recovered ? count : 0, reason },
+      recovery: { recovered, count: recovered ? delivered() : 0, reason },
     };
   }
 

@@ -36,6 +36,7 @@ export interface SequenceIo {
   later(callback: () => void, ms: number): void;
   now(): number;
   warn(message: string): void;
+  info(message: string): void;
 }
 
 /** Publications held while a read is under way, at most; past it the read is given up. */
@@ -75,7 +76,7 @@ export class ChannelSequence {
   private generation = 0;
   private closed = false;
   /** Counters, for tests and logs. */
-  readonly stats = { fills: 0, duplicates: 0, gaps: 0 };
+  readonly stats = { fills: 0, filled: 0, duplicates: 0, gaps: 0 };
 
   constructor(
     readonly channel: string,
@@ -143,7 +144,12 @@ export class ChannelSequence {
       }
       if (publication.offset === last.offset + 1) return this.relay(publication);
       if (read === 'none') {
-        this.report(last.epoch, last.offset + 1, publication.offset - 1, reason ?? 'not in history');
+        this.report(
+          last.epoch,
+          last.offset + 1,
+          publication.offset - 1,
+          reason ?? 'not in history',
+        );
         return this.relay(publication);
       }
     } else if (publication.offset === 1) {
@@ -193,14 +199,27 @@ export class ChannelSequence {
     const last = this.last as StreamPosition;
     const more = this.reads < MAX_READS;
     if (result.recovered) {
+      const before = last.offset;
       for (const publication of result.publications) this.take(publication, 'none');
+      const after = (this.last as StreamPosition).offset;
+      if (after > before) {
+        this.stats.filled += after - before;
+        this.io.info(
+          `Channel ${this.channel}: ${after - before} publication(s) missed live ` +
+            `(${before + 1}-${after}) read back from history`,
+        );
+      }
       return this.settle();
     }
     switch (result.reason) {
       case 'epoch changed': {
         // The stream the last offset belonged to is gone: what was held of it goes
         // first (holes in it reported), then the new epoch is read from its start.
-        this.replayHeld((publication) => publication.epoch === last.epoch, 'none', 'not in history');
+        this.replayHeld(
+          (publication) => publication.epoch === last.epoch,
+          'none',
+          'not in history',
+        );
         this.last = { epoch: result.epoch, offset: 0 };
         if (result.offset > 0 && more) return this.read();
         return this.settle();

@@ -33,6 +33,7 @@ export class Channels {
           (channel, line) => this.broker.publish(channel, line),
           config.maxMessageSize,
           logger,
+          config.passenv,
         ),
     );
   }

@@ -1,7 +1,7 @@
 import yargs from 'yargs';
-import { AUTH_OPTIONS, authSettings } from '../auth/auth-flags';
 import type { ChannelCommand, ServerConfig } from '../../shared/config';
 import { normaliseChannel } from '../../shared/channel-name';
+import { AUTH_OPTIONS, authSettings } from './auth-flags';
 import { findExecutable } from './find-executable';
 import { checkRedisUrl } from '../broker/redis-url';
 import { parseTrustProxy, TrustProxyError } from '../http/client-address';
@@ -181,6 +181,21 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
     'Production:',
     ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
   ],
+  [
+    'Authentication:',
+    [
+      'auth-secret-file',
+      'auth-public-key',
+      'auth-cookie',
+      'auth-audience',
+      'auth-issuer',
+      'auth-leeway',
+      'private-channels',
+      'allow-anonymous',
+      'auth-url',
+      'auth-timeout',
+    ],
+  ],
 ];
 
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;
@@ -324,7 +339,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     maxMessageSize: wholeNumber('max-message-size', parsed['max-message-size'], 1, 2 ** 31 - 1),
     handshakeTimeout: positive('handshake-timeout', parsed['handshake-timeout']),
     pingInterval: nonNegative('ping-interval', parsed['ping-interval']),
-    logLevel: parsed.verbose ? 'debug' : (parsed['log-level']),
+    logLevel: parsed.verbose ? 'debug' : parsed['log-level'],
     logFormat: parsed['log-format'],
     exec,
     demo: parsed.demo,

@@ -1,6 +1,9 @@
 import type { Publisher } from '../channels/publisher';
 import type { Logger } from '../observability/logger';
 import { isAuthorized, parsePublication } from './publish';
+import type { ClientControl } from '../clients/client-control';
+import { BrokerDownError } from '../broker/types';
+import { readBoundedBody } from './bounded-body';
 import type { RequestContext, Route } from './router';
 
 export interface PublishOptions {
@@ -10,6 +13,8 @@ export interface PublishOptions {
   /** Publishes; the outcome says what to answer. */
   publisher: Publisher;
   logger: Logger;
+  /** {"user": ...}: every connection of that user, on every instance. */
+  users?: ClientControl;
 }
 
 /** POST /publish (only with --publish-token): a bounded body relayed to clients. */
@@ -18,11 +23,12 @@ export function publishRoute(
   maxBytes: number,
   publisher: Publisher,
   logger: Logger,
+  users?: ClientControl,
 ): Route {
   return {
     methods: ['POST'],
     handle(context) {
-      servePublish(context, { token, maxBytes, publisher, logger });
+      servePublish(context, { token, maxBytes, publisher, logger, users });
     },
   };
 }
@@ -33,37 +39,22 @@ export function publishRoute(
  */
 export function servePublish(context: RequestContext, options: PublishOptions): void {
   const { req, res, refuse } = context;
-  const { maxBytes } = options;
   if (!isAuthorized(req.headers.authorization, options.token)) {
     return refuse(401, 'Missing or wrong Bearer token', { 'WWW-Authenticate': 'Bearer' });
   }
-  let chunks: Buffer[] = [];
-  let size = 0;
-  let refused = false;
-  /** The body is (or says it will be) too large: answer now, while it may still arrive. */
-  const tooLarge = (): void => {
-    refused = true;
-    chunks = [];
-    context.refuseDuringBody(413, `Body over --max-message-size (${maxBytes} bytes)`);
-  };
-  if (Number(req.headers['content-length'] ?? 0) > maxBytes) return tooLarge();
-  req.on('data', (chunk: Buffer) => {
-    if (refused) return;
-    size += chunk.length;
-    if (size > maxBytes) return tooLarge();
-    chunks.push(chunk);
-  });
-  req.on('end', () => {
-    if (refused) return;
+  readBoundedBody(context, options.maxBytes, (body) => {
     const query = context.url.searchParams;
     const headerKey = req.headers['idempotency-key'];
     const publication = parsePublication(
       req.headers['content-type'],
-      Buffer.concat(chunks),
+      body,
       query,
       Array.isArray(headerKey) ? headerKey.join(', ') : headerKey,
     );
     if (typeof publication === 'string') return refuse(400, publication);
+    if (publication.user !== undefined) {
+      return void publishToUser(context, options, publication.user, publication.data);
+    }
     options.publisher.publish(publication).then((outcome) => {
       if (!outcome.ok) return refuse(outcome.status, outcome.reason, outcome.headers);
       options.logger.info(outcome.log);
@@ -71,4 +62,37 @@ export function servePublish(context: RequestContext, options: PublishOptions): 
       res.end(`${JSON.stringify(outcome.body)}\n`);
     }, context.fail);
   });
+}
+
+/**
+ * {"user": "42", "data": ...}: pushed to that user's connections here at once, and to
+ * theirs on every other instance through the broker. The answer counts this
+ * instance's: `queued` alone without a backplane (it has every client), else
+ * `instance_clients`, as for a channel.
+ */
+function publishToUser(
+  context: RequestContext,
+  options: PublishOptions,
+  user: string,
+  data: string,
+): void {
+  const { users } = options;
+  if (users === undefined) return context.fail(new Error('POST /publish {"user"} without users'));
+  users.publishToUser(user, data).then(
+    ({ here, others }) => {
+      const bytes = Buffer.byteLength(data);
+      options.logger.info(
+        `Published ${bytes} bytes to user ${JSON.stringify(user)}: ${here} client(s) here${others ? ', and to every other instance' : ''}`,
+      );
+      const body = others
+        ? { user, instance: users.instanceId, instance_clients: here }
+        : { user, queued: here };
+      context.res.writeHead(200, { 'Content-Type': 'application/json' });
+      context.res.end(`${JSON.stringify(body)}\n`);
+    },
+    (error: unknown) => {
+      if (!(error instanceof BrokerDownError)) return context.fail(error);
+      context.refuse(503, `Not published: ${error.message}`, { 'Retry-After': '5' });
+    },
+  );
 }

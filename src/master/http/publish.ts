@@ -12,8 +12,24 @@ export interface Publication {
   client?: string;
   /** One channel (as given: the publisher normalises it), or undefined. */
   channel?: string;
+  /** Every connection of one user (a verified identity), on every instance; or undefined. */
+  user?: string;
   /** Idempotency-Key header or `idempotency_key`: a retry with it is not published twice. */
   idempotencyKey?: string;
+}
+
+/** A JSON object body, or the reason it is not one (400). */
+export function parseJsonObject(body: Buffer): Record<string, unknown> | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return 'body is not valid JSON';
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return 'body must be a JSON object';
+  }
+  return parsed as Record<string, unknown>;
 }
 
 /** Compares a request's Authorization header with the token, in constant time. */
@@ -25,7 +41,7 @@ export function isAuthorized(header: string | undefined, token: string): boolean
 }
 
 /** A local client number, or "<instance>-<n>" for a client of any instance. */
-const CLIENT_ID = /^(?:[1-9]\d*|[A-Za-z0-9._-]{1,64}-[1-9]\d*)$/;
+export const CLIENT_ID = /^(?:[1-9]\d*|[A-Za-z0-9._-]{1,64}-[1-9]\d*)$/;
 
 /**
  * What a body and its query mean. Targets: `client` (one client, by local number or
@@ -49,8 +65,8 @@ export function parsePublication(
   if (key === undefined) return parsed;
   const problem = checkIdempotencyKey(key);
   if (problem !== undefined) return `Bad Idempotency-Key: ${problem}`;
-  if (parsed.client !== undefined) {
-    return 'Idempotency-Key is for publications to a channel or to everyone, not to one client';
+  if (parsed.client !== undefined || parsed.user !== undefined) {
+    return 'Idempotency-Key is for publications to a channel or to everyone, not to one client or user';
   }
   return { ...parsed, idempotencyKey: key };
 }
@@ -62,23 +78,19 @@ function parseBody(
 ): Publication | string {
   const queryChannel = query.get('channel') ?? undefined;
   if (!/^application\/json\b/i.test(contentType ?? '')) {
-    return target(body.toString('utf8'), query.get('client') ?? undefined, queryChannel);
+    return target(
+      body.toString('utf8'),
+      query.get('client') ?? undefined,
+      queryChannel,
+      query.get('user') ?? undefined,
+    );
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return 'body is not valid JSON';
+  const parsed = parseJsonObject(body);
+  if (typeof parsed === 'string') return parsed;
+  const { data, client, channel, user, idempotency_key: key } = parsed;
+  if (user !== undefined && user !== null && typeof user !== 'string' && typeof user !== 'number') {
+    return '"user" must be a string';
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return 'body must be a JSON object';
-  }
-  const { data, client, channel, idempotency_key: key } = parsed as {
-    data?: unknown;
-    client?: unknown;
-    channel?: unknown;
-    idempotency_key?: unknown;
-  };
   if (key !== undefined && key !== null && typeof key !== 'string') {
     return '"idempotency_key" must be a string';
   }
@@ -97,7 +109,8 @@ function parseBody(
   const publication = target(
     data,
     client === undefined || client === null ? undefined : String(client),
-    (channel) ?? queryChannel,
+    channel ?? queryChannel,
+    user === undefined || user === null ? undefined : String(user),
   );
   if (typeof publication === 'string' || typeof key !== 'string') return publication;
   return { ...publication, idempotencyKey: key };
@@ -107,8 +120,11 @@ function target(
   data: string,
   client: string | undefined,
   channel: string | undefined,
+  user?: string,
 ): Publication | string {
   if (client !== undefined && !CLIENT_ID.test(client)) return '"client" must be a client id';
-  if (client !== undefined && channel !== undefined) return 'give "client" or "channel", not both';
-  return { data, client, channel };
+  const given = [client, channel, user].filter((value) => value !== undefined).length;
+  if (given > 1) return 'give one of "client", "channel" or "user"';
+  if (user === '') return '"user" must not be empty';
+  return user === undefined ? { data, client, channel } : { data, user };
 }

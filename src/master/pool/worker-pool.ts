@@ -1,10 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import type { WorkerMessage } from '../../shared/ipc';
+import { APP_CLOSE_REASON, AppCloseCode } from '../../shared/protocol/close-codes';
 import type { Logger } from '../observability/logger';
 import { Backoff } from '../../shared/exponential-backoff';
 import { SparePolicy } from './spare-policy';
 import { Worker, WorkerState, type ClientInfo } from './worker';
+
+/** How long a disconnected client's worker may take to close and exit before SIGKILL. */
+const DISCONNECT_GRACE_MS = 5000;
 
 /** The messages a worker sends about its client (the pool handles `ready` itself). */
 export type ClientMessage = Exclude<WorkerMessage, { type: 'ready' }>;
@@ -187,6 +191,21 @@ export class WorkerPool {
   /** The reserved worker now serves this client. */
   assign(worker: Worker, client: ClientInfo): void {
     worker.moveTo(WorkerState.Serving, client);
+  }
+
+  /**
+   * Closes a serving worker's client with 4002 (POST /disconnect): the worker closes
+   * and exits, ending its command as at any close; SIGKILL if it has not exited after
+   * `graceMs` (its command's group is then ended by the CommandReaper).
+   */
+  disconnect(worker: Worker, graceMs = DISCONNECT_GRACE_MS): void {
+    if (worker.state !== WorkerState.Serving) return;
+    const code = AppCloseCode.Disconnected;
+    worker.send({ type: 'disconnect', code, reason: APP_CLOSE_REASON[code] });
+    worker.moveTo(WorkerState.Exiting);
+    const timer = setTimeout(() => this.terminate(worker, 'SIGKILL'), graceMs);
+    timer.unref();
+    worker.process.once('exit', () => clearTimeout(timer));
   }
 
   /** Asks a worker to end (its client quit): SIGTERM, as the original's posix_kill. */

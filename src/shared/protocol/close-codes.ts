@@ -18,8 +18,11 @@ export function isValidCloseCode(code: number): boolean {
 export const AppCloseCode = {
   /** The token's `exp` (or --auth-url's `expire_at`) passed: get a fresh token, come back. */
   TokenExpired: 4001,
+  /** POST /disconnect closed it (by its client id or its user): do not reconnect at once. */
+  Disconnected: 4002,
 } as const;
 
 export const APP_CLOSE_REASON: Record<(typeof AppCloseCode)[keyof typeof AppCloseCode], string> = {
   [AppCloseCode.TokenExpired]: 'token expired',
+  [AppCloseCode.Disconnected]: 'disconnected',
 };

@@ -6,6 +6,8 @@ import {
   retryAfterMs,
 } from '../../../src/client/lib/backoff';
 import { channelOfPath } from '../../../src/client/lib/channel';
+import { CLOSE_DISCONNECTED, CLOSE_TOKEN_EXPIRED } from '../../../src/client/lib/close-codes';
+import { AppCloseCode } from '../../../src/shared/protocol/close-codes';
 import { parseChannel, readHello } from '../../../src/client/page/channel-text';
 import { normaliseChannel } from '../../../src/shared/channel-name';
 
@@ -91,5 +93,12 @@ describe('reconnect back-off', () => {
     expect(retryAfterMs('-3', now)).toBeUndefined();
     expect(retryAfterMs('soon', now)).toBeUndefined();
     expect(retryAfterMs(null, now)).toBeUndefined();
+  });
+});
+
+describe('close codes', () => {
+  test("the client's are the server's", () => {
+    expect(CLOSE_TOKEN_EXPIRED).toBe(AppCloseCode.TokenExpired);
+    expect(CLOSE_DISCONNECTED).toBe(AppCloseCode.Disconnected);
   });
 });

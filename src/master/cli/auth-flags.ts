@@ -1,6 +1,6 @@
 import { commaList, type AuthSettings } from '../../shared/config';
-import { UsageError, positive, wholeNumber } from '../cli/usage-error';
-import { parseChannelPattern } from './channel-patterns';
+import { UsageError, positive, wholeNumber } from './usage-error';
+import { parseChannelPattern } from '../auth/channel-patterns';
 
 /**
  * The authentication flags (docs/authentication.md, docs/cli.md): their yargs options

@@ -1,0 +1,79 @@
+import { BrokerDownError } from '../broker/types';
+import type { ClientControl, ClientTarget } from '../clients/client-control';
+import type { Logger } from '../observability/logger';
+import { readBoundedBody } from './bounded-body';
+import { CLIENT_ID, isAuthorized, parseJsonObject } from './publish';
+import type { Route } from './router';
+
+/** Seconds a caller is told to wait while the backplane is down. */
+const DOWN_RETRY_AFTER_S = 5;
+
+/**
+ * The body of POST /disconnect: JSON `{"client": ID}` or `{"user": "42"}`, exactly one.
+ * Pure.
+ */
+export function parseDisconnect(body: Buffer): ClientTarget | string {
+  const parsed = parseJsonObject(body);
+  if (typeof parsed === 'string') return parsed;
+  const { client, user } = parsed;
+  if ((client === undefined) === (user === undefined)) return 'give "client" or "user"';
+  if (client !== undefined) {
+    const id = typeof client === 'number' || typeof client === 'string' ? String(client) : '';
+    return CLIENT_ID.test(id) ? { client: id } : '"client" must be a client id';
+  }
+  const name = typeof user === 'number' || typeof user === 'string' ? String(user) : '';
+  return name === '' ? '"user" must be a non-empty string' : { user: name };
+}
+
+/**
+ * POST /disconnect (with the publish token): closes a client, or every connection of a
+ * user, with close code 4002, on every instance. Answers 200 with `disconnected` (this
+ * instance's count; `instance` too with a backplane, whose other instances were told),
+ * 202 for a client id of another instance, 404 for a client id no instance can have.
+ */
+export function disconnectRoute(
+  token: string,
+  maxBytes: number,
+  control: ClientControl,
+  logger: Logger,
+): Route {
+  return {
+    methods: ['POST'],
+    handle(context) {
+      const { req, res, refuse } = context;
+      if (!isAuthorized(req.headers.authorization, token)) {
+        return refuse(401, 'Missing or wrong Bearer token', { 'WWW-Authenticate': 'Bearer' });
+      }
+      readBoundedBody(context, maxBytes, (body) => {
+        const target = parseDisconnect(body);
+        if (typeof target === 'string') return refuse(400, target);
+        control.disconnect(target).then(
+          ({ here, others }) => {
+            const what =
+              'client' in target
+                ? `client ${target.client}`
+                : `user ${JSON.stringify(target.user)}`;
+            if ('client' in target && here === 0 && !others) {
+              return refuse(404, `No client #${target.client}`);
+            }
+            logger.info(
+              `POST /disconnect ${what}: ${here} client(s) closed here${others ? '; every other instance told' : ''}`,
+            );
+            const remoteClient = 'client' in target && here === 0;
+            const answer = others
+              ? { ...target, disconnected: here, instance: control.instanceId }
+              : { ...target, disconnected: here };
+            res.writeHead(remoteClient ? 202 : 200, { 'Content-Type': 'application/json' });
+            res.end(`${JSON.stringify(remoteClient ? { ...answer, accepted: true } : answer)}\n`);
+          },
+          (error: unknown) => {
+            if (!(error instanceof BrokerDownError)) return context.fail(error);
+            refuse(503, `Not disconnected: ${error.message}`, {
+              'Retry-After': String(DOWN_RETRY_AFTER_S),
+            });
+          },
+        );
+      });
+    },
+  };
+}
