@@ -15,12 +15,12 @@ module.exports = {
       loader: 'ts',
       format: 'cjs',
       target: 'node20',
+      // As tsc's CommonJS output does: import() becomes a require (jest's module loader
+      // has no dynamic import without --experimental-vm-modules).
+      supported: { 'dynamic-import': false },
       sourcefile: filename,
       sourcemap: 'external',
       tsconfigRaw,
-      // import() becomes require() as ts-jest compiled it: jest's CommonJS runtime
-      // cannot run a real dynamic import without --experimental-vm-modules.
-      supported: { 'dynamic-import': false },
     });
     return { code, map };
   },

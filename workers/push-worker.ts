@@ -12,7 +12,6 @@
 import type { Socket } from 'node:net';
 import { WORKER_CONFIG_ENV, type LogLevel, type WorkerConfig } from '../src/shared/config';
 import type { MasterMessage, WorkerMessage } from '../src/shared/ipc';
-import { APP_CLOSE_REASON, AppCloseCode } from '../src/shared/protocol/close-codes';
 import { CloseCode } from '../src/shared/protocol/constants';
 import { parseWorkerConfig } from '../src/shared/worker-config';
 import type { ClientRuntime } from './client-runtime';
@@ -76,7 +75,7 @@ process.on('message', (message: MasterMessage, handle?: unknown) => {
       finish(CloseCode.GoingAway, 'server shutting down');
       return;
     case 'disconnect':
-      finish(AppCloseCode.Disconnected, APP_CLOSE_REASON[AppCloseCode.Disconnected]);
+      finish(message.code, message.reason);
       return;
     case 'report':
       tell({ type: 'report', ...(runtime?.report() ?? { pushed: 0, frames: 0 }) });

@@ -95,8 +95,11 @@ export type MasterMessage =
   | ClientHandoff
   /** Server shutdown: close the client with 1001 and exit. */
   | { type: 'shutdown' }
-  /** POST /disconnect: close the client with 4002 ("disconnected") and exit. */
-  | { type: 'disconnect' }
+  /**
+   * POST /disconnect: close the client with this code and reason (4002 "disconnected")
+   * and exit. They travel in the message so that an idle worker loads no more modules.
+   */
+  | { type: 'disconnect'; code: number; reason: string }
   /** Asks for a stats report (for GET /status). */
   | { type: 'report' };
 

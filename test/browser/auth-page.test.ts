@@ -21,6 +21,8 @@ const ARTIFACTS = path.join(ROOT, 'artifacts');
 /** The app's token endpoint: mints a token per GET; the test may hold one back. */
 class TokenApp {
   readonly calls: { at: number; cookie: string | undefined }[] = [];
+  /** The exp of each token given, in ms. */
+  readonly expiries: number[] = [];
   private readonly server: http.Server;
   private held: { index: number; release: Promise<void> } | undefined;
   private readonly arrivals: ((count: number) => void)[] = [];
@@ -31,10 +33,9 @@ class TokenApp {
       for (const wake of this.arrivals.splice(0)) wake(index);
       void (async () => {
         if (this.held?.index === index) await this.held.release;
-        const token = await issuer.sign(
-          { sub: '42', channels: ['/user/42'] },
-          { expiresInS: expiresInS(index) },
-        );
+        const exp = Math.floor(Date.now() / 1000) + expiresInS(index);
+        this.expiries[index - 1] = exp * 1000;
+        const token = await issuer.sign({ sub: '42', channels: ['/user/42'], exp });
         res.writeHead(200, {
           'Content-Type': 'application/json',
           'Cache-Control': 'no-store',
@@ -91,8 +92,9 @@ describe('the page with a token, in Chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     dir = mkdtempSync(path.join(os.tmpdir(), 'push-ws-auth-page-'));
     const issuer = hs256Issuer(dir);
-    // The first token lives 2 s (whole seconds: 1-2 s), the next ones a minute.
-    app = new TokenApp(issuer, (call) => (call === 1 ? 2 : 60));
+    // The first token lives 5 s (whole seconds: 4-5 s: time to load the page and see two
+    // publications live, even on a loaded box), the next ones a minute.
+    app = new TokenApp(issuer, (call) => (call === 1 ? 5 : 60));
     tokenUrl = await app.listen();
     server = await startServer([
       '--interval-min',
@@ -127,6 +129,10 @@ describe('the page with a token, in Chromium', () => {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
+    // The second token is held until three publications went out during the gap: held
+    // from the start, so that it is held whenever the first token runs out.
+    let release: () => void = () => undefined;
+    app.hold(2, new Promise<void>((resolve) => (release = resolve)));
     const pageUrl = `${server.httpUrl}/?token-url=${encodeURIComponent(tokenUrl)}#/user/42`;
     await page.goto(pageUrl);
     await page.waitForFunction(() => document.getElementById('state')?.textContent === 'connected');
@@ -139,11 +145,7 @@ describe('the page with a token, in Chromium', () => {
       { timeout: HANG_BOUND_MS },
     );
 
-    // The second token is held until three publications went out during the gap.
-    let release: () => void = () => undefined;
-    app.hold(2, new Promise<void>((resolve) => (release = resolve)));
     await app.called(2);
-    const dropAt = Date.now();
     expect(
       await page.$$eval('#log li.event .text', (items) => items.map((item) => item.textContent)),
     ).toContain('Connection dropped: code 4001, token expired');
@@ -151,14 +153,17 @@ describe('the page with a token, in Chromium', () => {
     for (const text of ['gap 1', 'gap 2', 'gap 3']) {
       await published(server, { channel: '/user/42', data: text });
     }
+    const releasedAt = Date.now();
     release();
     await page.waitForFunction(
       () => document.getElementById('recovery')?.textContent === 'recovered 3 messages',
       null,
       { timeout: HANG_BOUND_MS },
     );
+    const backAt = Date.now();
     console.log(
-      `token expired -> page back with the 3 recovered messages: ${Date.now() - dropAt} ms`,
+      `4001 at the token's exp -> fresh token asked ${app.calls[1].at - app.expiries[0]} ms ` +
+        `later; page back with the 3 recovered messages ${backAt - releasedAt} ms after it got it`,
     );
     await published(server, { channel: '/user/42', data: 'after' });
     await showsPublication(page, 'after');

@@ -433,6 +433,26 @@ describe('the page comes back by itself', () => {
     await server.stop();
   }, 60000);
 
+  test('turned away while workers fail to start: the page waits as /healthz Retry-After says', async () => {
+    const server = await startServer(['--spare-workers', '1'], {
+      env: { PUSH_WEBSOCKET_TEST_WORKER_ENTRY: path.join(ROOT, 'test/fixtures/broken-worker.js') },
+    });
+    await server.waitForLog(/failed to start: exited before it was ready/);
+    const page = await context.newPage();
+    await page.goto(`${server.httpUrl}/`);
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('#log li.event .text')].some((e) =>
+          /^The server asks to wait \d+ s \(Retry-After\)$/.test(e.textContent ?? ''),
+        ),
+      null,
+      { timeout: HANG_BOUND_MS },
+    );
+    expect(await page.getAttribute('#state', 'data-state')).toBe('reconnecting');
+    await page.close();
+    await server.stop();
+  }, 60000);
+
   test('an app on another origin: /client.js as a module script, its client gets the publications', async () => {
     const server = await startServer(FLAGS, { env });
     const page = await context.newPage();

@@ -32,7 +32,10 @@ export interface ClientOptions {
   wake: () => void;
 }
 
-const OPEN_BOUND_MS = 5000;
+/** An open slower than this is given up (a loaded 2-core box can take seconds to fork). */
+const OPEN_BOUND_MS = 15_000;
+/** Frames kept for the report of a problem: what led to it. */
+const TRAIL = 8;
 
 /**
  * A JSON client (?format=json) as the README tells one to behave: it keeps the last
@@ -59,6 +62,8 @@ export class ChaosClient {
   lastEnd = '';
   recoveries = 0;
   notRecovered = 0;
+  /** The last frames, each with its connection's number and URL query. */
+  private readonly trail: string[] = [];
   private ws: WebSocket | undefined;
   private opened = false;
   private stopped = false;
@@ -104,6 +109,7 @@ export class ChaosClient {
     const since = this.at === undefined ? '' : `&since=${this.at.offset}&epoch=${this.at.epoch}`;
     const ws = new WebSocket(`${base}${this.channel}?format=json${since}`);
     this.ws = ws;
+    const attempt = `#${this.connects + 1} ${base.replace(/^ws:\/\/127\.0\.0\.1/, '')}${since}`;
     const bound = setTimeout(() => ws.terminate(), OPEN_BOUND_MS);
     ws.on('open', () => {
       clearTimeout(bound);
@@ -112,6 +118,8 @@ export class ChaosClient {
       this.options.wake();
     });
     ws.on('message', (data) => {
+      this.trail.push(`[${attempt}] ${String(data).slice(0, 120)}`);
+      if (this.trail.length > TRAIL) this.trail.shift();
       this.frame(String(data));
       this.options.wake();
     });
@@ -135,7 +143,7 @@ export class ChaosClient {
   }
 
   private problem(text: string): void {
-    this.problems.push(`${this.name} ${this.channel}: ${text}`);
+    this.problems.push(`${this.name} ${this.channel}: ${text}; after ${this.trail.join(' | ')}`);
   }
 
   private frame(text: string): void {

@@ -104,11 +104,17 @@ test('chaos: nothing acknowledged is lost, duplicated or reordered', async () =>
       });
       clients.push(client);
       client.start();
+      await sleep(100); // not 20 forks at once
     }
     await conditions.until(
       () => clients.every((client) => client.joined !== undefined),
       'every client to join',
       30_000,
+      () =>
+        `: ${clients
+          .filter((c) => c.joined === undefined)
+          .map((c) => `${c.name} ${c.lastEnd}`)
+          .join('; ')}`,
     );
 
     // The faults. The publishers run meanwhile, one per channel.

@@ -1,4 +1,4 @@
-import { BROADCAST_CHANNEL } from '../../src/master/channels/channel-name';
+import { BROADCAST_CHANNEL } from '../../src/shared/channel-name';
 import {
   BrokerClosedError,
   IdempotencyKeyReusedError,

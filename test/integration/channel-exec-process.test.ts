@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { groupAlive, signalGroup } from '../../src/shared/process-group';
-import { isAlive } from '../helpers/proc';
+import { environ, isAlive } from '../helpers/proc';
 import { startServer, stopAllServers, type ServerProcess } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
 
@@ -13,17 +13,6 @@ const PUBLISH_TOKEN = 'publish-secret-123';
 const ADMIN_TOKEN = 'admin-secret-456';
 const REDIS_URL = 'redis://:hunter2-redis-pw@127.0.0.1:1/0';
 const SECRETS = { PUSH_WS_PUBLISH_TOKEN: PUBLISH_TOKEN, PUSH_WS_ADMIN_TOKEN: ADMIN_TOKEN };
-
-/** The environment of a process, as the kernel holds it. */
-function environ(pid: number): Record<string, string> {
-  const text = readFileSync(`/proc/${pid}/environ`, 'latin1');
-  return Object.fromEntries(
-    text
-      .split('\0')
-      .filter(Boolean)
-      .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
-  );
-}
 
 /** Live (not zombie) processes of a process group. */
 function groupMembers(pgid: number): number[] {

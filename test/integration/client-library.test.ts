@@ -1,8 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { PushClient, type PushClientEvents } from '../../src/client';
 import { published, TOKEN } from '../helpers/channels';
 import { procStat } from '../helpers/proc';
+import { hs256Issuer } from '../helpers/tokens';
 import { FAST, ROOT, ServerProcess, startServer, stopAllServers, track } from '../helpers/server';
 import { Conditions, HANG_BOUND_MS, waitFor } from '../helpers/wait';
 
@@ -94,10 +97,14 @@ describe('the client library against the real server', () => {
     ]);
 
     const pid = news.pid() as number;
+    const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
     for (const data of ['two', 'three', 'four'])
       await published(server, { channel: '/news', data });
     await news.until(() => news.of('pub').length === 5, 'the three missed publications');
+    console.log(
+      `worker SIGKILLed -> the 3 missed publications delivered: ${Date.now() - killedAt} ms`,
+    );
     expect(news.of('recovery')).toEqual([
       {
         recovered: true,
@@ -166,6 +173,27 @@ describe('the client library against the real server', () => {
     expect(one.of('state').filter((s) => s.state === 'connecting')).toHaveLength(1);
   }, 60000);
 
+  test('POST /disconnect (4002): closed for good, no reconnect', async () => {
+    const server = await startServer(FLAGS, { env });
+    const one = clientOf(server, '/');
+    one.client.connect();
+    await one.until(() => one.pid() !== undefined, 'the hello');
+    const hello = one.of('push')[0].data;
+    const id = /client #(\d+)$/.exec(hello)?.[1];
+    const answer = await fetch(`${server.httpUrl}/disconnect`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ client: id }),
+    });
+    expect(answer.status).toBe(200);
+    await one.until(() => one.client.state === 'closed', 'closed');
+    expect(one.of('state').at(-1)).toMatchObject({ code: 4002, reason: 'disconnected' });
+    expect(one.of('state').filter((s) => s.state === 'reconnecting')).toEqual([]);
+    // Nothing left to run: no timer, no socket (jest would see an open handle).
+    await waitFor(() => procStat(one.pid() as number) === undefined, 'the worker to exit');
+    expect(one.of('state').filter((s) => s.state === 'connecting')).toHaveLength(1);
+  }, 60000);
+
   test('turned away while workers fail to start: it waits for the Retry-After of /healthz', async () => {
     const server = await startServer(['--spare-workers', '1'], {
       env: { PUSH_WEBSOCKET_TEST_WORKER_ENTRY: path.join(ROOT, 'test/fixtures/broken-worker.js') },
@@ -182,5 +210,50 @@ describe('the client library against the real server', () => {
     expect(waited?.delayMs).toBeGreaterThanOrEqual(1000);
     refused.client.close();
     expect(refused.client.state).toBe('closed');
+  }, 60000);
+
+  test('a token that expires: 4001, then back with a fresh token and its position', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'push-ws-client-token-'));
+    try {
+      const issuer = hs256Issuer(dir);
+      const server = await startServer(
+        [...FLAGS, '--auth-secret-file', issuer.file, '--private-channels', '/user/*'],
+        { env: { ...env, PUSH_WS_AUTH_LEEWAY: '0' } },
+      );
+      let issued = 0;
+      const client = new PushClient(`ws://${server.host}:${server.port}/user/7`, {
+        WebSocket,
+        token: () => {
+          issued++;
+          return issuer.sign({ sub: '7', channels: ['/user/7'] }, { expiresInS: 2 });
+        },
+      });
+      clients.push(client);
+      const user = new Recorder(client);
+      client.connect();
+      await user.until(() => user.of('position').length === 1, 'the position');
+      await published(server, { channel: '/user/7', data: 'first' });
+      await user.until(
+        () => user.of('state').some((s) => s.state === 'reconnecting' && s.code === 4001),
+        'the close for the expired token',
+      );
+      await published(server, { channel: '/user/7', data: 'while away' });
+      await user.until(() => user.of('pub').length === 2, 'the publication made while away');
+      expect(user.of('state').find((s) => s.code === 4001)).toMatchObject({
+        reason: 'token expired',
+        wasOpen: true,
+      });
+      // A recovery frame answers only a client that came back with ?since= (its count: 1,
+      // or 0 when the publication came after it was back).
+      expect(user.of('recovery')).toEqual([expect.objectContaining({ recovered: true })]);
+      expect(user.of('pub').map((p) => [p.offset, p.data])).toEqual([
+        [1, 'first'],
+        [2, 'while away'],
+      ]);
+      expect(issued).toBe(2);
+      expect(user.of('error')).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60000);
 });

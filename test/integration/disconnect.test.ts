@@ -185,4 +185,22 @@ describe('per user, with verified identities', () => {
     await waitFor(() => !isAlive(sevenEntry.pid), 'its worker gone');
     expect(seven.messages).toEqual([]);
   }, 60000);
+
+  test('Redis down: POST /disconnect {"user"} is 503 with Retry-After, and closes no one', async () => {
+    const redis = await startRedis();
+    const server = await startServer([...userFlags(), '--redis', redis.url]);
+    const client = await connectAs(server, '42');
+    await waitFor(async () => (await clientsOf(server)).length === 1, 'the client');
+    await redis.kill();
+    await waitFor(
+      async () =>
+        (await statusOf<{ backplane: { state: string } }>(server)).backplane.state === 'down',
+      'the backplane down',
+    );
+    const answer = await post(server, '/disconnect', { user: '42' });
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get('retry-after')).toBe('5');
+    expect((await post(server, '/publish', { user: '42', data: 'x' })).status).toBe(503);
+    expect(client.ws.readyState).toBe(client.ws.OPEN);
+  }, 30000);
 });

@@ -8,7 +8,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { childrenOf, commandLine, isAlive, procStat } from '../helpers/proc';
+import { childrenOf, commandLine, environ, isAlive, procStat } from '../helpers/proc';
 import { RawClient } from '../helpers/raw-client';
 import { ROOT, startServer, stopAllServers, type ServerProcess, statusOf } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
@@ -17,17 +17,6 @@ import { WsClient } from '../helpers/ws-client';
 const ECHO_ENV = path.join(ROOT, 'test/fixtures/echo-env.sh');
 /** Any readable file will do: Node only warns when it holds no certificate. */
 const EXTRA_CA = process.env.NODE_EXTRA_CA_CERTS ?? ECHO_ENV;
-
-/** A process's environment, from /proc. */
-function environ(pid: number): Record<string, string> {
-  const text = readFileSync(`/proc/${pid}/environ`, 'utf8');
-  return Object.fromEntries(
-    text
-      .split('\0')
-      .filter(Boolean)
-      .map((entry) => entry.split(/=(.*)/s).slice(0, 2)),
-  );
-}
 
 interface Status {
   clients: { id: number; pid: number }[];

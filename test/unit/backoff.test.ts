@@ -1,4 +1,4 @@
-import { Backoff } from '../../src/master/backoff';
+import { Backoff } from '../../src/shared/exponential-backoff';
 
 function withClock(initialMs = 100, maxMs = 30_000): { backoff: Backoff; clock: { now: number } } {
   const clock = { now: 1_000_000 };

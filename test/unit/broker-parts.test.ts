@@ -1,4 +1,4 @@
-import { backoffDelay } from '../../src/master/broker/backoff';
+import { equalJitterDelay } from '../../src/shared/exponential-backoff';
 import {
   clientIdOf,
   defaultInstanceId,
@@ -55,10 +55,12 @@ describe('subscription counts', () => {
 describe('reconnect back-off', () => {
   test('doubles from the base up to the cap, with jitter in the upper half', () => {
     const options = { baseMs: 50, maxMs: 2000 };
-    expect([1, 2, 3, 4].map((n) => backoffDelay(n, options, () => 1))).toEqual([50, 100, 200, 400]);
-    expect(backoffDelay(1, options, () => 0)).toBe(25);
-    expect(backoffDelay(100, options, () => 1)).toBe(2000);
-    expect(backoffDelay(100, options, () => 0)).toBe(1000);
+    expect([1, 2, 3, 4].map((n) => equalJitterDelay(n, options, () => 1))).toEqual([
+      50, 100, 200, 400,
+    ]);
+    expect(equalJitterDelay(1, options, () => 0)).toBe(25);
+    expect(equalJitterDelay(100, options, () => 1)).toBe(2000);
+    expect(equalJitterDelay(100, options, () => 0)).toBe(1000);
   });
 });
 

@@ -5,7 +5,7 @@ import {
   isChannelName,
   MAX_CHANNEL_BYTES,
   normaliseChannel,
-} from '../../src/master/channels/channel-name';
+} from '../../src/shared/channel-name';
 
 describe('a client channel is its URL path, normalised', () => {
   test.each([

@@ -222,4 +222,33 @@ describe('ChannelRelay: one channel, many clients, holes filled once', () => {
     await settle();
     expect(pubOffsets(texts)).toEqual([3]);
   });
+
+  test.each([
+    ['a returning client', { json: true, since: { epoch: 'e1', offset: 1 } }, [2, 3]],
+    ['a new JSON client (told position 3)', { json: true }, []],
+  ])(
+    '%s: a publication that arrives while the channel is being subscribed comes in order, once',
+    async (_, options, expected) => {
+      // Found by the chaos test (seeds 4 and 9): the live one went out first, then the
+      // history that held it again (pub 32, then 28..32).
+      const { broker, relay } = await setup(0, 0);
+      broker.publishOnly('/c'); // 1: the returning client has it
+      broker.publishOnly('/c'); // 2: it missed this one
+      let subscribed = (): void => undefined;
+      broker.subscribe = () => new Promise<void>((resolve) => (subscribed = resolve));
+      const opening = relay.open('/c', options);
+      // 3 comes live before SUBSCRIBE's reply, as it can when another feed of the
+      // channel already holds the subscription.
+      broker.send('/c');
+      subscribed();
+      const opened = await opening;
+      if (opened.position !== undefined)
+        expect(opened.position).toEqual({ epoch: 'e1', offset: 3 });
+      const { worker, texts } = fakeWorker();
+      relay.admitted(opened.feed, worker, 1);
+      broker.send('/c'); // 4
+      await settle();
+      expect(pubOffsets(texts)).toEqual([...expected, 4]);
+    },
+  );
 });

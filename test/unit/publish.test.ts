@@ -1,4 +1,5 @@
 import { isAuthorized, parsePublication } from '../../src/master/http/publish';
+import { parseDisconnect } from '../../src/master/http/disconnect-route';
 
 describe('publish body and token', () => {
   test('the token must match exactly, as a Bearer credential', () => {
@@ -81,5 +82,54 @@ describe('publish body and token', () => {
     '{"data":"x","channel":"/a","client":"1"}',
   ])('bad JSON body %s is refused with a reason', (body) => {
     expect(typeof parsePublication('application/json', Buffer.from(body))).toBe('string');
+  });
+});
+
+describe('publish to a user', () => {
+  const json = (body: object): ReturnType<typeof parsePublication> =>
+    parsePublication('application/json', Buffer.from(JSON.stringify(body)));
+
+  test('{"user"} (or ?user= for a text body) targets a user', () => {
+    expect(json({ data: 'x', user: '42' })).toEqual({ data: 'x', user: '42' });
+    expect(json({ data: 'x', user: 42 })).toEqual({ data: 'x', user: '42' });
+    expect(parsePublication('text/plain', Buffer.from('x'), new URLSearchParams('user=7'))).toEqual(
+      {
+        data: 'x',
+        user: '7',
+      },
+    );
+  });
+
+  test('one target at most; no empty user; no idempotency key for a user', () => {
+    expect(json({ data: 'x', user: '42', channel: '/a' })).toBe(
+      'give one of "client", "channel" or "user"',
+    );
+    expect(json({ data: 'x', user: '42', client: '1' })).toBe(
+      'give one of "client", "channel" or "user"',
+    );
+    expect(json({ data: 'x', user: '' })).toBe('"user" must not be empty');
+    expect(json({ data: 'x', user: ['a'] })).toBe('"user" must be a string');
+    expect(json({ data: 'x', user: '42', idempotency_key: 'k1' })).toMatch(
+      /not to one client or user/,
+    );
+  });
+});
+
+describe('POST /disconnect body', () => {
+  const parse = (text: string): ReturnType<typeof parseDisconnect> =>
+    parseDisconnect(Buffer.from(text));
+
+  test('{"client"} or {"user"}, exactly one', () => {
+    expect(parse('{"client":"3"}')).toEqual({ client: '3' });
+    expect(parse('{"client":3}')).toEqual({ client: '3' });
+    expect(parse('{"client":"box-a.1-3"}')).toEqual({ client: 'box-a.1-3' });
+    expect(parse('{"user":"42"}')).toEqual({ user: '42' });
+    expect(parse('{"user":42}')).toEqual({ user: '42' });
+    expect(parse('{}')).toBe('give "client" or "user"');
+    expect(parse('{"client":"1","user":"2"}')).toBe('give "client" or "user"');
+    expect(parse('{"client":"0"}')).toBe('"client" must be a client id');
+    expect(parse('{"user":""}')).toBe('"user" must be a non-empty string');
+    expect(parse('[1]')).toBe('body must be a JSON object');
+    expect(parse('nope')).toBe('body is not valid JSON');
   });
 });

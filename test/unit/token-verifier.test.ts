@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -166,7 +167,7 @@ describe('key files', () => {
     return 'no error';
   };
 
-  test('an unreadable file, a short secret, a private key, junk: one line naming the file', async () => {
+  test('an unreadable file, a short secret, a private key, junk: one line naming the file', () => {
     expect(usage({ secretFile: path.join(dir, 'missing') })).toBe(
       `--auth-secret-file: cannot read ${JSON.stringify(path.join(dir, 'missing'))}: ENOENT`,
     );
@@ -179,7 +180,6 @@ describe('key files', () => {
     const badJson = path.join(dir, 'bad.json');
     writeFileSync(badJson, JSON.stringify({ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }));
     expect(usage({ publicKeyFile: badJson })).toMatch(/is not a public RSA, EC or OKP key/);
-    const { generateKeyPairSync } = await import('node:crypto');
     const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const privateFile = path.join(dir, 'private.pem');
     writeFileSync(privateFile, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }));

@@ -385,11 +385,14 @@ export class PushClient extends Emitter<PushClientEvents> {
     wasOpen: boolean;
   }): Promise<void> {
     const waiting = this.retry;
-    if (this.healthUrl === null || this.fetch === undefined || waiting === undefined) return;
+    // Called as a plain function: a browser's fetch called as a method of another
+    // object throws "Illegal invocation".
+    const fetch = this.fetch;
+    if (this.healthUrl === null || fetch === undefined || waiting === undefined) return;
     const controller = new AbortController();
     const timer = this.clock.setTimeout(() => controller.abort(), HEALTH_TIMEOUT_MS);
     try {
-      const response = await this.fetch(this.healthUrl, {
+      const response = await fetch(this.healthUrl, {
         cache: 'no-store',
         signal: controller.signal,
       });

@@ -1,6 +1,7 @@
 /**
- * The server's application close codes the client acts on (the server's table is
- * src/shared/protocol/close-codes.ts; these numbers are the contract).
+ * The server's application close codes the client acts on. The server's table is
+ * src/shared/protocol/close-codes.ts; the client keeps the numbers itself (its
+ * declarations ship alone), and test/unit/client/rules.test.ts checks they agree.
  */
 
 /** The token expired: reconnect with a fresh one (the token function is asked again). */

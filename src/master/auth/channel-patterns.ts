@@ -1,4 +1,4 @@
-import { normaliseChannel } from '../channels/channel-name';
+import { normaliseChannel } from '../../shared/channel-name';
 
 /**
  * Channel patterns: what --private-channels names, and what a token's `channels` claim

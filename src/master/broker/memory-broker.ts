@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { BROADCAST_CHANNEL, isBrokerChannel } from '../channels/channel-name';
+import { BROADCAST_CHANNEL, isBrokerChannel } from '../../shared/channel-name';
 import { instanceOfClientId, isInstanceId } from './client-id';
 import { checkSince } from './history-answer';
 import { checkIdempotencyKey, DEFAULT_IDEMPOTENCY_WINDOW_MS, IdempotencyMemo } from './idempotency';

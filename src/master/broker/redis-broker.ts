@@ -1,7 +1,11 @@
 import { EventEmitter } from 'node:events';
 import Redis, { type RedisOptions } from 'ioredis';
-import { BROADCAST_CHANNEL, isBrokerChannel } from '../channels/channel-name';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
+import { BROADCAST_CHANNEL, isBrokerChannel } from '../../shared/channel-name';
+import {
+  DEFAULT_BACKOFF,
+  equalJitterDelay,
+  type BackoffOptions,
+} from '../../shared/exponential-backoff';
 import { instanceOfClientId, isInstanceId } from './client-id';
 import { randomEpoch } from './epoch';
 import { answerHistory, checkSince } from './history-answer';
@@ -151,7 +155,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
       maxRetriesPerRequest: 0,
       // We resubscribe ourselves, to know when it is done.
       autoResubscribe: false,
-      retryStrategy: (attempt) => backoffDelay(attempt, backoff),
+      retryStrategy: (attempt) => equalJitterDelay(attempt, backoff),
       connectTimeout: options.connectTimeoutMs ?? REDIS_DEFAULTS.connectTimeoutMs,
       commandTimeout: options.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,
       // Closing while Redis is down leaves ioredis a timer on the already closed socket
@@ -471,7 +475,7 @@ function connect(target: RedisTarget, backoff: BackoffOptions, options: RedisOpt
         sentinelPassword: password,
         failoverDetector: true,
         // Every sentinel unreachable: keep asking, with our back-off (null would stop).
-        sentinelRetryStrategy: (attempt) => backoffDelay(attempt, backoff),
+        sentinelRetryStrategy: (attempt) => equalJitterDelay(attempt, backoff),
         sentinelCommandTimeout: options.connectTimeout,
         // A write refused by a demoted primary (READONLY): reconnect, which asks the
         // sentinels for the new one. The command itself fails (not resent): a 503.

@@ -7,7 +7,7 @@ import { signalGroup } from '../../shared/process-group';
 import type { ChannelCommand } from '../../shared/config';
 import { findExecutable } from '../cli/find-executable';
 import { CHANNEL_ARGV_ENV, CHANNEL_GRACE_ENV, type SupervisorMessage } from './channel-supervisor';
-import { Backoff } from '../backoff';
+import { Backoff } from '../../shared/exponential-backoff';
 import type { Logger } from '../observability/logger';
 
 /** A run that lasted this long counts as healthy: the back-off starts again from its floor. */

@@ -2,7 +2,7 @@ import { WAKE_RECORD } from '../../shared/publish-stream';
 import type { Publication } from '../broker/types';
 import type { Logger } from '../observability/logger';
 import type { Worker } from '../pool/worker';
-import { BROADCAST_CHANNEL } from './channel-name';
+import { BROADCAST_CHANNEL } from '../../shared/channel-name';
 import type { Gap } from './channel-sequence';
 import { PublishedFrames } from './published-frames';
 import type { RecoveringDelivery } from './recovering-delivery';

@@ -5,7 +5,7 @@ import {
   type Broker,
 } from '../broker/types';
 import type { Publication } from '../http/publish';
-import { BROADCAST_CHANNEL, normaliseChannel } from './channel-name';
+import { BROADCAST_CHANNEL, normaliseChannel } from '../../shared/channel-name';
 import type { ChannelRelay } from './channel-relay';
 
 /** What POST /publish answers. */

@@ -1,5 +1,5 @@
 import type { FrameFormat, StreamPosition } from '../../shared/ipc';
-import { normaliseChannel } from './channel-name';
+import { normaliseChannel } from '../../shared/channel-name';
 
 /** What a WebSocket request's URL asks for: its channel, its format, where it was. */
 export interface SubscriptionRequest {

@@ -1,6 +1,6 @@
 import yargs from 'yargs';
 import type { ChannelCommand, LogFormat, LogLevel, ServerConfig } from '../../shared/config';
-import { normaliseChannel } from '../channels/channel-name';
+import { normaliseChannel } from '../../shared/channel-name';
 import { AUTH_OPTIONS, authSettings } from './auth-flags';
 import { findExecutable } from './find-executable';
 import { checkRedisUrl } from '../broker/redis-url';

@@ -2,7 +2,7 @@ import { BrokerDownError } from '../broker/types';
 import type { ClientControl, ClientTarget } from '../clients/client-control';
 import type { Logger } from '../observability/logger';
 import { readBoundedBody } from './bounded-body';
-import { CLIENT_ID, isAuthorized } from './publish';
+import { CLIENT_ID, isAuthorized, parseJsonObject } from './publish';
 import type { Route } from './router';
 
 /** Seconds a caller is told to wait while the backplane is down. */
@@ -13,16 +13,9 @@ const DOWN_RETRY_AFTER_S = 5;
  * Pure.
  */
 export function parseDisconnect(body: Buffer): ClientTarget | string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return 'body is not valid JSON';
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return 'body must be a JSON object';
-  }
-  const { client, user } = parsed as { client?: unknown; user?: unknown };
+  const parsed = parseJsonObject(body);
+  if (typeof parsed === 'string') return parsed;
+  const { client, user } = parsed;
   if ((client === undefined) === (user === undefined)) return 'give "client" or "user"';
   if (client !== undefined) {
     const id = typeof client === 'number' || typeof client === 'string' ? String(client) : '';

@@ -18,6 +18,20 @@ export interface Publication {
   idempotencyKey?: string;
 }
 
+/** A JSON object body, or the reason it is not one (400). */
+export function parseJsonObject(body: Buffer): Record<string, unknown> | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return 'body is not valid JSON';
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return 'body must be a JSON object';
+  }
+  return parsed as Record<string, unknown>;
+}
+
 /** Compares a request's Authorization header with the token, in constant time. */
 export function isAuthorized(header: string | undefined, token: string): boolean {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
@@ -71,28 +85,9 @@ function parseBody(
       query.get('user') ?? undefined,
     );
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return 'body is not valid JSON';
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return 'body must be a JSON object';
-  }
-  const {
-    data,
-    client,
-    channel,
-    user,
-    idempotency_key: key,
-  } = parsed as {
-    data?: unknown;
-    client?: unknown;
-    channel?: unknown;
-    user?: unknown;
-    idempotency_key?: unknown;
-  };
+  const parsed = parseJsonObject(body);
+  if (typeof parsed === 'string') return parsed;
+  const { data, client, channel, user, idempotency_key: key } = parsed;
   if (user !== undefined && user !== null && typeof user !== 'string' && typeof user !== 'number') {
     return '"user" must be a string';
   }

@@ -1,8 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import type { WorkerMessage } from '../../shared/ipc';
+import { APP_CLOSE_REASON, AppCloseCode } from '../../shared/protocol/close-codes';
 import type { Logger } from '../observability/logger';
-import { Backoff } from '../backoff';
+import { Backoff } from '../../shared/exponential-backoff';
 import { SparePolicy } from './spare-policy';
 import { Worker, WorkerState, type ClientInfo } from './worker';
 
@@ -199,7 +200,8 @@ export class WorkerPool {
    */
   disconnect(worker: Worker, graceMs = DISCONNECT_GRACE_MS): void {
     if (worker.state !== WorkerState.Serving) return;
-    worker.send({ type: 'disconnect' });
+    const code = AppCloseCode.Disconnected;
+    worker.send({ type: 'disconnect', code, reason: APP_CLOSE_REASON[code] });
     worker.moveTo(WorkerState.Exiting);
     const timer = setTimeout(() => this.terminate(worker, 'SIGKILL'), graceMs);
     timer.unref();

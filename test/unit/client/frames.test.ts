@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { readFrame, type Position, type Read } from '../../../src/client/lib/frames';
+import { PublishedFrames } from '../../../src/master/channels/published-frames';
+import { FrameText } from '../../../workers/frames';
 
 /** How frames move a client's position, and what it is told of each. */
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
@@ -173,5 +175,53 @@ describe('frames a client reads', () => {
       }),
       { seed },
     );
+  });
+});
+
+describe("the server's own frames, as the client reads them", () => {
+  /** The text of a small unmasked text frame the server wrote (2-byte header). */
+  const text = (frame: Buffer): string => {
+    expect(frame[1]).toBeLessThan(126);
+    return frame.subarray(2).toString('utf8');
+  };
+  const json = new FrameText('json');
+
+  test('position, pub, gap, recovery: written by the server, read by the client', () => {
+    const position = read(json.opening('/news', at(4), undefined) as string);
+    expect(position).toEqual({
+      reading: { kind: 'position', channel: '/news', epoch: 'e1', offset: 4 },
+      position: at(4),
+    });
+    const publication = { channel: '/news', epoch: 'e1', offset: 5, data: 'five' };
+    expect(read(text(PublishedFrames.of(publication).frame(true)), at(4)).reading).toEqual({
+      kind: 'pub',
+      ...publication,
+      restarted: false,
+    });
+    const gap = {
+      channel: '/news',
+      epoch: 'e1',
+      from: 6,
+      to: 9,
+      reason: 'offset too old' as const,
+    };
+    expect(read(text(PublishedFrames.gap(gap).frame(true)), at(5))).toEqual({
+      reading: { kind: 'gap', ...gap },
+      position: at(9),
+    });
+    const lost = json.opening('/news', at(0, 'e2'), {
+      recovered: false,
+      count: 0,
+      reason: 'epoch changed',
+    });
+    expect(read(lost as string, at(9))).toEqual({
+      reading: { kind: 'recovery', recovered: false, count: 0, reason: 'epoch changed' },
+      position: at(0, 'e2'),
+    });
+    expect(read(text(PublishedFrames.direct('hi').frame(true))).reading).toEqual({
+      kind: 'direct',
+      data: 'hi',
+    });
+    expect(read(json.push('tick')).reading).toEqual({ kind: 'push', data: 'tick' });
   });
 });

@@ -6,8 +6,10 @@ import {
   retryAfterMs,
 } from '../../../src/client/lib/backoff';
 import { channelOfPath } from '../../../src/client/lib/channel';
+import { CLOSE_DISCONNECTED, CLOSE_TOKEN_EXPIRED } from '../../../src/client/lib/close-codes';
+import { AppCloseCode } from '../../../src/shared/protocol/close-codes';
 import { parseChannel, readHello } from '../../../src/client/page/channel-text';
-import { normaliseChannel } from '../../../src/master/channels/channel-name';
+import { normaliseChannel } from '../../../src/shared/channel-name';
 
 /** The client library's pure rules: channel names (the server's), back-off, Retry-After. */
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
@@ -91,5 +93,12 @@ describe('reconnect back-off', () => {
     expect(retryAfterMs('-3', now)).toBeUndefined();
     expect(retryAfterMs('soon', now)).toBeUndefined();
     expect(retryAfterMs(null, now)).toBeUndefined();
+  });
+});
+
+describe('close codes', () => {
+  test("the client's are the server's", () => {
+    expect(CLOSE_TOKEN_EXPIRED).toBe(AppCloseCode.TokenExpired);
+    expect(CLOSE_DISCONNECTED).toBe(AppCloseCode.Disconnected);
   });
 });

@@ -1,4 +1,10 @@
 /**
+ * Exponential back-off, the one module for it: the bare delay (exponentialDelay), the
+ * delay with equal jitter for reconnects (equalJitterDelay), and a failure counter that
+ * gates retries (Backoff). Pure: the clock and the random draw are injected.
+ */
+
+/**
  * The delay before try `attempt` (1 for the first after a failure): `baseMs`, doubling
  * per attempt, at most `maxMs`.
  */
@@ -9,7 +15,7 @@ export function exponentialDelay(attempt: number, baseMs: number, maxMs: number)
 /**
  * Exponential back-off after failures: `initialMs`, doubling per failure, at most
  * `maxMs`. Used for worker starts and --channel-exec restarts (the Redis backplane's
- * reconnects add jitter: broker/backoff.ts).
+ * reconnects add jitter: equalJitterDelay).
  */
 export class Backoff {
   private count = 0;
@@ -43,4 +49,28 @@ export class Backoff {
   remainingMs(): number {
     return Math.max(0, this.until - this.now());
   }
+}
+
+/**
+ * Reconnect delays: exponential from `baseMs`, capped at `maxMs`, with "equal jitter"
+ * (half fixed, half random) so that many instances that lost Redis together do not
+ * all knock at the same instant when it comes back. Pure (random is injected).
+ */
+export interface BackoffOptions {
+  baseMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 50, maxMs: 2000 };
+
+/** The delay before reconnect attempt `attempt` (1 for the first), with equal jitter. */
+export function equalJitterDelay(
+  attempt: number,
+  options: BackoffOptions = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+): number {
+  // Attempts past 31 are the 31st (the exponent stays at most 30).
+  const clamped = Math.min(Math.max(attempt, 1), 31);
+  const ceiling = exponentialDelay(clamped, options.baseMs, options.maxMs);
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
