@@ -108,17 +108,17 @@ export class ChannelRelay {
    */
   async open(channel: string, options: FeedOptions): Promise<OpenedFeed> {
     const feed = new ClientFeed(channel, options.json, this.logger);
-    // Its filter is in place before the feed can get anything: a publication relayed
-    // while the subscription or the read is under way is held there, never sent around
-    // it (it would arrive before, and again after, the history it is also in).
+    // A client that will be told a position (a JSON one, a returning one) holds what
+    // comes live from now on until the history read orders it: set before the feed can
+    // receive anything, since the channel may already be subscribed (another client's
+    // feed) and a publication can arrive while this SUBSCRIBE is under way.
     let count = 0;
-    const since = options.since;
     const delivery =
-      since === undefined && !options.json
+      options.since === undefined && !options.json
         ? undefined
         : new RecoveringDelivery(
             channel,
-            since ?? { epoch: '', offset: 0 },
+            options.since ?? { epoch: '', offset: 0 },
             (publication) => {
               count++;
               feed.forward(PublishedFrames.of(publication));
@@ -136,14 +136,16 @@ export class ChannelRelay {
       // Closed (stopping) or a bug: the client still gets its worker and its pushes.
       this.logger.warn(`Subscribe to ${channel} failed: ${(error as Error).message}`);
     }
+    if (options.since !== undefined && delivery !== undefined) {
+      return this.recover(feed, options.since, sequence, delivery, () => count);
+    }
     if (delivery === undefined) {
       // The channel's start, so that an outage before its first publication is filled.
       if (sequence.position === undefined) void this.position(channel, sequence);
       return { feed };
     }
-    if (since !== undefined) return this.recover(feed, since, delivery, sequence, () => count);
-    // A new JSON client: publications that arrive before the answer are held, and those
-    // it counts dropped: the client is told where it starts and gets what follows, once.
+    // Publications that arrive before the answer are held, and those it counts dropped:
+    // the client is told where it starts and gets what follows, once.
     const position = await this.position(channel, sequence);
     if (position === undefined) {
       delivery.abandon();
@@ -186,8 +188,8 @@ export class ChannelRelay {
   private async recover(
     feed: ClientFeed,
     since: StreamPosition,
-    delivery: RecoveringDelivery,
     sequence: ChannelSequence,
+    delivery: RecoveringDelivery,
     delivered: () => number,
   ): Promise<OpenedFeed> {
     let result: HistoryResult;
