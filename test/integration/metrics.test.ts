@@ -196,8 +196,9 @@ describe('--admin-token', () => {
     );
     expect(page).toMatch(/if \(response\.status === 401\) return statusPrivate\(\);/);
     const handler = /function statusPrivate\(\) \{([^}]*)\}/.exec(page)?.[1] ?? '';
-    expect(handler).toContain("$('status-table').hidden = true;");
-    expect(handler).toContain("$('status-private').hidden = false;");
+    // The page's script is bundled (esbuild writes double quotes): either quote matches.
+    expect(handler).toMatch(/\$\(['"]status-table['"]\)\.hidden = true;/);
+    expect(handler).toMatch(/\$\(['"]status-private['"]\)\.hidden = false;/);
   });
 
   test('the token is in no log line and not in any worker environment or command line', async () => {

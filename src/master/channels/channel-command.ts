@@ -47,7 +47,6 @@ export class ChannelCommandRunner {
     private readonly logger: Logger,
     /** --passenv: the only server variables the command sees. */
     private readonly passenv: readonly string[] = DEFAULT_PASSENV,
-    private readonly supervisor = SUPERVISOR_ENTRY,
   ) {}
 
   start(): void {
@@ -59,7 +58,7 @@ export class ChannelCommandRunner {
       [CHANNEL_ARGV_ENV]: JSON.stringify(words),
       [CHANNEL_GRACE_ENV]: String(STOP_GRACE_MS),
     };
-    const child = fork(this.supervisor, [], {
+    const child = fork(SUPERVISOR_ENTRY, [], {
       // Its title in `ps`: push-websocket channel /ticker.
       execArgv: [`--title=push-websocket channel ${channel}`, ...SUPERVISOR_NODE_FLAGS],
       env,

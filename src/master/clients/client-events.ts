@@ -1,3 +1,4 @@
+import { assertNever } from '../../shared/assert-never';
 import type { ChannelRelay } from '../channels/channel-relay';
 import type { Logger } from '../observability/logger';
 import type { CommandReaper } from '../pool/command-reaper';
@@ -39,6 +40,13 @@ export class ClientEvents implements PoolEvents {
       case 'command':
         this.reaper.started(worker, message.pid);
         return;
+      case 'first-push':
+      case 'closed':
+        // Only counted: MetricsEvents, which wraps this object, reads them.
+        return;
+      default:
+        // A new message type must be handled here: it does not compile until it is.
+        assertNever(message, 'client message');
     }
   }
 

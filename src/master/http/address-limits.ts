@@ -71,11 +71,6 @@ export class AddressLimits {
     );
   }
 
-  /** Addresses with a connection-rate bucket (for the bound's tests). */
-  get trackedRates(): number {
-    return this.rates?.size ?? 0;
-  }
-
   /** A new handshake from `address`: refused when over its --connect-rate. */
   rate(address: string, describe: string): AddressRefusal | undefined {
     if (this.rates === undefined) return undefined;
@@ -106,11 +101,6 @@ export class AddressLimits {
         `429 for ${key}: ${count} more handshake(s) over ${limit} in ${BURST_LOG_MS / 1000} s`,
     });
     return refusal('Too many clients from your address', PER_IP_RETRY_AFTER_S);
-  }
-
-  /** Writes what the burst log holds (the server is stopping). */
-  flush(): void {
-    this.log.flush();
   }
 }
 

@@ -57,14 +57,6 @@ export class BurstLog {
     this.arm();
   }
 
-  /** Writes what is counted and forgets every burst (the server is stopping). */
-  flush(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    this.tick();
-    this.bursts.clear();
-  }
-
   private arm(): void {
     if (this.timer !== undefined) return;
     this.timer = setInterval(() => this.tick(), this.intervalMs);

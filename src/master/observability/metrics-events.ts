@@ -1,3 +1,4 @@
+import { assertNever } from '../../shared/assert-never';
 import type { FrameTally } from './frame-tally';
 import type { Metrics } from './metrics';
 import type { Worker } from '../pool/worker';
@@ -54,6 +55,12 @@ export class MetricsEvents implements PoolEvents {
         this.frames.update(worker, message.frames);
         this.goodbyes.set(worker, { code: message.code, side: message.side });
         break;
+      case 'quit':
+      case 'log':
+      case 'command':
+        break; // nothing to count: ClientEvents acts on them
+      default:
+        assertNever(message, 'client message');
     }
     this.inner.onClientMessage(worker, message);
   }
