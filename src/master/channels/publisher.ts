@@ -4,25 +4,45 @@ import {
   IdempotencyKeyReusedError,
   type Broker,
 } from '../broker/types';
-import type { Publication } from '../http/publish';
 import { BROADCAST_CHANNEL, normaliseChannel } from '../../shared/channel-name';
 import type { ChannelRelay } from './channel-relay';
 
-/** What POST /publish answers. */
+/**
+ * What one publish request asks for: the data and at most one target (none: every
+ * client). Built by the HTTP layer (src/master/http/publish.ts) from a body and query.
+ */
+export interface PublishRequest {
+  data: string;
+  /** One client's id (a local number, or "<instance>-<n>"), or undefined. */
+  client?: string;
+  /** One channel (as given: the publisher normalises it), or undefined. */
+  channel?: string;
+  /** Every connection of one user (a verified identity), on every instance; or undefined. */
+  user?: string;
+  /** Idempotency-Key header or `idempotency_key`: a retry with it is not published twice. */
+  idempotencyKey?: string;
+}
+
+/**
+ * Why a publication was not made. The HTTP layer maps each kind to a status:
+ * bad-channel 400, no-client 404, key-reused 422, backplane-down 503, uncertain 504.
+ */
+export type PublishFailureKind =
+  'bad-channel' | 'no-client' | 'key-reused' | 'backplane-down' | 'uncertain';
+
+/** What became of a publish request; no transport in it. */
 export type PublishOutcome =
   | {
       ok: true;
-      status: number;
+      /** The counts and position to report (the answer's JSON object). */
       body: Record<string, unknown>;
       log: string;
-      headers?: Record<string, string>;
+      /** An Idempotency-Key seen before: nothing was published this time. */
+      replayed?: true;
+      /** Handed to another instance's client: accepted, not yet delivered. */
+      forwarded?: true;
     }
-  | { ok: false; status: number; reason: string; headers?: Record<string, string> };
-
-/** Seconds a publisher is told to wait while the backplane is down. */
-const DOWN_RETRY_AFTER_S = 5;
-/** Seconds to wait before retrying a publication whose outcome is unknown. */
-const UNCERTAIN_RETRY_AFTER_S = 1;
+  | { ok: false; kind: PublishFailureKind; reason: string };
 
 /**
  * POST /publish's decisions: where a publication goes and what the answer may claim.
@@ -47,7 +67,7 @@ export class Publisher {
     return this.broker.state !== 'off';
   }
 
-  async publish(publication: Publication): Promise<PublishOutcome> {
+  async publish(publication: PublishRequest): Promise<PublishOutcome> {
     const bytes = Buffer.byteLength(publication.data);
     try {
       const outcome =
@@ -76,7 +96,7 @@ export class Publisher {
     if (given !== undefined) {
       const normal = normaliseChannel(given);
       if (typeof normal !== 'string') {
-        return { ok: false, status: 400, reason: `Bad channel: ${normal.error}` };
+        return { ok: false, kind: 'bad-channel', reason: `Bad channel: ${normal.error}` };
       }
       channel = normal;
     }
@@ -90,9 +110,8 @@ export class Publisher {
       const count = this.backplane ? { instance_clients: 0 } : { queued: 0 };
       return {
         ok: true,
-        status: 200,
+        replayed: true,
         body: { ...count, ...base, offset, epoch, replayed: true },
-        headers: { 'Idempotent-Replayed': 'true' },
         log: `Publication to ${where} not repeated: Idempotency-Key seen (offset ${offset})`,
       };
     }
@@ -100,14 +119,12 @@ export class Publisher {
     if (!this.backplane) {
       return {
         ok: true,
-        status: 200,
         body: { queued: reached, ...base },
         log: `Published ${bytes} bytes to ${reached} client(s) on ${where}`,
       };
     }
     return {
       ok: true,
-      status: 200,
       body: { ...base, channel, instance: this.broker.instanceId, instance_clients: reached },
       log: `Published ${bytes} bytes to ${where} (${reached} client(s) here)`,
     };
@@ -117,51 +134,44 @@ export class Publisher {
     const local = this.relay.localId(id);
     if (local !== undefined) {
       const feed = this.relay.feedOf(local);
-      if (feed === undefined) return { ok: false, status: 404, reason: `No client #${id}` };
+      if (feed === undefined) return { ok: false, kind: 'no-client', reason: `No client #${id}` };
       feed.direct(data);
       return {
         ok: true,
-        status: 200,
         body: { queued: 1 },
         log: `Published ${bytes} bytes to 1 client(s) (#${local})`,
       };
     }
-    if (!this.backplane) return { ok: false, status: 404, reason: `No client #${id}` };
+    if (!this.backplane) return { ok: false, kind: 'no-client', reason: `No client #${id}` };
     const delivered = await this.broker.publishToClient(id, data);
-    if (!delivered) return { ok: false, status: 404, reason: `No instance has client ${id}` };
+    if (!delivered) return { ok: false, kind: 'no-client', reason: `No instance has client ${id}` };
     return {
       ok: true,
-      status: 202,
+      forwarded: true,
       body: { accepted: true, client: id },
       log: `Published ${bytes} bytes to client ${id} of another instance`,
     };
   }
 }
 
-/** A broker's refusal as POST /publish answers it; anything else is a bug (500). */
+/** A broker's refusal as a failure kind; anything else is a bug (thrown on). */
 function refusal(error: unknown): PublishOutcome {
   if (error instanceof BrokerDownError) {
-    return {
-      ok: false,
-      status: 503,
-      reason: `Not published: ${error.message}`,
-      headers: { 'Retry-After': String(DOWN_RETRY_AFTER_S) },
-    };
+    return { ok: false, kind: 'backplane-down', reason: `Not published: ${error.message}` };
   }
   if (error instanceof BrokerUncertainError) {
-    // 504, not 503: a 503 says "not published", this one cannot. A retry with the
-    // same Idempotency-Key is safe; without one it may publish twice.
+    // Not "not published": the outcome is unknown. A retry with the same
+    // Idempotency-Key is safe; without one it may publish twice.
     return {
       ok: false,
-      status: 504,
+      kind: 'uncertain',
       reason:
         `Outcome unknown: ${error.message}. ` +
         'Retry with the same Idempotency-Key to publish it exactly once',
-      headers: { 'Retry-After': String(UNCERTAIN_RETRY_AFTER_S) },
     };
   }
   if (error instanceof IdempotencyKeyReusedError) {
-    return { ok: false, status: 422, reason: `Not published: ${error.message}` };
+    return { ok: false, kind: 'key-reused', reason: `Not published: ${error.message}` };
   }
   throw error;
 }

@@ -1,4 +1,5 @@
-import type { Publisher } from '../channels/publisher';
+import type { PublishFailureKind, Publisher } from '../channels/publisher';
+import { assertNever } from '../../shared/assert-never';
 import type { Logger } from '../observability/logger';
 import { isAuthorized, parsePublication } from './publish';
 import type { ClientControl } from '../clients/client-control';
@@ -56,12 +57,46 @@ export function servePublish(context: RequestContext, options: PublishOptions): 
       return void publishToUser(context, options, publication.user, publication.data);
     }
     options.publisher.publish(publication).then((outcome) => {
-      if (!outcome.ok) return refuse(outcome.status, outcome.reason, outcome.headers);
+      if (!outcome.ok) {
+        const { status, headers } = refusalOf(outcome.kind);
+        return refuse(status, outcome.reason, headers);
+      }
       options.logger.info(outcome.log);
-      res.writeHead(outcome.status, { 'Content-Type': 'application/json', ...outcome.headers });
+      const replayed = outcome.replayed === true ? { 'Idempotent-Replayed': 'true' } : {};
+      res.writeHead(outcome.forwarded === true ? 202 : 200, {
+        'Content-Type': 'application/json',
+        ...replayed,
+      });
       res.end(`${JSON.stringify(outcome.body)}\n`);
     }, context.fail);
   });
+}
+
+/** Seconds a publisher is told to wait while the backplane is down. */
+const DOWN_RETRY_AFTER_S = 5;
+/** Seconds to wait before retrying a publication whose outcome is unknown. */
+const UNCERTAIN_RETRY_AFTER_S = 1;
+
+/** The status (and headers) that answer a publication not made. */
+function refusalOf(kind: PublishFailureKind): {
+  status: number;
+  headers?: Record<string, string>;
+} {
+  switch (kind) {
+    case 'bad-channel':
+      return { status: 400 };
+    case 'no-client':
+      return { status: 404 };
+    case 'key-reused':
+      return { status: 422 };
+    case 'backplane-down':
+      return { status: 503, headers: { 'Retry-After': String(DOWN_RETRY_AFTER_S) } };
+    case 'uncertain':
+      // 504, not 503: a 503 says "not published", this one cannot.
+      return { status: 504, headers: { 'Retry-After': String(UNCERTAIN_RETRY_AFTER_S) } };
+    default:
+      return assertNever(kind);
+  }
 }
 
 /**
@@ -92,7 +127,9 @@ function publishToUser(
     },
     (error: unknown) => {
       if (!(error instanceof BrokerDownError)) return context.fail(error);
-      context.refuse(503, `Not published: ${error.message}`, { 'Retry-After': '5' });
+      context.refuse(503, `Not published: ${error.message}`, {
+        'Retry-After': String(DOWN_RETRY_AFTER_S),
+      });
     },
   );
 }

@@ -1,23 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { checkIdempotencyKey } from '../broker/idempotency';
+import type { PublishRequest } from '../channels/publisher';
 
 /**
  * POST /publish, the parts without I/O: who may publish, and what a body means.
  * A body is plain text (pushed as it is), or JSON `{"data": "...", "client": "ID"}` or
  * `{"data": "...", "channel": "/news"}` when sent as application/json.
  */
-export interface Publication {
-  data: string;
-  /** One client's id (a local number, or "<instance>-<n>"), or undefined. */
-  client?: string;
-  /** One channel (as given: the publisher normalises it), or undefined. */
-  channel?: string;
-  /** Every connection of one user (a verified identity), on every instance; or undefined. */
-  user?: string;
-  /** Idempotency-Key header or `idempotency_key`: a retry with it is not published twice. */
-  idempotencyKey?: string;
-}
-
 /** A JSON object body, or the reason it is not one (400). */
 export function parseJsonObject(body: Buffer): Record<string, unknown> | string {
   let parsed: unknown;
@@ -54,7 +43,7 @@ export function parsePublication(
   query: URLSearchParams = new URLSearchParams(),
   /** The Idempotency-Key header, if any. */
   headerKey?: string,
-): Publication | string {
+): PublishRequest | string {
   const parsed = parseBody(contentType, body, query);
   if (typeof parsed === 'string') return parsed;
   const { idempotencyKey } = parsed;
@@ -75,7 +64,7 @@ function parseBody(
   contentType: string | undefined,
   body: Buffer,
   query: URLSearchParams,
-): Publication | string {
+): PublishRequest | string {
   const queryChannel = query.get('channel') ?? undefined;
   if (!/^application\/json\b/i.test(contentType ?? '')) {
     return target(
@@ -121,7 +110,7 @@ function target(
   client: string | undefined,
   channel: string | undefined,
   user?: string,
-): Publication | string {
+): PublishRequest | string {
   if (client !== undefined && !CLIENT_ID.test(client)) return '"client" must be a client id';
   const given = [client, channel, user].filter((value) => value !== undefined).length;
   if (given > 1) return 'give one of "client", "channel" or "user"';
