@@ -6,7 +6,7 @@ import {
   InvalidClientIdError,
   type Broker,
   type BrokerState,
-  type ClientMessage,
+  type DirectMessage,
   type Publication,
   type PublishResult,
 } from '../../src/master/broker/types';
@@ -40,7 +40,7 @@ export interface BrokerHarness {
 /** What a broker delivered, with waits on it. */
 export class Recorder {
   readonly publications: Publication[] = [];
-  readonly clientMessages: ClientMessage[] = [];
+  readonly clientMessages: DirectMessage[] = [];
   private readonly conditions = new Conditions();
 
   constructor(broker: Broker) {

@@ -22,7 +22,7 @@ export interface Publication {
 }
 
 /** A message for one client, delivered to the instance that owns the client's id. */
-export interface ClientMessage {
+export interface DirectMessage {
   clientId: string;
   data: string;
 }
@@ -79,7 +79,7 @@ export interface BrokerEvents {
   /** A publication to a channel this master subscribed to, or a broadcast. */
   publication: [publication: Publication];
   /** A message for a client id of this instance. */
-  clientMessage: [message: ClientMessage];
+  clientMessage: [message: DirectMessage];
   /** A message another instance sent to every instance (toOtherInstances). */
   instanceMessage: [message: string];
   /** The backplane's state changed. */

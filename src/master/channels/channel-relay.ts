@@ -1,5 +1,5 @@
 import type { RecoveryNotice, StreamPosition } from '../../shared/ipc';
-import type { Broker, ClientMessage, HistoryResult, Publication } from '../broker/types';
+import type { Broker, DirectMessage, HistoryResult, Publication } from '../broker/types';
 import { parseClientId } from '../broker/client-id';
 import type { Logger } from '../observability/logger';
 import type { Worker } from '../pool/worker';
@@ -275,7 +275,7 @@ export class ChannelRelay {
     }
   }
 
-  private onClientMessage({ clientId, data }: ClientMessage): void {
+  private onClientMessage({ clientId, data }: DirectMessage): void {
     const local = this.localId(clientId);
     const feed = local === undefined ? undefined : this.byClient.get(local);
     if (feed === undefined) {
