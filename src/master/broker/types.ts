@@ -62,7 +62,8 @@ export type NotRecoveredReason =
 /**
  * The answer to `history`: either every publication after `since` (in offset order), or
  * the reason there is none. Both say the channel's current `epoch` and last `offset`,
- * which a client keeps to come back with.
+ * which a client keeps to come back with. `recovered` is a protocol fact (sent to the
+ * client in its "recovery" frame), not a failure, so this is not a Result.
  */
 export type HistoryResult =
   | { recovered: true; epoch: string; offset: number; publications: Publication[] }

@@ -14,8 +14,8 @@ const DOWN_RETRY_AFTER_S = 5;
  */
 export function parseDisconnect(body: Buffer): ClientTarget | string {
   const parsed = parseJsonObject(body);
-  if (typeof parsed === 'string') return parsed;
-  const { client, user } = parsed;
+  if (!parsed.ok) return parsed.error;
+  const { client, user } = parsed.value;
   if ((client === undefined) === (user === undefined)) return 'give "client" or "user"';
   if (client !== undefined) {
     const id = typeof client === 'number' || typeof client === 'string' ? String(client) : '';

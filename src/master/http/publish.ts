@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { checkIdempotencyKey } from '../broker/idempotency';
 import type { PublishRequest } from '../channels/publisher';
+import { fail, ok, type Result } from '../../shared/result';
 
 /**
  * POST /publish, the parts without I/O: who may publish, and what a body means.
@@ -8,17 +9,17 @@ import type { PublishRequest } from '../channels/publisher';
  * `{"data": "...", "channel": "/news"}` when sent as application/json.
  */
 /** A JSON object body, or the reason it is not one (400). */
-export function parseJsonObject(body: Buffer): Record<string, unknown> | string {
+export function parseJsonObject(body: Buffer): Result<Record<string, unknown>> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch {
-    return 'body is not valid JSON';
+    return fail('body is not valid JSON');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return 'body must be a JSON object';
+    return fail('body must be a JSON object');
   }
-  return parsed as Record<string, unknown>;
+  return ok(parsed as Record<string, unknown>);
 }
 
 /** Compares a request's Authorization header with the token, in constant time. */
@@ -74,9 +75,9 @@ function parseBody(
       query.get('user') ?? undefined,
     );
   }
-  const parsed = parseJsonObject(body);
-  if (typeof parsed === 'string') return parsed;
-  const { data, client, channel, user, idempotency_key: key } = parsed;
+  const object = parseJsonObject(body);
+  if (!object.ok) return object.error;
+  const { data, client, channel, user, idempotency_key: key } = object.value;
   if (user !== undefined && user !== null && typeof user !== 'string' && typeof user !== 'number') {
     return '"user" must be a string';
   }
