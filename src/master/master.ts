@@ -85,7 +85,10 @@ export class Master {
     });
 
     // Refusals of connections and handshakes count in connections_total; plain HTTP ones do not.
-    const refusals = new Refusals(logger, (status) => metrics.connection(status));
+    const refusals = new Refusals(logger, (status, code) => {
+      metrics.connection(status);
+      metrics.refusal(code);
+    });
     const guard = new ConnectionGuard(config.handshakeTimeout * 1000, refusals, logger);
     const upgrades = new UpgradeHandler(
       {
@@ -107,7 +110,7 @@ export class Master {
       logger,
     );
     const status = statusRoute(this.pool, counts, config, () => this.facts(version));
-    const httpRefusals = new Refusals(logger);
+    const httpRefusals = new Refusals(logger, (_status, code) => metrics.refusal(code));
     const router = new Router(httpRefusals)
       .add('/', pageRoute())
       .add('/client.js', clientScriptRoute())

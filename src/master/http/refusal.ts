@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { HeaderPair } from '../../shared/config';
+import { refusalCode, type RefusalCode } from '../../shared/protocol/reasons';
 import type { Logger } from '../observability/logger';
 import { drainThenClose } from './refuse-and-drain';
 
@@ -44,8 +45,8 @@ export class Refusals {
 
   constructor(
     private readonly logger: Logger,
-    /** Told of every refusal (metrics count them). */
-    private readonly onRefused: (status: number) => void = () => undefined,
+    /** Told of every refusal, with its stable code (metrics count them). */
+    private readonly onRefused: (status: number, code: RefusalCode) => void = () => undefined,
   ) {}
 
   /** Headers every refusal carries (before its own). */
@@ -61,15 +62,16 @@ export class Refusals {
     headers?: RefusalHeaders,
     /**
      * The log line when the default (`STATUS for WHO: REASON`) says less; null when the
-     * caller logs (once per burst: see burst-log.ts).
+     * caller logs (once per burst: see burst-log.ts). The code is appended: ` [CODE]`.
      */
     logLine: string | null = `${status} for ${target.describe}: ${reason}`,
   ): void {
+    const code = refusalCode(status, reason);
     if (logLine === null) {
       // logged by the caller
-    } else if (status >= 500) this.logger.error(logLine);
-    else this.logger.warn(logLine);
-    this.onRefused(status);
+    } else if (status >= 500) this.logger.error(`${logLine} [${code}]`);
+    else this.logger.warn(`${logLine} [${code}]`);
+    this.onRefused(status, code);
     const { socket, res } = target;
     if (res !== undefined && !res.headersSent) {
       const text = `${reason}\n`;
