@@ -24,6 +24,12 @@ export function refusalBytes(status: number, reason: string, headers: RefusalHea
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }
 
+/** The log line with ` [CODE]` at the end of its first line (a stack may follow). */
+export function withCode(line: string, code: RefusalCode): string {
+  const end = line.indexOf('\n');
+  return end === -1 ? `${line} [${code}]` : `${line.slice(0, end)} [${code}]${line.slice(end)}`;
+}
+
 /** What is being refused: the connection, and the response object when Node made one. */
 export interface RefusalTarget {
   socket: Socket;
@@ -69,8 +75,8 @@ export class Refusals {
     const code = refusalCode(status, reason);
     if (logLine === null) {
       // logged by the caller
-    } else if (status >= 500) this.logger.error(`${logLine} [${code}]`);
-    else this.logger.warn(`${logLine} [${code}]`);
+    } else if (status >= 500) this.logger.error(withCode(logLine, code));
+    else this.logger.warn(withCode(logLine, code));
     this.onRefused(status, code);
     const { socket, res } = target;
     if (res !== undefined && !res.headersSent) {
