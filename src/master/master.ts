@@ -71,14 +71,14 @@ export class Master {
       // A client may wait for a worker as long as it may take to send its request.
       waitTimeoutMs: config.handshakeTimeout * 1000,
       events: new MetricsEvents(
-        new ClientEvents(
-          (worker) => this.pool.terminate(worker),
+        new ClientEvents({
+          terminate: (worker) => this.pool.terminate(worker),
           directory,
-          channels.relay,
+          relay: channels.relay,
           counts,
-          new CommandReaper(logger),
+          reaper: new CommandReaper(logger),
           logger,
-        ),
+        }),
         metrics,
         new FrameTally((count) => metrics.framesSent(count)),
       ),
@@ -102,12 +102,7 @@ export class Master {
         onUpgraded: () => metrics.connection('upgraded'),
         gate,
       },
-      this.pool,
-      directory,
-      channels.relay,
-      guard,
-      refusals,
-      logger,
+      { pool: this.pool, directory, relay: channels.relay, guard, refusals, logger },
     );
     const status = statusRoute(this.pool, counts, config, () => this.facts(version));
     const httpRefusals = new Refusals(logger, (_status, code) => metrics.refusal(code));
