@@ -17,7 +17,7 @@ export type {
 export { reconnectDelay, retryAfterMs, type BackoffOptions } from './lib/backoff';
 export { channelOfPath, type ChannelResult } from './lib/channel';
 export type { Clock } from './lib/clock';
-export { CLOSE_DISCONNECTED, CLOSE_TOKEN_EXPIRED } from './lib/close-codes';
+export { CLOSE_CODE_NAMES, CLOSE_DISCONNECTED, CLOSE_TOKEN_EXPIRED } from './lib/close-codes';
 export type { Position } from './lib/frames';
 export {
   webSocketTransport,

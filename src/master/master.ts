@@ -71,21 +71,24 @@ export class Master {
       // A client may wait for a worker as long as it may take to send its request.
       waitTimeoutMs: config.handshakeTimeout * 1000,
       events: new MetricsEvents(
-        new ClientEvents(
-          (worker) => this.pool.terminate(worker),
+        new ClientEvents({
+          terminate: (worker) => this.pool.terminate(worker),
           directory,
-          channels.relay,
+          relay: channels.relay,
           counts,
-          new CommandReaper(logger),
+          reaper: new CommandReaper(logger),
           logger,
-        ),
+        }),
         metrics,
         new FrameTally((count) => metrics.framesSent(count)),
       ),
     });
 
     // Refusals of connections and handshakes count in connections_total; plain HTTP ones do not.
-    const refusals = new Refusals(logger, (status) => metrics.connection(status));
+    const refusals = new Refusals(logger, (status, code) => {
+      metrics.connection(status);
+      metrics.refusal(code);
+    });
     const guard = new ConnectionGuard(config.handshakeTimeout * 1000, refusals, logger);
     const upgrades = new UpgradeHandler(
       {
@@ -99,15 +102,10 @@ export class Master {
         onUpgraded: () => metrics.connection('upgraded'),
         gate,
       },
-      this.pool,
-      directory,
-      channels.relay,
-      guard,
-      refusals,
-      logger,
+      { pool: this.pool, directory, relay: channels.relay, guard, refusals, logger },
     );
     const status = statusRoute(this.pool, counts, config, () => this.facts(version));
-    const httpRefusals = new Refusals(logger);
+    const httpRefusals = new Refusals(logger, (_status, code) => metrics.refusal(code));
     const router = new Router(httpRefusals)
       .add('/', pageRoute())
       .add('/client.js', clientScriptRoute())

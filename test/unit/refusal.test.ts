@@ -109,10 +109,13 @@ describe('Refusals.refuse', () => {
     expect(socket.destroySoon).toHaveBeenCalledTimes(1);
     expect(socket.destroy).not.toHaveBeenCalled();
     expect(log.entries).toEqual([
-      { level: 'warn', message: '403 for 127.0.0.1:5000 GET /ws: Origin not allowed' },
+      {
+        level: 'warn',
+        message: '403 for 127.0.0.1:5000 GET /ws: Origin not allowed [ORIGIN_NOT_ALLOWED]',
+      },
     ]);
     expect(onRefused).toHaveBeenCalledTimes(1);
-    expect(onRefused).toHaveBeenCalledWith(403);
+    expect(onRefused).toHaveBeenCalledWith(403, 'ORIGIN_NOT_ALLOWED');
   });
 
   it('on a socket: a peer that never reads is destroyed after a second', () => {
@@ -130,7 +133,9 @@ describe('Refusals.refuse', () => {
     new Refusals(log.logger).refuse({ socket, describe: 'a:1' }, 503, 'Server full', {
       'Retry-After': '5',
     });
-    expect(log.entries).toEqual([{ level: 'error', message: '503 for a:1: Server full' }]);
+    expect(log.entries).toEqual([
+      { level: 'error', message: '503 for a:1: Server full [SERVER_FULL]' },
+    ]);
     expect(parse(socket.end.mock.calls[0][0] as string).headers['retry-after']).toBe('5');
   });
 
@@ -143,7 +148,7 @@ describe('Refusals.refuse', () => {
       {},
       '500 for a:1: Error: boom',
     );
-    expect(log.at('error')).toEqual(['500 for a:1: Error: boom']);
+    expect(log.at('error')).toEqual(['500 for a:1: Error: boom [SERVER_ERROR]']);
     expect(log.entries).toHaveLength(1);
   });
 
@@ -155,7 +160,7 @@ describe('Refusals.refuse', () => {
     expect(socket.end).not.toHaveBeenCalled();
     expect(socket.destroy).toHaveBeenCalledTimes(1);
     expect(log.entries).toHaveLength(1);
-    expect(onRefused).toHaveBeenCalledWith(408);
+    expect(onRefused).toHaveBeenCalledWith(408, 'TIMEOUT');
   });
 
   it("with Node's response object: writeHead and end, and no keep-alive", () => {
@@ -179,8 +184,10 @@ describe('Refusals.refuse', () => {
     expect(res.shouldKeepAlive).toBe(false);
     expect(socket.end).not.toHaveBeenCalled();
     expect(socket.destroy).not.toHaveBeenCalled();
-    expect(log.at('warn')).toEqual(['405 for a:1 PUT /status: Method not allowed']);
-    expect(onRefused).toHaveBeenCalledWith(405);
+    expect(log.at('warn')).toEqual([
+      '405 for a:1 PUT /status: Method not allowed [METHOD_NOT_ALLOWED]',
+    ]);
+    expect(onRefused).toHaveBeenCalledWith(405, 'METHOD_NOT_ALLOWED');
   });
 
   it('when the headers already went out, only the connection is closed', () => {

@@ -91,7 +91,7 @@ describe('Router', () => {
       expect(res.writeHead).toHaveBeenCalledWith(404, expect.any(Object));
       expect(res.end).toHaveBeenCalledWith('Not found\n');
     }
-    expect(log.at('warn')[0]).toBe('404 for 127.0.0.1:5555 GET /nope: Not found');
+    expect(log.at('warn')[0]).toBe('404 for 127.0.0.1:5555 GET /nope: Not found [NOT_FOUND]');
   });
 
   it('another method is a 405 with Allow', () => {
@@ -103,7 +103,9 @@ describe('Router', () => {
       Connection: 'close',
       Allow: 'GET, HEAD',
     });
-    expect(log.at('warn')).toEqual(['405 for 127.0.0.1:5555 POST /status: Method not allowed']);
+    expect(log.at('warn')).toEqual([
+      '405 for 127.0.0.1:5555 POST /status: Method not allowed [METHOD_NOT_ALLOWED]',
+    ]);
   });
 
   it('a request target that is no URL is a 400', () => {
@@ -115,7 +117,7 @@ describe('Router', () => {
     expect(res.end).toHaveBeenCalledWith('Malformed request target\n');
     expect(handle).not.toHaveBeenCalled();
     expect(log.at('warn')).toEqual([
-      '400 for 127.0.0.1:5555 GET http://[: Malformed request target',
+      '400 for 127.0.0.1:5555 GET http://[: Malformed request target [BAD_REQUEST]',
     ]);
   });
 
@@ -132,7 +134,9 @@ describe('Router', () => {
       401,
       expect.objectContaining({ 'WWW-Authenticate': 'Bearer' }),
     );
-    expect(log.at('warn')).toEqual(['401 for 127.0.0.1:5555 POST /publish: Unauthorized']);
+    expect(log.at('warn')).toEqual([
+      '401 for 127.0.0.1:5555 POST /publish: Unauthorized [UNAUTHORIZED]',
+    ]);
   });
 
   it('a handler that throws ends its request with 500, logged with the stack', () => {
@@ -149,7 +153,9 @@ describe('Router', () => {
     expect(res.writeHead).toHaveBeenCalledWith(500, expect.any(Object));
     expect(res.end).toHaveBeenCalledWith('Internal server error\n');
     expect(log.at('error')).toHaveLength(1);
-    expect(log.at('error')[0]).toMatch(/^500 for 127\.0\.0\.1:5555: Error: boom\n\s+at /);
+    expect(log.at('error')[0]).toMatch(
+      /^500 for 127\.0\.0\.1:5555: Error: boom \[SERVER_ERROR\]\n\s+at /,
+    );
   });
 
   it('a handler that rejects ends its request with 500', async () => {
@@ -183,7 +189,7 @@ describe('Router', () => {
       const { req, res } = exchange('GET', '/odd');
       expect(() => router.handle(req, res)).not.toThrow();
       expect(res.writeHead).toHaveBeenCalledWith(500, expect.any(Object));
-      expect(log.at('error')).toEqual([`500 for 127.0.0.1:5555: ${String(thrown)}`]);
+      expect(log.at('error')).toEqual([`500 for 127.0.0.1:5555: ${String(thrown)} [SERVER_ERROR]`]);
     },
   );
 

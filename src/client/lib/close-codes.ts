@@ -1,6 +1,7 @@
 /**
  * The server's application close codes the client acts on. The server's table is
- * src/shared/protocol/close-codes.ts; the client keeps the numbers itself (its
+ * src/shared/protocol/close-codes.ts (names: src/shared/protocol/reasons.ts); the client
+ * keeps the numbers and names itself (its
  * declarations ship alone), and test/unit/client/rules.test.ts checks they agree.
  */
 
@@ -11,3 +12,12 @@ export const CLOSE_DISCONNECTED = 4002;
 
 /** Close codes after which the client does not come back by itself. */
 export const NO_RECONNECT_CODES: ReadonlySet<number> = new Set([CLOSE_DISCONNECTED]);
+
+/**
+ * The stable name of each application close code, as in the server's logs and docs
+ * (docs/protocol.md): for an app's own logs and metrics. Undefined for other codes.
+ */
+export const CLOSE_CODE_NAMES: Readonly<Record<number, string>> = {
+  [CLOSE_TOKEN_EXPIRED]: 'TOKEN_EXPIRED',
+  [CLOSE_DISCONNECTED]: 'DISCONNECTED',
+};

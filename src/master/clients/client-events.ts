@@ -12,15 +12,34 @@ import type { ClientDirectory } from './client-directory';
  * that worker (the original's posix_kill), log lines go to the master's log, and a
  * client gone frees its place.
  */
+export interface ClientEventsParts {
+  /** Kills a worker (a quit). */
+  terminate: (worker: Worker) => void;
+  directory: ClientDirectory;
+  relay: ChannelRelay;
+  counts: PushCounts;
+  reaper: CommandReaper;
+  logger: Logger;
+}
+
 export class ClientEvents implements PoolEvents {
-  constructor(
-    private readonly terminate: (worker: Worker) => void,
-    private readonly directory: ClientDirectory,
-    private readonly relay: ChannelRelay,
-    private readonly counts: PushCounts,
-    private readonly reaper: CommandReaper,
-    private readonly logger: Logger,
-  ) {}
+  private readonly terminate: (worker: Worker) => void;
+  private readonly directory: ClientDirectory;
+  private readonly relay: ChannelRelay;
+  private readonly counts: PushCounts;
+  private readonly reaper: CommandReaper;
+  private readonly logger: Logger;
+
+  constructor(parts: ClientEventsParts) {
+    ({
+      terminate: this.terminate,
+      directory: this.directory,
+      relay: this.relay,
+      counts: this.counts,
+      reaper: this.reaper,
+      logger: this.logger,
+    } = parts);
+  }
 
   onClientMessage(worker: Worker, message: ClientMessage): void {
     const meta = worker.meta;

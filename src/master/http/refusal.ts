@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { HeaderPair } from '../../shared/config';
+import { refusalCode, type RefusalCode } from '../../shared/protocol/reasons';
 import type { Logger } from '../observability/logger';
 import { drainThenClose } from './refuse-and-drain';
 
@@ -21,6 +22,12 @@ export function refusalBytes(status: number, reason: string, headers: RefusalHea
     ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
   ];
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/** The log line with ` [CODE]` at the end of its first line (a stack may follow). */
+export function withCode(line: string, code: RefusalCode): string {
+  const end = line.indexOf('\n');
+  return end === -1 ? `${line} [${code}]` : `${line.slice(0, end)} [${code}]${line.slice(end)}`;
 }
 
 /** What is being refused: the connection, and the response object when Node made one. */
@@ -44,8 +51,8 @@ export class Refusals {
 
   constructor(
     private readonly logger: Logger,
-    /** Told of every refusal (metrics count them). */
-    private readonly onRefused: (status: number) => void = () => undefined,
+    /** Told of every refusal, with its stable code (metrics count them). */
+    private readonly onRefused: (status: number, code: RefusalCode) => void = () => undefined,
   ) {}
 
   /** Headers every refusal carries (before its own). */
@@ -61,15 +68,16 @@ export class Refusals {
     headers?: RefusalHeaders,
     /**
      * The log line when the default (`STATUS for WHO: REASON`) says less; null when the
-     * caller logs (once per burst: see burst-log.ts).
+     * caller logs (once per burst: see burst-log.ts). The code is appended: ` [CODE]`.
      */
     logLine: string | null = `${status} for ${target.describe}: ${reason}`,
   ): void {
+    const code = refusalCode(status, reason);
     if (logLine === null) {
       // logged by the caller
-    } else if (status >= 500) this.logger.error(logLine);
-    else this.logger.warn(logLine);
-    this.onRefused(status);
+    } else if (status >= 500) this.logger.error(withCode(logLine, code));
+    else this.logger.warn(withCode(logLine, code));
+    this.onRefused(status, code);
     const { socket, res } = target;
     if (res !== undefined && !res.headersSent) {
       const text = `${reason}\n`;

@@ -60,6 +60,16 @@ export interface UpgradeOptions {
   authCookie?: string;
 }
 
+/** What the upgrade handler works with, besides its options. */
+export interface UpgradeParts {
+  pool: WorkerPool;
+  directory: ClientDirectory;
+  relay: ChannelRelay;
+  guard: ConnectionGuard;
+  refusals: Refusals;
+  logger: Logger;
+}
+
 /** The upgrade options the flags ask for (--origin, --same-origin, --header*, --dir). */
 export function upgradeOptions(config: ServerConfig): UpgradeOptions {
   return {
@@ -78,15 +88,26 @@ export function upgradeOptions(config: ServerConfig): UpgradeOptions {
  * passes the socket to the worker. Every refusal goes through Refusals.
  */
 export class UpgradeHandler {
+  private readonly pool: WorkerPool;
+  private readonly directory: ClientDirectory;
+  private readonly relay: ChannelRelay;
+  private readonly guard: ConnectionGuard;
+  private readonly refusals: Refusals;
+  private readonly logger: Logger;
+
   constructor(
     private readonly options: UpgradeOptions,
-    private readonly pool: WorkerPool,
-    private readonly directory: ClientDirectory,
-    private readonly relay: ChannelRelay,
-    private readonly guard: ConnectionGuard,
-    private readonly refusals: Refusals,
-    private readonly logger: Logger,
-  ) {}
+    parts: UpgradeParts,
+  ) {
+    ({
+      pool: this.pool,
+      directory: this.directory,
+      relay: this.relay,
+      guard: this.guard,
+      refusals: this.refusals,
+      logger: this.logger,
+    } = parts);
+  }
 
   /**
    * The handshake checks alone (also for a request that carries Upgrade but did not

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RefusalCode } from '../../shared/protocol/reasons';
 import { WorkerMemory } from './worker-memory';
 
 /**
@@ -76,6 +77,7 @@ export class Metrics {
   private readonly channels: Gauge;
   private readonly workers: Gauge<'state'>;
   private readonly connections: Counter<'outcome'>;
+  private readonly refusals: Counter<'code'>;
   private readonly disconnects: Counter<'code' | 'side'>;
   private readonly workerStart: Histogram;
   private readonly firstPushDelay: Histogram;
@@ -110,6 +112,12 @@ export class Metrics {
       name: `${PREFIX}connections_total`,
       help: 'WebSocket handshakes by outcome: "upgraded", or the HTTP status the request was refused with.',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.refusals = new Counter({
+      name: `${PREFIX}refusals_total`,
+      help: 'HTTP requests refused (handshakes and API calls), by stable code (docs/protocol.md: refusal codes).',
+      labelNames: ['code'],
       registers,
     });
     this.disconnects = new Counter({
@@ -167,6 +175,11 @@ export class Metrics {
   /** A handshake ended: `upgraded` (101 sent), or the status it was refused with. */
   connection(outcome: 'upgraded' | number): void {
     this.connections.inc({ outcome: outcomeLabel(outcome) });
+  }
+
+  /** A request was refused with this stable code (handshake or API). */
+  refusal(code: RefusalCode): void {
+    this.refusals.inc({ code });
   }
 
   /** A client's connection ended; `code` is the close code (undefined: no close frame). */

@@ -6,8 +6,13 @@ import {
   retryAfterMs,
 } from '../../../src/client/lib/backoff';
 import { channelOfPath } from '../../../src/client/lib/channel';
-import { CLOSE_DISCONNECTED, CLOSE_TOKEN_EXPIRED } from '../../../src/client/lib/close-codes';
+import {
+  CLOSE_CODE_NAMES,
+  CLOSE_DISCONNECTED,
+  CLOSE_TOKEN_EXPIRED,
+} from '../../../src/client/lib/close-codes';
 import { AppCloseCode } from '../../../src/shared/protocol/close-codes';
+import { CLOSE_CODE_NAME } from '../../../src/shared/protocol/reasons';
 import { parseChannel, readHello } from '../../../src/client/page/channel-text';
 import { normaliseChannel } from '../../../src/shared/channel-name';
 
@@ -100,5 +105,9 @@ describe('close codes', () => {
   test("the client's are the server's", () => {
     expect(CLOSE_TOKEN_EXPIRED).toBe(AppCloseCode.TokenExpired);
     expect(CLOSE_DISCONNECTED).toBe(AppCloseCode.Disconnected);
+  });
+
+  test("the client's close code names are the server's", () => {
+    expect(CLOSE_CODE_NAMES).toEqual(CLOSE_CODE_NAME);
   });
 });
