@@ -176,6 +176,7 @@ describe('Router', () => {
         '/odd': {
           methods: ['GET'],
           handle() {
+            // eslint-disable-next-line @typescript-eslint/only-throw-error -- the case under test
             throw thrown;
           },
         },
@@ -191,9 +192,9 @@ describe('Router', () => {
     const { router } = setup({
       '/half': {
         methods: ['GET'],
-        async handle({ res }) {
+        handle({ res }) {
           res.writeHead(200);
-          throw new Error('half way');
+          return Promise.reject(new Error('half way'));
         },
       },
     });
