@@ -18,6 +18,7 @@ import {
   workerEnvironment,
 } from '../../src/master/pool/worker-process';
 import { ROOT } from '../lib/server-process';
+import { sleep } from '../lib/sleep';
 import {
   bursts,
   burstsOf,
@@ -25,7 +26,6 @@ import {
   epoch,
   mergeChurn,
   paced,
-  sleep,
   type Bursts,
   type Churn,
   type ChurnRun,
