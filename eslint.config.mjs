@@ -32,17 +32,6 @@ export default tseslint.config(
         'error',
         { considerDefaultExhaustiveForUnions: true },
       ],
-      // Findings left when typed lint was turned on (30, in files others were editing):
-      // warnings until each is looked at, then errors like the rest.
-      '@typescript-eslint/unbound-method': 'warn',
-      '@typescript-eslint/prefer-promise-reject-errors': 'warn',
-      '@typescript-eslint/no-base-to-string': 'warn',
-      '@typescript-eslint/require-await': 'warn',
-      '@typescript-eslint/restrict-template-expressions': 'warn',
-      '@typescript-eslint/no-floating-promises': 'warn',
-      '@typescript-eslint/only-throw-error': 'warn',
-      '@typescript-eslint/no-implied-eval': 'warn',
-      '@typescript-eslint/no-unsafe-return': 'warn',
       // Opcode is a const enum compared with numbers read off the wire: that is the point.
       '@typescript-eslint/no-unsafe-enum-comparison': 'off',
     },

@@ -80,7 +80,7 @@ export class ClientRuntime {
       this.sourcesFor(handoff),
       {
         onQuit: (word) => io.tell({ type: 'quit', text: word }),
-        log: io.log,
+        log: (level, message) => io.log(level, message),
         onFirstPush: () => io.tell({ type: 'first-push' }),
         onActivity: () => ceiling.touch(),
         onEnded: ({ code, side }) => {

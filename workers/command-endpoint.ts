@@ -76,7 +76,8 @@ export class CommandEndpoint {
     child.on('exit', (code, signal) => this.markExited(() => this.events.onExit(code, signal)));
     child.stdin?.on('error', () => undefined); // the command may close stdin early
     if (this.binary) {
-      this.passBytes(child.stdout, this.events.onBytes as (chunk: Buffer) => void);
+      // The constructor refused binary mode without onBytes.
+      this.passBytes(child.stdout, (chunk) => this.events.onBytes?.(chunk));
     } else {
       readLines(child.stdout, this.maxLineBytes, (line) => this.events.onLine(line));
     }

@@ -68,7 +68,7 @@ export class ClientSession {
         onBinary: (data) => this.fromClientBytes(data),
         onLog: (level, message) => events.log(level, message),
         onClosed: (info) => void this.end(info),
-        onActivity: events.onActivity,
+        onActivity: events.onActivity?.bind(events),
       },
     );
   }

@@ -1,11 +1,9 @@
 import { performance } from 'node:perf_hooks';
+import { sleep } from '../lib/sleep';
 import { BenchClient } from './load-client';
 import { round, spread, type Spread } from './stats';
 
 /** Clients arriving: paced one after another, in churn, and in bursts after idle. */
-
-export const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
 
 /** performance.now() of this process as epoch milliseconds (to line up with the master's probe). */
 export const epoch = (t: number): number => performance.timeOrigin + t;

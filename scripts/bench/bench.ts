@@ -10,6 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import type { WorkerConfig } from '../../src/shared/config';
 import {
@@ -18,6 +19,7 @@ import {
   workerEnvironment,
 } from '../../src/master/pool/worker-process';
 import { ROOT } from '../lib/server-process';
+import { sleep } from '../lib/sleep';
 import {
   bursts,
   burstsOf,
@@ -25,7 +27,6 @@ import {
   epoch,
   mergeChurn,
   paced,
-  sleep,
   type Bursts,
   type Churn,
   type ChurnRun,
@@ -53,13 +54,16 @@ import { steps } from './steps';
 import { table } from './table';
 import { freePort } from '../lib/free-port';
 
-const quick = process.argv.includes('--quick');
-const option = (name: string): string | undefined => {
-  const index = process.argv.indexOf(name);
-  return index > 0 ? process.argv[index + 1] : undefined;
-};
-const jsonFile = option('--json');
-const reportDir = option('--report') ?? path.join(ROOT, 'artifacts/bench');
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    report: { type: 'string' },
+  },
+});
+const quick = args.quick;
+const jsonFile = args.json;
+const reportDir = args.report ?? path.join(ROOT, 'artifacts/bench');
 const plan = quick ? QUICK : FULL;
 /** The spare policy the bursts' target is checked with (docs/performance.md). */
 const BURST_POLICY: ServerRole = 'adaptive';

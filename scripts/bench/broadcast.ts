@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { sleep } from './arrivals';
+import { sleep } from '../lib/sleep';
 import type { BenchClient } from './load-client';
 
 /** One timed broadcast: what each client saw, from the moment of the POST. */

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { freePort } from '../lib/free-port';
 import { contextSwitches, runNs, schedstat } from '../lib/proc';
 import { ServerProcess } from '../lib/server-process';
-import { sleep } from './arrivals';
+import { sleep } from '../lib/sleep';
 import { broadcastOnce } from './broadcast';
 import { openClients } from './load-client';
 import { FLOOR_NODE_FLAGS, PUBLISH_TOKEN } from './servers';

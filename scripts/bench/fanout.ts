@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { ServerProcess } from '../lib/server-process';
 import { openClients } from './load-client';
 import { round, spread, treePssKiB } from './stats';
-import { sleep } from './arrivals';
+import { sleep } from '../lib/sleep';
 import { PUBLISH_TOKEN } from './servers';
 
 function startServer(args: string[]): Promise<ServerProcess> {

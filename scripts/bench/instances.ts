@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from '../lib/free-port';
 import { LoggedProcess, ServerProcess } from '../lib/server-process';
-import { sleep } from './arrivals';
+import { sleep } from '../lib/sleep';
 import { broadcastOnce } from './broadcast';
 import type { Check } from './checks';
 import { type BenchClient, openClients } from './load-client';

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { ServerProcess } from '../lib/server-process';
-import { sleep } from './arrivals';
+import { sleep } from '../lib/sleep';
 import { OPEN_CONCURRENCY } from './plan';
 import { seededRandom } from '../lib/seeded-random';
 import { ReconnectingClient } from './reconnecting-client';

@@ -26,6 +26,7 @@ interface VegaLiteModule {
  * vega and vega-lite are ES modules with top-level await, which require() cannot load:
  * a real dynamic import, kept from TypeScript's CommonJS output (it would become require).
  */
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- the one way to keep import()
 const importModule = new Function('specifier', 'return import(specifier)') as <T>(
   specifier: string,
 ) => Promise<T>;

@@ -17,7 +17,7 @@ import { ServerProcess } from '../lib/server-process';
 import { openClients } from './load-client';
 import { processTree, round, spread } from './stats';
 import { cpuSeconds } from '../lib/proc';
-import { sleep } from './arrivals';
+import { sleep } from '../lib/sleep';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);

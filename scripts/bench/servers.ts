@@ -37,7 +37,8 @@ export interface ServerKind {
   /** Ours: started with the master probe, publishes need the token. */
   ours: boolean;
   phases: Phase[];
-  start(port: number): ServerProcess;
+  /** A plain function (every kind gives a closure), so it can be passed around alone. */
+  start: (port: number) => ServerProcess;
 }
 
 /** Our server as `npm start` runs it, plus the master probe (--require). */
@@ -135,7 +136,10 @@ export function kindOf(role: ServerRole): ServerKind {
 /** The probe record a master wrote when it exited, if it did. */
 export function probeOf(pid: number): ProbeRecord | undefined {
   try {
-    return JSON.parse(readFileSync(path.join(PROBE_DIR, `master-${pid}.json`), 'utf8'));
+    // Written by our own probe (scripts/bench/master-probe), so its shape is known.
+    return JSON.parse(
+      readFileSync(path.join(PROBE_DIR, `master-${pid}.json`), 'utf8'),
+    ) as ProbeRecord;
   } catch {
     return undefined;
   }

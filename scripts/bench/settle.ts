@@ -1,5 +1,5 @@
 import { commandLine } from '../lib/proc';
-import { sleep } from './arrivals';
+import { sleep } from '../lib/sleep';
 import { childPids } from './stats';
 
 /** How long a server may take to settle before the bench goes on anyway. */

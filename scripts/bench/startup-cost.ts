@@ -2,7 +2,7 @@ import { fork, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { runNs } from '../lib/proc';
 import { pssKiB, round, spread, threads, type Spread } from './stats';
-import { sleep } from './arrivals';
+import { sleep } from '../lib/sleep';
 
 /**
  * What one Node start costs here: a bare `node -e 0`, and a worker forked alone (the

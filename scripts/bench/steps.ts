@@ -4,7 +4,7 @@ import { broadcastOnce } from './broadcast';
 import { BenchClient } from './load-client';
 import { MEMORY_FLOOR_MIB, OPEN_CONCURRENCY, type Plan } from './plan';
 import { childPids, pssKiB, round, spread, threads, type Spread } from './stats';
-import { sleep } from './arrivals';
+import { sleep } from '../lib/sleep';
 
 /**
  * Concurrency steps: clients added up to each step and held; at each step the share of

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { DEFAULT_WORKER_ENTRY } from '../../src/master/pool/worker-process';
 import { commandLine } from '../lib/proc';
 import { ServerProcess } from '../lib/server-process';
-import { sleep } from './arrivals';
+import { sleep } from '../lib/sleep';
 import { BenchClient } from './load-client';
 import { FLOOR_NODE_FLAGS, ours } from './servers';
 import { childPids, round } from './stats';

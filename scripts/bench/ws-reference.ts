@@ -39,7 +39,8 @@ server.on('connection', (ws) => {
   ws.send(`Connected to worker PID ${process.pid} as client #${id}`);
   push();
   ws.on('message', (data) => {
-    const text = String(data).trim();
+    // The default binaryType: a Buffer, or an array of them for a fragmented message.
+    const text = (Array.isArray(data) ? Buffer.concat(data) : (data as Buffer)).toString().trim();
     if (text === 'quit' || text === 'exit') ws.close(1000);
   });
   ws.on('close', () => clearTimeout(timer));

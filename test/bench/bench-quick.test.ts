@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { ROOT } from '../helpers/server';
 
 /**
@@ -23,21 +24,18 @@ describe('npm run bench -- --quick', () => {
   test('prints the table and writes a JSON report and plots of the right shape', async () => {
     const file = path.join(dir, 'report.json');
     const plots = path.join(dir, 'plots');
-    const stdout = await new Promise<string>((resolve, reject) => {
-      execFile(
-        process.execPath,
-        [
-          path.join(ROOT, 'dist/scripts/bench/bench.js'),
-          '--quick',
-          '--json',
-          file,
-          '--report',
-          plots,
-        ],
-        { cwd: ROOT, timeout: 240_000 },
-        (error, out) => (error ? reject(error) : resolve(out)),
-      );
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        path.join(ROOT, 'dist/scripts/bench/bench.js'),
+        '--quick',
+        '--json',
+        file,
+        '--report',
+        plots,
+      ],
+      { cwd: ROOT, timeout: 240_000 },
+    );
     expect(stdout).toMatch(/\| \(a\) connect → first push/);
     expect(stdout).toMatch(/Targets:/);
     const report = JSON.parse(readFileSync(file, 'utf8'));

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { wsText } from '../helpers/ws-text';
 
 /** A channel position, as the JSON frames carry it. */
 export interface Position {
@@ -118,9 +119,10 @@ export class ChaosClient {
       this.options.wake();
     });
     ws.on('message', (data) => {
-      this.trail.push(`[${attempt}] ${String(data).slice(0, 120)}`);
+      const text = wsText(data);
+      this.trail.push(`[${attempt}] ${text.slice(0, 120)}`);
       if (this.trail.length > TRAIL) this.trail.shift();
-      this.frame(String(data));
+      this.frame(text);
       this.options.wake();
     });
     // A refused handshake (503 while Redis or an instance is away) or a reset: 'close' follows.

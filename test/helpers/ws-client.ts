@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { wsText } from './ws-text';
 import { Conditions, HANG_BOUND_MS } from './wait';
 
 /** A `ws` client that records every message and its close, for awaiting them with bounds. */
@@ -12,7 +13,7 @@ export class WsClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, binary) => {
-      this.messages.push(String(data));
+      this.messages.push(wsText(data));
       // The default binaryType: a Buffer (an array of them only for fragments, if asked).
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
       this.received.push({ data: bytes, binary });

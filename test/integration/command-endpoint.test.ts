@@ -71,7 +71,10 @@ class Recorded {
   }
 
   waitForLines(count: number): Promise<void> {
-    return waitFor(() => this.lines.length >= count, `${count} lines, have ${this.texts}`).then();
+    return waitFor(
+      () => this.lines.length >= count,
+      `${count} lines, have ${this.texts.join(',')}`,
+    ).then();
   }
 
   waitForBytes(count: number): Promise<void> {

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { NODE_ARGS, ROOT } from '../helpers/server';
 
 /**
@@ -57,15 +58,12 @@ function anchorsOf(markdown: string): Set<string> {
 
 const read = (relative: string): string => readFileSync(path.join(ROOT, relative), 'utf8');
 
-function runHelp(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [...NODE_ARGS, '--help'],
-      { cwd: ROOT, timeout: 10000 },
-      (error, stdout) => (error === null ? resolve(stdout) : reject(error)),
-    );
+async function runHelp(): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [...NODE_ARGS, '--help'], {
+    cwd: ROOT,
+    timeout: 10000,
   });
+  return stdout;
 }
 
 /** `--flag` names at the start of `--help`'s option lines, by the group they are listed in. */

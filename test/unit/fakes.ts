@@ -26,8 +26,9 @@ export class FakeLogger {
     warn: this.record('warn'),
     info: this.record('info'),
     debug: this.record('debug'),
-    flush: async () => {
+    flush: () => {
       this.flushed++;
+      return Promise.resolve();
     },
   } as unknown as Logger;
 

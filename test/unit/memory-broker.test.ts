@@ -4,8 +4,8 @@ import { brokerContract, Recorder } from '../contract/broker-contract';
 
 brokerContract('MemoryBroker', () => ({
   readyState: 'off',
-  create: async ({ instanceId = 'mem-1', history = {}, idempotencyWindowMs }) =>
-    new MemoryBroker({ instanceId, history, idempotencyWindowMs }),
+  create: ({ instanceId = 'mem-1', history = {}, idempotencyWindowMs }) =>
+    Promise.resolve(new MemoryBroker({ instanceId, history, idempotencyWindowMs })),
   loseHistory: async (broker) => {
     await broker.close();
     return new MemoryBroker({ instanceId: broker.instanceId });

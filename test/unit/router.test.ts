@@ -182,6 +182,7 @@ describe('Router', () => {
         '/odd': {
           methods: ['GET'],
           handle() {
+            // eslint-disable-next-line @typescript-eslint/only-throw-error -- the case under test
             throw thrown;
           },
         },
@@ -197,9 +198,9 @@ describe('Router', () => {
     const { router } = setup({
       '/half': {
         methods: ['GET'],
-        async handle({ res }) {
+        handle({ res }) {
           res.writeHead(200);
-          throw new Error('half way');
+          return Promise.reject(new Error('half way'));
         },
       },
     });

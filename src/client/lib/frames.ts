@@ -159,7 +159,8 @@ function readGap(frame: Frame, channel: string, position: Position | null, text:
   const reason = typeof frame.reason === 'string' ? frame.reason : 'unknown reason';
   const gap = { kind: 'gap' as const, channel, epoch, from, to, reason };
   if (frame.channel !== undefined && frame.channel !== channel) {
-    return { reading: { ...gap, channel: String(frame.channel) }, position };
+    const named = typeof frame.channel === 'string' ? frame.channel : JSON.stringify(frame.channel);
+    return { reading: { ...gap, channel: named }, position };
   }
   // Those publications will never come: stand past them, so that the next one, to+1,
   // follows on. A gap that starts further on leaves a hole before it: kept, so that

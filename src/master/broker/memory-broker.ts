@@ -77,7 +77,7 @@ export class MemoryBroker extends EventEmitter<BrokerEvents> implements Broker {
         if (first !== undefined) return Promise.resolve(first);
       }
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(asError(error));
     }
     const result = this.store.append(channel, data);
     if (key !== undefined) this.keys.remember(channel, key, data, result);
@@ -111,7 +111,7 @@ export class MemoryBroker extends EventEmitter<BrokerEvents> implements Broker {
     try {
       this.check(channel);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(asError(error));
     }
     this.counts.add(channel);
     return Promise.resolve();
@@ -127,7 +127,7 @@ export class MemoryBroker extends EventEmitter<BrokerEvents> implements Broker {
       this.check(channel);
       checkSince(sinceOffset);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(asError(error));
     }
     return Promise.resolve(this.store.read(channel, sinceOffset, epoch));
   }
@@ -158,4 +158,9 @@ function checkLimits(limits: MemoryHistoryLimits): void {
   if (limits.maxBytes < 1 || limits.maxChannels < 1) {
     throw new RangeError('history limits maxBytes and maxChannels must be at least 1');
   }
+}
+
+/** What check() and friends throw is always an Error; this tells the compiler so. */
+function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
 }

@@ -181,21 +181,6 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
     'Production:',
     ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
   ],
-  [
-    'Authentication:',
-    [
-      'auth-secret-file',
-      'auth-public-key',
-      'auth-cookie',
-      'auth-audience',
-      'auth-issuer',
-      'auth-leeway',
-      'private-channels',
-      'allow-anonymous',
-      'auth-url',
-      'auth-timeout',
-    ],
-  ],
 ];
 
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;

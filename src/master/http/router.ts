@@ -6,6 +6,8 @@ import { redactTarget } from '../auth/token-source';
 import type { RefusalHeaders, Refusals } from './refusal';
 
 /** One request as a route handler sees it. */
+// Its functions are closures over the request (property signatures, not methods): route
+// handlers destructure them.
 export interface RequestContext {
   req: http.IncomingMessage;
   res: http.ServerResponse;
@@ -14,11 +16,11 @@ export interface RequestContext {
   /** "ADDR:PORT" of the peer. */
   remote: string;
   /** Answers with a status, a plain-text reason and a log line, and closes. */
-  refuse(status: number, reason: string, headers?: RefusalHeaders): void;
+  refuse: (status: number, reason: string, headers?: RefusalHeaders) => void;
   /** Like refuse, for a request whose body is still arriving: the rest is read and dropped. */
-  refuseDuringBody(status: number, reason: string): void;
+  refuseDuringBody: (status: number, reason: string) => void;
   /** A bug met later (in a callback): 500 for this request alone, logged. */
-  fail(error: unknown): void;
+  fail: (error: unknown) => void;
 }
 
 export interface Route {

@@ -189,9 +189,12 @@ describe('coming back', () => {
 
   test('a handshake refused: /healthz Retry-After, when longer, sets the wait', async () => {
     const asked: string[] = [];
-    const fetch: PushClientOptions['fetch'] = async (url) => {
+    const fetch: PushClientOptions['fetch'] = (url) => {
       asked.push(url);
-      return { status: 503, headers: { get: (name) => (name === 'Retry-After' ? '7' : null) } };
+      return Promise.resolve({
+        status: 503,
+        headers: { get: (name) => (name === 'Retry-After' ? '7' : null) },
+      });
     };
     const h = harness('wss://push.test/news', { fetch, healthUrl: undefined });
     h.client.connect();
@@ -221,10 +224,11 @@ describe('coming back', () => {
 
   test('healthz 200, or a Retry-After shorter than the wait, leaves the back-off', async () => {
     let answer = { status: 200, retryAfter: '60' };
-    const fetch: PushClientOptions['fetch'] = async () => ({
-      status: answer.status,
-      headers: { get: () => answer.retryAfter },
-    });
+    const fetch: PushClientOptions['fetch'] = () =>
+      Promise.resolve({
+        status: answer.status,
+        headers: { get: () => answer.retryAfter },
+      });
     const h = harness('ws://h/', { fetch, healthUrl: 'http://h/healthz', random: () => 0 });
     h.client.connect();
     FakeSocket.last.drop(1006);
@@ -293,7 +297,7 @@ describe('coming back', () => {
 describe('tokens', () => {
   test('a token function is asked before each connection; 4001 "token expired" comes back with a fresh one', async () => {
     let issued = 0;
-    const h = harness('ws://h/news', { token: async () => `tok${++issued}` });
+    const h = harness('ws://h/news', { token: () => Promise.resolve(`tok${++issued}`) });
     h.client.connect();
     expect(FakeSocket.made).toHaveLength(0);
     await settle();
