@@ -63,7 +63,12 @@ describe('--channel-exec commands as processes', () => {
     );
     const pid = await commandPid(server, '/env');
     groups.push(pid);
-    await waitFor(() => environ(pid).FROM_SERVER === 'yes', 'the command to exec sleep');
+    // Read once the exec is over: during an execve /proc/PID/environ can read empty
+    // (the old sh's environment was read, then an empty one: a CI failure).
+    await waitFor(
+      () => readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('sleep\0'),
+      'the command to exec sleep',
+    );
     const env = environ(pid);
     expect(env.FROM_SERVER).toBe('yes');
     expect(env.PATH).toBe(process.env.PATH);
