@@ -3,6 +3,8 @@
  * part of them a worker needs. Types only: the worker imports this file, so it must
  * stay free of yargs, winston and the master's code.
  */
+import type { CommandSandbox, SandboxSettings } from './command-sandbox';
+
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';
 
@@ -73,6 +75,8 @@ export interface ServerConfig {
   headers: ResponseHeaders;
   /** --auth-*, --private-channels, --allow-anonymous (docs/authentication.md). */
   auth: AuthSettings;
+  /** --exec-user, --exec-limit, --line-buffered (docs/isolation.md); absent: none. */
+  sandbox?: SandboxSettings;
 }
 
 /**
@@ -155,6 +159,8 @@ export interface WorkerConfig {
   reverseLookup: boolean;
   /** SERVER_SOFTWARE of a command's environment ("push-websocket/0.1.0"). */
   serverSoftware: string;
+  /** --exec-user, --exec-limit, --line-buffered: how a command is confined; absent: not. */
+  sandbox?: CommandSandbox;
 }
 
 export const WORKER_CONFIG_ENV = 'PUSH_WS_WORKER_CONFIG';
@@ -187,6 +193,7 @@ export function workerConfigOf(config: ServerConfig, version = 'unknown'): Worke
     closeMs: config.closeMs,
     reverseLookup: config.reverseLookup,
     serverSoftware: `push-websocket/${version}`,
+    sandbox: config.sandbox?.command,
   };
 }
 

@@ -9,6 +9,8 @@
 export const CLOSE_TOKEN_EXPIRED = 4001;
 /** Disconnected by the publisher API (POST /disconnect): the app meant it; no reconnect. */
 export const CLOSE_DISCONNECTED = 4002;
+/** A sandbox limit ended the client's command: the client comes back after its back-off. */
+export const CLOSE_LIMIT_EXCEEDED = 4005;
 
 /** Close codes after which the client does not come back by itself. */
 export const NO_RECONNECT_CODES: ReadonlySet<number> = new Set([CLOSE_DISCONNECTED]);
@@ -20,4 +22,5 @@ export const NO_RECONNECT_CODES: ReadonlySet<number> = new Set([CLOSE_DISCONNECT
 export const CLOSE_CODE_NAMES: Readonly<Record<number, string>> = {
   [CLOSE_TOKEN_EXPIRED]: 'TOKEN_EXPIRED',
   [CLOSE_DISCONNECTED]: 'DISCONNECTED',
+  [CLOSE_LIMIT_EXCEEDED]: 'LIMIT_EXCEEDED',
 };

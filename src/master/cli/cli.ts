@@ -10,6 +10,7 @@ import { ShellWordsError, splitShellWords } from './shell-words';
 import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
 import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
 import { accessFlags, ACCESS_OPTIONS } from './access-flags';
+import { sandboxFlags, SANDBOX_OPTIONS } from './sandbox-flags';
 
 /**
  * The command line (a contract: see docs/cli.md). Every flag also comes from the
@@ -125,6 +126,7 @@ const OPTIONS = {
   ...WEBSOCKETD_OPTIONS,
   ...ACCESS_OPTIONS,
   ...AUTH_OPTIONS,
+  ...SANDBOX_OPTIONS,
 } as const;
 
 /**
@@ -177,6 +179,7 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
       'auth-timeout',
     ],
   ],
+  ['Isolating clients:', ['exec-user', 'exec-limit', 'line-buffered']],
   [
     'Production:',
     ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
@@ -335,5 +338,6 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     ...websocketd.config,
     ...accessFlags(parsed),
     auth: authSettings(parsed),
+    sandbox: sandboxFlags(parsed),
   };
 }

@@ -59,6 +59,12 @@ export class ClientEvents implements PoolEvents {
       case 'command':
         this.reaper.started(worker, message.pid);
         return;
+      case 'limit':
+        this.logger.warn(
+          `Client #${meta.client}: its command exceeded the ${message.limit} limit (${message.detail}); closing with 4005`,
+          meta,
+        );
+        return;
       case 'first-push':
       case 'closed':
         // Only counted: MetricsEvents, which wraps this object, reads them.

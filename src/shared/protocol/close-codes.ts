@@ -20,9 +20,12 @@ export const AppCloseCode = {
   TokenExpired: 4001,
   /** POST /disconnect closed it (by its client id or its user): do not reconnect at once. */
   Disconnected: 4002,
+  /** A sandbox limit (--exec-limit, a client cgroup) ended the client's command. */
+  LimitExceeded: 4005,
 } as const;
 
 export const APP_CLOSE_REASON: Record<(typeof AppCloseCode)[keyof typeof AppCloseCode], string> = {
   [AppCloseCode.TokenExpired]: 'token expired',
   [AppCloseCode.Disconnected]: 'disconnected',
+  [AppCloseCode.LimitExceeded]: 'limit exceeded',
 };
