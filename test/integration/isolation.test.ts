@@ -39,6 +39,12 @@ beforeAll(() => {
     path.join(dir, 'bomb'),
     `echo forking; i=0; while [ $i -lt 100 ]; do sleep ${BOMB_SLEEP} & i=$((i+1)); done; wait`,
   );
+  // Prints three lines, then waits on stdin: block buffered, nothing would arrive before it ends.
+  writeScript(
+    path.join(dir, 'pyloop'),
+    `exec /usr/bin/python3 -c 'import sys, time\nfor i in range(3):\n    print("py", i); time.sleep(0.1)\nsys.stdin.readline()'`,
+  );
+  writeScript(path.join(dir, 'grepper'), 'exec grep match');
   writeScript(path.join(dir, 'spin'), 'echo spinning; while :; do :; done');
   writeScript(
     path.join(dir, 'hog'),
@@ -179,5 +185,32 @@ asRoot('commands as nobody, with limits (as root, as CI runs)', () => {
     expect(await hog.closed()).toBe(1000); // the command ended by itself (docs/isolation.md)
     expect(hog.messages).toEqual(['hogging']);
     await server.waitForLog(/hog stderr: MemoryError/);
+  });
+});
+
+describe('--line-buffered: output arrives line by line', () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer(['--dir', dir, '--line-buffered']);
+  });
+
+  test('python3 (PYTHONUNBUFFERED): each print arrives while the program still runs', async () => {
+    const client = await WsClient.open(`${server.url}pyloop`);
+    // The program is waiting on stdin now: without the flag its lines sit in its buffer.
+    await client.until((m) => m.length >= 3, 'three lines before the program ends');
+    expect(client.messages).toEqual(['py 0', 'py 1', 'py 2']);
+    expect(client.closeCode).toBeUndefined();
+    client.ws.send('bye');
+    expect(await client.closed()).toBe(1000);
+  });
+
+  test('grep (stdbuf -oL) reading a slow feed: each match arrives before the next line is sent', async () => {
+    const client = await WsClient.open(`${server.url}grepper`);
+    for (const line of ['match 1', 'no', 'match 2']) {
+      client.ws.send(line);
+      if (line.startsWith('match')) await client.until((m) => m.includes(line), line);
+    }
+    expect(client.messages).toEqual(['match 1', 'match 2']);
+    client.terminate();
   });
 });
