@@ -10,6 +10,7 @@ import { ShellWordsError, splitShellWords } from './shell-words';
 import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
 import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
 import { accessFlags, ACCESS_OPTIONS } from './access-flags';
+import { lifetimeFlags, LIFETIME_OPTIONS } from './lifetime-flags';
 
 /**
  * The command line (a contract: see docs/cli.md). Every flag also comes from the
@@ -125,6 +126,7 @@ const OPTIONS = {
   ...WEBSOCKETD_OPTIONS,
   ...ACCESS_OPTIONS,
   ...AUTH_OPTIONS,
+  ...LIFETIME_OPTIONS,
 } as const;
 
 /**
@@ -181,6 +183,7 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
     'Production:',
     ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
   ],
+  ['Lifetimes:', ['max-lifetime', 'idle-timeout']],
 ];
 
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;
@@ -334,6 +337,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     trustProxy,
     ...websocketd.config,
     ...accessFlags(parsed),
+    ...lifetimeFlags(parsed),
     auth: authSettings(parsed),
   };
 }
