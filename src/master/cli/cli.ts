@@ -10,6 +10,7 @@ import { ShellWordsError, splitShellWords } from './shell-words';
 import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
 import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
 import { accessFlags, ACCESS_OPTIONS } from './access-flags';
+import { lifecycleSettings, LIFECYCLE_OPTIONS } from './lifecycle-flags';
 
 /**
  * The command line (a contract: see docs/cli.md). Every flag also comes from the
@@ -125,6 +126,7 @@ const OPTIONS = {
   ...WEBSOCKETD_OPTIONS,
   ...ACCESS_OPTIONS,
   ...AUTH_OPTIONS,
+  ...LIFECYCLE_OPTIONS,
 } as const;
 
 /**
@@ -176,6 +178,10 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
       'auth-url',
       'auth-timeout',
     ],
+  ],
+  [
+    'Presence & hooks:',
+    ['on-connect', 'on-disconnect', 'on-channel', 'hook-timeout', 'vacate-grace', 'presence-ttl'],
   ],
   [
     'Production:',
@@ -335,5 +341,6 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     ...websocketd.config,
     ...accessFlags(parsed),
     auth: authSettings(parsed),
+    lifecycle: lifecycleSettings(parsed),
   };
 }
