@@ -77,7 +77,28 @@ export interface ServerConfig {
   maxLifetime: number;
   /** --idle-timeout: seconds without a data message either way (4004); 0: no limit. */
   idleTimeout: number;
+  /** --on-connect, --on-disconnect, --on-channel, --hook-timeout, --vacate-grace, --presence-ttl. */
+  lifecycle: LifecycleSettings;
 }
+
+/**
+ * Presence and lifecycle hooks (docs/presence.md). A hook is a command (run without a
+ * shell, with a CGI-like environment) or an http(s) URL (POSTed JSON).
+ */
+export interface LifecycleSettings {
+  onConnect: HookTarget | undefined;
+  onDisconnect: HookTarget | undefined;
+  /** A channel's `occupied` and `vacated` events. */
+  onChannel: HookTarget | undefined;
+  /** Seconds a hook may run before it is killed (a command) or abandoned (a URL). */
+  hookTimeout: number;
+  /** Seconds a channel stays occupied after its last client left. */
+  vacateGrace: number;
+  /** Seconds a presence entry lives in Redis without its instance's heartbeat. */
+  presenceTtl: number;
+}
+
+export type HookTarget = { kind: 'url'; url: string } | { kind: 'command'; argv: string[] };
 
 /**
  * Who may connect (docs/authentication.md). Files only: the keys are read at start by

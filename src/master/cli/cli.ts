@@ -11,6 +11,7 @@ import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
 import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
 import { accessFlags, ACCESS_OPTIONS } from './access-flags';
 import { lifetimeFlags, LIFETIME_OPTIONS } from './lifetime-flags';
+import { lifecycleSettings, LIFECYCLE_OPTIONS } from './lifecycle-flags';
 
 /**
  * The command line (a contract: see docs/cli.md). Every flag also comes from the
@@ -127,6 +128,7 @@ const OPTIONS = {
   ...ACCESS_OPTIONS,
   ...AUTH_OPTIONS,
   ...LIFETIME_OPTIONS,
+  ...LIFECYCLE_OPTIONS,
 } as const;
 
 /**
@@ -178,6 +180,10 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
       'auth-url',
       'auth-timeout',
     ],
+  ],
+  [
+    'Presence & hooks:',
+    ['on-connect', 'on-disconnect', 'on-channel', 'hook-timeout', 'vacate-grace', 'presence-ttl'],
   ],
   [
     'Production:',
@@ -339,5 +345,6 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     ...accessFlags(parsed),
     ...lifetimeFlags(parsed),
     auth: authSettings(parsed),
+    lifecycle: lifecycleSettings(parsed),
   };
 }
