@@ -10,6 +10,8 @@ import { ShellWordsError, splitShellWords } from './shell-words';
 import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
 import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
 import { accessFlags, ACCESS_OPTIONS } from './access-flags';
+import { lifetimeFlags, LIFETIME_OPTIONS } from './lifetime-flags';
+import { lifecycleSettings, LIFECYCLE_OPTIONS } from './lifecycle-flags';
 import { sandboxFlags, SANDBOX_OPTIONS } from './sandbox-flags';
 
 /**
@@ -126,6 +128,8 @@ const OPTIONS = {
   ...WEBSOCKETD_OPTIONS,
   ...ACCESS_OPTIONS,
   ...AUTH_OPTIONS,
+  ...LIFETIME_OPTIONS,
+  ...LIFECYCLE_OPTIONS,
   ...SANDBOX_OPTIONS,
 } as const;
 
@@ -181,9 +185,14 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
   ],
   ['Isolating clients:', ['exec-user', 'exec-limit', 'line-buffered']],
   [
+    'Presence & hooks:',
+    ['on-connect', 'on-disconnect', 'on-channel', 'hook-timeout', 'vacate-grace', 'presence-ttl'],
+  ],
+  [
     'Production:',
     ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
   ],
+  ['Lifetimes:', ['max-lifetime', 'idle-timeout']],
 ];
 
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;
@@ -337,7 +346,9 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     trustProxy,
     ...websocketd.config,
     ...accessFlags(parsed),
+    ...lifetimeFlags(parsed),
     auth: authSettings(parsed),
+    lifecycle: lifecycleSettings(parsed),
     sandbox: sandboxFlags(parsed),
   };
 }

@@ -85,6 +85,7 @@ export class Metrics {
   private readonly publishedMessages: Counter;
   private readonly sentFrames: Counter;
   private readonly backplaneUp: Gauge;
+  private readonly hookRuns: Counter<'hook' | 'outcome'>;
   private readonly limitKills: Counter<'limit'>;
   /** Read once per scrape (render), when given. */
   private readonly snapshot: (() => GaugeSnapshot) | undefined;
@@ -155,6 +156,12 @@ export class Metrics {
       help: 'Whether the publish backplane is connected (1) or not (0).',
       registers,
     });
+    this.hookRuns = new Counter({
+      name: `${PREFIX}hook_runs_total`,
+      help: 'Lifecycle hook runs (--on-connect, --on-disconnect, --on-channel) by hook and outcome: ok, failed, timeout, dropped (queue full).',
+      labelNames: ['hook', 'outcome'],
+      registers,
+    });
     this.limitKills = new Counter({
       name: `${PREFIX}limit_kills_total`,
       help: 'Clients whose command a sandbox limit ended (close 4005), by limit: cpu, fsize, nproc, memory.',
@@ -216,6 +223,11 @@ export class Metrics {
 
   framesSent(count = 1): void {
     this.sentFrames.inc(count);
+  }
+
+  /** A lifecycle hook ran (or was dropped). */
+  hookRun(hook: 'connect' | 'disconnect' | 'channel', outcome: string): void {
+    this.hookRuns.inc({ hook, outcome });
   }
 
   setBackplaneUp(up: boolean): void {
