@@ -9,6 +9,8 @@ import { parseCommandLine, UsageError } from './master/cli/cli';
 import { openAdminWarning } from './master/http/admin-access';
 import { createLogger } from './master/observability/logger';
 import { Master } from './master/master';
+import { prepareClientCgroups, removeCgroupParents } from './master/sandbox/cgroups';
+import { runsCommands } from './shared/config';
 
 function packageVersion(): string {
   const file = path.resolve(__dirname, '../../package.json');
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
   const openAdmin = openAdminWarning(config);
   if (openAdmin !== undefined) logger.warn(openAdmin);
   if (auth !== undefined) logger.info(auth.summary);
+  const cgroups = prepareClientCgroups(config.sandbox, runsCommands(config), logger);
   const master = new Master(config, logger, version, auth?.gate);
   let address: string;
   try {
@@ -59,6 +62,7 @@ async function main(): Promise<void> {
     const started = Date.now();
     logger.info(`Received ${signal}: closing every client with 1001`);
     await master.stop();
+    if (cgroups !== undefined) removeCgroupParents(cgroups);
     logger.info(`Server stopped in ${Date.now() - started} ms`);
     await exit(0);
   };

@@ -32,6 +32,23 @@ export interface CommandSandbox {
   lineBuffered: boolean;
   /** Absolute paths of the wrappers in use, found at start (prlimit, stdbuf). */
   tools: { prlimit?: string; stdbuf?: string };
+  /** Where each command gets a cgroup of its own (found at start); absent: none. */
+  cgroup?: CgroupPlan;
+}
+
+/**
+ * Client cgroups: under each parent (one for v2; v1's pids and memory hierarchies),
+ * a cgroup `client-WORKERPID` per command, with these limits.
+ */
+export interface CgroupPlan {
+  version: 1 | 2;
+  parents: string[];
+  /** pids.max. */
+  pidsMax?: number;
+  /** memory.max (v2), memory.limit_in_bytes (v1). */
+  memoryMax?: number;
+  /** cpu.max ("QUOTA PERIOD", v2). */
+  cpuMax?: string;
 }
 
 /** What the flags fix: the commands' sandbox, and the limits only a cgroup can hold. */
@@ -41,6 +58,8 @@ export interface SandboxSettings {
   memory?: number;
   /** --exec-limit cpu-percent: a client cgroup's cpu.max, in percent of one CPU. */
   cpuPercent?: number;
+  /** --exec-cgroups auto: client cgroups where the host allows them (off: never). */
+  cgroups: boolean;
 }
 
 /** No confinement at all: the command as the server runs it. */

@@ -20,6 +20,11 @@ export const SANDBOX_OPTIONS = {
     describe:
       'NAME=VALUE (repeatable): cpu, as, data, nofile, fsize, core, nproc, memory, cpu-percent of each command',
   },
+  'exec-cgroups': {
+    choices: ['auto', 'off'] as const,
+    default: 'auto' as const,
+    describe: 'a cgroup per command where delegated (v2) or writable (v1): auto, or off',
+  },
   'line-buffered': {
     type: 'boolean',
     default: false,
@@ -39,6 +44,7 @@ export function sandboxFlags(parsed: {
   'exec-user'?: string;
   'exec-limit': readonly (string | number)[];
   'line-buffered': boolean;
+  'exec-cgroups': 'auto' | 'off';
 }): SandboxSettings {
   let user;
   if (parsed['exec-user'] !== undefined) {
@@ -66,5 +72,6 @@ export function sandboxFlags(parsed: {
     command: { user, rlimits: limits.rlimits, nproc: limits.nproc, lineBuffered, tools },
     memory: limits.memory,
     cpuPercent: limits.cpuPercent,
+    cgroups: parsed['exec-cgroups'] === 'auto',
   };
 }
