@@ -159,7 +159,7 @@ function commandSandbox(record: Record<string, unknown>, name: string): CommandS
     rlimits: checked,
     nproc: optionalWhole(sandbox, 'nproc', 1),
     lineBuffered: boolean(sandbox, 'lineBuffered'),
-    tools: { prlimit: tools.prlimit, stdbuf: tools.stdbuf },
+    tools: { prlimit: tools.prlimit, stdbuf: tools.stdbuf, setpriv: tools.setpriv },
     cgroup: cgroupPlan(sandbox, 'cgroup'),
   };
 }

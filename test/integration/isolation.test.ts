@@ -7,6 +7,7 @@ import { writeScript } from '../helpers/script';
 import {
   NODE_ARGS,
   ROOT,
+  serverReady,
   startServer,
   stopAllServers,
   type ServerProcess,
@@ -29,6 +30,10 @@ let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'push-ws-isolation-'));
   chmodSync(dir, 0o755); // the scripts run as nobody
+  writeScript(
+    path.join(dir, 'caps'),
+    "id -u; grep -E '^Cap(Prm|Eff|Amb)' /proc/self/status; exec cat",
+  );
   writeScript(path.join(dir, 'whoami'), 'id -u; id -g; id -G; echo done; exec cat');
   writeScript(
     path.join(dir, 'steady'),
@@ -130,6 +135,42 @@ describe('--exec-user: refusals at start', () => {
 });
 
 const asRoot = ROOT_USER ? describe : describe.skip;
+
+asRoot('--exec-user in a server that is not root (AmbientCapabilities, as the unit gives)', () => {
+  test('the command runs as nobody and keeps none of the capabilities that allowed the switch', async () => {
+    // The server as uid 1 (daemon) holding CAP_SETUID and CAP_SETGID as ambient capabilities.
+    const server = await serverReady(
+      spawn(
+        'setpriv',
+        [
+          '--reuid=1',
+          '--regid=1',
+          '--clear-groups',
+          '--inh-caps=+setuid,+setgid',
+          '--ambient-caps=+setuid,+setgid',
+          process.execPath,
+          ...NODE_ARGS,
+          '--port',
+          '0',
+          '--dir',
+          dir,
+          '--exec-user',
+          'nobody',
+        ],
+        { cwd: ROOT },
+      ),
+    );
+    const client = await WsClient.open(`${server.url}caps`);
+    await client.until((m) => m.length >= 4, 'the id and capabilities');
+    expect(client.messages).toEqual([
+      String(NOBODY),
+      'CapPrm:\t0000000000000000',
+      'CapEff:\t0000000000000000',
+      'CapAmb:\t0000000000000000',
+    ]);
+    client.terminate();
+  });
+});
 if (!ROOT_USER) console.log('isolation: not root, the user switch and limit tests are NOT run');
 
 asRoot('commands as nobody, with limits (as root, as CI runs)', () => {

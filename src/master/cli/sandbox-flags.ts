@@ -67,6 +67,11 @@ export function sandboxFlags(parsed: {
         ? tool('prlimit', '--exec-limit', 'util-linux')
         : undefined,
     stdbuf: lineBuffered ? tool('stdbuf', '--line-buffered', 'coreutils') : undefined,
+    // Not root: the capabilities that allow the switch must not reach the command.
+    setpriv:
+      user !== undefined && process.getuid?.() !== 0
+        ? tool('setpriv', '--exec-user', 'util-linux')
+        : undefined,
   };
   return {
     command: { user, rlimits: limits.rlimits, nproc: limits.nproc, lineBuffered, tools },
