@@ -77,6 +77,8 @@ export interface ServerConfig {
   maxLifetime: number;
   /** --idle-timeout: seconds without a data message either way (4004); 0: no limit. */
   idleTimeout: number;
+  /** --drain-seconds: a drain closes the clients with 1012 evenly over this window. */
+  drainSeconds: number;
 }
 
 /**

@@ -11,6 +11,7 @@ import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
 import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
 import { accessFlags, ACCESS_OPTIONS } from './access-flags';
 import { lifetimeFlags, LIFETIME_OPTIONS } from './lifetime-flags';
+import { drainFlags, DRAIN_OPTIONS } from './drain-flags';
 
 /**
  * The command line (a contract: see docs/cli.md). Every flag also comes from the
@@ -127,6 +128,7 @@ const OPTIONS = {
   ...ACCESS_OPTIONS,
   ...AUTH_OPTIONS,
   ...LIFETIME_OPTIONS,
+  ...DRAIN_OPTIONS,
 } as const;
 
 /**
@@ -184,6 +186,7 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
     ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
   ],
   ['Lifetimes:', ['max-lifetime', 'idle-timeout']],
+  ['Draining:', ['drain-seconds']],
 ];
 
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;
@@ -338,6 +341,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     ...websocketd.config,
     ...accessFlags(parsed),
     ...lifetimeFlags(parsed),
+    ...drainFlags(parsed),
     auth: authSettings(parsed),
   };
 }
