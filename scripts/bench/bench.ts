@@ -49,7 +49,8 @@ import {
 } from './servers';
 import { settle } from './settle';
 import { bareNode, withoutCaCerts, workerCosts } from './startup-cost';
-import { peakRssMiB, round } from './stats';
+import { round } from './stats';
+import { peakRssMiB } from '../lib/proc';
 import { steps } from './steps';
 import { table } from './table';
 import { freePort } from '../lib/free-port';

@@ -55,28 +55,32 @@ export class Master {
 
   /** `gate`: who may connect (authSetup: --auth-*), undefined when anyone may. */
   constructor(config: ServerConfig, logger: Logger, version: string, gate?: Gate) {
+    // Built in the order they depend on each other: each part only uses parts above it.
     const channels = (this.channels = new Channels(config, logger));
     const directory = new ClientDirectory(config.maxClients, config.maxClientsPerIp);
-    const counts = new PushCounts(() => this.pool.serving);
     const entry = process.env.PUSH_WEBSOCKET_TEST_WORKER_ENTRY || DEFAULT_WORKER_ENTRY;
-    const workerConfig = workerConfigOf(config, version);
+    const pool = (this.pool = new WorkerPool({
+      spares: config.spareWorkers,
+      maxSpares: config.spareWorkersMax,
+      logger,
+      spawn: workerForker(entry, workerConfigOf(config, version)),
+      // A client may wait for a worker as long as it may take to send its request.
+      waitTimeoutMs: config.handshakeTimeout * 1000,
+    }));
+    const counts = new PushCounts(() => pool.serving);
     const metrics = masterMetrics({
-      pool: () => this.pool,
+      pool,
       clients: () => directory.size,
       channels: () => channels.relay.channelCount,
     });
     channels.onBackplane((up) => metrics.setBackplaneUp(up));
     channels.publisher.onPublished(() => metrics.published());
-    this.pool = new WorkerPool({
-      spares: config.spareWorkers,
-      maxSpares: config.spareWorkersMax,
-      logger,
-      spawn: workerForker(entry, workerConfig),
-      // A client may wait for a worker as long as it may take to send its request.
-      waitTimeoutMs: config.handshakeTimeout * 1000,
-      events: new MetricsEvents(
+    // The pool's listener needs the pool (quits terminate workers; counts and metrics
+    // read it): it is attached once both exist, before listen() starts the pool.
+    pool.attach(
+      new MetricsEvents(
         new ClientEvents({
-          terminate: (worker) => this.pool.terminate(worker),
+          terminate: (worker) => pool.terminate(worker),
           directory,
           relay: channels.relay,
           counts,
@@ -86,11 +90,11 @@ export class Master {
         metrics,
         new FrameTally((count) => metrics.framesSent(count)),
       ),
-    });
+    );
 
     this.drainer = new Drain({
       windowMs: config.drainSeconds * 1000,
-      pool: this.pool,
+      pool,
       clientsLeft: () => directory.load,
       logger,
       onDrained: () => this.drainedListener?.(),
@@ -114,9 +118,9 @@ export class Master {
         gate,
         draining: () => this.drainer.unavailable(),
       },
-      { pool: this.pool, directory, relay: channels.relay, guard, refusals, logger },
+      { pool, directory, relay: channels.relay, guard, refusals, logger },
     );
-    const status = statusRoute(this.pool, counts, config, () => this.facts(version));
+    const status = statusRoute(pool, counts, config, () => this.facts(version));
     const httpRefusals = new Refusals(logger, (_status, code) => metrics.refusal(code));
     const router = new Router(httpRefusals)
       .add('/', pageRoute())
@@ -125,7 +129,7 @@ export class Master {
       .add('/metrics', adminOnly(config.adminToken, metricsRoute(metrics, counts)))
       .add(
         '/healthz',
-        healthRoute(() => this.drainer.unavailable() ?? this.pool.unavailable()),
+        healthRoute(() => this.drainer.unavailable() ?? pool.unavailable()),
       );
     if (config.adminToken !== undefined) {
       // Only behind the admin token: an open POST would let anyone empty the instance.
@@ -140,7 +144,7 @@ export class Master {
         channels.broker,
         channels.relay,
         directory,
-        (worker) => this.pool.disconnect(worker),
+        (worker) => pool.disconnect(worker),
         logger,
       );
       router.add(
