@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { authSetup, type AuthSetup } from './master/auth/auth-setup';
-import { parseCommandLine, UsageError } from './master/cli/cli';
+import { parseSettings, UsageError, type Settings } from './master/cli/cli';
+import { reloadSettings, settingLines } from './master/config/reload';
 import { openAdminWarning } from './master/http/admin-access';
 import { createLogger } from './master/observability/logger';
 import { Master } from './master/master';
@@ -17,18 +18,21 @@ function packageVersion(): string {
 
 async function main(): Promise<void> {
   const version = packageVersion();
-  let config;
+  const argv = process.argv.slice(2);
+  let settings: Settings;
   let auth: AuthSetup | undefined;
   try {
-    config = parseCommandLine(process.argv.slice(2), version);
+    // The command line, PUSH_WS_* and --config's file (docs/operations.md#configuration-file).
+    settings = parseSettings(argv, version);
     // The key files are read now, once: a bad one stops the start (exit 2), not a client.
-    auth = authSetup(config.auth);
+    auth = authSetup(settings.config.auth);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`push-websocket: ${error.message}\n`);
     process.exit(2);
   }
 
+  const { config } = settings;
   const logger = createLogger(config.logLevel, config.logFormat);
   const exit = async (code: number): Promise<never> => {
     await logger.flush();
@@ -36,6 +40,7 @@ async function main(): Promise<void> {
   };
 
   logger.info('Server starting...');
+  for (const line of settingLines(settings)) logger.debug(line);
   const openAdmin = openAdminWarning(config);
   if (openAdmin !== undefined) logger.warn(openAdmin);
   if (auth !== undefined) logger.info(auth.summary);
@@ -69,6 +74,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void onSignal('SIGINT'));
   // Graceful drain (docs/operations.md#draining): once every client has gone, exit 0.
   master.onDrained(() => void stop('Every client has left: stopping after the drain'));
+  // Reload what may change live (docs/operations.md#configuration-file).
+  process.on('SIGHUP', () => {
+    reloadSettings({ argv, version, running: config, master, logger });
+  });
   process.on('SIGQUIT', () => {
     if (!master.drain('SIGQUIT')) logger.info('Received SIGQUIT: already draining');
   });

@@ -58,7 +58,12 @@ export class Drain {
   private next = 0;
   private done = false;
 
-  constructor(private readonly options: DrainOptions) {}
+  constructor(private options: DrainOptions) {}
+
+  /** --drain-seconds changed while running (SIGHUP): for a drain that starts later. */
+  setWindow(windowMs: number): void {
+    if (this.startedAt === undefined) this.options = { ...this.options, windowMs };
+  }
 
   get draining(): boolean {
     return this.startedAt !== undefined;

@@ -98,7 +98,7 @@ export class UpgradeHandler {
   private readonly logger: Logger;
 
   constructor(
-    private readonly options: UpgradeOptions,
+    private options: UpgradeOptions,
     parts: UpgradeParts,
   ) {
     ({
@@ -109,6 +109,11 @@ export class UpgradeHandler {
       refusals: this.refusals,
       logger: this.logger,
     } = parts);
+  }
+
+  /** --origin, changed while running (SIGHUP): the next handshakes are checked against it. */
+  setAllowedOrigins(origins: readonly string[]): void {
+    this.options = { ...this.options, allowedOrigins: origins };
   }
 
   /**

@@ -68,7 +68,7 @@ export class WorkerPool {
   private readonly backoff = new Backoff(100, 30_000);
   private pumpTimer: NodeJS.Timeout | undefined;
   private stopping = false;
-  private readonly policy: SparePolicy;
+  private policy: SparePolicy;
   /** The idle target as last logged (an adaptive policy's changes are logged). */
   private shownTarget: number;
   /** Logs a rise once a second at most: a burst raises the target many times. */
@@ -149,6 +149,19 @@ export class WorkerPool {
   /** The idle workers (ready or starting) the pool wants now. */
   get spareTarget(): number {
     return this.policy.target(Date.now());
+  }
+
+  /**
+   * --spare-workers changed while running (SIGHUP): the new policy starts at its MIN;
+   * more spares are forked at once, surplus idle ones retired one a step.
+   */
+  setSpares(min: number, max: number): void {
+    this.policy = new SparePolicy({ min, max });
+    this.shownTarget = min;
+    clearTimeout(this.trimTimer);
+    this.trimTimer = undefined;
+    this.pump();
+    this.scheduleTrim(Date.now(), true);
   }
 
   /** Why a client would get no worker now, or undefined when one can be had. */
