@@ -5,6 +5,9 @@ import { hostPort } from '../shared/host-port';
 import { Channels } from './channels/channels';
 import { ClientDirectory } from './clients/client-directory';
 import { ClientEvents } from './clients/client-events';
+import { ClientLifecycle } from './clients/client-lifecycle';
+import { HookRunner } from './hooks/hook-runner';
+import { LifecycleHooks } from './hooks/lifecycle-hooks';
 import type { Gate } from './auth/gate';
 import { FrameTally } from './observability/frame-tally';
 import { AcceptErrors } from './observability/accept-errors';
@@ -46,6 +49,8 @@ export class Master {
   private readonly channels: Channels;
   private readonly descriptors: DescriptorWatch;
   private readonly acceptErrors: AcceptErrors;
+  private readonly hooks: HookRunner;
+  private readonly hookTimeoutMs: number;
   private readonly startedAt = Date.now();
   private address = '';
 
@@ -71,6 +76,17 @@ export class Master {
     });
     channels.onBackplane((up) => metrics.setBackplaneUp(up));
     channels.publisher.onPublished(() => metrics.published());
+    const lifecycle = new ClientLifecycle(() => channels.relay.instanceId);
+    this.hookTimeoutMs = config.lifecycle.hookTimeout * 1000;
+    this.hooks = new HookRunner({
+      timeoutMs: this.hookTimeoutMs,
+      passenv: config.passenv,
+      counted: (hook, outcome) => metrics.hookRun(hook, outcome),
+      warn: (line) => logger.warn(line),
+      debug: (line) => logger.debug(line),
+    });
+    const hooks = new LifecycleHooks(config.lifecycle, this.hooks, () => lifecycle.instance);
+    hooks.listen(lifecycle);
     // The pool's listener needs the pool (quits terminate workers; counts and metrics
     // read it): it is attached once both exist, before listen() starts the pool.
     pool.attach(
@@ -82,6 +98,7 @@ export class Master {
           counts,
           reaper: new CommandReaper(logger),
           logger,
+          lifecycle,
         }),
         metrics,
         new FrameTally((count) => metrics.framesSent(count)),
@@ -171,6 +188,8 @@ export class Master {
     this.server.close();
     this.server.closeIdleConnections();
     await this.pool.shutdown(graceMs);
+    // The disconnect hooks of the clients just closed run (each bounded by --hook-timeout).
+    await this.hooks.drain(this.hookTimeoutMs + 1000);
     await this.channels.stop();
   }
 

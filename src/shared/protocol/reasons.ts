@@ -63,4 +63,6 @@ export const REFUSAL_CODES: readonly RefusalCode[] = Object.values(RefusalCode);
 export const CLOSE_CODE_NAME: Record<(typeof AppCloseCode)[keyof typeof AppCloseCode], string> = {
   [AppCloseCode.TokenExpired]: 'TOKEN_EXPIRED',
   [AppCloseCode.Disconnected]: 'DISCONNECTED',
+  [AppCloseCode.MaxLifetime]: 'MAX_LIFETIME',
+  [AppCloseCode.IdleTimeout]: 'IDLE_TIMEOUT',
 };
