@@ -201,6 +201,8 @@ async function main(): Promise<void> {
     closeMs: 100,
     reverseLookup: false,
     serverSoftware: 'push-websocket/bench',
+    maxLifetime: 0,
+    idleTimeout: 0,
   };
   const poolEnv = workerEnvironment(config);
   const caCerts = process.env.NODE_EXTRA_CA_CERTS;
