@@ -63,17 +63,25 @@ async function main(): Promise<void> {
   logger.ready(`Server started on ${address}`);
 
   let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
+  /** `why`: the log line that says what ends the server. */
+  const stop = async (why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     const started = Date.now();
-    logger.info(`Received ${signal}: closing every client with 1001`);
+    logger.info(why);
     await master.stop();
     logger.info(`Server stopped in ${Date.now() - started} ms`);
     await exit(0);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  const onSignal = (signal: string): Promise<void> =>
+    stop(`Received ${signal}: closing every client with 1001`);
+  process.on('SIGTERM', () => void onSignal('SIGTERM'));
+  process.on('SIGINT', () => void onSignal('SIGINT'));
+  // Graceful drain (docs/operations.md#draining): once every client has gone, exit 0.
+  master.onDrained(() => void stop('Every client has left: stopping after the drain'));
+  process.on('SIGQUIT', () => {
+    if (!master.drain('SIGQUIT')) logger.info('Received SIGQUIT: already draining');
+  });
 }
 
 void main();

@@ -36,6 +36,8 @@ import { CommandReaper } from './pool/command-reaper';
 import { PushCounts } from './pool/push-counts';
 import { DEFAULT_WORKER_ENTRY, workerForker } from './pool/worker-process';
 import { WorkerPool } from './pool/worker-pool';
+import { Drain } from './drain/drain';
+import { drainRoute } from './drain/drain-route';
 
 /**
  * The master, as a composition root: it builds the parts and wires them together.
@@ -51,6 +53,8 @@ export class Master {
   private readonly acceptErrors: AcceptErrors;
   private readonly hooks: HookRunner;
   private readonly hookTimeoutMs: number;
+  private readonly drainer: Drain;
+  private drainedListener: (() => void) | undefined;
   private readonly startedAt = Date.now();
   private address = '';
 
@@ -105,6 +109,13 @@ export class Master {
       ),
     );
 
+    this.drainer = new Drain({
+      windowMs: config.drainSeconds * 1000,
+      pool,
+      clientsLeft: () => directory.load,
+      logger,
+      onDrained: () => this.drainedListener?.(),
+    });
     // Refusals of connections and handshakes count in connections_total; plain HTTP ones do not.
     const refusals = new Refusals(logger, (status, code) => {
       metrics.connection(status);
@@ -122,6 +133,7 @@ export class Master {
         ),
         onUpgraded: () => metrics.connection('upgraded'),
         gate,
+        draining: () => this.drainer.unavailable(),
       },
       { pool, directory, relay: channels.relay, guard, refusals, logger },
     );
@@ -134,8 +146,15 @@ export class Master {
       .add('/metrics', adminOnly(config.adminToken, metricsRoute(metrics, counts)))
       .add(
         '/healthz',
-        healthRoute(() => pool.unavailable()),
+        healthRoute(() => this.drainer.unavailable() ?? pool.unavailable()),
       );
+    if (config.adminToken !== undefined) {
+      // Only behind the admin token: an open POST would let anyone empty the instance.
+      router.add(
+        '/drain',
+        adminOnly(config.adminToken, drainRoute(this.drainer, config.drainSeconds)),
+      );
+    }
     wireWebsocketdHttp(router, [refusals, httpRefusals], config);
     if (config.publishToken !== undefined) {
       const control = new ClientControl(
@@ -182,8 +201,22 @@ export class Master {
     });
   }
 
+  /**
+   * Starts the graceful drain (SIGQUIT, POST /drain; docs/operations.md#draining);
+   * false if one already runs. `listener` hears once every client is gone.
+   */
+  drain(why: string): boolean {
+    return this.drainer.start(why);
+  }
+
+  /** Called once a drain has seen every client go (main.ts then stops and exits 0). */
+  onDrained(listener: () => void): void {
+    this.drainedListener = listener;
+  }
+
   /** Stops accepting, closes every client with 1001 and waits for the workers (bounded). */
   async stop(graceMs = 3000): Promise<void> {
+    this.drainer.stop();
     this.descriptors.stop();
     this.server.close();
     this.server.closeIdleConnections();

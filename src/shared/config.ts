@@ -79,6 +79,8 @@ export interface ServerConfig {
   idleTimeout: number;
   /** --on-connect, --on-disconnect, --on-channel, --hook-timeout, --vacate-grace, --presence-ttl. */
   lifecycle: LifecycleSettings;
+  /** --drain-seconds: a drain closes the clients with 1012 evenly over this window. */
+  drainSeconds: number;
 }
 
 /**

@@ -12,6 +12,7 @@ import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
 import { accessFlags, ACCESS_OPTIONS } from './access-flags';
 import { lifetimeFlags, LIFETIME_OPTIONS } from './lifetime-flags';
 import { lifecycleSettings, LIFECYCLE_OPTIONS } from './lifecycle-flags';
+import { drainFlags, DRAIN_OPTIONS } from './drain-flags';
 
 /**
  * The command line (a contract: see docs/cli.md). Every flag also comes from the
@@ -129,6 +130,7 @@ const OPTIONS = {
   ...AUTH_OPTIONS,
   ...LIFETIME_OPTIONS,
   ...LIFECYCLE_OPTIONS,
+  ...DRAIN_OPTIONS,
 } as const;
 
 /**
@@ -190,6 +192,7 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
     ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
   ],
   ['Lifetimes:', ['max-lifetime', 'idle-timeout']],
+  ['Draining:', ['drain-seconds']],
 ];
 
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;
@@ -344,6 +347,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     ...websocketd.config,
     ...accessFlags(parsed),
     ...lifetimeFlags(parsed),
+    ...drainFlags(parsed),
     auth: authSettings(parsed),
     lifecycle: lifecycleSettings(parsed),
   };

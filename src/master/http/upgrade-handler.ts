@@ -18,7 +18,7 @@ import type { ClientDirectory } from '../clients/client-directory';
 import type { Logger } from '../observability/logger';
 import { handOffSocket } from '../pool/handoff';
 import { WorkerState, type Worker } from '../pool/worker';
-import type { WorkerPool } from '../pool/worker-pool';
+import type { Unavailable, WorkerPool } from '../pool/worker-pool';
 import type { TrustedProxies } from './client-address';
 import { identifyClient, type ClientIdentity } from './client-identity';
 import type { ConnectionGuard } from './connection-guard';
@@ -60,6 +60,8 @@ export interface UpgradeOptions {
   gate?: Gate;
   /** --auth-cookie: the cookie a token may come in (taken out of a command's HTTP_COOKIE). */
   authCookie?: string;
+  /** While the instance drains: why no new client is taken (503 before any other check). */
+  draining?: () => Unavailable | undefined;
 }
 
 /** What the upgrade handler works with, besides its options. */
@@ -148,6 +150,16 @@ export class UpgradeHandler {
     const target = { socket, describe: describeRequest(from, req) };
     const refuse = (refusal: Refusal): void => this.refusals.refuse(target, refusal);
 
+    // Draining: the client should go to another instance; nothing else is worth checking.
+    const draining = this.options.draining?.();
+    if (draining !== undefined) {
+      return refuse({
+        status: 503,
+        code: RefusalCode.Unavailable,
+        reason: draining.reason,
+        headers: { 'Retry-After': String(draining.retryAfterS) },
+      });
+    }
     // Logged by the limits, once per burst per address.
     const limited = (refusal: AddressRefusal): void => this.refusals.refuse(target, refusal, null);
     const overRate = this.options.limits?.rate(who.address, target.describe);
