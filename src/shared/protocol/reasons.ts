@@ -46,6 +46,8 @@ export const RefusalCode = {
   NotPublished: 'NOT_PUBLISHED',
   /** A disconnect could not be carried out (503 on /disconnect). */
   NotDisconnected: 'NOT_DISCONNECTED',
+  /** GET /presence cannot be answered now (the backplane is down): 503. */
+  PresenceUnavailable: 'PRESENCE_UNAVAILABLE',
   /** Any other 4xx. */
   ClientError: 'CLIENT_ERROR',
   /** Any other 5xx. */
@@ -72,6 +74,7 @@ export function refusalCode(status: number, reason: string): RefusalCode {
   if (text.startsWith('bad channel')) return RefusalCode.BadChannel;
   if (text.startsWith('not published')) return RefusalCode.NotPublished;
   if (text.startsWith('not disconnected')) return RefusalCode.NotDisconnected;
+  if (text.startsWith('presence unavailable')) return RefusalCode.PresenceUnavailable;
   switch (status) {
     case 400:
       return RefusalCode.BadRequest;
