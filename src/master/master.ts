@@ -60,13 +60,21 @@ export class Master {
 
   /** `gate`: who may connect (authSetup: --auth-*), undefined when anyone may. */
   constructor(config: ServerConfig, logger: Logger, version: string, gate?: Gate) {
+    // Built in the order they depend on each other: each part only uses parts above it.
     const channels = (this.channels = new Channels(config, logger));
     const directory = new ClientDirectory(config.maxClients, config.maxClientsPerIp);
-    const counts = new PushCounts(() => this.pool.serving);
     const entry = process.env.PUSH_WEBSOCKET_TEST_WORKER_ENTRY || DEFAULT_WORKER_ENTRY;
-    const workerConfig = workerConfigOf(config, version);
+    const pool = (this.pool = new WorkerPool({
+      spares: config.spareWorkers,
+      maxSpares: config.spareWorkersMax,
+      logger,
+      spawn: workerForker(entry, workerConfigOf(config, version)),
+      // A client may wait for a worker as long as it may take to send its request.
+      waitTimeoutMs: config.handshakeTimeout * 1000,
+    }));
+    const counts = new PushCounts(() => pool.serving);
     const metrics = masterMetrics({
-      pool: () => this.pool,
+      pool,
       clients: () => directory.size,
       channels: () => channels.relay.channelCount,
     });
@@ -92,16 +100,12 @@ export class Master {
       }),
       lifecycle,
     );
-    this.pool = new WorkerPool({
-      spares: config.spareWorkers,
-      maxSpares: config.spareWorkersMax,
-      logger,
-      spawn: workerForker(entry, workerConfig),
-      // A client may wait for a worker as long as it may take to send its request.
-      waitTimeoutMs: config.handshakeTimeout * 1000,
-      events: new MetricsEvents(
+    // The pool's listener needs the pool (quits terminate workers; counts and metrics
+    // read it): it is attached once both exist, before listen() starts the pool.
+    pool.attach(
+      new MetricsEvents(
         new ClientEvents({
-          terminate: (worker) => this.pool.terminate(worker),
+          terminate: (worker) => pool.terminate(worker),
           directory,
           relay: channels.relay,
           counts,
@@ -112,7 +116,7 @@ export class Master {
         metrics,
         new FrameTally((count) => metrics.framesSent(count)),
       ),
-    });
+    );
 
     // Refusals of connections and handshakes count in connections_total; plain HTTP ones do not.
     const refusals = new Refusals(logger, (status, code) => {
@@ -132,9 +136,9 @@ export class Master {
         onUpgraded: () => metrics.connection('upgraded'),
         gate,
       },
-      { pool: this.pool, directory, relay: channels.relay, guard, refusals, logger },
+      { pool, directory, relay: channels.relay, guard, refusals, logger },
     );
-    const status = statusRoute(this.pool, counts, config, () => this.facts(version));
+    const status = statusRoute(pool, counts, config, () => this.facts(version));
     const httpRefusals = new Refusals(logger, (_status, code) => metrics.refusal(code));
     const router = new Router(httpRefusals)
       .add('/', pageRoute())
@@ -144,7 +148,7 @@ export class Master {
       .addPrefix(PRESENCE_PREFIX, adminOnly(config.adminToken, presenceRoute(this.presence)))
       .add(
         '/healthz',
-        healthRoute(() => this.pool.unavailable()),
+        healthRoute(() => pool.unavailable()),
       );
     wireWebsocketdHttp(router, [refusals, httpRefusals], config);
     if (config.publishToken !== undefined) {
@@ -152,7 +156,7 @@ export class Master {
         channels.broker,
         channels.relay,
         directory,
-        (worker) => this.pool.disconnect(worker),
+        (worker) => pool.disconnect(worker),
         logger,
       );
       router.add(

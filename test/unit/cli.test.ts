@@ -50,6 +50,8 @@ const AUTH_DEFAULTS = {
     vacateGrace: 5,
     presenceTtl: 15,
   },
+  maxLifetime: 0,
+  idleTimeout: 0,
 };
 
 const usageError = (...argv: string[]): string => expectUsageError(argv);

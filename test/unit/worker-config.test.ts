@@ -45,6 +45,8 @@ describe('parseWorkerConfig', () => {
       closeMs: 250,
       reverseLookup: true,
       headers: { all: [], ws: [], http: [] },
+      maxLifetime: 60,
+      idleTimeout: 0,
       auth: {
         secretFile: '/etc/push-websocket/secret',
         publicKeyFile: undefined,

@@ -26,7 +26,7 @@ interface Harness {
   spawnWith(next: () => FakeChild): void;
 }
 
-function harness(options: Partial<Omit<WorkerPoolOptions, 'logger' | 'events'>> = {}): Harness {
+function harness(options: Partial<Omit<WorkerPoolOptions, 'logger'>> = {}): Harness {
   const children: FakeChild[] = [];
   const log = new FakeLogger();
   const events = {
@@ -50,8 +50,8 @@ function harness(options: Partial<Omit<WorkerPoolOptions, 'logger' | 'events'>> 
     spawn,
     ...options,
     logger: log.logger,
-    events,
   });
+  pool.attach(events);
   return { pool, children, log, events, spawnWith: (next) => (make = next) };
 }
 

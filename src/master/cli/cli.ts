@@ -10,6 +10,7 @@ import { ShellWordsError, splitShellWords } from './shell-words';
 import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
 import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
 import { accessFlags, ACCESS_OPTIONS } from './access-flags';
+import { lifetimeFlags, LIFETIME_OPTIONS } from './lifetime-flags';
 import { lifecycleSettings, LIFECYCLE_OPTIONS } from './lifecycle-flags';
 
 /**
@@ -126,6 +127,7 @@ const OPTIONS = {
   ...WEBSOCKETD_OPTIONS,
   ...ACCESS_OPTIONS,
   ...AUTH_OPTIONS,
+  ...LIFETIME_OPTIONS,
   ...LIFECYCLE_OPTIONS,
 } as const;
 
@@ -187,6 +189,7 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
     'Production:',
     ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
   ],
+  ['Lifetimes:', ['max-lifetime', 'idle-timeout']],
 ];
 
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;
@@ -340,6 +343,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     trustProxy,
     ...websocketd.config,
     ...accessFlags(parsed),
+    ...lifetimeFlags(parsed),
     auth: authSettings(parsed),
     lifecycle: lifecycleSettings(parsed),
   };
