@@ -8,6 +8,9 @@ import { ClientEvents } from './clients/client-events';
 import { ClientLifecycle } from './clients/client-lifecycle';
 import { HookRunner } from './hooks/hook-runner';
 import { LifecycleHooks } from './hooks/lifecycle-hooks';
+import { PRESENCE_PREFIX, presenceRoute } from './http/presence-route';
+import { createPresence } from './presence';
+import { Presence } from './presence/presence';
 import type { Gate } from './auth/gate';
 import { FrameTally } from './observability/frame-tally';
 import { AcceptErrors } from './observability/accept-errors';
@@ -55,6 +58,7 @@ export class Master {
   private readonly hookTimeoutMs: number;
   private readonly drainer: Drain;
   private drainedListener: (() => void) | undefined;
+  private readonly presence: Presence;
   private readonly startedAt = Date.now();
   private address = '';
 
@@ -91,6 +95,15 @@ export class Master {
     });
     const hooks = new LifecycleHooks(config.lifecycle, this.hooks, () => lifecycle.instance);
     hooks.listen(lifecycle);
+    this.presence = new Presence(
+      createPresence({
+        redis: config.redis,
+        instanceId: channels.relay.instanceId,
+        ttlMs: config.lifecycle.presenceTtl * 1000,
+        logger,
+      }),
+      lifecycle,
+    );
     // The pool's listener needs the pool (quits terminate workers; counts and metrics
     // read it): it is attached once both exist, before listen() starts the pool.
     pool.attach(
@@ -144,6 +157,7 @@ export class Master {
       .add('/client.js', clientScriptRoute())
       .add('/status', adminOnly(config.adminToken, status))
       .add('/metrics', adminOnly(config.adminToken, metricsRoute(metrics, counts)))
+      .addPrefix(PRESENCE_PREFIX, adminOnly(config.adminToken, presenceRoute(this.presence)))
       .add(
         '/healthz',
         healthRoute(() => this.drainer.unavailable() ?? pool.unavailable()),
@@ -223,6 +237,7 @@ export class Master {
     await this.pool.shutdown(graceMs);
     // The disconnect hooks of the clients just closed run (each bounded by --hook-timeout).
     await this.hooks.drain(this.hookTimeoutMs + 1000);
+    await this.presence.store.close();
     await this.channels.stop();
   }
 
