@@ -13,6 +13,7 @@ import { accessFlags, ACCESS_OPTIONS } from './access-flags';
 import { lifetimeFlags, LIFETIME_OPTIONS } from './lifetime-flags';
 import { lifecycleSettings, LIFECYCLE_OPTIONS } from './lifecycle-flags';
 import { drainFlags, DRAIN_OPTIONS } from './drain-flags';
+import { sandboxFlags, SANDBOX_OPTIONS } from './sandbox-flags';
 
 /**
  * The command line (a contract: see docs/cli.md). Every flag also comes from the
@@ -131,6 +132,7 @@ const OPTIONS = {
   ...LIFETIME_OPTIONS,
   ...LIFECYCLE_OPTIONS,
   ...DRAIN_OPTIONS,
+  ...SANDBOX_OPTIONS,
 } as const;
 
 /**
@@ -183,6 +185,7 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
       'auth-timeout',
     ],
   ],
+  ['Isolating clients:', ['exec-user', 'exec-limit', 'line-buffered']],
   [
     'Presence & hooks:',
     ['on-connect', 'on-disconnect', 'on-channel', 'hook-timeout', 'vacate-grace', 'presence-ttl'],
@@ -350,5 +353,6 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     ...drainFlags(parsed),
     auth: authSettings(parsed),
     lifecycle: lifecycleSettings(parsed),
+    sandbox: sandboxFlags(parsed),
   };
 }

@@ -67,4 +67,5 @@ export const CLOSE_CODE_NAME: Record<(typeof AppCloseCode)[keyof typeof AppClose
   [AppCloseCode.Disconnected]: 'DISCONNECTED',
   [AppCloseCode.MaxLifetime]: 'MAX_LIFETIME',
   [AppCloseCode.IdleTimeout]: 'IDLE_TIMEOUT',
+  [AppCloseCode.LimitExceeded]: 'LIMIT_EXCEEDED',
 };
