@@ -4,16 +4,26 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { authSetup, type AuthSetup } from './master/auth/auth-setup';
+import type { AuthSetup } from './master/auth/auth-setup';
 import { parseSettings, UsageError, type Settings } from './master/cli/cli';
 import { reloadSettings, settingLines } from './master/config/reload';
 import { openAdminWarning } from './master/http/admin-access';
 import { createLogger } from './master/observability/logger';
 import { Master } from './master/master';
+import { authOn } from './shared/config';
 
 function packageVersion(): string {
   const file = path.resolve(__dirname, '../../package.json');
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+/**
+ * The authentication set-up, loaded only when a flag asks for it: `jose` (80-odd
+ * modules) is 2.7 MB of the master's memory, whose page tables every fork() copies.
+ */
+function loadAuthSetup(): typeof import('./master/auth/auth-setup') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+  return require('./master/auth/auth-setup') as typeof import('./master/auth/auth-setup');
 }
 
 async function main(): Promise<void> {
@@ -25,7 +35,9 @@ async function main(): Promise<void> {
     // The command line, PUSH_WS_* and --config's file (docs/operations.md#configuration-file).
     settings = parseSettings(argv, version);
     // The key files are read now, once: a bad one stops the start (exit 2), not a client.
-    auth = authSetup(settings.config.auth);
+    auth = authOn(settings.config.auth)
+      ? loadAuthSetup().authSetup(settings.config.auth)
+      : undefined;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`push-websocket: ${error.message}\n`);

@@ -5,6 +5,12 @@ import { hostPort } from '../shared/host-port';
 import { Channels } from './channels/channels';
 import { ClientDirectory } from './clients/client-directory';
 import { ClientEvents } from './clients/client-events';
+import { ClientLifecycle } from './clients/client-lifecycle';
+import { HookRunner } from './hooks/hook-runner';
+import { LifecycleHooks } from './hooks/lifecycle-hooks';
+import { PRESENCE_PREFIX, presenceRoute } from './http/presence-route';
+import { createPresence } from './presence';
+import { Presence } from './presence/presence';
 import type { Gate } from './auth/gate';
 import { FrameTally } from './observability/frame-tally';
 import { AcceptErrors } from './observability/accept-errors';
@@ -50,6 +56,8 @@ export class Master {
   private readonly channels: Channels;
   private readonly descriptors: DescriptorWatch;
   private readonly acceptErrors: AcceptErrors;
+  private readonly hooks: HookRunner;
+  private readonly hookTimeoutMs: number;
   private readonly drainer: Drain;
   private drainedListener: (() => void) | undefined;
   /** The parts a reload (SIGHUP) changes: see reconfigure(). */
@@ -60,6 +68,7 @@ export class Master {
     directory: ClientDirectory;
     limits: AddressLimits;
   };
+  private readonly presence: Presence;
   private readonly startedAt = Date.now();
   private address = '';
 
@@ -85,6 +94,26 @@ export class Master {
     });
     channels.onBackplane((up) => metrics.setBackplaneUp(up));
     channels.publisher.onPublished(() => metrics.published());
+    const lifecycle = new ClientLifecycle(() => channels.relay.instanceId);
+    this.hookTimeoutMs = config.lifecycle.hookTimeout * 1000;
+    this.hooks = new HookRunner({
+      timeoutMs: this.hookTimeoutMs,
+      passenv: config.passenv,
+      counted: (hook, outcome) => metrics.hookRun(hook, outcome),
+      warn: (line) => logger.warn(line),
+      debug: (line) => logger.debug(line),
+    });
+    const hooks = new LifecycleHooks(config.lifecycle, this.hooks, () => lifecycle.instance);
+    hooks.listen(lifecycle);
+    this.presence = new Presence(
+      createPresence({
+        redis: config.redis,
+        instanceId: channels.relay.instanceId,
+        ttlMs: config.lifecycle.presenceTtl * 1000,
+        logger,
+      }),
+      lifecycle,
+    );
     // The pool's listener needs the pool (quits terminate workers; counts and metrics
     // read it): it is attached once both exist, before listen() starts the pool.
     pool.attach(
@@ -96,6 +125,7 @@ export class Master {
           counts,
           reaper: new CommandReaper(logger),
           logger,
+          lifecycle,
         }),
         metrics,
         new FrameTally((count) => metrics.framesSent(count)),
@@ -139,6 +169,7 @@ export class Master {
       .add('/client.js', clientScriptRoute())
       .add('/status', adminOnly(config.adminToken, status))
       .add('/metrics', adminOnly(config.adminToken, metricsRoute(metrics, counts)))
+      .addPrefix(PRESENCE_PREFIX, adminOnly(config.adminToken, presenceRoute(this.presence)))
       .add(
         '/healthz',
         healthRoute(() => this.drainer.unavailable() ?? pool.unavailable()),
@@ -246,6 +277,9 @@ export class Master {
     this.server.close();
     this.server.closeIdleConnections();
     await this.pool.shutdown(graceMs);
+    // The disconnect hooks of the clients just closed run (each bounded by --hook-timeout).
+    await this.hooks.drain(this.hookTimeoutMs + 1000);
+    await this.presence.store.close();
     await this.channels.stop();
   }
 

@@ -3,6 +3,8 @@
  * part of them a worker needs. Types only: the worker imports this file, so it must
  * stay free of yargs, winston and the master's code.
  */
+import type { CommandSandbox, SandboxSettings } from './command-sandbox';
+
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';
 
@@ -77,9 +79,32 @@ export interface ServerConfig {
   maxLifetime: number;
   /** --idle-timeout: seconds without a data message either way (4004); 0: no limit. */
   idleTimeout: number;
+  /** --on-connect, --on-disconnect, --on-channel, --hook-timeout, --vacate-grace, --presence-ttl. */
+  lifecycle: LifecycleSettings;
   /** --drain-seconds: a drain closes the clients with 1012 evenly over this window. */
   drainSeconds: number;
+  /** --exec-user, --exec-limit, --line-buffered (docs/isolation.md); absent: none. */
+  sandbox?: SandboxSettings;
 }
+
+/**
+ * Presence and lifecycle hooks (docs/presence.md). A hook is a command (run without a
+ * shell, with a CGI-like environment) or an http(s) URL (POSTed JSON).
+ */
+export interface LifecycleSettings {
+  onConnect: HookTarget | undefined;
+  onDisconnect: HookTarget | undefined;
+  /** A channel's `occupied` and `vacated` events. */
+  onChannel: HookTarget | undefined;
+  /** Seconds a hook may run before it is killed (a command) or abandoned (a URL). */
+  hookTimeout: number;
+  /** Seconds a channel stays occupied after its last client left. */
+  vacateGrace: number;
+  /** Seconds a presence entry lives in Redis without its instance's heartbeat. */
+  presenceTtl: number;
+}
+
+export type HookTarget = { kind: 'url'; url: string } | { kind: 'command'; argv: string[] };
 
 /**
  * Who may connect (docs/authentication.md). Files only: the keys are read at start by
@@ -165,6 +190,8 @@ export interface WorkerConfig {
   maxLifetime: number;
   /** --idle-timeout in seconds (0: none). */
   idleTimeout: number;
+  /** --exec-user, --exec-limit, --line-buffered: how a command is confined; absent: not. */
+  sandbox?: CommandSandbox;
 }
 
 export const WORKER_CONFIG_ENV = 'PUSH_WS_WORKER_CONFIG';
@@ -199,6 +226,7 @@ export function workerConfigOf(config: ServerConfig, version = 'unknown'): Worke
     serverSoftware: `push-websocket/${version}`,
     maxLifetime: config.maxLifetime,
     idleTimeout: config.idleTimeout,
+    sandbox: config.sandbox?.command,
   };
 }
 

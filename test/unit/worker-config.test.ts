@@ -60,6 +60,14 @@ describe('parseWorkerConfig', () => {
         url: undefined,
         timeout: 3,
       },
+      lifecycle: {
+        onConnect: undefined,
+        onDisconnect: undefined,
+        onChannel: undefined,
+        hookTimeout: 5,
+        vacateGrace: 5,
+        presenceTtl: 15,
+      },
     };
     const sent = workerConfigOf(server, '1.2.3');
     expect(sent).toMatchObject({

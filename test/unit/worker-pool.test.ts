@@ -31,6 +31,7 @@ function harness(options: Partial<Omit<WorkerPoolOptions, 'logger'>> = {}): Harn
   const log = new FakeLogger();
   const events = {
     onReady: jest.fn(),
+    onAssigned: jest.fn(),
     onClientMessage: jest.fn(),
     onClientGone: jest.fn(),
     onExit: jest.fn(),

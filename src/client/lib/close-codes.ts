@@ -13,6 +13,8 @@ export const CLOSE_DISCONNECTED = 4002;
 export const CLOSE_MAX_LIFETIME = 4003;
 /** --idle-timeout: nothing went either way for too long; reconnect (the usual back-off). */
 export const CLOSE_IDLE_TIMEOUT = 4004;
+/** A sandbox limit ended the client's command: the client comes back after its back-off. */
+export const CLOSE_LIMIT_EXCEEDED = 4005;
 
 /**
  * 1012 "service restart": the server drains (SIGQUIT, POST /drain) and closes its clients
@@ -41,4 +43,5 @@ export const CLOSE_CODE_NAMES: Readonly<Record<number, string>> = {
   [CLOSE_DISCONNECTED]: 'DISCONNECTED',
   [CLOSE_MAX_LIFETIME]: 'MAX_LIFETIME',
   [CLOSE_IDLE_TIMEOUT]: 'IDLE_TIMEOUT',
+  [CLOSE_LIMIT_EXCEEDED]: 'LIMIT_EXCEEDED',
 };

@@ -12,7 +12,9 @@ import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
 import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
 import { accessFlags, ACCESS_OPTIONS } from './access-flags';
 import { lifetimeFlags, LIFETIME_OPTIONS } from './lifetime-flags';
+import { lifecycleSettings, LIFECYCLE_OPTIONS } from './lifecycle-flags';
 import { drainFlags, DRAIN_OPTIONS } from './drain-flags';
+import { sandboxFlags, SANDBOX_OPTIONS } from './sandbox-flags';
 
 /**
  * The command line (a contract: see docs/cli.md). Every flag also comes from the
@@ -129,7 +131,9 @@ const OPTIONS = {
   ...ACCESS_OPTIONS,
   ...AUTH_OPTIONS,
   ...LIFETIME_OPTIONS,
+  ...LIFECYCLE_OPTIONS,
   ...DRAIN_OPTIONS,
+  ...SANDBOX_OPTIONS,
   config: {
     type: 'string',
     describe: 'a JSON or TOML file of flags (keys as the flags); flags and PUSH_WS_* win over it',
@@ -185,6 +189,11 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
       'auth-url',
       'auth-timeout',
     ],
+  ],
+  ['Isolating clients:', ['exec-user', 'exec-limit', 'line-buffered']],
+  [
+    'Presence & hooks:',
+    ['on-connect', 'on-disconnect', 'on-channel', 'hook-timeout', 'vacate-grace', 'presence-ttl'],
   ],
   [
     'Production:',
@@ -438,6 +447,8 @@ function parseFlags(
     ...lifetimeFlags(parsed),
     ...drainFlags(parsed),
     auth: authSettings(parsed),
+    lifecycle: lifecycleSettings(parsed),
+    sandbox: sandboxFlags(parsed),
   };
   return { config, given: parsed };
 }

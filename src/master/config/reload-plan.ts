@@ -29,6 +29,8 @@ const FLAG_OF: Partial<Record<keyof ServerConfig, string>> = {
   auth: 'auth-*',
   channelExec: 'channel-exec',
   workerMemoryLimit: 'worker-memory-limit',
+  lifecycle: 'on-*',
+  sandbox: 'exec-*',
 };
 
 /** The flag a setting comes from, for a log line ("max-clients"). */

@@ -1,3 +1,4 @@
+import type { LimitName } from '../../shared/command-sandbox';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RefusalCode } from '../../shared/protocol/reasons';
 import { WorkerMemory } from './worker-memory';
@@ -84,6 +85,8 @@ export class Metrics {
   private readonly publishedMessages: Counter;
   private readonly sentFrames: Counter;
   private readonly backplaneUp: Gauge;
+  private readonly hookRuns: Counter<'hook' | 'outcome'>;
+  private readonly limitKills: Counter<'limit'>;
   /** Read once per scrape (render), when given. */
   private readonly snapshot: (() => GaugeSnapshot) | undefined;
 
@@ -153,6 +156,18 @@ export class Metrics {
       help: 'Whether the publish backplane is connected (1) or not (0).',
       registers,
     });
+    this.hookRuns = new Counter({
+      name: `${PREFIX}hook_runs_total`,
+      help: 'Lifecycle hook runs (--on-connect, --on-disconnect, --on-channel) by hook and outcome: ok, failed, timeout, dropped (queue full).',
+      labelNames: ['hook', 'outcome'],
+      registers,
+    });
+    this.limitKills = new Counter({
+      name: `${PREFIX}limit_kills_total`,
+      help: 'Clients whose command a sandbox limit ended (close 4005), by limit: cpu, fsize, nproc, memory.',
+      labelNames: ['limit'],
+      registers,
+    });
     new Gauge({
       name: `${PREFIX}worker_memory_bytes`,
       help: 'Resident memory (RSS) of all worker processes, summed; pages they share count once per worker.',
@@ -197,12 +212,22 @@ export class Metrics {
     this.firstPushDelay.observe(seconds);
   }
 
+  /** A sandbox limit ended a client's command. */
+  limitKill(limit: LimitName): void {
+    this.limitKills.inc({ limit });
+  }
+
   published(count = 1): void {
     this.publishedMessages.inc(count);
   }
 
   framesSent(count = 1): void {
     this.sentFrames.inc(count);
+  }
+
+  /** A lifecycle hook ran (or was dropped). */
+  hookRun(hook: 'connect' | 'disconnect' | 'channel', outcome: string): void {
+    this.hookRuns.inc({ hook, outcome });
   }
 
   setBackplaneUp(up: boolean): void {

@@ -17,6 +17,8 @@ export type ClientMessage = Exclude<WorkerMessage, { type: 'ready' }>;
 export interface PoolEvents {
   /** A worker forked `seconds` ago is ready. */
   onReady?(worker: Worker, seconds: number): void;
+  /** A reserved worker now serves its client (worker.client is set): the client connected. */
+  onAssigned?(worker: Worker): void;
   /** A message from a worker about its client (quit, log, report, command). */
   onClientMessage(worker: Worker, message: ClientMessage): void;
   /** A worker that had a client has exited. */
@@ -223,6 +225,7 @@ export class WorkerPool {
   /** The reserved worker now serves this client. */
   assign(worker: Worker, client: ClientInfo): void {
     worker.moveTo(WorkerState.Serving, client);
+    this.events.onAssigned?.(worker);
   }
 
   /**
