@@ -10,7 +10,7 @@ import {
   track,
 } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
-import { WsClient } from '../helpers/ws-client';
+import { handshakeRefusal, WsClient } from '../helpers/ws-client';
 
 /**
  * --config FILE on a real server: read at start; SIGHUP re-reads it and changes the
@@ -30,18 +30,6 @@ const B = 'https://b.example';
 
 interface Limits {
   limits: { max_clients: number; origins: string[] };
-}
-
-/** The status a handshake got when it was refused (ws: "Unexpected server response: 503"). */
-async function refusedWith(url: string, origin: string): Promise<number | undefined> {
-  try {
-    (await WsClient.open(url, undefined, { origin })).terminate();
-    return undefined;
-  } catch (error) {
-    const match = /Unexpected server response: (\d+)/.exec((error as Error).message);
-    if (match === null) throw error;
-    return Number(match[1]);
-  }
 }
 
 const count = (text: string, pattern: RegExp): number =>
@@ -67,7 +55,7 @@ test('SIGHUP changes origins, log level and --max-clients live; a bad file chang
   const server = await startServer([...FAST, '--config', file]);
   let limits = (await statusOf<Limits>(server)).limits;
   expect([limits.max_clients, limits.origins]).toEqual([10, [A]]);
-  expect(await refusedWith(server.url, B)).toBe(403);
+  expect(await handshakeRefusal(server.url, { origin: B })).toBe(403);
   const first = await WsClient.open(server.url, undefined, { origin: A });
   await first.workerPid();
 
@@ -94,10 +82,10 @@ test('SIGHUP changes origins, log level and --max-clients live; a bad file chang
   await first.waitForMessages(had + 3);
   expect(first.closeCode).toBeUndefined();
   // New handshakes meet the new origins and the new limit; debug lines now show.
-  expect(await refusedWith(server.url, A)).toBe(403);
+  expect(await handshakeRefusal(server.url, { origin: A })).toBe(403);
   const second = await WsClient.open(server.url, undefined, { origin: B });
   await second.workerPid();
-  expect(await refusedWith(server.url, B)).toBe(503);
+  expect(await handshakeRefusal(server.url, { origin: B })).toBe(503);
   expect(server.output.slice(before)).toMatch(/Handshake from/);
   expect(server.output.slice(0, before)).not.toMatch(/Handshake from/);
 

@@ -2,7 +2,7 @@ import { restartHintMs } from '../../src/client/lib/close-codes';
 import { startNginx, stopAllNginx, type NginxProcess } from '../helpers/nginx';
 import { procStat } from '../helpers/proc';
 import { FAST, startServer, stopAllServers, type ServerProcess } from '../helpers/server';
-import { WsClient } from '../helpers/ws-client';
+import { handshakeRefusal, WsClient } from '../helpers/ws-client';
 
 /**
  * The graceful drain on real servers: SIGQUIT (or POST /drain) turns /healthz and new
@@ -17,18 +17,6 @@ afterAll(async () => {
   await stopAllNginx();
   await stopAllServers();
 });
-
-/** The status a handshake got when it was refused (ws: "Unexpected server response: 503"). */
-async function refusedWith(url: string): Promise<number | undefined> {
-  try {
-    (await WsClient.open(url)).terminate();
-    return undefined;
-  } catch (error) {
-    const match = /Unexpected server response: (\d+)/.exec((error as Error).message);
-    if (match === null) throw error;
-    return Number(match[1]);
-  }
-}
 
 async function openClients(url: string, count: number): Promise<WsClient[]> {
   const clients: WsClient[] = [];
@@ -57,7 +45,7 @@ describe('SIGQUIT drains an instance', () => {
     expect(health.status).toBe(503);
     expect(await health.text()).toMatch(/^Draining/);
     expect(Number(health.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(await refusedWith(server.url)).toBe(503);
+    expect(await handshakeRefusal(server.url)).toBe(503);
 
     const codes = await Promise.all(clients.map((client) => client.closed()));
     expect(codes).toEqual(Array(CLIENTS).fill(1012));
