@@ -9,6 +9,7 @@ import {
   stopAllServers,
   track,
 } from '../helpers/server';
+import { commandLine, environ } from '../helpers/proc';
 import { waitFor } from '../helpers/wait';
 import { handshakeRefusal, WsClient } from '../helpers/ws-client';
 
@@ -44,6 +45,26 @@ test('a bad file at start exits 2 with one line naming the file and the key', as
     new RegExp(`^push-websocket: --config ${file}: key "max-clients": --max-clients must be`),
   );
   expect(server.output.trim().split('\n')).toHaveLength(1);
+});
+
+test('a token in the file reaches no log line, argv or process environment', async () => {
+  const token = 'file-only-admin-token-31337';
+  const file = path.join(dir, 'secret.toml');
+  writeFileSync(file, `admin-token = "${token}"\npublish-token = "${token}-publish"\n`);
+  const server = await startServer([...FAST, '--config', file, '--log-level', 'debug']);
+  const client = await WsClient.open(server.url);
+  const worker = await client.workerPid();
+  expect(server.output).toMatch(/Setting --admin-token from the config file \(value hidden\)/);
+  // It is in force: /status needs it.
+  expect((await fetch(`${server.httpUrl}/status`)).status).toBe(401);
+  const authorized = { headers: { Authorization: `Bearer ${token}` } };
+  expect((await fetch(`${server.httpUrl}/status`, authorized)).status).toBe(200);
+  for (const pid of [server.pid, worker, ...server.workerPids()]) {
+    expect(commandLine(pid) ?? '').not.toContain(token);
+    expect(JSON.stringify(environ(pid))).not.toContain(token);
+  }
+  expect(server.output).not.toContain(token);
+  client.terminate();
 });
 
 test('SIGHUP changes origins, log level and --max-clients live; a bad file changes nothing', async () => {
