@@ -269,8 +269,9 @@ function bearerToken(
 function channelCommand(value: string): ChannelCommand {
   const equals = value.indexOf('=');
   if (equals < 0) throw new UsageError(`--channel-exec must be CHANNEL=COMMAND (got ${value})`);
-  const channel = normaliseChannel(value.slice(0, equals));
-  if (typeof channel !== 'string') throw new UsageError(`--channel-exec: ${channel.error}`);
+  const named = normaliseChannel(value.slice(0, equals));
+  if (!named.ok) throw new UsageError(`--channel-exec: ${named.error}`);
+  const channel = named.value;
   return { channel, argv: commandWords(`--channel-exec ${channel}`, value.slice(equals + 1)) };
 }
 

@@ -199,11 +199,12 @@ export class UpgradeHandler {
     }
     let route: ScriptRoute | undefined;
     if (this.options.scripts !== undefined) {
-      route = await this.options.scripts.resolve(splitRequestTarget(req.url ?? '/').path);
-      if (!route.found) {
-        const line = `404 for ${target.describe}: no script (${route.reason})`;
+      const script = await this.options.scripts.resolve(splitRequestTarget(req.url ?? '/').path);
+      if (!script.ok) {
+        const line = `404 for ${target.describe}: no script (${script.error})`;
         return this.refusals.refuse(target, NOT_FOUND, line);
       }
+      route = script.value;
     }
     // Checked and reserved with nothing awaited between: no handshake slips past the count.
     const overAddress = this.options.limits?.perAddress(who.address, target.describe);
@@ -291,7 +292,7 @@ export class UpgradeHandler {
         id,
         remote,
         request: gate === undefined ? facts : withoutSecrets(facts, this.options.authCookie),
-        command: route?.found === true ? [route.file] : undefined,
+        command: route === undefined ? undefined : [route.file],
         channel: wanted.channel,
         format: wanted.format,
         position: opened.position,
@@ -345,8 +346,8 @@ export function requestFacts(
     httpVersion: req.httpVersion,
     headers,
     serverName: socket.localAddress ?? '',
-    scriptName: route?.found === true ? route.scriptName : undefined,
-    pathInfo: route?.found === true ? route.pathInfo : undefined,
+    scriptName: route?.scriptName,
+    pathInfo: route?.pathInfo,
   };
 }
 

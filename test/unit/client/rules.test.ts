@@ -39,7 +39,7 @@ describe('the client names channels as the server does', () => {
       fc.property(paths, (candidate) => {
         const server = normaliseChannel(candidate);
         const client = channelOfPath(candidate);
-        if (typeof server === 'string') expect(client).toEqual({ channel: server });
+        if (server.ok) expect(client).toEqual({ channel: server.value });
         else expect(client).toEqual({ error: expect.any(String) });
       }),
       { seed, numRuns: 2000 },
