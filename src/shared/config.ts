@@ -81,6 +81,8 @@ export interface ServerConfig {
   idleTimeout: number;
   /** --on-connect, --on-disconnect, --on-channel, --hook-timeout, --vacate-grace, --presence-ttl. */
   lifecycle: LifecycleSettings;
+  /** --drain-seconds: a drain closes the clients with 1012 evenly over this window. */
+  drainSeconds: number;
   /** --exec-user, --exec-limit, --line-buffered (docs/isolation.md); absent: none. */
   sandbox?: SandboxSettings;
 }
