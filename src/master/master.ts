@@ -11,6 +11,7 @@ import { LifecycleHooks } from './hooks/lifecycle-hooks';
 import { PRESENCE_PREFIX, presenceRoute } from './http/presence-route';
 import { createPresence } from './presence';
 import { Presence } from './presence/presence';
+import { PresenceFrames } from './presence/presence-frames';
 import type { Gate } from './auth/gate';
 import { FrameTally } from './observability/frame-tally';
 import { AcceptErrors } from './observability/accept-errors';
@@ -98,6 +99,9 @@ export class Master {
         ttlMs: config.lifecycle.presenceTtl * 1000,
         logger,
       }),
+      lifecycle,
+    );
+    new PresenceFrames(channels.relay, channels.broker, (line) => logger.debug(line)).listen(
       lifecycle,
     );
     // The pool's listener needs the pool (quits terminate workers; counts and metrics

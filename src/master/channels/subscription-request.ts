@@ -7,6 +7,8 @@ export interface SubscriptionRequest {
   format: FrameFormat;
   /** ?since=OFFSET&epoch=EPOCH: a returning client's last position. */
   since?: StreamPosition;
+  /** ?presence=1 (JSON clients): join and leave frames of its channel. */
+  presence?: true;
 }
 
 /** Longest epoch a client may send back (ours are far shorter). */
@@ -30,15 +32,23 @@ export function subscriptionRequest(target: string): SubscriptionRequest | { err
   const query = url.searchParams;
   const format = query.get('format') ?? 'text';
   if (format !== 'text' && format !== 'json') return { error: 'format must be json or text' };
+  const presence = query.get('presence');
+  if (presence !== null && presence !== '0' && presence !== '1') {
+    return { error: 'presence must be 1 or 0' };
+  }
+  // Join and leave frames are JSON objects: a plain-text client could not tell them apart.
+  if (presence === '1' && format !== 'json') return { error: 'presence=1 needs format=json' };
+  const wanted: SubscriptionRequest =
+    presence === '1' ? { channel, format, presence: true } : { channel, format };
   const since = query.get('since');
   const epoch = query.get('epoch');
-  if (since === null && epoch === null) return { channel, format };
+  if (since === null && epoch === null) return wanted;
   if (since === null || epoch === null) return { error: 'since and epoch go together' };
   if (!/^\d{1,15}$/.test(since)) return { error: 'since must be an offset (a whole number)' };
   if (epoch.length > MAX_EPOCH_CHARS || !/^[\w.-]*$/.test(epoch)) {
     return { error: 'epoch is not one this server gives' };
   }
-  return { channel, format, since: { offset: Number(since), epoch } };
+  return { ...wanted, since: { offset: Number(since), epoch } };
 }
 
 /**
