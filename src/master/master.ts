@@ -97,10 +97,13 @@ export class Master {
         redis: config.redis,
         instanceId: channels.relay.instanceId,
         ttlMs: config.lifecycle.presenceTtl * 1000,
+        vacateGraceMs: config.lifecycle.vacateGrace * 1000,
         logger,
       }),
       lifecycle,
     );
+    this.presence.store.onChannel = (channel, event) =>
+      hooks.tell({ event, channel, at: new Date() });
     new PresenceFrames(channels.relay, channels.broker, (line) => logger.debug(line)).listen(
       lifecycle,
     );
