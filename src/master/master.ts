@@ -130,7 +130,7 @@ export class Master {
           directory,
           relay: channels.relay,
           counts,
-          reaper: new CommandReaper(logger),
+          reaper: new CommandReaper(logger, config.sandbox?.command.cgroup),
           logger,
           lifecycle,
         }),

@@ -57,6 +57,7 @@ const EVERY_WORKER = [
 
 /** What only a worker that runs a command loads (--exec at start, --dir at hand-off). */
 const COMMAND_PARTS = [
+  'dist/src/shared/client-cgroup.js',
   'dist/src/shared/host-port.js',
   'dist/src/shared/line-splitter.js',
   'dist/src/shared/pass-environment.js',
