@@ -100,6 +100,7 @@ export class Master {
           (line) => logger.warn(line),
         ),
         onUpgraded: () => metrics.connection('upgraded'),
+        onEventStream: () => metrics.connection('sse'),
         gate,
       },
       { pool: this.pool, directory, relay: channels.relay, guard, refusals, logger },

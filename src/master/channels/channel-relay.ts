@@ -6,12 +6,12 @@ import type { Worker } from '../pool/worker';
 import { BROADCAST_CHANNEL } from '../../shared/channel-name';
 import { ChannelSequence, type Gap, type SequenceIo, type SequenceSink } from './channel-sequence';
 import { ClientFeed } from './client-feed';
-import { PublishedFrames } from './published-frames';
+import { PublishedFrames, type FeedFormat } from './published-frames';
 import { RecoveringDelivery } from './recovering-delivery';
 
 export interface FeedOptions {
-  /** A JSON client is told its position in the channel's stream. */
-  json: boolean;
+  /** A JSON client (and an SSE one) is told its position in the channel's stream. */
+  format: FeedFormat;
   /** A returning client: the last position it had (?since=&epoch=). */
   since?: StreamPosition;
 }
@@ -107,14 +107,14 @@ export class ChannelRelay {
    * stands, and for a returning one, its history.
    */
   async open(channel: string, options: FeedOptions): Promise<OpenedFeed> {
-    const feed = new ClientFeed(channel, options.json, this.logger);
+    const feed = new ClientFeed(channel, options.format, this.logger);
     // A client that will be told a position (a JSON one, a returning one) holds what
     // comes live from now on until the history read orders it: set before the feed can
     // receive anything, since the channel may already be subscribed (another client's
     // feed) and a publication can arrive while this SUBSCRIBE is under way.
     let count = 0;
     const delivery =
-      options.since === undefined && !options.json
+      options.since === undefined && !feed.json
         ? undefined
         : new RecoveringDelivery(
             channel,

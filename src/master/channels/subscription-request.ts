@@ -1,5 +1,6 @@
 import type { FrameFormat, StreamPosition } from '../../shared/ipc';
 import { normaliseChannel } from '../../shared/channel-name';
+import { parseSseEventId } from '../../shared/protocol/sse';
 
 /** What a WebSocket request's URL asks for: its channel, its format, where it was. */
 export interface SubscriptionRequest {
@@ -53,4 +54,30 @@ export function commandSubscription(target: string): SubscriptionRequest {
   if (!('error' in wanted)) return wanted;
   const channel = normaliseChannel(target.split(/[?#]/, 1)[0]);
   return { channel: typeof channel === 'string' ? channel : '/', format: 'text' };
+}
+
+/**
+ * What an event-stream request (SSE) asks for: as subscriptionRequest (or
+ * commandSubscription, for a command's client), with JSON data always (`format=text`
+ * is refused: an event's data is the JSON object, whose `type` the event also names),
+ * and where it was: the `Last-Event-ID` header (a browser's reconnect), else
+ * `?lastEventId=` (tools), else `?since=&epoch=`. The header wins: a browser reconnects
+ * to the URL it first had, which may carry an older position.
+ */
+export function sseSubscription(
+  target: string,
+  lastEventId: string | undefined,
+  commands = false,
+): SubscriptionRequest | { error: string } {
+  const wanted = commands ? commandSubscription(target) : subscriptionRequest(target);
+  if ('error' in wanted) return wanted;
+  const query = new URL(target, 'http://localhost').searchParams;
+  if (!commands && query.get('format') === 'text') {
+    return { error: 'an event stream carries JSON data: format=text is not offered' };
+  }
+  const id = lastEventId?.trim() || query.get('lastEventId') || undefined;
+  if (id === undefined) return { ...wanted, format: 'json' };
+  const since = parseSseEventId(id);
+  if ('error' in since) return since;
+  return { channel: wanted.channel, format: 'json', since };
 }

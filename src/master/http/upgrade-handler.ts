@@ -1,20 +1,32 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { runsCommands, type HeaderPair, type ServerConfig } from '../../shared/config';
-import type { ClientHandoff, RequestFacts } from '../../shared/ipc';
+import type { ClientHandoff, RequestFacts, Transport } from '../../shared/ipc';
 import {
   checkUpgradeRequest,
+  headerValue,
   upgradeResponse,
   type HandshakeVerdict,
 } from '../../shared/protocol/handshake';
 import { CloseCode } from '../../shared/protocol/constants';
 import { encodeClose } from '../../shared/protocol/frame';
-import { RECOVERY_RETRY_AFTER_S, type ChannelRelay } from '../channels/channel-relay';
+import {
+  RECOVERY_RETRY_AFTER_S,
+  type ChannelRelay,
+  type OpenedFeed,
+} from '../channels/channel-relay';
+import type { FeedFormat } from '../channels/published-frames';
+import { checkOrigin } from '../../shared/protocol/origin';
 import type { Gate } from '../auth/gate';
 import type { Identity } from '../auth/identity';
 import { redactHeaders, redactTarget, withoutCookie, withoutToken } from '../auth/token-source';
-import { commandSubscription, subscriptionRequest } from '../channels/subscription-request';
-import type { ClientDirectory } from '../clients/client-directory';
+import {
+  commandSubscription,
+  sseSubscription,
+  subscriptionRequest,
+  type SubscriptionRequest,
+} from '../channels/subscription-request';
+import type { ClientDirectory, Reservation } from '../clients/client-directory';
 import type { Logger } from '../observability/logger';
 import { handOffSocket } from '../pool/handoff';
 import { WorkerState, type Worker } from '../pool/worker';
@@ -22,11 +34,11 @@ import type { WorkerPool } from '../pool/worker-pool';
 import type { TrustedProxies } from './client-address';
 import { identifyClient, type ClientIdentity } from './client-identity';
 import type { ConnectionGuard } from './connection-guard';
-import type { RefusalHeaders, Refusals } from './refusal';
+import type { RefusalHeaders, RefusalTarget, Refusals } from './refusal';
 import { describeRequest } from './router';
 import { ScriptDirectory, type ScriptRoute } from './script-dir';
 import { splitRequestTarget } from '../../shared/url-path';
-import { upgradeHeaders } from './extra-headers';
+import { httpHeaders, upgradeHeaders } from './extra-headers';
 import { addressKey, type AddressLimits, type AddressRefusal } from './address-limits';
 
 /** Seconds a client turned away for capacity is told to wait (Retry-After). */
@@ -58,6 +70,10 @@ export interface UpgradeOptions {
   gate?: Gate;
   /** --auth-cookie: the cookie a token may come in (taken out of a command's HTTP_COOKIE). */
   authCookie?: string;
+  /** Told of every event stream handed to a worker (metrics). */
+  onEventStream?: () => void;
+  /** --header and --header-http: added to an event stream's response head. */
+  httpHeaders?: readonly HeaderPair[];
 }
 
 /** What the upgrade handler works with, besides its options. */
@@ -70,12 +86,42 @@ export interface UpgradeParts {
   logger: Logger;
 }
 
+/** A request being admitted, and how its transport checks it. */
+interface AdmissionRequest {
+  req: http.IncomingMessage;
+  socket: Socket;
+  /** Node's response object (an event-stream request): refusals go through it. */
+  res?: http.ServerResponse;
+  transport: Transport;
+  /** The transport's own checks (RFC 6455, or the event stream's); `secure`: over TLS. */
+  check: (secure: boolean) => HandshakeVerdict;
+}
+
+/** A client that passed every check and holds a place, a worker and a feed. */
+interface Admission {
+  req: http.IncomingMessage;
+  socket: Socket;
+  transport: Transport;
+  who: ClientIdentity;
+  remote: string;
+  target: RefusalTarget;
+  wanted: SubscriptionRequest;
+  identity: Identity | undefined;
+  route: ScriptRoute | undefined;
+  reservation: Reservation;
+  worker: Worker;
+  opened: OpenedFeed;
+  /** Frees the place, the feed and the worker (the client did not make it). */
+  giveUp(): void;
+}
+
 /** The upgrade options the flags ask for (--origin, --same-origin, --header*, --dir). */
 export function upgradeOptions(config: ServerConfig): UpgradeOptions {
   return {
     allowedOrigins: config.origins,
     sameOrigin: config.sameOrigin,
     upgradeHeaders: upgradeHeaders(config.headers),
+    httpHeaders: httpHeaders(config.headers),
     scripts: config.dir === undefined ? undefined : ScriptDirectory.ofRealRoot(config.dir),
     commands: runsCommands(config),
     authCookie: config.auth.cookie,
@@ -125,9 +171,116 @@ export class UpgradeHandler {
     );
   }
 
+  /** A WebSocket handshake (Node's `upgrade` event): admitted, the 101, the hand-off. */
   async handle(req: http.IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     // Node leaves an upgraded socket without an error listener: a reset would crash us.
     socket.on('error', (error) => this.logger.debug(`client socket error: ${error.message}`));
+    let accept = '';
+    const admitted = await this.admit({
+      req,
+      socket,
+      transport: 'websocket',
+      check: (secure) => {
+        const verdict = this.check(req, secure);
+        if (verdict.ok) accept = verdict.accept;
+        return verdict;
+      },
+    });
+    if (admitted === undefined) return;
+    const { worker, remote } = admitted;
+    this.logger.debug('Start a child process');
+    socket.write(upgradeResponse(accept, this.options.upgradeHeaders), (error) => {
+      if (error) {
+        admitted.giveUp();
+        this.logger.info(`Client ${remote} left during the handshake: ${error.message}`);
+        return;
+      }
+      if (worker.state !== WorkerState.Reserved) {
+        // Its worker died while the 101 went out: too late for an HTTP answer.
+        admitted.giveUp();
+        this.logger.warn(`Worker pid ${worker.pid} died during the handshake of ${remote}`);
+        socket.end(encodeClose(CloseCode.InternalError, 'worker lost'));
+        socket.destroySoon();
+        return;
+      }
+      this.options.onUpgraded?.();
+      this.complete(admitted, head, {});
+    });
+  }
+
+  /**
+   * An event-stream request (SSE, a GET with `Accept: text/event-stream` or
+   * `?transport=sse`): admitted exactly as a handshake is (origin, tokens, limits,
+   * recovery), refused through the same Refusals; then the socket goes to a worker as
+   * it is, and the worker writes the response head and the events.
+   */
+  async handleEventStream(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const socket = req.socket;
+    const origin = headerValue(req.headers.origin);
+    const admitted = await this.admit({
+      req,
+      socket,
+      res,
+      transport: 'sse',
+      check: (secure) => this.checkEventStream(req, secure),
+    });
+    if (admitted === undefined) return;
+    const { worker, remote } = admitted;
+    if (worker.state !== WorkerState.Reserved || socket.destroyed) {
+      admitted.giveUp();
+      if (socket.destroyed) this.logger.info(`Client ${remote} left during the handshake`);
+      else this.refusals.refuse(admitted.target, 503, 'No worker available, try again later');
+      return;
+    }
+    this.options.onEventStream?.();
+    // An allowed page of another origin may read the stream (EventSource is CORS-bound).
+    const cors: [string, string][] =
+      origin === undefined
+        ? []
+        : [
+            ['Access-Control-Allow-Origin', origin],
+            ['Access-Control-Allow-Credentials', 'true'],
+            ['Vary', 'Origin'],
+          ];
+    const extra = (this.options.httpHeaders ?? []).map(([n, v]): [string, string] => [n, v]);
+    this.complete(admitted, Buffer.alloc(0), {
+      transport: 'sse',
+      responseHeaders: [...cors, ...extra],
+    });
+  }
+
+  /** An event-stream request's own checks: GET, a Host, the origin rules. */
+  private checkEventStream(req: http.IncomingMessage, secure: boolean): HandshakeVerdict {
+    if (req.method !== 'GET') {
+      return {
+        ok: false,
+        status: 405,
+        reason: 'An event stream needs GET',
+        headers: { Allow: 'GET' },
+      };
+    }
+    const host = headerValue(req.headers.host);
+    if (req.httpVersion === '1.1' && host === undefined) {
+      return { ok: false, status: 400, reason: 'Missing Host header' };
+    }
+    const origin = checkOrigin(headerValue(req.headers.origin), host, {
+      allowed: this.options.allowedOrigins,
+      sameOrigin: this.options.sameOrigin,
+      secure,
+    });
+    if (!origin.ok) return { ok: false, status: 403, reason: origin.reason };
+    return { ok: true, accept: '' };
+  }
+
+  /**
+   * Every check a client passes before it gets a worker, for both transports: the
+   * connect rate, the request's own checks, the channel and position asked for, the
+   * gate (tokens, --auth-url, private channels), --dir's script, --max-clients-per-ip,
+   * --max-clients, a worker, and the channel's feed (with a returning client's
+   * history). Each refusal is answered here; undefined then.
+   */
+  private async admit(request: AdmissionRequest): Promise<Admission | undefined> {
+    const { req, socket, res, transport } = request;
     this.guard.requestArrived(socket);
     const who = identifyClient(
       socket.remoteAddress,
@@ -139,25 +292,28 @@ export class UpgradeHandler {
     const from = who.via === undefined ? remote : `${remote} (via ${who.via}, ${who.proto})`;
     // Never a token or a cookie in a log line: the target and the headers are redacted.
     const shownTarget = redactTarget(req.url ?? '');
-    this.logger.debug(
-      `Handshake from ${from}: ${req.method} ${shownTarget} HTTP/${req.httpVersion}`,
-    );
-    this.logger.debug(`Handshake headers: ${JSON.stringify(redactHeaders(req.headers))}`);
-    const target = { socket, describe: describeRequest(from, req) };
-    const refuse = (status: number, reason: string, headers?: RefusalHeaders): void =>
-      this.refusals.refuse(target, status, reason, headers);
+    const kind = transport === 'sse' ? 'Event stream' : 'Handshake';
+    this.logger.debug(`${kind} from ${from}: ${req.method} ${shownTarget} HTTP/${req.httpVersion}`);
+    this.logger.debug(`${kind} headers: ${JSON.stringify(redactHeaders(req.headers))}`);
+    const target: RefusalTarget = { socket, res, describe: describeRequest(from, req) };
+    const refuse = (status: number, reason: string, headers?: RefusalHeaders): undefined =>
+      void this.refusals.refuse(target, status, reason, headers);
 
     // Logged by the limits, once per burst per address.
-    const limited = (refusal: AddressRefusal): void =>
-      this.refusals.refuse(target, refusal.status, refusal.reason, refusal.headers, null);
+    const limited = (refusal: AddressRefusal): undefined =>
+      void this.refusals.refuse(target, refusal.status, refusal.reason, refusal.headers, null);
     const overRate = this.options.limits?.rate(who.address, target.describe);
     if (overRate !== undefined) return limited(overRate);
 
-    const verdict = this.check(req, who.proto === 'https');
+    const verdict = request.check(who.proto === 'https');
     if (!verdict.ok) return refuse(verdict.status, verdict.reason, verdict.headers);
-    const wanted = this.options.commands
-      ? commandSubscription(req.url ?? '/')
-      : subscriptionRequest(req.url ?? '/');
+    const commands = this.options.commands === true;
+    const wanted =
+      transport === 'sse'
+        ? sseSubscription(req.url ?? '/', headerValue(req.headers['last-event-id']), commands)
+        : commands
+          ? commandSubscription(req.url ?? '/')
+          : subscriptionRequest(req.url ?? '/');
     if ('error' in wanted) return refuse(400, wanted.error);
     let identity: Identity | undefined;
     const gate = this.options.gate;
@@ -171,7 +327,7 @@ export class UpgradeHandler {
       if (!admission.ok) {
         const { status, reason, headers, detail } = admission;
         const line = `${status} for ${target.describe}: ${reason}${detail === undefined ? '' : ` (${detail})`}`;
-        return this.refusals.refuse(target, status, reason, headers, line);
+        return void this.refusals.refuse(target, status, reason, headers, line);
       }
       if (socket.destroyed) {
         this.logger.info(`Client ${remote} left during the handshake`);
@@ -184,7 +340,7 @@ export class UpgradeHandler {
       route = await this.options.scripts.resolve(splitRequestTarget(req.url ?? '/').path);
       if (!route.found) {
         const line = `404 for ${target.describe}: no script (${route.reason})`;
-        return this.refusals.refuse(target, 404, 'Not found', undefined, line);
+        return void this.refusals.refuse(target, 404, 'Not found', undefined, line);
       }
     }
     // Checked and reserved with nothing awaited between: no handshake slips past the count.
@@ -203,10 +359,11 @@ export class UpgradeHandler {
     }
 
     this.logger.debug('Creating client...');
+    const format: FeedFormat = transport === 'sse' ? 'sse' : wanted.format;
     // Subscribed (and recovered) while a worker is found: nothing published meanwhile is lost.
     const [worker, opened] = await Promise.all([
       this.pool.acquire(),
-      this.relay.open(wanted.channel, { json: wanted.format === 'json', since: wanted.since }),
+      this.relay.open(wanted.channel, { format, since: wanted.since }),
     ]);
     const giveUp = (): void => {
       reservation.cancel();
@@ -219,7 +376,7 @@ export class UpgradeHandler {
       const reason = 'History unavailable, cannot recover now: come back with the same since';
       const headers = { 'Retry-After': String(RECOVERY_RETRY_AFTER_S) };
       const line = `503 for ${target.describe}: ${opened.unavailable}`;
-      return this.refusals.refuse(target, 503, reason, headers, line);
+      return void this.refusals.refuse(target, 503, reason, headers, line);
     }
     if (worker === undefined) {
       giveUp();
@@ -231,43 +388,50 @@ export class UpgradeHandler {
       this.logger.info(`Client ${remote} left during the handshake`);
       return;
     }
-    this.logger.debug('Start a child process');
-    socket.write(upgradeResponse(verdict.accept, this.options.upgradeHeaders), (error) => {
-      if (error) {
-        giveUp();
-        this.logger.info(`Client ${remote} left during the handshake: ${error.message}`);
-        return;
-      }
-      if (worker.state !== WorkerState.Reserved) {
-        // Its worker died while the 101 went out: too late for an HTTP answer.
-        giveUp();
-        this.logger.warn(`Worker pid ${worker.pid} died during the handshake of ${remote}`);
-        socket.end(encodeClose(CloseCode.InternalError, 'worker lost'));
-        socket.destroySoon();
-        return;
-      }
-      this.options.onUpgraded?.();
-      const client = reservation.admit(worker, remote, wanted.channel, identity?.user);
-      this.pool.assign(worker, client);
-      const { id } = client;
-      const facts = requestFacts(req, socket, who, route);
-      const handoff: Omit<ClientHandoff, 'head'> = {
-        type: 'client',
-        id,
-        remote,
-        request: gate === undefined ? facts : withoutSecrets(facts, this.options.authCookie),
-        command: route?.found === true ? [route.file] : undefined,
-        channel: wanted.channel,
-        format: wanted.format,
-        position: opened.position,
-        recovery: opened.recovery,
-        ...(identity === undefined
-          ? {}
-          : { user: identity.user, claims: identity.claims, expiresAt: identity.expiresAt }),
-      };
-      this.handOff(worker, handoff, socket, head);
-      this.relay.admitted(opened.feed, worker, id);
-    });
+    return {
+      req,
+      socket,
+      transport,
+      who,
+      remote,
+      target,
+      wanted,
+      identity,
+      route,
+      reservation,
+      worker,
+      opened,
+      giveUp,
+    };
+  }
+
+  /** The client is in: its id, its worker, the hand-off, its feed attached. */
+  private complete(admitted: Admission, head: Buffer, extra: Partial<ClientHandoff>): void {
+    const { req, socket, who, remote, wanted, identity, route, reservation, worker, opened } =
+      admitted;
+    const gate = this.options.gate;
+    const client = reservation.admit(worker, remote, wanted.channel, identity?.user);
+    if (admitted.transport === 'sse') client.transport = 'sse';
+    this.pool.assign(worker, client);
+    const { id } = client;
+    const facts = requestFacts(req, socket, who, route);
+    const handoff: Omit<ClientHandoff, 'head'> = {
+      type: 'client',
+      id,
+      remote,
+      request: gate === undefined ? facts : withoutSecrets(facts, this.options.authCookie),
+      command: route?.found === true ? [route.file] : undefined,
+      channel: wanted.channel,
+      format: wanted.format,
+      position: opened.position,
+      recovery: opened.recovery,
+      ...(identity === undefined
+        ? {}
+        : { user: identity.user, claims: identity.claims, expiresAt: identity.expiresAt }),
+      ...extra,
+    };
+    this.handOff(worker, handoff, socket, head);
+    this.relay.admitted(opened.feed, worker, id);
   }
 
   private handOff(

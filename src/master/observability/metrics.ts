@@ -65,9 +65,12 @@ export function closeCodeLabel(code: number | undefined): string {
   return 'other';
 }
 
-/** `upgraded`, or the HTTP status a handshake was refused with. */
-export function outcomeLabel(outcome: 'upgraded' | number): string {
-  if (outcome === 'upgraded') return outcome;
+/**
+ * `upgraded` (a 101), `sse` (an event stream handed to its worker), or the HTTP status a
+ * handshake (or event-stream request) was refused with.
+ */
+export function outcomeLabel(outcome: 'upgraded' | 'sse' | number): string {
+  if (outcome === 'upgraded' || outcome === 'sse') return outcome;
   return Number.isInteger(outcome) && outcome >= 100 && outcome <= 599 ? String(outcome) : 'other';
 }
 
@@ -163,6 +166,7 @@ export class Metrics {
     });
 
     this.connections.inc({ outcome: 'upgraded' }, 0);
+    this.connections.inc({ outcome: 'sse' }, 0);
     this.setGauges({ clients: 0, channels: 0, workers: { idle: 0, serving: 0, starting: 0 } });
     this.backplaneUp.set(0);
 
@@ -173,7 +177,7 @@ export class Metrics {
   }
 
   /** A handshake ended: `upgraded` (101 sent), or the status it was refused with. */
-  connection(outcome: 'upgraded' | number): void {
+  connection(outcome: 'upgraded' | 'sse' | number): void {
     this.connections.inc({ outcome: outcomeLabel(outcome) });
   }
 

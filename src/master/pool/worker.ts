@@ -48,6 +48,8 @@ export interface ClientInfo {
   since: Date;
   /** The verified user id, when it connected with one (a token, --auth-url). */
   user?: string;
+  /** 'sse' for an event-stream client; absent for a WebSocket one. */
+  transport?: 'sse';
 }
 
 /** The keys of a log line about a worker's client (see logger.ts, ClientMeta). */
