@@ -110,6 +110,7 @@ describe('wantsEventStream', () => {
     ['*/*', null, false],
     [undefined, null, false],
     ['text/event-streamer', 'websocket', false],
+    ['text/html,application/xhtml+xml,*/*;q=0.8', 'sse', false],
   ])('Accept %j, transport %j: %s', (accept, transport, wanted) => {
     expect(wantsEventStream(accept, transport)).toBe(wanted);
   });

@@ -74,14 +74,14 @@ export function parseSseEventId(id: string): StreamPosition | { error: string } 
 
 /**
  * Whether a request asks for an event stream: `Accept: text/event-stream` (what
- * EventSource sends), or `?transport=sse` for tools that cannot set a header.
+ * EventSource sends), or `?transport=sse` for tools that cannot set a header, unless
+ * the request accepts `text/html` (a browser loading the page at `/?transport=sse`,
+ * which forces the page itself onto SSE).
  */
 export function wantsEventStream(accept: string | undefined, transport: string | null): boolean {
-  if (transport === 'sse') return true;
-  if (accept === undefined) return false;
-  return accept
-    .split(',')
-    .some((part) => part.split(';', 1)[0].trim().toLowerCase() === 'text/event-stream');
+  const types = (accept ?? '').split(',').map((part) => part.split(';', 1)[0].trim().toLowerCase());
+  if (types.includes('text/event-stream')) return true;
+  return transport === 'sse' && !types.includes('text/html');
 }
 
 export interface SseHeadOptions {
