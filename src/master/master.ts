@@ -5,6 +5,9 @@ import { hostPort } from '../shared/host-port';
 import { Channels } from './channels/channels';
 import { ClientDirectory } from './clients/client-directory';
 import { ClientEvents } from './clients/client-events';
+import { ClientLifecycle } from './clients/client-lifecycle';
+import { HookRunner } from './hooks/hook-runner';
+import { LifecycleHooks } from './hooks/lifecycle-hooks';
 import type { Gate } from './auth/gate';
 import { FrameTally } from './observability/frame-tally';
 import { AcceptErrors } from './observability/accept-errors';
@@ -46,43 +49,61 @@ export class Master {
   private readonly channels: Channels;
   private readonly descriptors: DescriptorWatch;
   private readonly acceptErrors: AcceptErrors;
+  private readonly hooks: HookRunner;
+  private readonly hookTimeoutMs: number;
   private readonly startedAt = Date.now();
   private address = '';
 
   /** `gate`: who may connect (authSetup: --auth-*), undefined when anyone may. */
   constructor(config: ServerConfig, logger: Logger, version: string, gate?: Gate) {
+    // Built in the order they depend on each other: each part only uses parts above it.
     const channels = (this.channels = new Channels(config, logger));
     const directory = new ClientDirectory(config.maxClients, config.maxClientsPerIp);
-    const counts = new PushCounts(() => this.pool.serving);
     const entry = process.env.PUSH_WEBSOCKET_TEST_WORKER_ENTRY || DEFAULT_WORKER_ENTRY;
-    const workerConfig = workerConfigOf(config, version);
+    const pool = (this.pool = new WorkerPool({
+      spares: config.spareWorkers,
+      maxSpares: config.spareWorkersMax,
+      logger,
+      spawn: workerForker(entry, workerConfigOf(config, version)),
+      // A client may wait for a worker as long as it may take to send its request.
+      waitTimeoutMs: config.handshakeTimeout * 1000,
+    }));
+    const counts = new PushCounts(() => pool.serving);
     const metrics = masterMetrics({
-      pool: () => this.pool,
+      pool,
       clients: () => directory.size,
       channels: () => channels.relay.channelCount,
     });
     channels.onBackplane((up) => metrics.setBackplaneUp(up));
     channels.publisher.onPublished(() => metrics.published());
-    this.pool = new WorkerPool({
-      spares: config.spareWorkers,
-      maxSpares: config.spareWorkersMax,
-      logger,
-      spawn: workerForker(entry, workerConfig),
-      // A client may wait for a worker as long as it may take to send its request.
-      waitTimeoutMs: config.handshakeTimeout * 1000,
-      events: new MetricsEvents(
+    const lifecycle = new ClientLifecycle(() => channels.relay.instanceId);
+    this.hookTimeoutMs = config.lifecycle.hookTimeout * 1000;
+    this.hooks = new HookRunner({
+      timeoutMs: this.hookTimeoutMs,
+      passenv: config.passenv,
+      counted: (hook, outcome) => metrics.hookRun(hook, outcome),
+      warn: (line) => logger.warn(line),
+      debug: (line) => logger.debug(line),
+    });
+    const hooks = new LifecycleHooks(config.lifecycle, this.hooks, () => lifecycle.instance);
+    hooks.listen(lifecycle);
+    // The pool's listener needs the pool (quits terminate workers; counts and metrics
+    // read it): it is attached once both exist, before listen() starts the pool.
+    pool.attach(
+      new MetricsEvents(
         new ClientEvents({
-          terminate: (worker) => this.pool.terminate(worker),
+          terminate: (worker) => pool.terminate(worker),
           directory,
           relay: channels.relay,
           counts,
           reaper: new CommandReaper(logger),
           logger,
+          lifecycle,
         }),
         metrics,
         new FrameTally((count) => metrics.framesSent(count)),
       ),
-    });
+    );
 
     // Refusals of connections and handshakes count in connections_total; plain HTTP ones do not.
     const refusals = new Refusals(logger, (status, code) => {
@@ -103,9 +124,9 @@ export class Master {
         onEventStream: () => metrics.connection('sse'),
         gate,
       },
-      { pool: this.pool, directory, relay: channels.relay, guard, refusals, logger },
+      { pool, directory, relay: channels.relay, guard, refusals, logger },
     );
-    const status = statusRoute(this.pool, counts, config, () => this.facts(version));
+    const status = statusRoute(pool, counts, config, () => this.facts(version));
     const httpRefusals = new Refusals(logger, (_status, code) => metrics.refusal(code));
     const router = new Router(httpRefusals)
       .add('/', pageRoute())
@@ -114,7 +135,7 @@ export class Master {
       .add('/metrics', adminOnly(config.adminToken, metricsRoute(metrics, counts)))
       .add(
         '/healthz',
-        healthRoute(() => this.pool.unavailable()),
+        healthRoute(() => pool.unavailable()),
       );
     wireWebsocketdHttp(router, [refusals, httpRefusals], config);
     if (config.publishToken !== undefined) {
@@ -122,7 +143,7 @@ export class Master {
         channels.broker,
         channels.relay,
         directory,
-        (worker) => this.pool.disconnect(worker),
+        (worker) => pool.disconnect(worker),
         logger,
       );
       router.add(
@@ -168,6 +189,8 @@ export class Master {
     this.server.close();
     this.server.closeIdleConnections();
     await this.pool.shutdown(graceMs);
+    // The disconnect hooks of the clients just closed run (each bounded by --hook-timeout).
+    await this.hooks.drain(this.hookTimeoutMs + 1000);
     await this.channels.stop();
   }
 

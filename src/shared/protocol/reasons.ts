@@ -107,4 +107,6 @@ export function refusalCode(status: number, reason: string): RefusalCode {
 export const CLOSE_CODE_NAME: Record<(typeof AppCloseCode)[keyof typeof AppCloseCode], string> = {
   [AppCloseCode.TokenExpired]: 'TOKEN_EXPIRED',
   [AppCloseCode.Disconnected]: 'DISCONNECTED',
+  [AppCloseCode.MaxLifetime]: 'MAX_LIFETIME',
+  [AppCloseCode.IdleTimeout]: 'IDLE_TIMEOUT',
 };
