@@ -37,7 +37,9 @@ describe('Server-Sent Events', () => {
 
   test('the README curl command streams the hello and publications as events', async () => {
     const url = `${server.httpUrl}/news`;
-    const curl = spawn('curl', ['-N', '-s', '-H', 'Accept: text/event-stream', url]);
+    const curl = spawn('curl', ['-N', '-H', 'Accept: text/event-stream', url], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let out = '';
     curl.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     try {
