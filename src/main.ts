@@ -4,15 +4,25 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { authSetup, type AuthSetup } from './master/auth/auth-setup';
+import type { AuthSetup } from './master/auth/auth-setup';
 import { parseCommandLine, UsageError } from './master/cli/cli';
 import { openAdminWarning } from './master/http/admin-access';
 import { createLogger } from './master/observability/logger';
 import { Master } from './master/master';
+import { authOn } from './shared/config';
 
 function packageVersion(): string {
   const file = path.resolve(__dirname, '../../package.json');
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+/**
+ * The authentication set-up, loaded only when a flag asks for it: `jose` (80-odd
+ * modules) is 2.7 MB of the master's memory, whose page tables every fork() copies.
+ */
+function loadAuthSetup(): typeof import('./master/auth/auth-setup') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+  return require('./master/auth/auth-setup') as typeof import('./master/auth/auth-setup');
 }
 
 async function main(): Promise<void> {
@@ -22,7 +32,7 @@ async function main(): Promise<void> {
   try {
     config = parseCommandLine(process.argv.slice(2), version);
     // The key files are read now, once: a bad one stops the start (exit 2), not a client.
-    auth = authSetup(config.auth);
+    auth = authOn(config.auth) ? loadAuthSetup().authSetup(config.auth) : undefined;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`push-websocket: ${error.message}\n`);
@@ -53,17 +63,25 @@ async function main(): Promise<void> {
   logger.ready(`Server started on ${address}`);
 
   let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
+  /** `why`: the log line that says what ends the server. */
+  const stop = async (why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     const started = Date.now();
-    logger.info(`Received ${signal}: closing every client with 1001`);
+    logger.info(why);
     await master.stop();
     logger.info(`Server stopped in ${Date.now() - started} ms`);
     await exit(0);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  const onSignal = (signal: string): Promise<void> =>
+    stop(`Received ${signal}: closing every client with 1001`);
+  process.on('SIGTERM', () => void onSignal('SIGTERM'));
+  process.on('SIGINT', () => void onSignal('SIGINT'));
+  // Graceful drain (docs/operations.md#draining): once every client has gone, exit 0.
+  master.onDrained(() => void stop('Every client has left: stopping after the drain'));
+  process.on('SIGQUIT', () => {
+    if (!master.drain('SIGQUIT')) logger.info('Received SIGQUIT: already draining');
+  });
 }
 
 void main();

@@ -8,6 +8,9 @@ import { ClientEvents } from './clients/client-events';
 import { ClientLifecycle } from './clients/client-lifecycle';
 import { HookRunner } from './hooks/hook-runner';
 import { LifecycleHooks } from './hooks/lifecycle-hooks';
+import { PRESENCE_PREFIX, presenceRoute } from './http/presence-route';
+import { createPresence } from './presence';
+import { Presence } from './presence/presence';
 import type { Gate } from './auth/gate';
 import { FrameTally } from './observability/frame-tally';
 import { AcceptErrors } from './observability/accept-errors';
@@ -36,6 +39,8 @@ import { CommandReaper } from './pool/command-reaper';
 import { PushCounts } from './pool/push-counts';
 import { DEFAULT_WORKER_ENTRY, workerForker } from './pool/worker-process';
 import { WorkerPool } from './pool/worker-pool';
+import { Drain } from './drain/drain';
+import { drainRoute } from './drain/drain-route';
 
 /**
  * The master, as a composition root: it builds the parts and wires them together.
@@ -51,6 +56,9 @@ export class Master {
   private readonly acceptErrors: AcceptErrors;
   private readonly hooks: HookRunner;
   private readonly hookTimeoutMs: number;
+  private readonly drainer: Drain;
+  private drainedListener: (() => void) | undefined;
+  private readonly presence: Presence;
   private readonly startedAt = Date.now();
   private address = '';
 
@@ -87,6 +95,15 @@ export class Master {
     });
     const hooks = new LifecycleHooks(config.lifecycle, this.hooks, () => lifecycle.instance);
     hooks.listen(lifecycle);
+    this.presence = new Presence(
+      createPresence({
+        redis: config.redis,
+        instanceId: channels.relay.instanceId,
+        ttlMs: config.lifecycle.presenceTtl * 1000,
+        logger,
+      }),
+      lifecycle,
+    );
     // The pool's listener needs the pool (quits terminate workers; counts and metrics
     // read it): it is attached once both exist, before listen() starts the pool.
     pool.attach(
@@ -105,6 +122,13 @@ export class Master {
       ),
     );
 
+    this.drainer = new Drain({
+      windowMs: config.drainSeconds * 1000,
+      pool,
+      clientsLeft: () => directory.load,
+      logger,
+      onDrained: () => this.drainedListener?.(),
+    });
     // Refusals of connections and handshakes count in connections_total; plain HTTP ones do not.
     const refusals = new Refusals(logger, (status, code) => {
       metrics.connection(status);
@@ -123,6 +147,7 @@ export class Master {
         onUpgraded: () => metrics.connection('upgraded'),
         onEventStream: () => metrics.connection('sse'),
         gate,
+        draining: () => this.drainer.unavailable(),
       },
       { pool, directory, relay: channels.relay, guard, refusals, logger },
     );
@@ -133,10 +158,18 @@ export class Master {
       .add('/client.js', clientScriptRoute())
       .add('/status', adminOnly(config.adminToken, status))
       .add('/metrics', adminOnly(config.adminToken, metricsRoute(metrics, counts)))
+      .addPrefix(PRESENCE_PREFIX, adminOnly(config.adminToken, presenceRoute(this.presence)))
       .add(
         '/healthz',
-        healthRoute(() => pool.unavailable()),
+        healthRoute(() => this.drainer.unavailable() ?? pool.unavailable()),
       );
+    if (config.adminToken !== undefined) {
+      // Only behind the admin token: an open POST would let anyone empty the instance.
+      router.add(
+        '/drain',
+        adminOnly(config.adminToken, drainRoute(this.drainer, config.drainSeconds)),
+      );
+    }
     wireWebsocketdHttp(router, [refusals, httpRefusals], config);
     if (config.publishToken !== undefined) {
       const control = new ClientControl(
@@ -183,14 +216,29 @@ export class Master {
     });
   }
 
+  /**
+   * Starts the graceful drain (SIGQUIT, POST /drain; docs/operations.md#draining);
+   * false if one already runs. `listener` hears once every client is gone.
+   */
+  drain(why: string): boolean {
+    return this.drainer.start(why);
+  }
+
+  /** Called once a drain has seen every client go (main.ts then stops and exits 0). */
+  onDrained(listener: () => void): void {
+    this.drainedListener = listener;
+  }
+
   /** Stops accepting, closes every client with 1001 and waits for the workers (bounded). */
   async stop(graceMs = 3000): Promise<void> {
+    this.drainer.stop();
     this.descriptors.stop();
     this.server.close();
     this.server.closeIdleConnections();
     await this.pool.shutdown(graceMs);
     // The disconnect hooks of the clients just closed run (each bounded by --hook-timeout).
     await this.hooks.drain(this.hookTimeoutMs + 1000);
+    await this.presence.store.close();
     await this.channels.stop();
   }
 

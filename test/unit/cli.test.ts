@@ -28,6 +28,9 @@ const WEBSOCKETD_DEFAULTS = {
   headers: { all: [], ws: [], http: [] },
 };
 
+/** Lifetimes off, drains over 30 s. */
+const LIFETIME_DRAIN_DEFAULTS = { maxLifetime: 0, idleTimeout: 0, drainSeconds: 30 };
+
 /** Authentication off (test/unit/auth-flags.test.ts has the rest). */
 const AUTH_DEFAULTS = {
   auth: {
@@ -88,6 +91,7 @@ describe('parseCommandLine', () => {
       connectRate: undefined,
       ...WEBSOCKETD_DEFAULTS,
       ...AUTH_DEFAULTS,
+      ...LIFETIME_DRAIN_DEFAULTS,
     });
   });
 
@@ -156,7 +160,17 @@ describe('parseCommandLine', () => {
       connectRate: undefined,
       ...WEBSOCKETD_DEFAULTS,
       ...AUTH_DEFAULTS,
+      ...LIFETIME_DRAIN_DEFAULTS,
     });
+  });
+
+  it('lifetimes and the drain: --max-lifetime, --idle-timeout, --drain-seconds', () => {
+    expect(
+      parse('--max-lifetime', '3600', '--idle-timeout', '90.5', '--drain-seconds', '0'),
+    ).toMatchObject({ maxLifetime: 3600, idleTimeout: 90.5, drainSeconds: 0 });
+    expect(usageError('--max-lifetime', '-1')).toMatch(/^--max-lifetime must be a number of 0/);
+    expect(usageError('--idle-timeout', 'soon')).toMatch(/^--idle-timeout must be a number/);
+    expect(usageError('--drain-seconds', '-5')).toMatch(/^--drain-seconds must be a number/);
   });
 
   it('per-address limits: --max-clients-per-ip N, --connect-rate RATE[:BURST]', () => {

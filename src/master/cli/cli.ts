@@ -12,6 +12,8 @@ import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
 import { accessFlags, ACCESS_OPTIONS } from './access-flags';
 import { lifetimeFlags, LIFETIME_OPTIONS } from './lifetime-flags';
 import { lifecycleSettings, LIFECYCLE_OPTIONS } from './lifecycle-flags';
+import { drainFlags, DRAIN_OPTIONS } from './drain-flags';
+import { sandboxFlags, SANDBOX_OPTIONS } from './sandbox-flags';
 
 /**
  * The command line (a contract: see docs/cli.md). Every flag also comes from the
@@ -129,6 +131,8 @@ const OPTIONS = {
   ...AUTH_OPTIONS,
   ...LIFETIME_OPTIONS,
   ...LIFECYCLE_OPTIONS,
+  ...DRAIN_OPTIONS,
+  ...SANDBOX_OPTIONS,
 } as const;
 
 /**
@@ -181,6 +185,7 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
       'auth-timeout',
     ],
   ],
+  ['Isolating clients:', ['exec-user', 'exec-limit', 'line-buffered']],
   [
     'Presence & hooks:',
     ['on-connect', 'on-disconnect', 'on-channel', 'hook-timeout', 'vacate-grace', 'presence-ttl'],
@@ -190,6 +195,7 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
     ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
   ],
   ['Lifetimes:', ['max-lifetime', 'idle-timeout']],
+  ['Draining:', ['drain-seconds']],
 ];
 
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;
@@ -344,7 +350,9 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     ...websocketd.config,
     ...accessFlags(parsed),
     ...lifetimeFlags(parsed),
+    ...drainFlags(parsed),
     auth: authSettings(parsed),
     lifecycle: lifecycleSettings(parsed),
+    sandbox: sandboxFlags(parsed),
   };
 }

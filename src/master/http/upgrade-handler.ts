@@ -30,12 +30,14 @@ import type { ClientDirectory, Reservation } from '../clients/client-directory';
 import type { Logger } from '../observability/logger';
 import { handOffSocket } from '../pool/handoff';
 import { WorkerState, type Worker } from '../pool/worker';
-import type { WorkerPool } from '../pool/worker-pool';
+import type { Unavailable, WorkerPool } from '../pool/worker-pool';
 import type { TrustedProxies } from './client-address';
 import { identifyClient, type ClientIdentity } from './client-identity';
 import type { ConnectionGuard } from './connection-guard';
-import type { RefusalHeaders, RefusalTarget, Refusals } from './refusal';
-import { describeRequest } from './router';
+import type { Refusal, RefusalTarget, Refusals } from './refusal';
+import { RefusalCode } from '../../shared/protocol/reasons';
+import { ok } from '../../shared/result';
+import { describeRequest, NOT_FOUND } from './router';
 import { ScriptDirectory, type ScriptRoute } from './script-dir';
 import { splitRequestTarget } from '../../shared/url-path';
 import { httpHeaders, upgradeHeaders } from './extra-headers';
@@ -70,6 +72,8 @@ export interface UpgradeOptions {
   gate?: Gate;
   /** --auth-cookie: the cookie a token may come in (taken out of a command's HTTP_COOKIE). */
   authCookie?: string;
+  /** While the instance drains: why no new client is taken (503 before any other check). */
+  draining?: () => Unavailable | undefined;
   /** Told of every event stream handed to a worker (metrics). */
   onEventStream?: () => void;
   /** --header and --header-http: added to an event stream's response head. */
@@ -113,6 +117,16 @@ interface Admission {
   opened: OpenedFeed;
   /** Frees the place, the feed and the worker (the client did not make it). */
   giveUp(): void;
+}
+
+/** 503: no worker came in time; come back after `retryAfterS`. */
+function noWorker(retryAfterS: number): Refusal {
+  return {
+    status: 503,
+    code: RefusalCode.NoWorker,
+    reason: 'No worker available, try again later',
+    headers: { 'Retry-After': String(retryAfterS) },
+  };
 }
 
 /** The upgrade options the flags ask for (--origin, --same-origin, --header*, --dir). */
@@ -229,7 +243,7 @@ export class UpgradeHandler {
     if (worker.state !== WorkerState.Reserved || socket.destroyed) {
       admitted.giveUp();
       if (socket.destroyed) this.logger.info(`Client ${remote} left during the handshake`);
-      else this.refusals.refuse(admitted.target, 503, 'No worker available, try again later');
+      else this.refusals.refuse(admitted.target, noWorker(1));
       return;
     }
     this.options.onEventStream?.();
@@ -252,23 +266,27 @@ export class UpgradeHandler {
   /** An event-stream request's own checks: GET, a Host, the origin rules. */
   private checkEventStream(req: http.IncomingMessage, secure: boolean): HandshakeVerdict {
     if (req.method !== 'GET') {
-      return {
-        ok: false,
-        status: 405,
-        reason: 'An event stream needs GET',
-        headers: { Allow: 'GET' },
-      };
+      const reason = 'An event stream needs GET';
+      const code = RefusalCode.MethodNotAllowed;
+      return { ok: false, status: 405, code, reason, headers: { Allow: 'GET' } };
     }
     const host = headerValue(req.headers.host);
     if (req.httpVersion === '1.1' && host === undefined) {
-      return { ok: false, status: 400, reason: 'Missing Host header' };
+      return {
+        ok: false,
+        status: 400,
+        code: RefusalCode.BadRequest,
+        reason: 'Missing Host header',
+      };
     }
     const origin = checkOrigin(headerValue(req.headers.origin), host, {
       allowed: this.options.allowedOrigins,
       sameOrigin: this.options.sameOrigin,
       secure,
     });
-    if (!origin.ok) return { ok: false, status: 403, reason: origin.reason };
+    if (!origin.ok) {
+      return { ok: false, status: 403, code: RefusalCode.OriginNotAllowed, reason: origin.reason };
+    }
     return { ok: true, accept: '' };
   }
 
@@ -296,25 +314,35 @@ export class UpgradeHandler {
     this.logger.debug(`${kind} from ${from}: ${req.method} ${shownTarget} HTTP/${req.httpVersion}`);
     this.logger.debug(`${kind} headers: ${JSON.stringify(redactHeaders(req.headers))}`);
     const target: RefusalTarget = { socket, res, describe: describeRequest(from, req) };
-    const refuse = (status: number, reason: string, headers?: RefusalHeaders): undefined =>
-      void this.refusals.refuse(target, status, reason, headers);
+    const refuse = (refusal: Refusal): undefined => void this.refusals.refuse(target, refusal);
 
+    // Draining: the client should go to another instance; nothing else is worth checking.
+    const draining = this.options.draining?.();
+    if (draining !== undefined) {
+      return refuse({
+        status: 503,
+        code: RefusalCode.Unavailable,
+        reason: draining.reason,
+        headers: { 'Retry-After': String(draining.retryAfterS) },
+      });
+    }
     // Logged by the limits, once per burst per address.
     const limited = (refusal: AddressRefusal): undefined =>
-      void this.refusals.refuse(target, refusal.status, refusal.reason, refusal.headers, null);
+      void this.refusals.refuse(target, refusal, null);
     const overRate = this.options.limits?.rate(who.address, target.describe);
     if (overRate !== undefined) return limited(overRate);
 
     const verdict = request.check(who.proto === 'https');
-    if (!verdict.ok) return refuse(verdict.status, verdict.reason, verdict.headers);
+    if (!verdict.ok) return refuse(verdict);
     const commands = this.options.commands === true;
-    const wanted =
+    const asked =
       transport === 'sse'
         ? sseSubscription(req.url ?? '/', headerValue(req.headers['last-event-id']), commands)
         : commands
-          ? commandSubscription(req.url ?? '/')
+          ? ok(commandSubscription(req.url ?? '/'))
           : subscriptionRequest(req.url ?? '/');
-    if ('error' in wanted) return refuse(400, wanted.error);
+    if (!asked.ok) return refuse({ status: 400, ...asked.error });
+    const wanted = asked.value;
     let identity: Identity | undefined;
     const gate = this.options.gate;
     if (gate !== undefined) {
@@ -325,9 +353,9 @@ export class UpgradeHandler {
         channel: wanted.channel,
       });
       if (!admission.ok) {
-        const { status, reason, headers, detail } = admission;
+        const { status, reason, detail } = admission;
         const line = `${status} for ${target.describe}: ${reason}${detail === undefined ? '' : ` (${detail})`}`;
-        return void this.refusals.refuse(target, status, reason, headers, line);
+        return void this.refusals.refuse(target, admission, line);
       }
       if (socket.destroyed) {
         this.logger.info(`Client ${remote} left during the handshake`);
@@ -340,7 +368,7 @@ export class UpgradeHandler {
       route = await this.options.scripts.resolve(splitRequestTarget(req.url ?? '/').path);
       if (!route.found) {
         const line = `404 for ${target.describe}: no script (${route.reason})`;
-        return void this.refusals.refuse(target, 404, 'Not found', undefined, line);
+        return void this.refusals.refuse(target, NOT_FOUND, line);
       }
     }
     // Checked and reserved with nothing awaited between: no handshake slips past the count.
@@ -348,14 +376,22 @@ export class UpgradeHandler {
     if (overAddress !== undefined) return limited(overAddress);
     const reservation = this.directory.reserve(addressKey(who.address));
     if (reservation === undefined) {
-      return refuse(503, `Server full (${this.directory.load} clients)`, {
-        'Retry-After': String(FULL_RETRY_AFTER_S),
+      return refuse({
+        status: 503,
+        code: RefusalCode.ServerFull,
+        reason: `Server full (${this.directory.load} clients)`,
+        headers: { 'Retry-After': String(FULL_RETRY_AFTER_S) },
       });
     }
     const unavailable = this.pool.unavailable();
     if (unavailable !== undefined) {
       reservation.cancel();
-      return refuse(503, unavailable.reason, { 'Retry-After': String(unavailable.retryAfterS) });
+      return refuse({
+        status: 503,
+        code: RefusalCode.Unavailable,
+        reason: unavailable.reason,
+        headers: { 'Retry-After': String(unavailable.retryAfterS) },
+      });
     }
 
     this.logger.debug('Creating client...');
@@ -373,15 +409,19 @@ export class UpgradeHandler {
     if (opened.unavailable !== undefined) {
       giveUp();
       // The client hears no more than that (the detail names the backplane): the log has it.
-      const reason = 'History unavailable, cannot recover now: come back with the same since';
-      const headers = { 'Retry-After': String(RECOVERY_RETRY_AFTER_S) };
+      const refusal = {
+        status: 503,
+        code: RefusalCode.HistoryUnavailable,
+        reason: 'History unavailable, cannot recover now: come back with the same since',
+        headers: { 'Retry-After': String(RECOVERY_RETRY_AFTER_S) },
+      };
       const line = `503 for ${target.describe}: ${opened.unavailable}`;
-      return void this.refusals.refuse(target, 503, reason, headers, line);
+      return void this.refusals.refuse(target, refusal, line);
     }
     if (worker === undefined) {
       giveUp();
       const retry = this.pool.unavailable()?.retryAfterS ?? 1;
-      return refuse(503, 'No worker available, try again later', { 'Retry-After': String(retry) });
+      return refuse(noWorker(retry));
     }
     if (socket.destroyed) {
       giveUp();

@@ -221,13 +221,24 @@ export class WorkerPool {
    * `graceMs` (its command's group is then ended by the CommandReaper).
    */
   disconnect(worker: Worker, graceMs = DISCONNECT_GRACE_MS): void {
-    if (worker.state !== WorkerState.Serving) return;
     const code = AppCloseCode.Disconnected;
-    worker.send({ type: 'disconnect', code, reason: APP_CLOSE_REASON[code] });
+    this.closeClient(worker, { code, reason: APP_CLOSE_REASON[code], graceMs });
+  }
+
+  /**
+   * Closes a serving worker's client with this code and reason (the IPC `disconnect`
+   * every worker version understands: a drain's 1012 too); SIGKILL if it has not exited
+   * after `graceMs`. False when the worker serves no client (gone, or closing already).
+   */
+  closeClient(worker: Worker, close: { code: number; reason: string; graceMs?: number }): boolean {
+    if (worker.state !== WorkerState.Serving) return false;
+    const { code, reason, graceMs = DISCONNECT_GRACE_MS } = close;
+    worker.send({ type: 'disconnect', code, reason });
     worker.moveTo(WorkerState.Exiting);
     const timer = setTimeout(() => this.terminate(worker, 'SIGKILL'), graceMs);
     timer.unref();
     worker.process.once('exit', () => clearTimeout(timer));
+    return true;
   }
 
   /** Asks a worker to end (its client quit): SIGTERM, as the original's posix_kill. */
