@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { TOKEN, published } from '../helpers/channels';
 import { startServer, stopAllServers, statusOf, type ServerProcess } from '../helpers/server';
 import { SseClient } from '../helpers/sse-client';
@@ -138,6 +139,42 @@ describe('Server-Sent Events', () => {
 
 describe('Server-Sent Events: admission as for a WebSocket', () => {
   afterAll(stopAllServers);
+
+  test('--exec output: each line an event; shutdown ends the stream with a close event', async () => {
+    const server = await startServer([
+      '--exec',
+      `/bin/sh -c 'echo one; printf "two\\nthree\\n"; sleep 30'`,
+    ]);
+    const client = await SseClient.open(`${server.httpUrl}/cmd`);
+    await waitFor(() => client.json('push').length === 3 || undefined, 'three lines');
+    expect(client.json<{ data: string }>('push').map((p) => p.data)).toEqual([
+      'one',
+      'two',
+      'three',
+    ]);
+    await server.stop();
+    await client.untilEnded();
+    expect(client.json('close')).toEqual([
+      { type: 'close', code: 1001, reason: 'server shutting down' },
+    ]);
+  });
+
+  test('an HTTP/1.0 request gets a body that ends with the connection, no chunks', async () => {
+    const server = await startServer(SLOW);
+    const socket = net.connect(server.port, server.host);
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    socket.write('GET /old HTTP/1.0\r\nAccept: text/event-stream\r\n\r\n');
+    try {
+      await waitFor(() => text.includes('event: push'), 'the hello');
+      expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(text).toContain('Connection: close\r\n');
+      expect(text).not.toMatch(/transfer-encoding/i);
+      expect(text).toMatch(/\r\n\r\nretry: \d+\n\nid: /);
+    } finally {
+      socket.destroy();
+    }
+  });
 
   test('origin rules, --max-clients and refusal codes apply to event streams', async () => {
     const server = await startServer([
