@@ -127,6 +127,13 @@ describe('Server-Sent Events', () => {
     await server.waitForLog(/400 for .* GET \/x\?format=text: .* \[BAD_REQUEST\]/);
   });
 
+  test('without origin rules, any page may read a stream, but never with its cookies', async () => {
+    const client = await sse('/cors', { Origin: 'https://elsewhere.example' });
+    expect(client.status).toBe(200);
+    expect(client.headers['access-control-allow-origin']).toBe('*');
+    expect(client.headers['access-control-allow-credentials']).toBeUndefined();
+  });
+
   test('a client that leaves ends its worker', async () => {
     const client = await sse('/leaving');
     const hello = await client.until((e) => e.event === 'push', 'the hello');
@@ -192,6 +199,7 @@ describe('Server-Sent Events: admission as for a WebSocket', () => {
     try {
       expect(allowed.status).toBe(200);
       expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example');
+      expect(allowed.headers['access-control-allow-credentials']).toBe('true');
       await allowed.until((e) => e.event === 'push', 'the hello');
       const second = await SseClient.open(url, { Origin: 'https://app.example' });
       await second.untilEnded();

@@ -119,6 +119,22 @@ interface Admission {
   giveUp(): void;
 }
 
+/**
+ * CORS for an event stream (EventSource obeys it). A page of another origin that the
+ * origin rules allowed (--origin, --same-origin) may read it with its cookies; without
+ * rules, any page may read it, but without credentials (`*`): the browser then sends no
+ * cookie, so a token in a cookie (--auth-cookie) cannot be used by another site's page.
+ */
+function corsHeaders(origin: string | undefined, policySet: boolean): [string, string][] {
+  if (origin === undefined) return [];
+  if (!policySet) return [['Access-Control-Allow-Origin', '*']];
+  return [
+    ['Access-Control-Allow-Origin', origin],
+    ['Access-Control-Allow-Credentials', 'true'],
+    ['Vary', 'Origin'],
+  ];
+}
+
 /** 503: no worker came in time; come back after `retryAfterS`. */
 function noWorker(retryAfterS: number): Refusal {
   return {
@@ -247,20 +263,17 @@ export class UpgradeHandler {
       return;
     }
     this.options.onEventStream?.();
-    // An allowed page of another origin may read the stream (EventSource is CORS-bound).
-    const cors: [string, string][] =
-      origin === undefined
-        ? []
-        : [
-            ['Access-Control-Allow-Origin', origin],
-            ['Access-Control-Allow-Credentials', 'true'],
-            ['Vary', 'Origin'],
-          ];
+    const cors = corsHeaders(origin, this.originPolicySet());
     const extra = (this.options.httpHeaders ?? []).map(([n, v]): [string, string] => [n, v]);
     this.complete(admitted, Buffer.alloc(0), {
       transport: 'sse',
       responseHeaders: [...cors, ...extra],
     });
+  }
+
+  /** Whether --origin or --same-origin names who may connect. */
+  private originPolicySet(): boolean {
+    return this.options.allowedOrigins.length > 0 || this.options.sameOrigin === true;
   }
 
   /** An event-stream request's own checks: GET, a Host, the origin rules. */
