@@ -116,7 +116,7 @@ export class Metrics {
     });
     this.connections = new Counter({
       name: `${PREFIX}connections_total`,
-      help: 'WebSocket handshakes by outcome: "upgraded", or the HTTP status the request was refused with.',
+      help: 'WebSocket handshakes and event-stream requests by outcome: "upgraded", "sse" (a stream handed to its worker), or the HTTP status the request was refused with.',
       labelNames: ['outcome'],
       registers,
     });
