@@ -45,6 +45,10 @@ const AUTH_DEFAULTS = {
     url: undefined,
     timeout: 3,
   },
+};
+
+/** No hooks, no presence TTL beyond the default. */
+const LIFECYCLE_DEFAULTS = {
   lifecycle: {
     onConnect: undefined,
     onDisconnect: undefined,
@@ -53,8 +57,21 @@ const AUTH_DEFAULTS = {
     vacateGrace: 5,
     presenceTtl: 15,
   },
-  maxLifetime: 0,
-  idleTimeout: 0,
+};
+
+/** Commands run as the server's user, without limits. */
+const SANDBOX_DEFAULTS = {
+  sandbox: {
+    command: {
+      lineBuffered: false,
+      nproc: undefined,
+      rlimits: {},
+      tools: { prlimit: undefined, stdbuf: undefined },
+      user: undefined,
+    },
+    cpuPercent: undefined,
+    memory: undefined,
+  },
 };
 
 const usageError = (...argv: string[]): string => expectUsageError(argv);
@@ -91,6 +108,8 @@ describe('parseCommandLine', () => {
       connectRate: undefined,
       ...WEBSOCKETD_DEFAULTS,
       ...AUTH_DEFAULTS,
+      ...LIFECYCLE_DEFAULTS,
+      ...SANDBOX_DEFAULTS,
       ...LIFETIME_DRAIN_DEFAULTS,
     });
   });
@@ -160,6 +179,8 @@ describe('parseCommandLine', () => {
       connectRate: undefined,
       ...WEBSOCKETD_DEFAULTS,
       ...AUTH_DEFAULTS,
+      ...LIFECYCLE_DEFAULTS,
+      ...SANDBOX_DEFAULTS,
       ...LIFETIME_DRAIN_DEFAULTS,
     });
   });
