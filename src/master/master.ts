@@ -163,6 +163,7 @@ export class Master {
         trustedProxies: parseTrustProxy(config.trustProxy),
         limits,
         onUpgraded: () => metrics.connection('upgraded'),
+        onEventStream: () => metrics.connection('sse'),
         gate,
         draining: () => this.drainer.unavailable(),
       },
