@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import os from 'node:os';
 import path from 'node:path';
 import { sample, scrape } from '../helpers/metrics';
+import { childrenOf, isAlive } from '../helpers/proc';
 import { writeScript } from '../helpers/script';
 import {
   NODE_ARGS,
@@ -136,9 +137,26 @@ describe('--exec-user: refusals at start', () => {
 
 const asRoot = ROOT_USER ? describe : describe.skip;
 
+asRoot('--exec-user for --channel-exec', () => {
+  test("the channel's command runs as nobody too: its id -u is published", async () => {
+    const server = await startServer([
+      '--channel-exec',
+      `/ids=sh -c 'while :; do id -u; sleep 0.2; done'`,
+      '--exec-user',
+      'nobody',
+      '--no-demo',
+    ]);
+    const client = await WsClient.open(`${server.url}ids`);
+    await client.until((m) => m.length >= 1, 'a published id');
+    expect(client.messages[0]).toBe(String(NOBODY));
+    client.terminate();
+  });
+});
+
 asRoot('--exec-user in a server that is not root (AmbientCapabilities, as the unit gives)', () => {
   test('the command runs as nobody and keeps none of the capabilities that allowed the switch', async () => {
-    // The server as uid 1 (daemon) holding CAP_SETUID and CAP_SETGID as ambient capabilities.
+    // The server as uid 1 (daemon) holding CAP_SETUID, CAP_SETGID and CAP_KILL as ambient
+    // capabilities, as the unit gives them.
     const server = await serverReady(
       spawn(
         'setpriv',
@@ -146,8 +164,8 @@ asRoot('--exec-user in a server that is not root (AmbientCapabilities, as the un
           '--reuid=1',
           '--regid=1',
           '--clear-groups',
-          '--inh-caps=+setuid,+setgid',
-          '--ambient-caps=+setuid,+setgid',
+          '--inh-caps=+setuid,+setgid,+kill',
+          '--ambient-caps=+setuid,+setgid,+kill',
           process.execPath,
           ...NODE_ARGS,
           '--port',
@@ -168,7 +186,14 @@ asRoot('--exec-user in a server that is not root (AmbientCapabilities, as the un
       'CapEff:\t0000000000000000',
       'CapAmb:\t0000000000000000',
     ]);
+    const worker = await waitFor(async () => {
+      const response = await fetch(`${server.httpUrl}/status`);
+      return ((await response.json()) as { clients: { pid: number }[] }).clients[0]?.pid;
+    }, 'the worker');
+    const command = await waitFor(() => childrenOf(worker)[0]?.pid, 'the command');
     client.terminate();
+    // The server, not root, can still end its command running as another user (CAP_KILL).
+    await waitFor(() => !isAlive(command) || undefined, 'the command ended');
   });
 });
 if (!ROOT_USER) console.log('isolation: not root, the user switch and limit tests are NOT run');

@@ -55,7 +55,7 @@ describe('systemd unit', () => {
     expect(`${stdout}${stderr}`.trim()).toBe('');
   });
 
-  test('systemd-analyze security rates the unit OK (2.4 with the isolation settings; 5.8 before)', async () => {
+  test('systemd-analyze security rates the unit OK (2.5 with the isolation settings; 5.8 before)', async () => {
     const { stdout } = await run('systemd-analyze', [
       'security',
       '--offline=true',
@@ -76,8 +76,8 @@ describe('systemd unit', () => {
       'ProtectHome=yes',
       'PrivateTmp=yes',
       'Delegate=pids memory cpu', // client cgroups (docs/isolation.md)
-      'AmbientCapabilities=CAP_SETUID CAP_SETGID', // --exec-user
-      'CapabilityBoundingSet=CAP_SETUID CAP_SETGID',
+      'AmbientCapabilities=CAP_SETUID CAP_SETGID CAP_KILL', // --exec-user
+      'CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_KILL',
       `EnvironmentFile=-${envFile}`,
     ]) {
       expect(unit.split('\n')).toContain(line);

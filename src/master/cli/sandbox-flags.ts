@@ -11,7 +11,8 @@ import { UsageError } from './usage-error';
 export const SANDBOX_OPTIONS = {
   'exec-user': {
     type: 'string',
-    describe: 'USER[:GROUP]: commands run as this user (needs root or CAP_SETUID+CAP_SETGID)',
+    describe:
+      'USER[:GROUP]: commands run as this user (needs root, or CAP_SETUID, CAP_SETGID, CAP_KILL)',
   },
   'exec-limit': {
     type: 'string',
