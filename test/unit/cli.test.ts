@@ -1,5 +1,7 @@
 import type { ServerConfig } from '../../src/shared/config';
 import {
+  AUTH_OFF,
+  LIFECYCLE_DEFAULTS,
   isolatePushWsEnvironment,
   parseFlags,
   usageError as expectUsageError,
@@ -30,26 +32,8 @@ const WEBSOCKETD_DEFAULTS = {
 
 /** Authentication off (test/unit/auth-flags.test.ts has the rest). */
 const AUTH_DEFAULTS = {
-  auth: {
-    secretFile: undefined,
-    publicKeyFile: undefined,
-    cookie: undefined,
-    audience: undefined,
-    issuer: undefined,
-    leeway: 5,
-    privateChannels: [],
-    allowAnonymous: false,
-    url: undefined,
-    timeout: 3,
-  },
-  lifecycle: {
-    onConnect: undefined,
-    onDisconnect: undefined,
-    onChannel: undefined,
-    hookTimeout: 5,
-    vacateGrace: 5,
-    presenceTtl: 15,
-  },
+  auth: AUTH_OFF,
+  lifecycle: LIFECYCLE_DEFAULTS,
   maxLifetime: 0,
   idleTimeout: 0,
 };

@@ -1,6 +1,7 @@
 import { WORKER_CONFIG_ENV, workerConfigOf, type ServerConfig } from '../../src/shared/config';
 import { parseWorkerConfig } from '../../src/shared/worker-config';
 import { VALID_WORKER_CONFIG } from '../helpers/worker-config';
+import { AUTH_OFF, LIFECYCLE_DEFAULTS } from '../helpers/cli';
 
 const valid = VALID_WORKER_CONFIG;
 const text = (fields: object): string => JSON.stringify(fields);
@@ -47,26 +48,8 @@ describe('parseWorkerConfig', () => {
       headers: { all: [], ws: [], http: [] },
       maxLifetime: 60,
       idleTimeout: 0,
-      auth: {
-        secretFile: '/etc/push-websocket/secret',
-        publicKeyFile: undefined,
-        cookie: undefined,
-        audience: undefined,
-        issuer: undefined,
-        leeway: 5,
-        privateChannels: ['/user/*'],
-        allowAnonymous: false,
-        url: undefined,
-        timeout: 3,
-      },
-      lifecycle: {
-        onConnect: undefined,
-        onDisconnect: undefined,
-        onChannel: undefined,
-        hookTimeout: 5,
-        vacateGrace: 5,
-        presenceTtl: 15,
-      },
+      auth: { ...AUTH_OFF, secretFile: '/etc/push-websocket/secret', privateChannels: ['/user/*'] },
+      lifecycle: LIFECYCLE_DEFAULTS,
     };
     const sent = workerConfigOf(server, '1.2.3');
     expect(sent).toMatchObject({
