@@ -3,6 +3,7 @@
  * serialization: bytes travel as base64). One place for both sides' shapes. Published
  * messages travel apart, on the publish pipe (src/shared/publish-stream.ts).
  */
+import type { LimitName } from './command-sandbox';
 
 /** What the master hands a worker together with the client's socket. */
 export interface ClientHandoff {
@@ -42,7 +43,16 @@ export interface ClientHandoff {
    * leeway, or --auth-url's `expire_at`): the worker then closes it with 4001.
    */
   expiresAt?: number;
+  /**
+   * How the client is served: a WebSocket (absent, or 'websocket'), or a Server-Sent
+   * Events stream ('sse': the worker writes the HTTP response head, then events).
+   */
+  transport?: Transport;
+  /** SSE: headers the master adds to the response head (CORS, --header, --header-http). */
+  responseHeaders?: [string, string][];
 }
+
+export type Transport = 'websocket' | 'sse';
 
 /** The last offset a client has of its channel, in the channel's epoch. */
 export interface StreamPosition {
@@ -124,4 +134,9 @@ export type WorkerMessage =
    */
   | { type: 'closed'; code: number | undefined; side: 'client' | 'server'; frames: number }
   /** The --exec command's pid: the master ends its process group if the worker dies. */
-  | { type: 'command'; pid: number };
+  | { type: 'command'; pid: number }
+  /**
+   * A sandbox limit ended the client's command (the client is closed with 4005): which
+   * one, and how it was seen (a signal, the process count), for one log line and a count.
+   */
+  | { type: 'limit'; limit: LimitName; detail: string };

@@ -16,7 +16,7 @@ export const AUTH_OFF: AuthSettings = {
 };
 
 /** The lifecycle settings with no hook or presence flag. */
-export const LIFECYCLE_DEFAULTS: ServerConfig['lifecycle'] = {
+export const LIFECYCLE_OFF: ServerConfig['lifecycle'] = {
   onConnect: undefined,
   onDisconnect: undefined,
   onChannel: undefined,

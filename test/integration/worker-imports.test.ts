@@ -30,12 +30,14 @@ function loadedBy(config: WorkerConfig, atReady = false, entry = UNBUNDLED): str
 
 /** What every worker loads: the pure protocol code, the shared settings, its own files. */
 const EVERY_WORKER = [
+  'dist/src/shared/command-sandbox.js',
   'dist/src/shared/config.js',
   'dist/src/shared/protocol/close-codes.js',
   'dist/src/shared/protocol/constants.js',
   'dist/src/shared/protocol/frame.js',
   'dist/src/shared/protocol/message-buffer.js',
   'dist/src/shared/protocol/receiver.js',
+  'dist/src/shared/protocol/sse.js',
   'dist/src/shared/protocol/utf8.js',
   'dist/src/shared/publish-stream.js',
   'dist/src/shared/quit-words.js',
@@ -50,12 +52,14 @@ const EVERY_WORKER = [
   'dist/workers/publish-source.js',
   'dist/workers/push-worker.js',
   'dist/workers/session.js',
+  'dist/workers/sse-endpoint.js',
   'dist/workers/warm-up.js',
   'dist/workers/websocket-endpoint.js',
 ];
 
 /** What only a worker that runs a command loads (--exec at start, --dir at hand-off). */
 const COMMAND_PARTS = [
+  'dist/src/shared/client-cgroup.js',
   'dist/src/shared/host-port.js',
   'dist/src/shared/line-splitter.js',
   'dist/src/shared/pass-environment.js',
@@ -65,6 +69,7 @@ const COMMAND_PARTS = [
   'dist/workers/command-endpoint.js',
   'dist/workers/command-environment.js',
   'dist/workers/command-source.js',
+  'dist/workers/limit-watch.js',
 ];
 
 /**
@@ -79,6 +84,7 @@ describe("the worker's require graph", () => {
 
   test('at ready, only its settings: the rest loads while it waits for a client', () => {
     expect(loadedBy(VALID_WORKER_CONFIG, true)).toEqual([
+      'dist/src/shared/command-sandbox.js', // the sandbox's limit names, checked in the settings
       'dist/src/shared/config.js',
       'dist/src/shared/protocol/constants.js',
       'dist/src/shared/worker-config.js',

@@ -1,7 +1,7 @@
 import { WORKER_CONFIG_ENV, workerConfigOf, type ServerConfig } from '../../src/shared/config';
 import { parseWorkerConfig } from '../../src/shared/worker-config';
 import { VALID_WORKER_CONFIG } from '../helpers/worker-config';
-import { AUTH_OFF, LIFECYCLE_DEFAULTS } from '../helpers/cli';
+import { AUTH_OFF, LIFECYCLE_OFF } from '../helpers/cli';
 
 const valid = VALID_WORKER_CONFIG;
 const text = (fields: object): string => JSON.stringify(fields);
@@ -48,8 +48,9 @@ describe('parseWorkerConfig', () => {
       headers: { all: [], ws: [], http: [] },
       maxLifetime: 60,
       idleTimeout: 0,
+      drainSeconds: 30,
       auth: { ...AUTH_OFF, secretFile: '/etc/push-websocket/secret', privateChannels: ['/user/*'] },
-      lifecycle: LIFECYCLE_DEFAULTS,
+      lifecycle: LIFECYCLE_OFF,
     };
     const sent = workerConfigOf(server, '1.2.3');
     expect(sent).toMatchObject({

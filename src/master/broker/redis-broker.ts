@@ -19,6 +19,8 @@ import {
   instancesTopic,
   decodeClientMessage,
   decodePublication,
+  decodeNotice,
+  encodeNotice,
   encodeClientMessage,
   HISTORY_SCRIPT,
   idempotencyKeyName,
@@ -255,6 +257,19 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     }
   }
 
+  async notify(channel: string, data: string): Promise<void> {
+    this.checkChannel(channel);
+    this.checkUp();
+    try {
+      await this.commands.publish(
+        publicationTopic(this.prefix, channel),
+        encodeNotice(this.instanceId, data),
+      );
+    } catch (error) {
+      throw this.mapError(error, 'sending a notice');
+    }
+  }
+
   async subscribe(channel: string): Promise<void> {
     this.checkChannel(channel);
     const first = this.counts.add(channel);
@@ -382,6 +397,11 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     const channel = topic.slice(publicationTopic(this.prefix, '').length);
     // A message may still arrive just after the last unsubscribe: not ours any more.
     if (channel !== BROADCAST_CHANNEL && !this.counts.has(channel)) return;
+    const notice = decodeNotice(message);
+    if (notice !== undefined) {
+      if (notice.from !== this.instanceId) this.emit('notice', channel, notice.data);
+      return;
+    }
     const publication = decodePublication(channel, message);
     if (publication !== undefined) this.emit('publication', publication);
   }
@@ -457,7 +477,11 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
  * primary on every (re)connect and checks the node's role once connected; it also
  * listens for the sentinels' +switch-master to leave a demoted primary at once.
  */
-function connect(target: RedisTarget, backoff: BackoffOptions, options: RedisOptions): Redis {
+export function connect(
+  target: RedisTarget,
+  backoff: BackoffOptions,
+  options: RedisOptions,
+): Redis {
   switch (target.kind) {
     case 'direct':
       return new Redis(target.url, options);
@@ -487,7 +511,7 @@ function connect(target: RedisTarget, backoff: BackoffOptions, options: RedisOpt
 }
 
 /** Closes a connection for good and waits for it to end (bounded), leaving no handle. */
-function disconnect(connection: Redis): Promise<void> {
+export function disconnect(connection: Redis): Promise<void> {
   if (connection.status === 'end') return Promise.resolve();
   if (connection.status === 'reconnecting') {
     // No socket, only the retry timer, which disconnect() clears: nothing to wait for.

@@ -1,3 +1,4 @@
+import type { LimitName } from '../../shared/command-sandbox';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RefusalCode } from '../../shared/protocol/reasons';
 import { WorkerMemory } from './worker-memory';
@@ -65,9 +66,12 @@ export function closeCodeLabel(code: number | undefined): string {
   return 'other';
 }
 
-/** `upgraded`, or the HTTP status a handshake was refused with. */
-export function outcomeLabel(outcome: 'upgraded' | number): string {
-  if (outcome === 'upgraded') return outcome;
+/**
+ * `upgraded` (a 101), `sse` (an event stream handed to its worker), or the HTTP status a
+ * handshake (or event-stream request) was refused with.
+ */
+export function outcomeLabel(outcome: 'upgraded' | 'sse' | number): string {
+  if (outcome === 'upgraded' || outcome === 'sse') return outcome;
   return Number.isInteger(outcome) && outcome >= 100 && outcome <= 599 ? String(outcome) : 'other';
 }
 
@@ -85,6 +89,7 @@ export class Metrics {
   private readonly sentFrames: Counter;
   private readonly backplaneUp: Gauge;
   private readonly hookRuns: Counter<'hook' | 'outcome'>;
+  private readonly limitKills: Counter<'limit'>;
   /** Read once per scrape (render), when given. */
   private readonly snapshot: (() => GaugeSnapshot) | undefined;
 
@@ -111,7 +116,7 @@ export class Metrics {
     });
     this.connections = new Counter({
       name: `${PREFIX}connections_total`,
-      help: 'WebSocket handshakes by outcome: "upgraded", or the HTTP status the request was refused with.',
+      help: 'WebSocket handshakes and event-stream requests by outcome: "upgraded", "sse" (a stream handed to its worker), or the HTTP status the request was refused with.',
       labelNames: ['outcome'],
       registers,
     });
@@ -160,6 +165,12 @@ export class Metrics {
       labelNames: ['hook', 'outcome'],
       registers,
     });
+    this.limitKills = new Counter({
+      name: `${PREFIX}limit_kills_total`,
+      help: 'Clients whose command a sandbox limit ended (close 4005), by limit: cpu, fsize, nproc, memory.',
+      labelNames: ['limit'],
+      registers,
+    });
     new Gauge({
       name: `${PREFIX}worker_memory_bytes`,
       help: 'Resident memory (RSS) of all worker processes, summed; pages they share count once per worker.',
@@ -170,6 +181,7 @@ export class Metrics {
     });
 
     this.connections.inc({ outcome: 'upgraded' }, 0);
+    this.connections.inc({ outcome: 'sse' }, 0);
     this.setGauges({ clients: 0, channels: 0, workers: { idle: 0, serving: 0, starting: 0 } });
     this.backplaneUp.set(0);
 
@@ -180,7 +192,7 @@ export class Metrics {
   }
 
   /** A handshake ended: `upgraded` (101 sent), or the status it was refused with. */
-  connection(outcome: 'upgraded' | number): void {
+  connection(outcome: 'upgraded' | 'sse' | number): void {
     this.connections.inc({ outcome: outcomeLabel(outcome) });
   }
 
@@ -202,6 +214,11 @@ export class Metrics {
   /** A client's first frame was sent `seconds` after its 101. */
   firstPush(seconds: number): void {
     this.firstPushDelay.observe(seconds);
+  }
+
+  /** A sandbox limit ended a client's command. */
+  limitKill(limit: LimitName): void {
+    this.limitKills.inc({ limit });
   }
 
   published(count = 1): void {
