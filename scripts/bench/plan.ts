@@ -10,6 +10,8 @@ export interface Plan {
   bursts: number;
   burstClients: number;
   burstSpreadMs: number;
+  /** Then `burstsAtOnce` bursts of `burstClients` all at once (no spread). */
+  burstsAtOnce: number;
   /** Concurrency steps (clients held), and the push window measured at each. */
   steps: number[];
   windowMs: number;
@@ -39,6 +41,7 @@ export const QUICK: Plan = {
   bursts: 2,
   burstClients: 20,
   burstSpreadMs: 100,
+  burstsAtOnce: 1,
   steps: [40],
   windowMs: 2500,
   stepCapMs: 30000,
@@ -61,6 +64,7 @@ export const FULL: Plan = {
   bursts: 5,
   burstClients: 20,
   burstSpreadMs: 100,
+  burstsAtOnce: 3,
   steps: [100, 500, 1000, 2000, 2500],
   windowMs: 6000,
   stepCapMs: 240000,
