@@ -11,6 +11,7 @@ import { LifecycleHooks } from './hooks/lifecycle-hooks';
 import { PRESENCE_PREFIX, presenceRoute } from './http/presence-route';
 import { createPresence } from './presence';
 import { Presence } from './presence/presence';
+import { PresenceFrames } from './presence/presence-frames';
 import type { Gate } from './auth/gate';
 import { FrameTally } from './observability/frame-tally';
 import { AcceptErrors } from './observability/accept-errors';
@@ -110,8 +111,14 @@ export class Master {
         redis: config.redis,
         instanceId: channels.relay.instanceId,
         ttlMs: config.lifecycle.presenceTtl * 1000,
+        vacateGraceMs: config.lifecycle.vacateGrace * 1000,
         logger,
       }),
+      lifecycle,
+    );
+    this.presence.store.onChannel = (channel, event) =>
+      hooks.tell({ event, channel, at: new Date() });
+    new PresenceFrames(channels.relay, channels.broker, (line) => logger.debug(line)).listen(
       lifecycle,
     );
     // The pool's listener needs the pool (quits terminate workers; counts and metrics

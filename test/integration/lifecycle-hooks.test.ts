@@ -175,6 +175,25 @@ describe('lifecycle hooks', () => {
     }
   });
 
+  test('--on-channel runs once when a channel is occupied and once when it is vacated after the grace', async () => {
+    const file = path.join(dir, 'channel.log');
+    const hook = `${path.join(dir, 'record.sh')} ${file}`;
+    const server = await startServer([...FAST, '--on-channel', hook, '--vacate-grace', '1']);
+    const channelRuns = (): Run[] => runs(file).filter((run) => run.channel === '/lobby');
+    const first = track(await WsClient.open(`ws://${server.host}:${server.port}/lobby`));
+    await hello(first);
+    const second = track(await WsClient.open(`ws://${server.host}:${server.port}/lobby`));
+    await hello(second);
+    await waitFor(() => channelRuns().length === 1, 'occupied');
+    first.ws.close(1000);
+    second.ws.close(1000);
+    await waitFor(() => channelRuns().length === 2, 'vacated');
+    expect(channelRuns().map((run) => [run.event, run.client])).toEqual([
+      ['occupied', ''],
+      ['vacated', ''],
+    ]);
+  });
+
   test('a hook that hangs is killed at --hook-timeout and delays no handshake', async () => {
     const pids = path.join(dir, 'hang.pids');
     const server = await startServer([

@@ -14,6 +14,8 @@ export interface FeedOptions {
   json: boolean;
   /** A returning client: the last position it had (?since=&epoch=). */
   since?: StreamPosition;
+  /** It wants its channel's join and leave frames (?presence=1; JSON clients). */
+  presence?: boolean;
 }
 
 export interface OpenedFeed {
@@ -107,7 +109,12 @@ export class ChannelRelay {
    * stands, and for a returning one, its history.
    */
   async open(channel: string, options: FeedOptions): Promise<OpenedFeed> {
-    const feed = new ClientFeed(channel, options.json, this.logger);
+    const feed = new ClientFeed(
+      channel,
+      options.json,
+      this.logger,
+      options.json && options.presence === true,
+    );
     // A client that will be told a position (a JSON one, a returning one) holds what
     // comes live from now on until the history read orders it: set before the feed can
     // receive anything, since the channel may already be subscribed (another client's
@@ -232,6 +239,21 @@ export class ChannelRelay {
     this.broker.unsubscribe(feed.channel).catch((error: Error) => {
       this.logger.debug(`unsubscribe ${feed.channel}: ${error.message}`);
     });
+  }
+
+  /**
+   * A join or leave frame (`json`: its text) to the clients of `channel` here that asked
+   * for them; returns how many. Not sequenced: it has no offset.
+   */
+  notice(channel: string, json: string): number {
+    let frames: PublishedFrames | undefined;
+    let count = 0;
+    for (const feed of this.byChannel.get(channel) ?? []) {
+      if (!feed.presence) continue;
+      feed.forward((frames ??= PublishedFrames.notice(json)));
+      count++;
+    }
+    return count;
   }
 
   private onPublication(publication: Publication): void {

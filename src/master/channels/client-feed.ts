@@ -31,6 +31,8 @@ export class ClientFeed {
     /** The client asked for JSON frames (?format=json). */
     readonly json: boolean,
     private readonly logger: Logger,
+    /** The client asked for join and leave frames (?presence=1, JSON clients only). */
+    readonly presence = false,
   ) {}
 
   /**

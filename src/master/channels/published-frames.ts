@@ -40,6 +40,14 @@ export class PublishedFrames {
   }
 
   /**
+   * A notice for JSON clients (frame(false) must not be asked for): a join or leave
+   * frame, `json` its whole text. It carries no offset: it is not history.
+   */
+  static notice(json: string): PublishedFrames {
+    return new PublishedFrames('', undefined, json);
+  }
+
+  /**
    * A publication to a channel (or to every channel): one instance per publication
    * object, so the relay's fan-out and a recovering client's delivery share its frames.
    */

@@ -9,6 +9,8 @@ export interface SubscriptionRequest {
   format: FrameFormat;
   /** ?since=OFFSET&epoch=EPOCH: a returning client's last position. */
   since?: StreamPosition;
+  /** ?presence=1 (JSON clients): join and leave frames of its channel. */
+  presence?: true;
 }
 
 /** Why a request target is no channel request (the upgrade refuses it with 400). */
@@ -44,15 +46,23 @@ export function subscriptionRequest(target: string): Result<SubscriptionRequest,
   const query = url.searchParams;
   const format = query.get('format') ?? 'text';
   if (format !== 'text' && format !== 'json') return bad('format must be json or text');
+  const presence = query.get('presence');
+  if (presence !== null && presence !== '0' && presence !== '1') {
+    return bad('presence must be 1 or 0');
+  }
+  // Join and leave frames are JSON objects: a plain-text client could not tell them apart.
+  if (presence === '1' && format !== 'json') return bad('presence=1 needs format=json');
+  const wanted: SubscriptionRequest =
+    presence === '1' ? { channel, format, presence: true } : { channel, format };
   const since = query.get('since');
   const epoch = query.get('epoch');
-  if (since === null && epoch === null) return ok({ channel, format });
+  if (since === null && epoch === null) return ok(wanted);
   if (since === null || epoch === null) return bad('since and epoch go together');
   if (!/^\d{1,15}$/.test(since)) return bad('since must be an offset (a whole number)');
   if (epoch.length > MAX_EPOCH_CHARS || !/^[\w.-]*$/.test(epoch)) {
     return bad('epoch is not one this server gives');
   }
-  return ok({ channel, format, since: { offset: Number(since), epoch } });
+  return ok({ ...wanted, since: { offset: Number(since), epoch } });
 }
 
 /**

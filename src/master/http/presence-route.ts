@@ -20,14 +20,15 @@ export function presenceRoute(presence: Presence): Route {
     methods: ['GET', 'HEAD'],
     async handle({ url, res, refuse }) {
       const rest = url.pathname.slice(PRESENCE_PREFIX.length);
-      const channel = normaliseChannel(rest === '' ? '/' : rest);
-      if (typeof channel !== 'string') {
+      const named = normaliseChannel(rest === '' ? '/' : rest);
+      if (!named.ok) {
         return refuse({
           status: 400,
           code: RefusalCode.BadChannel,
-          reason: `Bad channel: ${channel.error}`,
+          reason: `Bad channel: ${named.error}`,
         });
       }
+      const channel = named.value;
       let body;
       try {
         body = await presence.answer(channel);

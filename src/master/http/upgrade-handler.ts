@@ -233,7 +233,11 @@ export class UpgradeHandler {
     // Subscribed (and recovered) while a worker is found: nothing published meanwhile is lost.
     const [worker, opened] = await Promise.all([
       this.pool.acquire(),
-      this.relay.open(wanted.channel, { json: wanted.format === 'json', since: wanted.since }),
+      this.relay.open(wanted.channel, {
+        json: wanted.format === 'json',
+        since: wanted.since,
+        presence: wanted.presence,
+      }),
     ]);
     const giveUp = (): void => {
       reservation.cancel();
@@ -284,6 +288,7 @@ export class UpgradeHandler {
       }
       this.options.onUpgraded?.();
       const client = reservation.admit(worker, remote, wanted.channel, identity?.user);
+      if (wanted.presence === true) client.presence = true;
       this.pool.assign(worker, client);
       const { id } = client;
       const facts = requestFacts(req, socket, who, route);
