@@ -11,14 +11,13 @@
  * medians, and ours against each floor.
  */
 import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { numberArg } from '../../lib/args';
 import { freePort } from '../../lib/free-port';
 import { ServerProcess } from '../../lib/server-process';
 import { churnRun } from '../arrivals';
 import { CHURN_CONCURRENCY } from '../plan';
-import { FLOOR_NODE_FLAGS, ours } from '../servers';
+import { floorServer, ours } from '../servers';
 import { settle } from '../settle';
 import { round, spread } from '../stats';
 
@@ -33,21 +32,6 @@ const rounds = numberArg('rounds', args.rounds, { min: 1, max: 10 });
 const clients = numberArg('clients', args.clients, { min: 8, max: 1000 });
 const kinds = args.kinds.split(',');
 
-function floor(port: number, nodeFlags: string[], extra: string[] = []): ServerProcess {
-  return ServerProcess.spawn(
-    process.execPath,
-    [
-      path.join(__dirname, '../floor-server.js'),
-      '--port',
-      String(port),
-      '--interval',
-      '1',
-      ...extra,
-    ],
-    { env: { ...process.env, FLOOR_NODE_FLAGS: nodeFlags.join(' ') } },
-  );
-}
-
 function start(kind: string, port: number): ServerProcess {
   switch (kind) {
     case 'ours0':
@@ -55,11 +39,11 @@ function start(kind: string, port: number): ServerProcess {
     case 'ours':
       return ours([])(port);
     case 'floor':
-      return floor(port, FLOOR_NODE_FLAGS);
+      return floorServer(port);
     case 'floor-pool':
-      return floor(port, []);
+      return floorServer(port, { nodeFlags: [] });
     case 'floor-2':
-      return floor(port, FLOOR_NODE_FLAGS, ['--max-starting', String(os.cpus().length)]);
+      return floorServer(port, { args: ['--max-starting', String(os.cpus().length)] });
     default:
       throw new Error(`unknown kind ${kind}`);
   }

@@ -26,7 +26,7 @@ import { ServerProcess } from '../../lib/server-process';
 import { sleep } from '../../lib/sleep';
 import { broadcastOnce } from '../broadcast';
 import { openClients } from '../load-client';
-import { FLOOR_NODE_FLAGS, PUBLISH_TOKEN } from '../servers';
+import { PUBLISH_TOKEN, floorServer } from '../servers';
 import { round, spread } from '../stats';
 
 interface Options {
@@ -95,17 +95,7 @@ function start(kind: string, port: number, options: Options): ServerProcess {
       return ServerProcess.builtIn(options.base, oursArgs, { env });
     }
     case 'relay':
-      return ServerProcess.spawn(
-        process.execPath,
-        [
-          path.join(__dirname, '../floor-server.js'),
-          '--port',
-          String(port),
-          '--interval',
-          interval,
-        ],
-        { env: { ...process.env, FLOOR_NODE_FLAGS: FLOOR_NODE_FLAGS.join(' ') } },
-      );
+      return floorServer(port, { interval });
     default:
       // DIR/: our server as built in DIR (another build, for before/after pairs)
       if (kind.startsWith('/')) return ServerProcess.builtIn(kind, oursArgs, { env });

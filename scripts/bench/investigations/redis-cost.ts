@@ -10,19 +10,16 @@
  * publication, the publications a second, and the CPU of the masters. `--history N`
  * runs the instances with --history N (publications kept in a Redis stream).
  */
-import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { numberArg, numberListArg } from '../../lib/args';
-import { freePort } from '../../lib/free-port';
 import { cpuSeconds } from '../../lib/proc';
-import { LoggedProcess, ServerProcess } from '../../lib/server-process';
+import { ServerProcess } from '../../lib/server-process';
 import { sleep } from '../../lib/sleep';
 import { BenchClient } from '../load-client';
+import { benchRedis } from '../redis-server';
 import { PUBLISH_TOKEN } from '../servers';
 import { round } from '../stats';
-
-const REDIS_SERVER = '/usr/bin/redis-server';
 
 const { values: args } = parseArgs({
   options: {
@@ -36,19 +33,6 @@ const counts = numberListArg('instances', args.instances, { min: 1, max: 8 });
 const publications = numberArg('publications', args.publications, { min: 1 });
 const concurrency = numberArg('concurrency', args.concurrency, { min: 1, max: 64 });
 const history = numberArg('history', args.history, { min: 0 });
-
-async function startRedis(): Promise<{ redis: LoggedProcess; url: string }> {
-  const port = await freePort();
-  const redis = new LoggedProcess(
-    spawn(
-      REDIS_SERVER,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
-  );
-  await redis.readyOn(/Ready to accept connections/, 15_000, 'redis-server');
-  return { redis, url: `redis://127.0.0.1:${port}` };
-}
 
 async function publish(port: number, n: number): Promise<void> {
   const response = await fetch(`http://127.0.0.1:${port}/publish`, {
@@ -68,7 +52,7 @@ interface Row {
 }
 
 async function measure(instances: number): Promise<Row> {
-  const { redis, url } = await startRedis();
+  const { redis, url } = await benchRedis();
   const flags = ['--port', '0', '--no-demo', '--redis', url];
   if (history > 0) flags.push('--history', String(history));
   const servers: ServerProcess[] = [];
