@@ -62,11 +62,12 @@ const LIFECYCLE_DEFAULTS = {
 /** Commands run as the server's user, without limits. */
 const SANDBOX_DEFAULTS = {
   sandbox: {
+    cgroups: true,
     command: {
       lineBuffered: false,
       nproc: undefined,
       rlimits: {},
-      tools: { prlimit: undefined, stdbuf: undefined },
+      tools: { prlimit: undefined, setpriv: undefined, stdbuf: undefined },
       user: undefined,
     },
     cpuPercent: undefined,
