@@ -64,6 +64,7 @@ const COMMAND_PARTS = [
   'dist/src/shared/line-splitter.js',
   'dist/src/shared/pass-environment.js',
   'dist/src/shared/process-group.js',
+  'dist/src/shared/result.js', // url-path's ok/fail (also failing on main before this)
   'dist/src/shared/url-path.js',
   'dist/workers/cgi-environment.js',
   'dist/workers/command-endpoint.js',
