@@ -121,8 +121,9 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
 
   constructor(options: RedisBrokerOptions) {
     super();
-    const target = parseRedisUrl(options.url);
-    if (typeof target === 'string') throw new RangeError(`bad Redis URL: ${target}`);
+    const parsed = parseRedisUrl(options.url);
+    if (!parsed.ok) throw new RangeError(`bad Redis URL: ${parsed.error}`);
+    const target = parsed.value;
     if (!isInstanceId(options.instanceId)) {
       throw new RangeError(`bad instance id ${JSON.stringify(options.instanceId)}`);
     }

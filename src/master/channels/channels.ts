@@ -34,6 +34,7 @@ export class Channels {
           config.maxMessageSize,
           logger,
           config.passenv,
+          config.sandbox?.command,
         ),
     );
   }

@@ -3,6 +3,7 @@ import type { ClientDirectory } from '../clients/client-directory';
 import { BurstLog } from './burst-log';
 import { canonicalAddress } from './client-address';
 import { ConnectRateTable, type ConnectRate } from './connect-rate';
+import { RefusalCode } from '../../shared/protocol/reasons';
 import type { RefusalHeaders } from './refusal';
 
 /** Seconds a client over --max-clients-per-ip is told to wait: a place frees when one of its clients leaves. */
@@ -19,6 +20,7 @@ export interface AddressLimitOptions {
 
 export interface AddressRefusal {
   status: 429;
+  code: typeof RefusalCode.RateLimited;
   reason: string;
   headers: RefusalHeaders;
 }
@@ -51,14 +53,14 @@ export function addressKey(address: string): string {
  * here, once per burst per address (BurstLog), so the caller refuses without a line.
  */
 export class AddressLimits {
-  private readonly rates: ConnectRateTable | undefined;
+  private rates: ConnectRateTable | undefined;
   private readonly log: BurstLog;
 
   constructor(
-    private readonly options: AddressLimitOptions,
+    private options: AddressLimitOptions,
     private readonly directory: ClientDirectory,
     warn: (line: string) => void,
-    now: () => number = Date.now,
+    private readonly now: () => number = Date.now,
   ) {
     this.rates =
       options.connectRate === undefined
@@ -69,6 +71,21 @@ export class AddressLimits {
       warn,
       (count) => `429: ${count} more handshake(s) refused from further addresses (address limits)`,
     );
+  }
+
+  /**
+   * The limits changed while running (SIGHUP; the directory holds --max-clients-per-ip
+   * itself). A changed --connect-rate starts every address with a full bucket.
+   */
+  setOptions(options: AddressLimitOptions): void {
+    const rate = JSON.stringify(options.connectRate);
+    if (rate !== JSON.stringify(this.options.connectRate)) {
+      this.rates =
+        options.connectRate === undefined
+          ? undefined
+          : new ConnectRateTable(options.connectRate, this.now);
+    }
+    this.options = options;
   }
 
   /** A new handshake from `address`: refused when over its --connect-rate. */
@@ -105,5 +122,6 @@ export class AddressLimits {
 }
 
 function refusal(reason: string, retryAfterS: number): AddressRefusal {
-  return { status: 429, reason, headers: { 'Retry-After': String(retryAfterS) } };
+  const headers = { 'Retry-After': String(retryAfterS) };
+  return { status: 429, code: RefusalCode.RateLimited, reason, headers };
 }

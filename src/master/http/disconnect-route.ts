@@ -2,7 +2,9 @@ import { BrokerDownError } from '../broker/types';
 import type { ClientControl, ClientTarget } from '../clients/client-control';
 import type { Logger } from '../observability/logger';
 import { readBoundedBody } from './bounded-body';
-import { CLIENT_ID, isAuthorized, parseJsonObject } from './publish';
+import { RefusalCode } from '../../shared/protocol/reasons';
+import { fail, ok, type Result } from '../../shared/result';
+import { badBody, CLIENT_ID, isAuthorized, parseJsonObject, WRONG_PUBLISH_TOKEN } from './publish';
 import type { Route } from './router';
 
 /** Seconds a caller is told to wait while the backplane is down. */
@@ -12,17 +14,17 @@ const DOWN_RETRY_AFTER_S = 5;
  * The body of POST /disconnect: JSON `{"client": ID}` or `{"user": "42"}`, exactly one.
  * Pure.
  */
-export function parseDisconnect(body: Buffer): ClientTarget | string {
+export function parseDisconnect(body: Buffer): Result<ClientTarget> {
   const parsed = parseJsonObject(body);
-  if (!parsed.ok) return parsed.error;
+  if (!parsed.ok) return parsed;
   const { client, user } = parsed.value;
-  if ((client === undefined) === (user === undefined)) return 'give "client" or "user"';
+  if ((client === undefined) === (user === undefined)) return fail('give "client" or "user"');
   if (client !== undefined) {
     const id = typeof client === 'number' || typeof client === 'string' ? String(client) : '';
-    return CLIENT_ID.test(id) ? { client: id } : '"client" must be a client id';
+    return CLIENT_ID.test(id) ? ok({ client: id }) : fail('"client" must be a client id');
   }
   const name = typeof user === 'number' || typeof user === 'string' ? String(user) : '';
-  return name === '' ? '"user" must be a non-empty string' : { user: name };
+  return name === '' ? fail('"user" must be a non-empty string') : ok({ user: name });
 }
 
 /**
@@ -42,11 +44,12 @@ export function disconnectRoute(
     handle(context) {
       const { req, res, refuse } = context;
       if (!isAuthorized(req.headers.authorization, token)) {
-        return refuse(401, 'Missing or wrong Bearer token', { 'WWW-Authenticate': 'Bearer' });
+        return refuse(WRONG_PUBLISH_TOKEN);
       }
       readBoundedBody(context, maxBytes, (body) => {
-        const target = parseDisconnect(body);
-        if (typeof target === 'string') return refuse(400, target);
+        const parsed = parseDisconnect(body);
+        if (!parsed.ok) return refuse(badBody(parsed.error));
+        const target = parsed.value;
         control.disconnect(target).then(
           ({ here, others }) => {
             const what =
@@ -54,7 +57,8 @@ export function disconnectRoute(
                 ? `client ${target.client}`
                 : `user ${JSON.stringify(target.user)}`;
             if ('client' in target && here === 0 && !others) {
-              return refuse(404, `No client #${target.client}`);
+              const reason = `No client #${target.client}`;
+              return refuse({ status: 404, code: RefusalCode.NotFound, reason });
             }
             logger.info(
               `POST /disconnect ${what}: ${here} client(s) closed here${others ? '; every other instance told' : ''}`,
@@ -68,8 +72,11 @@ export function disconnectRoute(
           },
           (error: unknown) => {
             if (!(error instanceof BrokerDownError)) return context.fail(error);
-            refuse(503, `Not disconnected: ${error.message}`, {
-              'Retry-After': String(DOWN_RETRY_AFTER_S),
+            refuse({
+              status: 503,
+              code: RefusalCode.NotDisconnected,
+              reason: `Not disconnected: ${error.message}`,
+              headers: { 'Retry-After': String(DOWN_RETRY_AFTER_S) },
             });
           },
         );

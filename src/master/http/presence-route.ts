@@ -1,6 +1,7 @@
 import { normaliseChannel } from '../../shared/channel-name';
 import type { Presence } from '../presence/presence';
 import { PresenceUnavailableError } from '../presence/types';
+import { RefusalCode } from '../../shared/protocol/reasons';
 import type { Route } from './router';
 
 /** The path prefix of GET /presence/CHANNEL. */
@@ -19,17 +20,26 @@ export function presenceRoute(presence: Presence): Route {
     methods: ['GET', 'HEAD'],
     async handle({ url, res, refuse }) {
       const rest = url.pathname.slice(PRESENCE_PREFIX.length);
-      const channel = normaliseChannel(rest === '' ? '/' : rest);
-      if (typeof channel !== 'string') return refuse(400, `Bad channel: ${channel.error}`);
+      const named = normaliseChannel(rest === '' ? '/' : rest);
+      if (!named.ok) {
+        return refuse({
+          status: 400,
+          code: RefusalCode.BadChannel,
+          reason: `Bad channel: ${named.error}`,
+        });
+      }
+      const channel = named.value;
       let body;
       try {
         body = await presence.answer(channel);
       } catch (error) {
         if (!(error instanceof PresenceUnavailableError)) throw error;
         const reason = error.message.charAt(0).toUpperCase() + error.message.slice(1);
-        return refuse(503, reason, {
-          'Retry-After': String(RETRY_AFTER_S),
-          'Cache-Control': 'no-store',
+        return refuse({
+          status: 503,
+          code: RefusalCode.PresenceUnavailable,
+          reason,
+          headers: { 'Retry-After': String(RETRY_AFTER_S), 'Cache-Control': 'no-store' },
         });
       }
       res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });

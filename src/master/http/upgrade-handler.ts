@@ -18,12 +18,14 @@ import type { ClientDirectory } from '../clients/client-directory';
 import type { Logger } from '../observability/logger';
 import { handOffSocket } from '../pool/handoff';
 import { WorkerState, type Worker } from '../pool/worker';
-import type { WorkerPool } from '../pool/worker-pool';
+import type { Unavailable, WorkerPool } from '../pool/worker-pool';
 import type { TrustedProxies } from './client-address';
 import { identifyClient, type ClientIdentity } from './client-identity';
 import type { ConnectionGuard } from './connection-guard';
-import type { RefusalHeaders, Refusals } from './refusal';
-import { describeRequest } from './router';
+import type { Refusal, Refusals } from './refusal';
+import { RefusalCode } from '../../shared/protocol/reasons';
+import { ok } from '../../shared/result';
+import { describeRequest, NOT_FOUND } from './router';
 import { ScriptDirectory, type ScriptRoute } from './script-dir';
 import { splitRequestTarget } from '../../shared/url-path';
 import { upgradeHeaders } from './extra-headers';
@@ -58,6 +60,8 @@ export interface UpgradeOptions {
   gate?: Gate;
   /** --auth-cookie: the cookie a token may come in (taken out of a command's HTTP_COOKIE). */
   authCookie?: string;
+  /** While the instance drains: why no new client is taken (503 before any other check). */
+  draining?: () => Unavailable | undefined;
 }
 
 /** What the upgrade handler works with, besides its options. */
@@ -96,7 +100,7 @@ export class UpgradeHandler {
   private readonly logger: Logger;
 
   constructor(
-    private readonly options: UpgradeOptions,
+    private options: UpgradeOptions,
     parts: UpgradeParts,
   ) {
     ({
@@ -107,6 +111,11 @@ export class UpgradeHandler {
       refusals: this.refusals,
       logger: this.logger,
     } = parts);
+  }
+
+  /** --origin, changed while running (SIGHUP): the next handshakes are checked against it. */
+  setAllowedOrigins(origins: readonly string[]): void {
+    this.options = { ...this.options, allowedOrigins: origins };
   }
 
   /**
@@ -144,21 +153,30 @@ export class UpgradeHandler {
     );
     this.logger.debug(`Handshake headers: ${JSON.stringify(redactHeaders(req.headers))}`);
     const target = { socket, describe: describeRequest(from, req) };
-    const refuse = (status: number, reason: string, headers?: RefusalHeaders): void =>
-      this.refusals.refuse(target, status, reason, headers);
+    const refuse = (refusal: Refusal): void => this.refusals.refuse(target, refusal);
 
+    // Draining: the client should go to another instance; nothing else is worth checking.
+    const draining = this.options.draining?.();
+    if (draining !== undefined) {
+      return refuse({
+        status: 503,
+        code: RefusalCode.Unavailable,
+        reason: draining.reason,
+        headers: { 'Retry-After': String(draining.retryAfterS) },
+      });
+    }
     // Logged by the limits, once per burst per address.
-    const limited = (refusal: AddressRefusal): void =>
-      this.refusals.refuse(target, refusal.status, refusal.reason, refusal.headers, null);
+    const limited = (refusal: AddressRefusal): void => this.refusals.refuse(target, refusal, null);
     const overRate = this.options.limits?.rate(who.address, target.describe);
     if (overRate !== undefined) return limited(overRate);
 
     const verdict = this.check(req, who.proto === 'https');
-    if (!verdict.ok) return refuse(verdict.status, verdict.reason, verdict.headers);
-    const wanted = this.options.commands
-      ? commandSubscription(req.url ?? '/')
+    if (!verdict.ok) return refuse(verdict);
+    const asked = this.options.commands
+      ? ok(commandSubscription(req.url ?? '/'))
       : subscriptionRequest(req.url ?? '/');
-    if ('error' in wanted) return refuse(400, wanted.error);
+    if (!asked.ok) return refuse({ status: 400, ...asked.error });
+    const wanted = asked.value;
     let identity: Identity | undefined;
     const gate = this.options.gate;
     if (gate !== undefined) {
@@ -169,9 +187,9 @@ export class UpgradeHandler {
         channel: wanted.channel,
       });
       if (!admission.ok) {
-        const { status, reason, headers, detail } = admission;
+        const { status, reason, detail } = admission;
         const line = `${status} for ${target.describe}: ${reason}${detail === undefined ? '' : ` (${detail})`}`;
-        return this.refusals.refuse(target, status, reason, headers, line);
+        return this.refusals.refuse(target, admission, line);
       }
       if (socket.destroyed) {
         this.logger.info(`Client ${remote} left during the handshake`);
@@ -181,25 +199,34 @@ export class UpgradeHandler {
     }
     let route: ScriptRoute | undefined;
     if (this.options.scripts !== undefined) {
-      route = await this.options.scripts.resolve(splitRequestTarget(req.url ?? '/').path);
-      if (!route.found) {
-        const line = `404 for ${target.describe}: no script (${route.reason})`;
-        return this.refusals.refuse(target, 404, 'Not found', undefined, line);
+      const script = await this.options.scripts.resolve(splitRequestTarget(req.url ?? '/').path);
+      if (!script.ok) {
+        const line = `404 for ${target.describe}: no script (${script.error})`;
+        return this.refusals.refuse(target, NOT_FOUND, line);
       }
+      route = script.value;
     }
     // Checked and reserved with nothing awaited between: no handshake slips past the count.
     const overAddress = this.options.limits?.perAddress(who.address, target.describe);
     if (overAddress !== undefined) return limited(overAddress);
     const reservation = this.directory.reserve(addressKey(who.address));
     if (reservation === undefined) {
-      return refuse(503, `Server full (${this.directory.load} clients)`, {
-        'Retry-After': String(FULL_RETRY_AFTER_S),
+      return refuse({
+        status: 503,
+        code: RefusalCode.ServerFull,
+        reason: `Server full (${this.directory.load} clients)`,
+        headers: { 'Retry-After': String(FULL_RETRY_AFTER_S) },
       });
     }
     const unavailable = this.pool.unavailable();
     if (unavailable !== undefined) {
       reservation.cancel();
-      return refuse(503, unavailable.reason, { 'Retry-After': String(unavailable.retryAfterS) });
+      return refuse({
+        status: 503,
+        code: RefusalCode.Unavailable,
+        reason: unavailable.reason,
+        headers: { 'Retry-After': String(unavailable.retryAfterS) },
+      });
     }
 
     this.logger.debug('Creating client...');
@@ -220,15 +247,24 @@ export class UpgradeHandler {
     if (opened.unavailable !== undefined) {
       giveUp();
       // The client hears no more than that (the detail names the backplane): the log has it.
-      const reason = 'History unavailable, cannot recover now: come back with the same since';
-      const headers = { 'Retry-After': String(RECOVERY_RETRY_AFTER_S) };
+      const refusal = {
+        status: 503,
+        code: RefusalCode.HistoryUnavailable,
+        reason: 'History unavailable, cannot recover now: come back with the same since',
+        headers: { 'Retry-After': String(RECOVERY_RETRY_AFTER_S) },
+      };
       const line = `503 for ${target.describe}: ${opened.unavailable}`;
-      return this.refusals.refuse(target, 503, reason, headers, line);
+      return this.refusals.refuse(target, refusal, line);
     }
     if (worker === undefined) {
       giveUp();
       const retry = this.pool.unavailable()?.retryAfterS ?? 1;
-      return refuse(503, 'No worker available, try again later', { 'Retry-After': String(retry) });
+      return refuse({
+        status: 503,
+        code: RefusalCode.NoWorker,
+        reason: 'No worker available, try again later',
+        headers: { 'Retry-After': String(retry) },
+      });
     }
     if (socket.destroyed) {
       giveUp();
@@ -261,7 +297,7 @@ export class UpgradeHandler {
         id,
         remote,
         request: gate === undefined ? facts : withoutSecrets(facts, this.options.authCookie),
-        command: route?.found === true ? [route.file] : undefined,
+        command: route === undefined ? undefined : [route.file],
         channel: wanted.channel,
         format: wanted.format,
         position: opened.position,
@@ -315,8 +351,8 @@ export function requestFacts(
     httpVersion: req.httpVersion,
     headers,
     serverName: socket.localAddress ?? '',
-    scriptName: route?.found === true ? route.scriptName : undefined,
-    pathInfo: route?.found === true ? route.pathInfo : undefined,
+    scriptName: route?.scriptName,
+    pathInfo: route?.pathInfo,
   };
 }
 

@@ -90,8 +90,9 @@ export class RedisPresence implements PresenceStore {
   onChannel: ((channel: string, event: ChannelEvent) => void) | undefined;
 
   constructor(private readonly options: RedisPresenceOptions) {
-    const target = parseRedisUrl(options.url);
-    if (typeof target === 'string') throw new RangeError(`bad Redis URL: ${target}`);
+    const parsed = parseRedisUrl(options.url);
+    if (!parsed.ok) throw new RangeError(`bad Redis URL: ${parsed.error}`);
+    const target = parsed.value;
     this.where = redactRedisUrl(options.url);
     this.secret = target.password;
     this.prefix = options.keyPrefix ?? 'pushws:';
