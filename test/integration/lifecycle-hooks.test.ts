@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FAST, startServer, stopAllServers, type ServerProcess } from '../helpers/server';
 import { sample, scrape } from '../helpers/metrics';
+import { RawClient } from '../helpers/raw-client';
 import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
 
@@ -138,6 +139,38 @@ describe('lifecycle hooks', () => {
     await waitFor(() => of(runs(file), other.id, 'disconnect').length === 1, 'the 2nd hook');
     expect(of(runs(file), id, 'disconnect')).toHaveLength(1);
   });
+
+  test('a worker over --worker-memory-limit runs the disconnect hook once, with 1011 from the server', async () => {
+    const file = path.join(dir, 'memory.log');
+    const hook = `${path.join(dir, 'record.sh')} ${file}`;
+    const server = await startServer([
+      '--exec',
+      'yes flood',
+      '--max-buffered',
+      String(2 ** 31 - 1),
+      '--worker-memory-limit',
+      '70',
+      '--on-disconnect',
+      hook,
+    ]);
+    const reader = await RawClient.open(server.port);
+    reader.socket.pause(); // never reads: the command's lines pile up in the worker
+    try {
+      const [gone] = await waitFor(
+        () => {
+          const found = runs(file).filter((run) => run.event === 'disconnect');
+          return found.length > 0 && found;
+        },
+        'the disconnect hook',
+        30_000,
+      );
+      expect(gone).toMatchObject({ code: '1011', by: 'server', signal: '' });
+      expect(gone.exit).toMatch(/^\d+$/);
+      expect(runs(file)).toHaveLength(1);
+    } finally {
+      reader.destroy();
+    }
+  }, 40_000);
 
   test('a URL hook gets one POST per connect and disconnect', async () => {
     const bodies: Record<string, unknown>[] = [];

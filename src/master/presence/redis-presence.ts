@@ -9,6 +9,7 @@ import {
   LIST_SCRIPT,
   presenceKeys,
   SYNC_SCRIPT,
+  type PresenceKeys,
   VACATE_SCRIPT,
 } from './redis-presence-scripts';
 import {
@@ -143,11 +144,7 @@ export class RedisPresence implements PresenceStore {
       },
       () =>
         this.scripts.pushwsPresenceJoin(
-          keys.instances,
-          keys.clients,
-          keys.occupied,
-          this.options.instanceId,
-          this.options.ttlMs,
+          ...this.scriptHead(keys),
           entry.client,
           JSON.stringify(stored),
         ),
@@ -168,16 +165,7 @@ export class RedisPresence implements PresenceStore {
         if (!this.local.has(entry.channel)) this.stale.delete(entry.channel);
         if (total === 0) this.vacateLater(entry.channel);
       },
-      () =>
-        this.scripts.pushwsPresenceLeave(
-          keys.instances,
-          keys.clients,
-          keys.occupied,
-          this.options.instanceId,
-          this.options.ttlMs,
-          entry.client,
-          this.graceMs,
-        ),
+      () => this.scripts.pushwsPresenceLeave(...this.scriptHead(keys), entry.client, this.graceMs),
     );
   }
 
@@ -220,7 +208,18 @@ export class RedisPresence implements PresenceStore {
     await disconnect(this.redis);
   }
 
-  private keys(channel: string): ReturnType<typeof presenceKeys> {
+  /** The keys and first arguments every per-channel script takes. */
+  private scriptHead(keys: PresenceKeys): [string, string, string, string, number] {
+    return [
+      keys.instances,
+      keys.clients,
+      keys.occupied,
+      this.options.instanceId,
+      this.options.ttlMs,
+    ];
+  }
+
+  private keys(channel: string): PresenceKeys {
     return presenceKeys(this.prefix, channel, this.options.instanceId);
   }
 
@@ -250,20 +249,12 @@ export class RedisPresence implements PresenceStore {
       this.vacating.delete(channel);
       if (this.closed || !this.up) return;
       const keys = this.keys(channel);
-      this.scripts
-        .pushwsPresenceVacate(
-          keys.instances,
-          keys.clients,
-          keys.occupied,
-          this.options.instanceId,
-          this.options.ttlMs,
-        )
-        .then(
-          (vacated) => {
-            if (Number(vacated) === 1) this.onChannel?.(channel, 'vacated');
-          },
-          (error: unknown) => this.down(error),
-        );
+      this.scripts.pushwsPresenceVacate(...this.scriptHead(keys)).then(
+        (vacated) => {
+          if (Number(vacated) === 1) this.onChannel?.(channel, 'vacated');
+        },
+        (error: unknown) => this.down(error),
+      );
     }, this.graceMs);
     timer.unref();
     this.vacating.set(channel, timer);
@@ -278,13 +269,7 @@ export class RedisPresence implements PresenceStore {
     const pipeline = this.redis.pipeline();
     for (const channel of channels) {
       const keys = this.keys(channel);
-      (pipeline as unknown as PipelinedScripts).pushwsPresenceBeat(
-        keys.instances,
-        keys.clients,
-        keys.occupied,
-        this.options.instanceId,
-        this.options.ttlMs,
-      );
+      (pipeline as unknown as PipelinedScripts).pushwsPresenceBeat(...this.scriptHead(keys));
     }
     try {
       const results = (await pipeline.exec()) ?? [];
@@ -313,11 +298,7 @@ export class RedisPresence implements PresenceStore {
       const keys = this.keys(channel);
       const pairs = [...clients].flatMap(([client, stored]) => [client, JSON.stringify(stored)]);
       (pipeline as unknown as PipelinedScripts).pushwsPresenceSync(
-        keys.instances,
-        keys.clients,
-        keys.occupied,
-        this.options.instanceId,
-        this.options.ttlMs,
+        ...this.scriptHead(keys),
         ...pairs,
       );
     }
