@@ -10,7 +10,8 @@ import { reloadSettings, settingLines } from './master/config/reload';
 import { openAdminWarning } from './master/http/admin-access';
 import { createLogger } from './master/observability/logger';
 import { Master } from './master/master';
-import { authOn } from './shared/config';
+import { prepareClientCgroups, removeCgroupParents } from './master/sandbox/cgroups';
+import { authOn, runsCommands } from './shared/config';
 
 function packageVersion(): string {
   const file = path.resolve(__dirname, '../../package.json');
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
   const openAdmin = openAdminWarning(config);
   if (openAdmin !== undefined) logger.warn(openAdmin);
   if (auth !== undefined) logger.info(auth.summary);
+  const cgroups = prepareClientCgroups(config.sandbox, runsCommands(config), logger);
   const master = new Master(config, logger, version, auth?.gate);
   let address: string;
   try {
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
     const started = Date.now();
     logger.info(why);
     await master.stop();
+    if (cgroups !== undefined) removeCgroupParents(cgroups);
     logger.info(`Server stopped in ${Date.now() - started} ms`);
     await exit(0);
   };

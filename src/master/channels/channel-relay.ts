@@ -6,12 +6,12 @@ import type { Worker } from '../pool/worker';
 import { BROADCAST_CHANNEL } from '../../shared/channel-name';
 import { ChannelSequence, type Gap, type SequenceIo, type SequenceSink } from './channel-sequence';
 import { ClientFeed } from './client-feed';
-import { PublishedFrames } from './published-frames';
+import { PublishedFrames, type FeedFormat } from './published-frames';
 import { RecoveringDelivery } from './recovering-delivery';
 
 export interface FeedOptions {
-  /** A JSON client is told its position in the channel's stream. */
-  json: boolean;
+  /** A JSON client (and an SSE one) is told its position in the channel's stream. */
+  format: FeedFormat;
   /** A returning client: the last position it had (?since=&epoch=). */
   since?: StreamPosition;
   /** It wants its channel's join and leave frames (?presence=1; JSON clients). */
@@ -111,9 +111,9 @@ export class ChannelRelay {
   async open(channel: string, options: FeedOptions): Promise<OpenedFeed> {
     const feed = new ClientFeed(
       channel,
-      options.json,
+      options.format,
       this.logger,
-      options.json && options.presence === true,
+      options.format === 'json' && options.presence === true,
     );
     // A client that will be told a position (a JSON one, a returning one) holds what
     // comes live from now on until the history read orders it: set before the feed can
@@ -121,7 +121,7 @@ export class ChannelRelay {
     // feed) and a publication can arrive while this SUBSCRIBE is under way.
     let count = 0;
     const delivery =
-      options.since === undefined && !options.json
+      options.since === undefined && !feed.json
         ? undefined
         : new RecoveringDelivery(
             channel,

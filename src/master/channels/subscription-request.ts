@@ -2,6 +2,7 @@ import type { FrameFormat, StreamPosition } from '../../shared/ipc';
 import { normaliseChannel } from '../../shared/channel-name';
 import { RefusalCode } from '../../shared/protocol/reasons';
 import { fail, ok, type Result } from '../../shared/result';
+import { parseSseEventId } from '../../shared/protocol/sse';
 
 /** What a WebSocket request's URL asks for: its channel, its format, where it was. */
 export interface SubscriptionRequest {
@@ -77,4 +78,35 @@ export function commandSubscription(target: string): SubscriptionRequest {
   if (wanted.ok) return wanted.value;
   const channel = normaliseChannel(target.split(/[?#]/, 1)[0]);
   return { channel: channel.ok ? channel.value : '/', format: 'text' };
+}
+
+/**
+ * What an event-stream request (SSE) asks for: as subscriptionRequest (or
+ * commandSubscription, for a command's client), with JSON data always (`format=text`
+ * is refused: an event's data is the JSON object, whose `type` the event also names),
+ * and where it was: the `Last-Event-ID` header (a browser's reconnect), else
+ * `?lastEventId=` (tools), else `?since=&epoch=`. The header wins: a browser reconnects
+ * to the URL it first had, which may carry an older position.
+ */
+export function sseSubscription(
+  target: string,
+  lastEventId: string | undefined,
+  commands = false,
+): Result<SubscriptionRequest, BadSubscription> {
+  let wanted: SubscriptionRequest;
+  if (commands) wanted = commandSubscription(target);
+  else {
+    const asked = subscriptionRequest(target);
+    if (!asked.ok) return asked;
+    wanted = asked.value;
+  }
+  const query = new URL(target, 'http://localhost').searchParams;
+  if (!commands && query.get('format') === 'text') {
+    return bad('an event stream carries JSON data: format=text is not offered');
+  }
+  const id = lastEventId?.trim() || query.get('lastEventId') || undefined;
+  if (id === undefined) return ok({ ...wanted, format: 'json' });
+  const since = parseSseEventId(id);
+  if ('error' in since) return bad(since.error);
+  return ok({ channel: wanted.channel, format: 'json', since });
 }
