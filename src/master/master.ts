@@ -6,6 +6,7 @@ import { Channels } from './channels/channels';
 import { ClientDirectory } from './clients/client-directory';
 import { ClientEvents } from './clients/client-events';
 import { ClientLifecycle } from './clients/client-lifecycle';
+import { LAST_WORDS_MS } from './pool/last-words';
 import { HookRunner } from './hooks/hook-runner';
 import { LifecycleHooks } from './hooks/lifecycle-hooks';
 import { PRESENCE_PREFIX, presenceRoute } from './http/presence-route';
@@ -70,6 +71,8 @@ export class Master {
     limits: AddressLimits;
   };
   private readonly presence: Presence;
+  /** Each client's connected and ended events (presence, hooks; the hot upgrade feeds it too). */
+  readonly lifecycle: ClientLifecycle;
   private readonly startedAt = Date.now();
   private address = '';
 
@@ -95,7 +98,7 @@ export class Master {
     });
     channels.onBackplane((up) => metrics.setBackplaneUp(up));
     channels.publisher.onPublished(() => metrics.published());
-    const lifecycle = new ClientLifecycle(() => channels.relay.instanceId);
+    const lifecycle = (this.lifecycle = new ClientLifecycle(() => channels.relay.instanceId));
     this.hookTimeoutMs = config.lifecycle.hookTimeout * 1000;
     this.hooks = new HookRunner({
       timeoutMs: this.hookTimeoutMs,
@@ -285,7 +288,9 @@ export class Master {
     this.server.close();
     this.server.closeIdleConnections();
     await this.pool.shutdown(graceMs);
-    // The disconnect hooks of the clients just closed run (each bounded by --hook-timeout).
+    // The disconnect hooks of the clients just closed run (each bounded by --hook-timeout):
+    // their ends come once the workers' IPC channels have drained (at most LAST_WORDS_MS).
+    await this.lifecycle.whenEmpty(LAST_WORDS_MS + 500);
     await this.hooks.drain(this.hookTimeoutMs + 1000);
     await this.presence.store.close();
     await this.channels.stop();

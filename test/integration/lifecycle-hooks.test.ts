@@ -172,6 +172,22 @@ describe('lifecycle hooks', () => {
     }
   }, 40_000);
 
+  test('a server stopped with SIGTERM runs each client’s disconnect hook (1001) before it exits', async () => {
+    const file = path.join(dir, 'shutdown.log');
+    const server = await recording(file);
+    const clients = [
+      track(await WsClient.open(`ws://${server.host}:${server.port}/a`)),
+      track(await WsClient.open(`ws://${server.host}:${server.port}/b`)),
+    ];
+    for (const client of clients) await hello(client);
+    await server.stop();
+    const gone = runs(file).filter((run) => run.event === 'disconnect');
+    expect(gone.map((run) => [run.channel, run.code, run.by]).sort()).toEqual([
+      ['/a', '1001', 'server'],
+      ['/b', '1001', 'server'],
+    ]);
+  });
+
   test('a URL hook gets one POST per connect and disconnect', async () => {
     const bodies: Record<string, unknown>[] = [];
     const receiver = http.createServer((req, res) => {
