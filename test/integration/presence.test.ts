@@ -65,6 +65,26 @@ describe('GET /presence on one instance', () => {
   });
 });
 
+test('a Server-Sent Events client is listed with transport "sse"', async () => {
+  const server = await startServer([...FAST, '--admin-token', ADMIN]);
+  const abort = new AbortController();
+  const stream = await fetch(`${server.httpUrl}/feed`, {
+    headers: { Accept: 'text/event-stream' },
+    signal: abort.signal,
+  });
+  try {
+    expect(stream.status).toBe(200);
+    const answer = await waitFor(async () => {
+      const found = await presence(server, '/feed');
+      return found.counts.clients === 1 && found;
+    }, 'the SSE client listed');
+    expect(answer.clients[0]).toMatchObject({ transport: 'sse' });
+  } finally {
+    abort.abort();
+    await stream.body?.cancel().catch(() => undefined);
+  }
+});
+
 describe('GET /presence across instances through Redis', () => {
   let redis: RedisProcess;
   beforeAll(async () => {
