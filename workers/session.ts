@@ -4,6 +4,7 @@ import type { ClientHandoff } from '../src/shared/ipc';
 import { APP_CLOSE_REASON, AppCloseCode } from '../src/shared/protocol/close-codes';
 import { DEFAULT_QUIT_WORDS, quitWord } from '../src/shared/quit-words';
 import { FrameText } from './frames';
+import { Lifetimes } from './lifetimes';
 import type { ClientSink, PushSource } from './push-source';
 import { WebSocketEndpoint, type CloseInfo } from './websocket-endpoint';
 
@@ -45,6 +46,7 @@ export class ClientSession {
   private quitting = false;
   private ending: Promise<void> | undefined;
   private expiry: NodeJS.Timeout | undefined;
+  private readonly lifetimes: Lifetimes;
 
   constructor(
     readonly handoff: ClientHandoff,
@@ -55,6 +57,12 @@ export class ClientSession {
     private readonly quitWords: readonly string[] = DEFAULT_QUIT_WORDS,
   ) {
     this.frames = new FrameText(handoff.format);
+    this.lifetimes = new Lifetimes({
+      maxLifetime: config.maxLifetime,
+      idleTimeout: config.idleTimeout,
+      close: (code, reason) => this.close(code, reason),
+      log: (message) => events.log('info', message),
+    });
     this.endpoint = new WebSocketEndpoint(
       socket,
       {
@@ -91,6 +99,7 @@ export class ClientSession {
     const sink = this.sink();
     for (const source of this.sources) source.start(sink);
     this.expireAt(this.handoff.expiresAt);
+    this.lifetimes.start();
   }
 
   /**
@@ -120,6 +129,7 @@ export class ClientSession {
     const endpoint = this.endpoint;
     /** Every push (text, binary, published) counts the same way: pushes, the first push. */
     const pushed = (count = 1): void => {
+      this.lifetimes.touch();
       const before = this.pushed;
       this.pushed += count;
       if (before === 0) this.events.onFirstPush?.();
@@ -154,6 +164,7 @@ export class ClientSession {
   }
 
   private fromClient(text: string): void {
+    this.lifetimes.touch();
     if (this.quitting) return;
     const word = quitWord(text, this.quitWords);
     if (word !== undefined) {
@@ -173,6 +184,7 @@ export class ClientSession {
 
   /** A binary message: to the source that takes it (--binary), else ignored. */
   private fromClientBytes(data: Buffer): void {
+    this.lifetimes.touch();
     if (this.quitting) return;
     for (const source of this.sources) if (source.fromClientBytes?.(data) === true) return;
   }
@@ -185,6 +197,7 @@ export class ClientSession {
   /** The socket is gone: make sure every source is too (no command outlives its client). */
   private async end(info: CloseInfo): Promise<void> {
     clearTimeout(this.expiry);
+    this.lifetimes.stop();
     await this.stopSources();
     this.events.onEnded(info);
   }

@@ -49,7 +49,8 @@ import {
 } from './servers';
 import { settle } from './settle';
 import { bareNode, withoutCaCerts, workerCosts } from './startup-cost';
-import { peakRssMiB, round } from './stats';
+import { round } from './stats';
+import { peakRssMiB } from '../lib/proc';
 import { steps } from './steps';
 import { table } from './table';
 import { freePort } from '../lib/free-port';
@@ -200,6 +201,8 @@ async function main(): Promise<void> {
     closeMs: 100,
     reverseLookup: false,
     serverSoftware: 'push-websocket/bench',
+    maxLifetime: 0,
+    idleTimeout: 0,
   };
   const poolEnv = workerEnvironment(config);
   const caCerts = process.env.NODE_EXTRA_CA_CERTS;

@@ -9,16 +9,25 @@
  * POST /publish relays its body as one IPC message per worker (each worker writes one
  * frame): the naive relay the fan-out figures are compared with. Answers {"queued": N}.
  *
- * Usage: node floor-server.js PORT INTERVAL_SECONDS
+ * Usage: node floor-server.js --port PORT [--interval SECONDS]   (port 0: any free port)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { numberArg } from '../lib/args';
 import { referencePublish } from './reference-publish';
 
-const [port, interval] = process.argv.slice(2).map(Number);
+const { values: args } = parseArgs({
+  options: {
+    port: { type: 'string', default: '0' },
+    interval: { type: 'string', default: '1' },
+  },
+});
+const port = numberArg('port', args.port, { min: 0, max: 65535 });
+const interval = numberArg('interval', args.interval, { min: 0 });
 /** FLOOR_WORKER_ENTRY replaces the worker (the memory probe, worker-probe.ts). */
 const WORKER = process.env.FLOOR_WORKER_ENTRY || path.join(__dirname, 'floor-worker.js');
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';

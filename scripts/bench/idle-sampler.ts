@@ -1,5 +1,5 @@
-import { commandLine } from '../lib/proc';
-import { childPids, round } from './stats';
+import { commandLine, childPids } from '../lib/proc';
+import { round } from './stats';
 
 export interface IdleCount {
   mean: number;

@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { freePort } from '../lib/free-port';
 import { LoggedProcess, ServerProcess } from '../lib/server-process';
 import { sleep } from '../lib/sleep';
@@ -99,8 +100,11 @@ async function wsReference(): Promise<Setup> {
   const port = await freePort();
   const server = await ServerProcess.spawn(process.execPath, [
     path.join(__dirname, 'ws-reference.js'),
+    '--port',
     String(port),
+    '--interval-min',
     '30',
+    '--interval-max',
     '30',
   ]).ready(15_000);
   return { ports: [port], publishPort: port, stop: async () => void (await server.stop(15_000)) };
@@ -170,7 +174,8 @@ export function instancesTable(rows: InstancesRow[]): string {
 }
 
 if (require.main === module) {
-  const quick = process.argv.includes('--quick');
+  const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+  const quick = args.quick;
   const log = (line: string): void => void process.stderr.write(`[instances] ${line}\n`);
   void instancesFanout(quick ? [20] : [100, 500, 1000], quick ? 3 : 20, log).then((rows) => {
     console.log(instancesTable(rows));

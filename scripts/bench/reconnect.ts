@@ -4,7 +4,8 @@ import { sleep } from '../lib/sleep';
 import { OPEN_CONCURRENCY } from './plan';
 import { seededRandom } from '../lib/seeded-random';
 import { ReconnectingClient } from './reconnecting-client';
-import { peakRssMiB, round } from './stats';
+import { round } from './stats';
+import { peakRssMiB } from '../lib/proc';
 
 /**
  * Mass reconnect after a restart, as `systemctl restart` does it: `count` clients that

@@ -104,7 +104,7 @@ export const SERVERS: ServerKind[] = [
     start: (port) =>
       ServerProcess.spawn(
         process.execPath,
-        [path.join(__dirname, 'floor-server.js'), String(port), '1'],
+        [path.join(__dirname, 'floor-server.js'), '--port', String(port), '--interval', '1'],
         {
           env: { ...process.env, FLOOR_NODE_FLAGS: FLOOR_NODE_FLAGS.join(' ') },
         },
@@ -119,8 +119,11 @@ export const SERVERS: ServerKind[] = [
     start: (port) =>
       ServerProcess.spawn(process.execPath, [
         path.join(__dirname, 'ws-reference.js'),
+        '--port',
         String(port),
+        '--interval-min',
         '1',
+        '--interval-max',
         '1',
       ]),
   },

@@ -1,6 +1,5 @@
-import { commandLine } from '../lib/proc';
+import { commandLine, childPids } from '../lib/proc';
 import { sleep } from '../lib/sleep';
-import { childPids } from './stats';
 
 /** How long a server may take to settle before the bench goes on anyway. */
 const SETTLE_BOUND_MS = 15000;

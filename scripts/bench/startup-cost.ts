@@ -1,7 +1,7 @@
 import { fork, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { runNs } from '../lib/proc';
-import { pssKiB, round, spread, threads, type Spread } from './stats';
+import { runNs, pssKiB, threads } from '../lib/proc';
+import { round, spread, type Spread } from './stats';
 import { sleep } from '../lib/sleep';
 
 /**

@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks';
 import { broadcastOnce } from './broadcast';
 import { BenchClient } from './load-client';
 import { MEMORY_FLOOR_MIB, OPEN_CONCURRENCY, type Plan } from './plan';
-import { childPids, pssKiB, round, spread, threads, type Spread } from './stats';
+import { round, spread, type Spread } from './stats';
+import { childPids, pssKiB, threads } from '../lib/proc';
 import { sleep } from '../lib/sleep';
 
 /**

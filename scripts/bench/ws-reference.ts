@@ -3,14 +3,26 @@
  * push behaviour (hello, "I am waiting N seconds" at once and every N seconds, "quit"
  * closes with 1000). POST /publish sends its body to every open client, the usual ws
  * broadcast loop (ws.send per client, all in this one process). Answers {"queued": N}.
- * Usage: node ws-reference.js PORT INTERVAL_MIN INTERVAL_MAX
+ * Usage: node ws-reference.js --port PORT [--interval-min SECONDS] [--interval-max SECONDS]
  */
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
 import { WebSocket, WebSocketServer } from 'ws';
 import { drawInterval, demoMessage } from '../../workers/demo-pushes';
+import { numberArg } from '../lib/args';
 import { referencePublish } from './reference-publish';
 
-const [port, min, max] = process.argv.slice(2).map(Number);
+const { values: args } = parseArgs({
+  options: {
+    port: { type: 'string', default: '0' },
+    'interval-min': { type: 'string', default: '1' },
+    'interval-max': { type: 'string', default: '1' },
+  },
+});
+const port = numberArg('port', args.port, { min: 0, max: 65535 });
+const min = numberArg('interval-min', args['interval-min'], { min: 0 });
+const max = numberArg('interval-max', args['interval-max'], { min });
 const httpServer = http.createServer();
 const server = new WebSocketServer({ server: httpServer, perMessageDeflate: false });
 let nextId = 1;
@@ -46,5 +58,8 @@ server.on('connection', (ws) => {
   ws.on('close', () => clearTimeout(timer));
   ws.on('error', () => undefined);
 });
-httpServer.listen(port, '127.0.0.1', () => console.log(`Server started on 127.0.0.1:${port}`));
+httpServer.listen(port, '127.0.0.1', () => {
+  const { port: bound } = httpServer.address() as AddressInfo;
+  console.log(`Server started on 127.0.0.1:${bound}`);
+});
 process.on('SIGTERM', () => process.exit(0));

@@ -119,3 +119,79 @@ export function schedstat(pid: number): { runNs: number; waitNs: number } {
     return { runNs: 0, waitNs: 0 };
   }
 }
+
+/** Every process's children, from one pass over /proc. */
+function childrenMap(): Map<number, number[]> {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = procStat(Number(name)); // undefined: gone meanwhile
+    if (stat === undefined) continue;
+    const list = children.get(stat.ppid) ?? [];
+    list.push(stat.pid);
+    children.set(stat.ppid, list);
+  }
+  return children;
+}
+
+/** The process and all its descendants. */
+export function processTree(root: number): number[] {
+  const children = childrenMap();
+  const tree: number[] = [];
+  const visit = (pid: number): void => {
+    tree.push(pid);
+    for (const child of children.get(pid) ?? []) visit(child);
+  };
+  visit(root);
+  return tree;
+}
+
+/** Proportional set size in KiB (shared pages divided among their sharers). */
+export function pssKiB(pid: number): number {
+  try {
+    return Number(
+      /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0,
+    );
+  } catch {
+    return 0;
+  }
+}
+
+export function threads(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/task`).length;
+  } catch {
+    return 0;
+  }
+}
+
+export function treePssKiB(root: number): number {
+  return processTree(root).reduce((sum, pid) => sum + pssKiB(pid), 0);
+}
+
+/**
+ * A process's children, from /proc/PID/task/TID/children (one read per thread, where
+ * scanning all of /proc reads a file per process on the machine).
+ */
+export function childPids(pid: number): number[] {
+  const pids: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (text !== '') pids.push(...text.split(' ').map(Number));
+    }
+  } catch {
+    // gone meanwhile
+  }
+  return pids;
+}
+
+/** Resident set size peak (VmHWM) in MiB, 0 once the process is gone. */
+export function peakRssMiB(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Math.round((Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0) / 1024) * 10) / 10;
+  } catch {
+    return 0;
+  }
+}

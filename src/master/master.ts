@@ -12,6 +12,9 @@ import { hostPort } from '../shared/host-port';
 import { Channels } from './channels/channels';
 import { ClientDirectory } from './clients/client-directory';
 import { ClientEvents } from './clients/client-events';
+import { ClientLifecycle, type ClientConnected } from './clients/client-lifecycle';
+import { HookRunner } from './hooks/hook-runner';
+import { LifecycleHooks } from './hooks/lifecycle-hooks';
 import type { Gate } from './auth/gate';
 import { FrameTally } from './observability/frame-tally';
 import { AcceptErrors } from './observability/accept-errors';
@@ -55,6 +58,8 @@ export class Master {
   private readonly channels: Channels;
   private readonly descriptors: DescriptorWatch;
   private readonly acceptErrors: AcceptErrors;
+  private readonly hooks: HookRunner;
+  private readonly hookTimeoutMs: number;
   private readonly startedAt = Date.now();
   private address = '';
   /** Where it first listened (a failed hot upgrade listens there again). */
@@ -65,6 +70,7 @@ export class Master {
   private readonly directory: ClientDirectory;
   private readonly counts: PushCounts;
   private readonly reaper: CommandReaper;
+  private readonly lifecycle: ClientLifecycle;
   /** Hot upgrade: feeds opened for the old master's clients, waiting for their workers. */
   private readonly expected = new Map<number, { client: HandedClient; feed: ClientFeed }>();
   /** Hot upgrade: where each channel stood when the old master stopped delivering. */
@@ -81,42 +87,58 @@ export class Master {
     gate?: Gate,
     instanceId?: string,
   ) {
+    // Built in the order they depend on each other: each part only uses parts above it.
     const channels = (this.channels = new Channels(config, logger, instanceId));
     const directory = (this.directory = new ClientDirectory(
       config.maxClients,
       config.maxClientsPerIp,
     ));
-    const counts = (this.counts = new PushCounts(() => this.pool.serving));
     const reaper = (this.reaper = new CommandReaper(logger));
     const entry = process.env.PUSH_WEBSOCKET_TEST_WORKER_ENTRY || DEFAULT_WORKER_ENTRY;
-    const workerConfig = workerConfigOf(config, version);
+    const pool = (this.pool = new WorkerPool({
+      spares: config.spareWorkers,
+      maxSpares: config.spareWorkersMax,
+      logger,
+      spawn: workerForker(entry, workerConfigOf(config, version)),
+      // A client may wait for a worker as long as it may take to send its request.
+      waitTimeoutMs: config.handshakeTimeout * 1000,
+    }));
+    const counts = (this.counts = new PushCounts(() => pool.serving));
     const metrics = masterMetrics({
-      pool: () => this.pool,
+      pool,
       clients: () => directory.size,
       channels: () => channels.relay.channelCount,
     });
     channels.onBackplane((up) => metrics.setBackplaneUp(up));
     channels.publisher.onPublished(() => metrics.published());
-    this.pool = new WorkerPool({
-      spares: config.spareWorkers,
-      maxSpares: config.spareWorkersMax,
-      logger,
-      spawn: workerForker(entry, workerConfig),
-      // A client may wait for a worker as long as it may take to send its request.
-      waitTimeoutMs: config.handshakeTimeout * 1000,
-      events: new MetricsEvents(
+    const lifecycle = (this.lifecycle = new ClientLifecycle(() => channels.relay.instanceId));
+    this.hookTimeoutMs = config.lifecycle.hookTimeout * 1000;
+    this.hooks = new HookRunner({
+      timeoutMs: this.hookTimeoutMs,
+      passenv: config.passenv,
+      counted: (hook, outcome) => metrics.hookRun(hook, outcome),
+      warn: (line) => logger.warn(line),
+      debug: (line) => logger.debug(line),
+    });
+    const hooks = new LifecycleHooks(config.lifecycle, this.hooks, () => lifecycle.instance);
+    hooks.listen(lifecycle);
+    // The pool's listener needs the pool (quits terminate workers; counts and metrics
+    // read it): it is attached once both exist, before listen() starts the pool.
+    pool.attach(
+      new MetricsEvents(
         new ClientEvents({
-          terminate: (worker) => this.pool.terminate(worker),
+          terminate: (worker) => pool.terminate(worker),
           directory,
           relay: channels.relay,
           counts,
           reaper,
           logger,
+          lifecycle,
         }),
         metrics,
         new FrameTally((count) => metrics.framesSent(count)),
       ),
-    });
+    );
 
     // Refusals of connections and handshakes count in connections_total; plain HTTP ones do not.
     const refusals = new Refusals(logger, (status, code) => {
@@ -136,9 +158,9 @@ export class Master {
         onUpgraded: () => metrics.connection('upgraded'),
         gate,
       },
-      { pool: this.pool, directory, relay: channels.relay, guard, refusals, logger },
+      { pool, directory, relay: channels.relay, guard, refusals, logger },
     );
-    const status = statusRoute(this.pool, counts, config, () => this.facts(version));
+    const status = statusRoute(pool, counts, config, () => this.facts(version));
     const httpRefusals = new Refusals(logger, (_status, code) => metrics.refusal(code));
     const router = new Router(httpRefusals)
       .add('/', pageRoute())
@@ -147,7 +169,7 @@ export class Master {
       .add('/metrics', adminOnly(config.adminToken, metricsRoute(metrics, counts)))
       .add(
         '/healthz',
-        healthRoute(() => this.pool.unavailable()),
+        healthRoute(() => pool.unavailable()),
       );
     wireWebsocketdHttp(router, [refusals, httpRefusals], config);
     if (config.publishToken !== undefined) {
@@ -155,7 +177,7 @@ export class Master {
         channels.broker,
         channels.relay,
         directory,
-        (worker) => this.pool.disconnect(worker),
+        (worker) => pool.disconnect(worker),
         logger,
       );
       router.add(
@@ -238,6 +260,8 @@ export class Master {
     this.server.close();
     this.server.closeIdleConnections();
     await this.pool.shutdown(graceMs);
+    // The disconnect hooks of the clients just closed run (each bounded by --hook-timeout).
+    await this.hooks.drain(this.hookTimeoutMs + 1000);
     await this.channels.stop();
   }
 
@@ -275,6 +299,8 @@ export class Master {
         since: client.since.getTime(),
       };
       if (client.user !== undefined) handed.user = client.user;
+      if (client.transport !== undefined) handed.transport = client.transport;
+      if (client.presence === true) handed.presence = true;
       return [handed];
     });
     for (const worker of this.pool.serving) {
@@ -361,6 +387,8 @@ export class Master {
       since: new Date(handed?.client.since ?? facts.since),
     };
     if (facts.user !== undefined) client.user = facts.user;
+    if (handed?.client.transport !== undefined) client.transport = handed.client.transport;
+    if (handed?.client.presence === true) client.presence = true;
     const worker = this.pool.adopt(process as unknown as ChildProcess, client);
     this.directory.adopt(worker, client, facts.address);
     this.counts.reported(worker, request.pushed);
@@ -375,6 +403,20 @@ export class Master {
     process.send({ type: 'adopted', master: globalThis.process.pid });
     this.channels.relay.admitted(feed, worker, client.id);
     this.adoptedCount++;
+    // Known to presence and the hooks from now on; its `ended` (exit code and signal
+    // unknown: null, null) comes when its control connection closes.
+    const connected: ClientConnected = {
+      id: client.id,
+      globalId: `${this.instanceId}-${client.id}`,
+      channel: client.channel,
+      remote: client.remote,
+      address: facts.address,
+      transport: client.transport ?? 'websocket',
+      presence: client.presence === true,
+      since: client.since,
+    };
+    if (client.user !== undefined) connected.user = client.user;
+    this.lifecycle.adopted(connected);
     this.logger.info(`Adopted the worker of client #${client.id}`, worker.meta);
   }
 

@@ -73,7 +73,32 @@ export interface ServerConfig {
   headers: ResponseHeaders;
   /** --auth-*, --private-channels, --allow-anonymous (docs/authentication.md). */
   auth: AuthSettings;
+  /** --max-lifetime: seconds a client may stay (closed with 4003, jittered); 0: no limit. */
+  maxLifetime: number;
+  /** --idle-timeout: seconds without a data message either way (4004); 0: no limit. */
+  idleTimeout: number;
+  /** --on-connect, --on-disconnect, --on-channel, --hook-timeout, --vacate-grace, --presence-ttl. */
+  lifecycle: LifecycleSettings;
 }
+
+/**
+ * Presence and lifecycle hooks (docs/presence.md). A hook is a command (run without a
+ * shell, with a CGI-like environment) or an http(s) URL (POSTed JSON).
+ */
+export interface LifecycleSettings {
+  onConnect: HookTarget | undefined;
+  onDisconnect: HookTarget | undefined;
+  /** A channel's `occupied` and `vacated` events. */
+  onChannel: HookTarget | undefined;
+  /** Seconds a hook may run before it is killed (a command) or abandoned (a URL). */
+  hookTimeout: number;
+  /** Seconds a channel stays occupied after its last client left. */
+  vacateGrace: number;
+  /** Seconds a presence entry lives in Redis without its instance's heartbeat. */
+  presenceTtl: number;
+}
+
+export type HookTarget = { kind: 'url'; url: string } | { kind: 'command'; argv: string[] };
 
 /**
  * Who may connect (docs/authentication.md). Files only: the keys are read at start by
@@ -155,6 +180,10 @@ export interface WorkerConfig {
   reverseLookup: boolean;
   /** SERVER_SOFTWARE of a command's environment ("push-websocket/0.1.0"). */
   serverSoftware: string;
+  /** --max-lifetime in seconds (0: none). */
+  maxLifetime: number;
+  /** --idle-timeout in seconds (0: none). */
+  idleTimeout: number;
 }
 
 export const WORKER_CONFIG_ENV = 'PUSH_WS_WORKER_CONFIG';
@@ -187,6 +216,8 @@ export function workerConfigOf(config: ServerConfig, version = 'unknown'): Worke
     closeMs: config.closeMs,
     reverseLookup: config.reverseLookup,
     serverSoftware: `push-websocket/${version}`,
+    maxLifetime: config.maxLifetime,
+    idleTimeout: config.idleTimeout,
   };
 }
 

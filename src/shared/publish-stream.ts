@@ -6,7 +6,7 @@
  * them to its socket as they are (no JSON to parse, nothing to encode), whole frames
  * only, so that its own frames (pings, pongs, pushes, close) never fall inside one.
  *
- * Measured (scripts/bench/fanout-pair.ts): a worker's CPU per publication is most of a
+ * Measured (scripts/bench/investigations/fanout-pair.ts): a worker's CPU per publication is most of a
  * fan-out's cost, and reading this pipe into one reused buffer costs a worker about
  * half of what an IPC message does (no 64 KiB buffer per read, no JSON, no stream).
  */

@@ -110,6 +110,8 @@ const WORKER_CONFIG_FIELDS: ReadonlySet<string> = new Set(
     closeMs: true,
     reverseLookup: true,
     serverSoftware: true,
+    maxLifetime: true,
+    idleTimeout: true,
   } satisfies Record<keyof WorkerConfig, true>),
 );
 
@@ -159,5 +161,7 @@ export function parseWorkerConfig(text: string | undefined): WorkerConfig {
     closeMs: nonNegativeNumber(record, 'closeMs'),
     reverseLookup: boolean(record, 'reverseLookup'),
     serverSoftware: nonEmptyString(record, 'serverSoftware'),
+    maxLifetime: nonNegativeNumber(record, 'maxLifetime'),
+    idleTimeout: nonNegativeNumber(record, 'idleTimeout'),
   };
 }

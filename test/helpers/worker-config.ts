@@ -17,4 +17,6 @@ export const VALID_WORKER_CONFIG: WorkerConfig = {
   closeMs: 100,
   reverseLookup: false,
   serverSoftware: 'push-websocket/0.1.0',
+  maxLifetime: 0,
+  idleTimeout: 0,
 };

@@ -148,6 +148,44 @@ describe('GET /metrics of the real server', () => {
     expect(result.output).toBe('');
     expect(result.code).toBe(0);
   });
+
+  test('each refusal is counted and logged under its own stable code', async () => {
+    const refusals = (body: string, code: string): number =>
+      value(body, `push_websocket_refusals_total{code="${code}"}`);
+    const before = await scrape(server);
+    const handshake = async (path: string, origin = ORIGIN): Promise<string> => {
+      const raw = await RawClient.connect(server.port);
+      raw.send(handshakeRequest(server.port, { Origin: origin }, path));
+      return raw.responseText();
+    };
+    expect(await handshake('/', 'http://elsewhere.example')).toMatch(/^HTTP\/1\.1 403 /);
+    expect(await handshake('/a//b')).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await handshake('/?since=1')).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await fetch(`${server.httpUrl}/nowhere`)).status).toBe(404);
+    expect((await fetch(`${server.httpUrl}/status`, { method: 'PUT' })).status).toBe(405);
+    const publish = (headers: Record<string, string>, body: string): Promise<Response> =>
+      fetch(`${server.httpUrl}/publish`, { method: 'POST', headers, body });
+    expect((await publish({}, 'x')).status).toBe(401);
+    const auth = { Authorization: `Bearer ${PUBLISH_TOKEN}`, 'Content-Type': 'application/json' };
+    expect((await publish(auth, '{"data":"x","channel":"/a//b"}')).status).toBe(400);
+    expect((await publish(auth, '{"data":7}')).status).toBe(400);
+    const body = await scrape(server);
+    const expected: [string, number][] = [
+      ['ORIGIN_NOT_ALLOWED', 1],
+      ['BAD_CHANNEL', 2],
+      ['BAD_REQUEST', 2],
+      ['NOT_FOUND', 1],
+      ['METHOD_NOT_ALLOWED', 1],
+      ['UNAUTHORIZED', 1],
+    ];
+    for (const [code, count] of expected) {
+      expect([code, refusals(body, code) - refusals(before, code)]).toEqual([code, count]);
+    }
+    await server.waitForLog(
+      /400 for 127\.0\.0\.1:\d+ GET \/a\/\/b: Bad channel: .* \[BAD_CHANNEL\]/,
+    );
+    await server.waitForLog(/401 for 127\.0\.0\.1:\d+ POST \/publish: .* \[UNAUTHORIZED\]/);
+  });
 });
 
 describe('--admin-token', () => {

@@ -43,6 +43,7 @@ const EVERY_WORKER = [
   'dist/workers/demo-pushes.js',
   'dist/workers/demo-source.js',
   'dist/workers/frames.js',
+  'dist/workers/lifetimes.js',
   'dist/workers/memory-ceiling.js',
   'dist/workers/client-runtime.js',
   'dist/workers/publish-pipe.js',

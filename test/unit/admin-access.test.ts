@@ -2,6 +2,7 @@ import type http from 'node:http';
 import { adminOnly, isLoopbackHost, openAdminWarning } from '../../src/master/http/admin-access';
 import { identifyClient } from '../../src/master/http/client-identity';
 import { parseTrustProxy } from '../../src/master/http/client-address';
+import type { Refusal } from '../../src/master/http/refusal';
 import type { RequestContext, Route } from '../../src/master/http/router';
 
 /** Runs a route with an Authorization header; says whether it served or refused, and how. */
@@ -10,7 +11,7 @@ function call(route: Route, authorization?: string): string {
   // Both routes here answer synchronously: nothing to wait for.
   void route.handle({
     req: { headers: { authorization } } as http.IncomingMessage,
-    refuse: (status: number, _reason: string, headers?: Record<string, string>) => {
+    refuse: ({ status, headers }: Refusal) => {
       outcome = `${status} ${headers?.['WWW-Authenticate']}`;
     },
   } as unknown as RequestContext);

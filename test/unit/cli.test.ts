@@ -42,6 +42,16 @@ const AUTH_DEFAULTS = {
     url: undefined,
     timeout: 3,
   },
+  lifecycle: {
+    onConnect: undefined,
+    onDisconnect: undefined,
+    onChannel: undefined,
+    hookTimeout: 5,
+    vacateGrace: 5,
+    presenceTtl: 15,
+  },
+  maxLifetime: 0,
+  idleTimeout: 0,
 };
 
 const usageError = (...argv: string[]): string => expectUsageError(argv);

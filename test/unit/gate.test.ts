@@ -79,6 +79,7 @@ describe('the gate', () => {
     expect(await open.admit(request('/user/1'))).toMatchObject({
       ok: false,
       status: 401,
+      code: 'UNAUTHORIZED',
       reason: 'no token (the channel is private)',
     });
     expect(await gate({ verifier }).admit(request('/news'))).toMatchObject({
@@ -93,6 +94,7 @@ describe('the gate', () => {
     expect(await failing.admit(request('/news'))).toEqual({
       ok: false,
       status: 503,
+      code: 'UNAVAILABLE',
       reason: 'Authentication unavailable, try again later',
       headers: { 'Retry-After': '5' },
       detail: '--auth-url answered 500',

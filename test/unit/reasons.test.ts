@@ -1,10 +1,8 @@
 import { AppCloseCode } from '../../src/shared/protocol/close-codes';
-import {
-  CLOSE_CODE_NAME,
-  REFUSAL_CODES,
-  RefusalCode,
-  refusalCode,
-} from '../../src/shared/protocol/reasons';
+import { hookVerdict } from '../../src/master/auth/auth-hook';
+import { subscriptionRequest } from '../../src/master/channels/subscription-request';
+import { checkUpgradeRequest, type UpgradeRequest } from '../../src/shared/protocol/handshake';
+import { CLOSE_CODE_NAME, REFUSAL_CODES, RefusalCode } from '../../src/shared/protocol/reasons';
 
 describe('refusal codes', () => {
   test('every code is distinct and SCREAMING_SNAKE', () => {
@@ -12,37 +10,47 @@ describe('refusal codes', () => {
     for (const code of REFUSAL_CODES) expect(code).toMatch(/^[A-Z]+(_[A-Z]+)*$/);
   });
 
+  // Each refusal names its code where it is made (none is read from its text): the
+  // pure verdicts below carry the codes the logs and /metrics labels have always shown.
+  const upgrade = (headers: Record<string, string>, method = 'GET'): UpgradeRequest => ({
+    method,
+    httpVersion: '1.1',
+    headers: {
+      host: 'example.com',
+      upgrade: 'websocket',
+      connection: 'Upgrade',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      'sec-websocket-version': '13',
+      ...headers,
+    },
+  });
+
   test.each([
-    [403, 'Origin not allowed', RefusalCode.OriginNotAllowed],
-    [403, 'Origin does not match Host', RefusalCode.OriginNotAllowed],
-    [403, 'Origin header required', RefusalCode.OriginNotAllowed],
-    [403, 'forbidden (auth backend)', RefusalCode.Forbidden],
-    [503, 'Server full (3 clients)', RefusalCode.ServerFull],
-    [503, 'No worker available, try again later', RefusalCode.NoWorker],
-    [
-      503,
-      'History unavailable, cannot recover now: come back with the same since',
-      RefusalCode.HistoryUnavailable,
-    ],
-    [503, 'draining', RefusalCode.Unavailable],
-    [503, 'Not published: redis down', RefusalCode.NotPublished],
-    [503, 'Not disconnected: redis down', RefusalCode.NotDisconnected],
-    [401, 'token expired (auth backend)', RefusalCode.TokenExpired],
-    [401, 'no token', RefusalCode.Unauthorized],
-    [400, 'Bad channel: too long', RefusalCode.BadChannel],
-    [400, 'Sec-WebSocket-Key must be base64 of 16 bytes', RefusalCode.BadRequest],
-    [404, 'Not found', RefusalCode.NotFound],
-    [405, 'Method not allowed', RefusalCode.MethodNotAllowed],
-    [408, 'Request timeout', RefusalCode.Timeout],
-    [413, 'Body over --max-message-size (10 bytes)', RefusalCode.BodyTooLarge],
-    [431, 'Request header fields too large', RefusalCode.HeadersTooLarge],
-    [422, 'Not published: bad idempotency key', RefusalCode.NotPublished],
-    [426, 'Upgrade required', RefusalCode.UpgradeRequired],
-    [429, 'Too many connections from 10.0.0.1', RefusalCode.RateLimited],
-    [418, 'teapot', RefusalCode.ClientError],
-    [500, 'Internal server error', RefusalCode.ServerError],
-  ])('%i %s is %s', (status, reason, code) => {
-    expect(refusalCode(status, reason)).toBe(code);
+    ['a foreign Origin', upgrade({ origin: 'http://evil.test' }), 403, 'ORIGIN_NOT_ALLOWED'],
+    ['a POST', upgrade({}, 'POST'), 405, 'METHOD_NOT_ALLOWED'],
+    ['version 8', upgrade({ 'sec-websocket-version': '8' }), 426, 'UPGRADE_REQUIRED'],
+    ['a short key', upgrade({ 'sec-websocket-key': 'abc' }), 400, 'BAD_REQUEST'],
+  ])('a handshake with %s is %i %s', (_what, request, status, code) => {
+    const policy = { allowedOrigins: ['http://example.com'] };
+    expect(checkUpgradeRequest(request, policy)).toMatchObject({ ok: false, status, code });
+  });
+
+  test.each([
+    ['/news//x', RefusalCode.BadChannel],
+    ['/news/%2F', RefusalCode.BadChannel],
+    ['/news?format=xml', RefusalCode.BadRequest],
+    ['/news?since=3', RefusalCode.BadRequest],
+  ])('the channel request %s is refused as %s', (target, code) => {
+    expect(subscriptionRequest(target)).toMatchObject({ ok: false, error: { code } });
+  });
+
+  test('the auth backend: 401, 403 and an expired session have their own codes', () => {
+    const now = 1_800_000_000_000;
+    expect(hookVerdict(401, '', now)).toMatchObject({ code: RefusalCode.Unauthorized });
+    expect(hookVerdict(403, '', now)).toMatchObject({ code: RefusalCode.Forbidden });
+    expect(hookVerdict(200, '{"user":"a","expire_at":1}', now)).toMatchObject({
+      code: RefusalCode.TokenExpired,
+    });
   });
 });
 

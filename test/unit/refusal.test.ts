@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { Refusals, refusalBytes } from '../../src/master/http/refusal';
+import { RefusalCode } from '../../src/shared/protocol/reasons';
 import { FakeLogger } from './fakes';
 
 /** A raw connection as Refusals uses it; every call recorded. */
@@ -101,8 +102,7 @@ describe('Refusals.refuse', () => {
     const socket = fakeSocket();
     new Refusals(log.logger, onRefused).refuse(
       { socket, describe: '127.0.0.1:5000 GET /ws' },
-      403,
-      'Origin not allowed',
+      { status: 403, code: RefusalCode.OriginNotAllowed, reason: 'Origin not allowed' },
     );
     expect(socket.end).toHaveBeenCalledTimes(1);
     expect(socket.end).toHaveBeenCalledWith(refusalBytes(403, 'Origin not allowed'));
@@ -120,7 +120,10 @@ describe('Refusals.refuse', () => {
 
   it('on a socket: a peer that never reads is destroyed after a second', () => {
     const socket = fakeSocket();
-    new Refusals(new FakeLogger().logger).refuse({ socket, describe: 'x' }, 400, 'bad');
+    new Refusals(new FakeLogger().logger).refuse(
+      { socket, describe: 'x' },
+      { status: 400, code: RefusalCode.BadRequest, reason: 'bad' },
+    );
     jest.advanceTimersByTime(999);
     expect(socket.destroy).not.toHaveBeenCalled();
     jest.advanceTimersByTime(1);
@@ -130,9 +133,15 @@ describe('Refusals.refuse', () => {
   it('a 5xx is logged as an error, with the extra headers sent', () => {
     const log = new FakeLogger();
     const socket = fakeSocket();
-    new Refusals(log.logger).refuse({ socket, describe: 'a:1' }, 503, 'Server full', {
-      'Retry-After': '5',
-    });
+    new Refusals(log.logger).refuse(
+      { socket, describe: 'a:1' },
+      {
+        status: 503,
+        code: RefusalCode.ServerFull,
+        reason: 'Server full',
+        headers: { 'Retry-After': '5' },
+      },
+    );
     expect(log.entries).toEqual([
       { level: 'error', message: '503 for a:1: Server full [SERVER_FULL]' },
     ]);
@@ -143,9 +152,7 @@ describe('Refusals.refuse', () => {
     const log = new FakeLogger();
     new Refusals(log.logger).refuse(
       { socket: fakeSocket(), describe: 'a:1' },
-      500,
-      'Internal server error',
-      {},
+      { status: 500, code: RefusalCode.ServerError, reason: 'Internal server error' },
       '500 for a:1: Error: boom',
     );
     expect(log.at('error')).toEqual(['500 for a:1: Error: boom [SERVER_ERROR]']);
@@ -156,7 +163,10 @@ describe('Refusals.refuse', () => {
     const log = new FakeLogger();
     const onRefused = jest.fn();
     const socket = fakeSocket(false);
-    new Refusals(log.logger, onRefused).refuse({ socket, describe: 'a:1' }, 408, 'Timeout');
+    new Refusals(log.logger, onRefused).refuse(
+      { socket, describe: 'a:1' },
+      { status: 408, code: RefusalCode.Timeout, reason: 'Timeout' },
+    );
     expect(socket.end).not.toHaveBeenCalled();
     expect(socket.destroy).toHaveBeenCalledTimes(1);
     expect(log.entries).toHaveLength(1);
@@ -170,9 +180,12 @@ describe('Refusals.refuse', () => {
     const res = fakeRes();
     new Refusals(log.logger, onRefused).refuse(
       { socket, res, describe: 'a:1 PUT /status' },
-      405,
-      'Method not allowed',
-      { Allow: 'GET, HEAD' },
+      {
+        status: 405,
+        code: RefusalCode.MethodNotAllowed,
+        reason: 'Method not allowed',
+        headers: { Allow: 'GET, HEAD' },
+      },
     );
     expect(res.writeHead).toHaveBeenCalledTimes(1);
     expect(res.writeHead).toHaveBeenCalledWith(405, {
@@ -194,7 +207,10 @@ describe('Refusals.refuse', () => {
     const log = new FakeLogger();
     const socket = fakeSocket();
     const res = fakeRes(true);
-    new Refusals(log.logger).refuse({ socket, res, describe: 'a:1' }, 500, 'Internal error');
+    new Refusals(log.logger).refuse(
+      { socket, res, describe: 'a:1' },
+      { status: 500, code: RefusalCode.ServerError, reason: 'Internal error' },
+    );
     expect(res.writeHead).not.toHaveBeenCalled();
     expect(res.end).not.toHaveBeenCalled();
     expect(socket.end).not.toHaveBeenCalled();

@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import { RefusalCode } from '../../src/shared/protocol/reasons';
 import { Refusals } from '../../src/master/http/refusal';
 import { Router, parseTarget, type RequestContext, type Route } from '../../src/master/http/router';
 import { FakeLogger } from './fakes';
@@ -125,7 +126,13 @@ describe('Router', () => {
     const { router, log } = setup({
       '/publish': {
         methods: ['POST'],
-        handle: ({ refuse }) => refuse(401, 'Unauthorized', { 'WWW-Authenticate': 'Bearer' }),
+        handle: ({ refuse }) =>
+          refuse({
+            status: 401,
+            code: RefusalCode.Unauthorized,
+            reason: 'Unauthorized',
+            headers: { 'WWW-Authenticate': 'Bearer' },
+          }),
       },
     });
     const { req, res } = exchange('POST', '/publish');

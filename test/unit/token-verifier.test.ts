@@ -51,9 +51,14 @@ describe.each([
 
   test('an expired token, a token without exp or sub: 401 reasons that say which', async () => {
     const expired = await issuer.sign({ sub: '42', exp: now() - 10 });
-    expect(await verifier.verify(expired)).toEqual({ ok: false, reason: 'token expired' });
+    expect(await verifier.verify(expired)).toEqual({
+      ok: false,
+      code: 'TOKEN_EXPIRED',
+      reason: 'token expired',
+    });
     expect(await verifier.verify(await issuer.sign({ exp: now() + 60 }))).toEqual({
       ok: false,
+      code: 'UNAUTHORIZED',
       reason: 'bad token (no sub claim)',
     });
   });
@@ -75,6 +80,7 @@ describe('claims checks', () => {
     const nbf = await issuer.sign({ sub: 'u', nbf: now() + 30 });
     expect(await verifierOf({ secretFile: issuer.file }).verify(nbf)).toEqual({
       ok: false,
+      code: 'UNAUTHORIZED',
       reason: 'token not yet valid',
     });
     const leeway = verifierOf({ secretFile: issuer.file }, { leewayS: 60 });
@@ -82,6 +88,7 @@ describe('claims checks', () => {
     const iat = await issuer.sign({ sub: 'u', iat: now() + 30 });
     expect(await verifierOf({ secretFile: issuer.file }).verify(iat)).toEqual({
       ok: false,
+      code: 'UNAUTHORIZED',
       reason: 'token not yet valid (iat in the future)',
     });
     expect((await leeway.verify(iat)).ok).toBe(true);
@@ -104,15 +111,15 @@ describe('claims checks', () => {
     expect((await verifier.verify(good)).ok).toBe(true);
     expect(
       await verifier.verify(await issuer.sign({ sub: 'u', iss: 'https://app.example' })),
-    ).toEqual({ ok: false, reason: 'bad token (no aud claim)' });
+    ).toEqual({ ok: false, code: 'UNAUTHORIZED', reason: 'bad token (no aud claim)' });
     expect(
       await verifier.verify(
         await issuer.sign({ sub: 'u', aud: 'other', iss: 'https://app.example' }),
       ),
-    ).toEqual({ ok: false, reason: 'bad token (wrong audience)' });
+    ).toEqual({ ok: false, code: 'UNAUTHORIZED', reason: 'bad token (wrong audience)' });
     expect(
       await verifier.verify(await issuer.sign({ sub: 'u', aud: 'push', iss: 'https://evil' })),
-    ).toEqual({ ok: false, reason: 'bad token (wrong issuer)' });
+    ).toEqual({ ok: false, code: 'UNAUTHORIZED', reason: 'bad token (wrong issuer)' });
   });
 
   test('a channels claim that is not a list of patterns refuses the token', async () => {
@@ -142,6 +149,7 @@ describe('claims checks', () => {
       .sign(Buffer.from(es.secretText));
     expect(await verifier.verify(confused)).toEqual({
       ok: false,
+      code: 'UNAUTHORIZED',
       reason: 'bad token (algorithm not accepted)',
     });
   });

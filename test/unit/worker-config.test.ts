@@ -45,6 +45,8 @@ describe('parseWorkerConfig', () => {
       closeMs: 250,
       reverseLookup: true,
       headers: { all: [], ws: [], http: [] },
+      maxLifetime: 60,
+      idleTimeout: 0,
       auth: {
         secretFile: '/etc/push-websocket/secret',
         publicKeyFile: undefined,
@@ -56,6 +58,14 @@ describe('parseWorkerConfig', () => {
         allowAnonymous: false,
         url: undefined,
         timeout: 3,
+      },
+      lifecycle: {
+        onConnect: undefined,
+        onDisconnect: undefined,
+        onChannel: undefined,
+        hookTimeout: 5,
+        vacateGrace: 5,
+        presenceTtl: 15,
       },
     };
     const sent = workerConfigOf(server, '1.2.3');

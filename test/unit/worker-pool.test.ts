@@ -26,11 +26,12 @@ interface Harness {
   spawnWith(next: () => FakeChild): void;
 }
 
-function harness(options: Partial<Omit<WorkerPoolOptions, 'logger' | 'events'>> = {}): Harness {
+function harness(options: Partial<Omit<WorkerPoolOptions, 'logger'>> = {}): Harness {
   const children: FakeChild[] = [];
   const log = new FakeLogger();
   const events = {
     onReady: jest.fn(),
+    onAssigned: jest.fn(),
     onClientMessage: jest.fn(),
     onClientGone: jest.fn(),
     onExit: jest.fn(),
@@ -49,8 +50,8 @@ function harness(options: Partial<Omit<WorkerPoolOptions, 'logger' | 'events'>> 
     spawn,
     ...options,
     logger: log.logger,
-    events,
   });
+  pool.attach(events);
   return { pool, children, log, events, spawnWith: (next) => (make = next) };
 }
 

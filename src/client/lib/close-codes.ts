@@ -9,6 +9,10 @@
 export const CLOSE_TOKEN_EXPIRED = 4001;
 /** Disconnected by the publisher API (POST /disconnect): the app meant it; no reconnect. */
 export const CLOSE_DISCONNECTED = 4002;
+/** --max-lifetime ended the session: reconnect (the usual back-off applies). */
+export const CLOSE_MAX_LIFETIME = 4003;
+/** --idle-timeout: nothing went either way for too long; reconnect (the usual back-off). */
+export const CLOSE_IDLE_TIMEOUT = 4004;
 
 /** Close codes after which the client does not come back by itself. */
 export const NO_RECONNECT_CODES: ReadonlySet<number> = new Set([CLOSE_DISCONNECTED]);
@@ -20,4 +24,6 @@ export const NO_RECONNECT_CODES: ReadonlySet<number> = new Set([CLOSE_DISCONNECT
 export const CLOSE_CODE_NAMES: Readonly<Record<number, string>> = {
   [CLOSE_TOKEN_EXPIRED]: 'TOKEN_EXPIRED',
   [CLOSE_DISCONNECTED]: 'DISCONNECTED',
+  [CLOSE_MAX_LIFETIME]: 'MAX_LIFETIME',
+  [CLOSE_IDLE_TIMEOUT]: 'IDLE_TIMEOUT',
 };

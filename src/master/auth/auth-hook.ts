@@ -1,3 +1,4 @@
+import { RefusalCode } from '../../shared/protocol/reasons';
 import { grantsOf, userOf, type Identity } from './identity';
 
 /**
@@ -27,7 +28,15 @@ export interface HookRequest {
 
 export type HookVerdict =
   | { kind: 'admit'; identity: Identity }
-  | { kind: 'refuse'; status: 401 | 403; reason: string }
+  | {
+      kind: 'refuse';
+      status: 401 | 403;
+      code:
+        | typeof RefusalCode.Unauthorized
+        | typeof RefusalCode.Forbidden
+        | typeof RefusalCode.TokenExpired;
+      reason: string;
+    }
   /** The backend failed: `detail` is for the log line (the client sees only 503). */
   | { kind: 'failed'; detail: string };
 
@@ -36,8 +45,14 @@ export const MAX_ANSWER_BYTES = 64 * 1024;
 
 /** The verdict of an answer: pure (status and body in). */
 export function hookVerdict(status: number, body: string, now = Date.now()): HookVerdict {
-  if (status === 401) return { kind: 'refuse', status, reason: 'not authenticated (auth backend)' };
-  if (status === 403) return { kind: 'refuse', status, reason: 'forbidden (auth backend)' };
+  if (status === 401) {
+    const reason = 'not authenticated (auth backend)';
+    return { kind: 'refuse', status, code: RefusalCode.Unauthorized, reason };
+  }
+  if (status === 403) {
+    const reason = 'forbidden (auth backend)';
+    return { kind: 'refuse', status, code: RefusalCode.Forbidden, reason };
+  }
   if (status !== 200) return { kind: 'failed', detail: `answered ${status}` };
   let answer: unknown;
   try {
@@ -59,7 +74,8 @@ export function hookVerdict(status: number, body: string, now = Date.now()): Hoo
   }
   const expiresAt = typeof expireAt === 'number' ? Math.round(expireAt * 1000) : undefined;
   if (expiresAt !== undefined && expiresAt <= now) {
-    return { kind: 'refuse', status: 401, reason: 'token expired (auth backend)' };
+    const reason = 'token expired (auth backend)';
+    return { kind: 'refuse', status: 401, code: RefusalCode.TokenExpired, reason };
   }
   return { kind: 'admit', identity: { user, claims: fields, grants, expiresAt } };
 }

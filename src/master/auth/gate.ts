@@ -1,4 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { assertNever } from '../../shared/assert-never';
+import { RefusalCode } from '../../shared/protocol/reasons';
 import type { AuthHook } from './auth-hook';
 import { matchesAny, type ChannelPattern } from './channel-patterns';
 import type { Identity } from './identity';
@@ -25,6 +27,7 @@ export type GateVerdict =
   | {
       ok: false;
       status: 401 | 403 | 503;
+      code: RefusalCode;
       /** The short answer the client gets (no secret in it). */
       reason: string;
       headers?: Record<string, string>;
@@ -63,7 +66,8 @@ export class Gate {
     let identity: Identity | undefined;
     if (verifier !== undefined && found !== undefined) {
       const verdict = await verifier.verify(found.token);
-      if (!verdict.ok) return { ok: false, status: 401, reason: verdict.reason };
+      if (!verdict.ok)
+        return { ok: false, status: 401, code: verdict.code, reason: verdict.reason };
       identity = verdict.identity;
     } else if (hook !== undefined) {
       const verdict = await hook.ask({
@@ -77,11 +81,12 @@ export class Gate {
       });
       switch (verdict.kind) {
         case 'refuse':
-          return { ok: false, status: verdict.status, reason: verdict.reason };
+          return { ok: false, status: verdict.status, code: verdict.code, reason: verdict.reason };
         case 'failed':
           return {
             ok: false,
             status: 503,
+            code: RefusalCode.Unavailable,
             reason: 'Authentication unavailable, try again later',
             headers: { 'Retry-After': String(HOOK_RETRY_AFTER_S) },
             detail: `--auth-url ${verdict.detail}`,
@@ -89,18 +94,22 @@ export class Gate {
         case 'admit':
           identity = verdict.identity;
           break;
+        default:
+          assertNever(verdict, 'auth hook verdict');
       }
     } else if (verifier !== undefined && !this.options.allowAnonymous) {
-      return { ok: false, status: 401, reason: 'no token' };
+      return { ok: false, status: 401, code: RefusalCode.Unauthorized, reason: 'no token' };
     }
     if (matchesAny(this.options.privateChannels, request.channel)) {
       if (identity === undefined) {
-        return { ok: false, status: 401, reason: 'no token (the channel is private)' };
+        const reason = 'no token (the channel is private)';
+        return { ok: false, status: 401, code: RefusalCode.Unauthorized, reason };
       }
       if (!matchesAny(identity.grants, request.channel)) {
         return {
           ok: false,
           status: 403,
+          code: RefusalCode.Forbidden,
           reason: 'not allowed on this channel',
           detail: `user ${JSON.stringify(identity.user)} may not subscribe to ${request.channel}`,
         };

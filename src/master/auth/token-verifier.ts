@@ -1,6 +1,7 @@
 import { errors, jwtVerify, type JWTHeaderParameters, type JWTPayload, type KeyLike } from 'jose';
 import { grantsOf, userOf, type Identity } from './identity';
 import type { VerificationKeys } from './keys';
+import { RefusalCode } from '../../shared/protocol/reasons';
 
 /** How tokens are checked (the --auth-* flags). */
 export interface TokenRules {
@@ -12,8 +13,17 @@ export interface TokenRules {
   issuer?: string;
 }
 
+/** Why a token is refused: expired, or any other fault (always a 401). */
+export type TokenRefusalCode = typeof RefusalCode.TokenExpired | typeof RefusalCode.Unauthorized;
+
 /** A token's fate: who it vouches for, or why it is refused (a short reason, no secret). */
-export type TokenVerdict = { ok: true; identity: Identity } | { ok: false; reason: string };
+export type TokenVerdict =
+  { ok: true; identity: Identity } | { ok: false; code: TokenRefusalCode; reason: string };
+
+/** A refused token that is not an expired one. */
+function badToken(reason: string): TokenVerdict {
+  return { ok: false, code: RefusalCode.Unauthorized, reason };
+}
 
 /** Longest token looked at: anything longer is refused without parsing. */
 export const MAX_TOKEN_CHARS = 8192;
@@ -40,7 +50,7 @@ export class TokenVerifier {
   }
 
   async verify(token: string): Promise<TokenVerdict> {
-    if (token.length > MAX_TOKEN_CHARS) return { ok: false, reason: 'bad token (too long)' };
+    if (token.length > MAX_TOKEN_CHARS) return badToken('bad token (too long)');
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, (header, input) => this.keyFor(header, input), {
@@ -51,16 +61,18 @@ export class TokenVerifier {
         requiredClaims: ['exp', 'sub'],
       }));
     } catch (error) {
-      return { ok: false, reason: refusalReason(error) };
+      const code =
+        error instanceof errors.JWTExpired ? RefusalCode.TokenExpired : RefusalCode.Unauthorized;
+      return { ok: false, code, reason: refusalReason(error) };
     }
     const now = Date.now() / 1000;
     if (typeof payload.iat === 'number' && payload.iat > now + this.rules.leewayS) {
-      return { ok: false, reason: 'token not yet valid (iat in the future)' };
+      return badToken('token not yet valid (iat in the future)');
     }
     const user = userOf(payload.sub);
-    if (user === undefined) return { ok: false, reason: 'bad token (sub is not a user id)' };
+    if (user === undefined) return badToken('bad token (sub is not a user id)');
     const grants = grantsOf(payload.channels);
-    if ('error' in grants) return { ok: false, reason: `bad token (${grants.error})` };
+    if ('error' in grants) return badToken(`bad token (${grants.error})`);
     const exp = payload.exp as number; // required and checked a number above
     return {
       ok: true,

@@ -1,5 +1,7 @@
 import type { FrameFormat, StreamPosition } from '../../shared/ipc';
 import { normaliseChannel } from '../../shared/channel-name';
+import { RefusalCode } from '../../shared/protocol/reasons';
+import { fail, ok, type Result } from '../../shared/result';
 
 /** What a WebSocket request's URL asks for: its channel, its format, where it was. */
 export interface SubscriptionRequest {
@@ -9,36 +11,47 @@ export interface SubscriptionRequest {
   since?: StreamPosition;
 }
 
+/** Why a request target is no channel request (the upgrade refuses it with 400). */
+export interface BadSubscription {
+  code: typeof RefusalCode.BadChannel | typeof RefusalCode.BadRequest;
+  reason: string;
+}
+
+const bad = (reason: string): Result<never, BadSubscription> =>
+  fail({ code: RefusalCode.BadRequest, reason });
+
 /** Longest epoch a client may send back (ours are far shorter). */
 const MAX_EPOCH_CHARS = 64;
 
 /**
  * Reads the channel (the path as sent, normalised: a URL parser would have resolved
  * `..` away), `format=json|text`, and `since` with `epoch` (both or neither) from a
- * request target. Pure; an error says what is wrong.
+ * request target. Pure; a failure says what is wrong.
  */
-export function subscriptionRequest(target: string): SubscriptionRequest | { error: string } {
+export function subscriptionRequest(target: string): Result<SubscriptionRequest, BadSubscription> {
   let url: URL;
   try {
     url = new URL(target, 'http://localhost');
   } catch {
-    return { error: 'Malformed request target' };
+    return bad('Malformed request target');
   }
   const rawPath = target.startsWith('/') ? target.split(/[?#]/, 1)[0] : url.pathname;
   const channel = normaliseChannel(rawPath);
-  if (typeof channel !== 'string') return { error: `Bad channel: ${channel.error}` };
+  if (typeof channel !== 'string') {
+    return fail({ code: RefusalCode.BadChannel, reason: `Bad channel: ${channel.error}` });
+  }
   const query = url.searchParams;
   const format = query.get('format') ?? 'text';
-  if (format !== 'text' && format !== 'json') return { error: 'format must be json or text' };
+  if (format !== 'text' && format !== 'json') return bad('format must be json or text');
   const since = query.get('since');
   const epoch = query.get('epoch');
-  if (since === null && epoch === null) return { channel, format };
-  if (since === null || epoch === null) return { error: 'since and epoch go together' };
-  if (!/^\d{1,15}$/.test(since)) return { error: 'since must be an offset (a whole number)' };
+  if (since === null && epoch === null) return ok({ channel, format });
+  if (since === null || epoch === null) return bad('since and epoch go together');
+  if (!/^\d{1,15}$/.test(since)) return bad('since must be an offset (a whole number)');
   if (epoch.length > MAX_EPOCH_CHARS || !/^[\w.-]*$/.test(epoch)) {
-    return { error: 'epoch is not one this server gives' };
+    return bad('epoch is not one this server gives');
   }
-  return { channel, format, since: { offset: Number(since), epoch } };
+  return ok({ channel, format, since: { offset: Number(since), epoch } });
 }
 
 /**
@@ -50,7 +63,7 @@ export function subscriptionRequest(target: string): SubscriptionRequest | { err
  */
 export function commandSubscription(target: string): SubscriptionRequest {
   const wanted = subscriptionRequest(target);
-  if (!('error' in wanted)) return wanted;
+  if (wanted.ok) return wanted.value;
   const channel = normaliseChannel(target.split(/[?#]/, 1)[0]);
   return { channel: typeof channel === 'string' ? channel : '/', format: 'text' };
 }

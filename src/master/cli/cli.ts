@@ -10,6 +10,8 @@ import { ShellWordsError, splitShellWords } from './shell-words';
 import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
 import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
 import { accessFlags, ACCESS_OPTIONS } from './access-flags';
+import { lifetimeFlags, LIFETIME_OPTIONS } from './lifetime-flags';
+import { lifecycleSettings, LIFECYCLE_OPTIONS } from './lifecycle-flags';
 
 /**
  * The command line (a contract: see docs/cli.md). Every flag also comes from the
@@ -125,6 +127,8 @@ const OPTIONS = {
   ...WEBSOCKETD_OPTIONS,
   ...ACCESS_OPTIONS,
   ...AUTH_OPTIONS,
+  ...LIFETIME_OPTIONS,
+  ...LIFECYCLE_OPTIONS,
 } as const;
 
 /**
@@ -178,9 +182,14 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
     ],
   ],
   [
+    'Presence & hooks:',
+    ['on-connect', 'on-disconnect', 'on-channel', 'hook-timeout', 'vacate-grace', 'presence-ttl'],
+  ],
+  [
     'Production:',
     ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
   ],
+  ['Lifetimes:', ['max-lifetime', 'idle-timeout']],
 ];
 
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;
@@ -334,6 +343,8 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     trustProxy,
     ...websocketd.config,
     ...accessFlags(parsed),
+    ...lifetimeFlags(parsed),
     auth: authSettings(parsed),
+    lifecycle: lifecycleSettings(parsed),
   };
 }

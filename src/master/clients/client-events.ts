@@ -5,7 +5,9 @@ import type { CommandReaper } from '../pool/command-reaper';
 import type { PushCounts } from '../pool/push-counts';
 import type { Worker } from '../pool/worker';
 import type { ClientMessage, PoolEvents } from '../pool/worker-pool';
+import { afterLastMessage } from '../pool/last-words';
 import type { ClientDirectory } from './client-directory';
+import type { ClientLifecycle } from './client-lifecycle';
 
 /**
  * What the master does when a worker reports about its client: a quit makes it kill
@@ -20,6 +22,8 @@ export interface ClientEventsParts {
   counts: PushCounts;
   reaper: CommandReaper;
   logger: Logger;
+  /** Told of each client's start and end (presence, hooks); optional for tests. */
+  lifecycle?: ClientLifecycle;
 }
 
 export class ClientEvents implements PoolEvents {
@@ -29,6 +33,7 @@ export class ClientEvents implements PoolEvents {
   private readonly counts: PushCounts;
   private readonly reaper: CommandReaper;
   private readonly logger: Logger;
+  private readonly lifecycle: ClientLifecycle | undefined;
 
   constructor(parts: ClientEventsParts) {
     ({
@@ -38,7 +43,12 @@ export class ClientEvents implements PoolEvents {
       counts: this.counts,
       reaper: this.reaper,
       logger: this.logger,
+      lifecycle: this.lifecycle,
     } = parts);
+  }
+
+  onAssigned(worker: Worker): void {
+    if (worker.client !== undefined) this.lifecycle?.connected(worker.client);
   }
 
   onClientMessage(worker: Worker, message: ClientMessage): void {
@@ -59,8 +69,12 @@ export class ClientEvents implements PoolEvents {
       case 'command':
         this.reaper.started(worker, message.pid);
         return;
-      case 'first-push':
       case 'closed':
+        if (meta.client !== undefined) {
+          this.lifecycle?.goodbye(meta.client, { code: message.code, side: message.side });
+        }
+        return;
+      case 'first-push':
         // Only counted: MetricsEvents, which wraps this object, reads them.
         return;
       default:
@@ -79,7 +93,13 @@ export class ClientEvents implements PoolEvents {
     }
     this.logger.info(`Client #${meta.client} disconnected`, meta);
     if (worker.client === undefined) return;
-    this.directory.remove(worker.client.id);
+    const id = worker.client.id;
+    // The end is told once its goodbye (if it sent one) has been read.
+    const lifecycle = this.lifecycle;
+    if (lifecycle !== undefined) {
+      afterLastMessage(worker, () => lifecycle.reaped(id, { exitCode: code, exitSignal: signal }));
+    }
+    this.directory.remove(id);
     const feed = this.relay.feedOf(worker.client.id);
     if (feed !== undefined) this.relay.close(feed);
   }

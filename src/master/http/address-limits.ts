@@ -3,6 +3,7 @@ import type { ClientDirectory } from '../clients/client-directory';
 import { BurstLog } from './burst-log';
 import { canonicalAddress } from './client-address';
 import { ConnectRateTable, type ConnectRate } from './connect-rate';
+import { RefusalCode } from '../../shared/protocol/reasons';
 import type { RefusalHeaders } from './refusal';
 
 /** Seconds a client over --max-clients-per-ip is told to wait: a place frees when one of its clients leaves. */
@@ -19,6 +20,7 @@ export interface AddressLimitOptions {
 
 export interface AddressRefusal {
   status: 429;
+  code: typeof RefusalCode.RateLimited;
   reason: string;
   headers: RefusalHeaders;
 }
@@ -105,5 +107,6 @@ export class AddressLimits {
 }
 
 function refusal(reason: string, retryAfterS: number): AddressRefusal {
-  return { status: 429, reason, headers: { 'Retry-After': String(retryAfterS) } };
+  const headers = { 'Retry-After': String(retryAfterS) };
+  return { status: 429, code: RefusalCode.RateLimited, reason, headers };
 }

@@ -1,4 +1,5 @@
 import type { ServerConfig } from '../../shared/config';
+import { RefusalCode } from '../../shared/protocol/reasons';
 import { canonicalAddress } from './client-address';
 import { isAuthorized } from './publish';
 import type { Route } from './router';
@@ -14,9 +15,14 @@ export function adminOnly(token: string | undefined, route: Route): Route {
     methods: route.methods,
     handle(context) {
       if (!isAuthorized(context.req.headers.authorization, token)) {
-        return context.refuse(401, 'This endpoint needs the admin token (Authorization: Bearer)', {
-          'WWW-Authenticate': 'Bearer realm="push-websocket admin"',
-          'Cache-Control': 'no-store',
+        return context.refuse({
+          status: 401,
+          code: RefusalCode.Unauthorized,
+          reason: 'This endpoint needs the admin token (Authorization: Bearer)',
+          headers: {
+            'WWW-Authenticate': 'Bearer realm="push-websocket admin"',
+            'Cache-Control': 'no-store',
+          },
         });
       }
       return route.handle(context);

@@ -1,3 +1,4 @@
+import { RefusalCode } from '../../shared/protocol/reasons';
 import type { RequestContext } from './router';
 
 /**
@@ -17,7 +18,11 @@ export function readBoundedBody(
   const tooLarge = (): void => {
     refused = true;
     chunks = [];
-    context.refuseDuringBody(413, `Body over --max-message-size (${maxBytes} bytes)`);
+    context.refuseDuringBody({
+      status: 413,
+      code: RefusalCode.BodyTooLarge,
+      reason: `Body over --max-message-size (${maxBytes} bytes)`,
+    });
   };
   if (Number(req.headers['content-length'] ?? 0) > maxBytes) return tooLarge();
   req.on('data', (chunk: Buffer) => {

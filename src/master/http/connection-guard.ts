@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { hostPort } from '../../shared/host-port';
 import type { Logger } from '../observability/logger';
 import { BurstLog } from './burst-log';
+import { RefusalCode } from '../../shared/protocol/reasons';
 import type { Refusals } from './refusal';
 
 /** Handshake timeouts after the first are counted, and logged as one line per this many ms. */
@@ -71,8 +72,11 @@ export class ConnectionGuard {
     const reason = tooLarge ? 'Request headers too large' : 'Malformed HTTP request';
     this.refusals.refuse(
       { socket, describe: remote },
-      tooLarge ? 431 : 400,
-      `${reason} (${error.code ?? error.message})`,
+      {
+        status: tooLarge ? 431 : 400,
+        code: tooLarge ? RefusalCode.HeadersTooLarge : RefusalCode.BadRequest,
+        reason: `${reason} (${error.code ?? error.message})`,
+      },
     );
   }
 
@@ -91,7 +95,11 @@ export class ConnectionGuard {
         more: (count) =>
           `Handshake timeout: ${count} more connection(s) sent no complete request in ${seconds} s, closed (408)`,
       });
-      this.refusals.refuse({ socket, describe: remote }, 408, 'Request timeout', {}, null);
+      this.refusals.refuse(
+        { socket, describe: remote },
+        { status: 408, code: RefusalCode.Timeout, reason: 'Request timeout' },
+        null,
+      );
     }, this.timeoutMs);
     timer.unref();
     this.timers.set(socket, timer);

@@ -2,7 +2,8 @@ import { BrokerDownError } from '../broker/types';
 import type { ClientControl, ClientTarget } from '../clients/client-control';
 import type { Logger } from '../observability/logger';
 import { readBoundedBody } from './bounded-body';
-import { CLIENT_ID, isAuthorized, parseJsonObject } from './publish';
+import { RefusalCode } from '../../shared/protocol/reasons';
+import { badBody, CLIENT_ID, isAuthorized, parseJsonObject, WRONG_PUBLISH_TOKEN } from './publish';
 import type { Route } from './router';
 
 /** Seconds a caller is told to wait while the backplane is down. */
@@ -42,11 +43,11 @@ export function disconnectRoute(
     handle(context) {
       const { req, res, refuse } = context;
       if (!isAuthorized(req.headers.authorization, token)) {
-        return refuse(401, 'Missing or wrong Bearer token', { 'WWW-Authenticate': 'Bearer' });
+        return refuse(WRONG_PUBLISH_TOKEN);
       }
       readBoundedBody(context, maxBytes, (body) => {
         const target = parseDisconnect(body);
-        if (typeof target === 'string') return refuse(400, target);
+        if (typeof target === 'string') return refuse(badBody(target));
         control.disconnect(target).then(
           ({ here, others }) => {
             const what =
@@ -54,7 +55,8 @@ export function disconnectRoute(
                 ? `client ${target.client}`
                 : `user ${JSON.stringify(target.user)}`;
             if ('client' in target && here === 0 && !others) {
-              return refuse(404, `No client #${target.client}`);
+              const reason = `No client #${target.client}`;
+              return refuse({ status: 404, code: RefusalCode.NotFound, reason });
             }
             logger.info(
               `POST /disconnect ${what}: ${here} client(s) closed here${others ? '; every other instance told' : ''}`,
@@ -68,8 +70,11 @@ export function disconnectRoute(
           },
           (error: unknown) => {
             if (!(error instanceof BrokerDownError)) return context.fail(error);
-            refuse(503, `Not disconnected: ${error.message}`, {
-              'Retry-After': String(DOWN_RETRY_AFTER_S),
+            refuse({
+              status: 503,
+              code: RefusalCode.NotDisconnected,
+              reason: `Not disconnected: ${error.message}`,
+              headers: { 'Retry-After': String(DOWN_RETRY_AFTER_S) },
             });
           },
         );

@@ -36,7 +36,7 @@ export function httpFront(
     const verdict = upgrades.check(req);
     const remote = hostPort(req.socket.remoteAddress, req.socket.remotePort);
     const target = { socket: req.socket, res, describe: describeRequest(remote, req) };
-    if (!verdict.ok) refusals.refuse(target, verdict.status, verdict.reason, verdict.headers);
+    if (!verdict.ok) refusals.refuse(target, verdict);
     else router.handle(req, res);
   });
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {

@@ -1,7 +1,9 @@
 import type { PublishFailureKind, Publisher } from '../channels/publisher';
 import { assertNever } from '../../shared/assert-never';
 import type { Logger } from '../observability/logger';
-import { isAuthorized, parsePublication } from './publish';
+import { RefusalCode } from '../../shared/protocol/reasons';
+import { badBody, isAuthorized, parsePublication, WRONG_PUBLISH_TOKEN } from './publish';
+import type { Refusal } from './refusal';
 import type { ClientControl } from '../clients/client-control';
 import { BrokerDownError } from '../broker/types';
 import { readBoundedBody } from './bounded-body';
@@ -41,7 +43,7 @@ export function publishRoute(
 export function servePublish(context: RequestContext, options: PublishOptions): void {
   const { req, res, refuse } = context;
   if (!isAuthorized(req.headers.authorization, options.token)) {
-    return refuse(401, 'Missing or wrong Bearer token', { 'WWW-Authenticate': 'Bearer' });
+    return refuse(WRONG_PUBLISH_TOKEN);
   }
   readBoundedBody(context, options.maxBytes, (body) => {
     const query = context.url.searchParams;
@@ -52,15 +54,12 @@ export function servePublish(context: RequestContext, options: PublishOptions): 
       query,
       Array.isArray(headerKey) ? headerKey.join(', ') : headerKey,
     );
-    if (typeof publication === 'string') return refuse(400, publication);
+    if (typeof publication === 'string') return refuse(badBody(publication));
     if (publication.user !== undefined) {
       return void publishToUser(context, options, publication.user, publication.data);
     }
     options.publisher.publish(publication).then((outcome) => {
-      if (!outcome.ok) {
-        const { status, headers } = refusalOf(outcome.kind);
-        return refuse(status, outcome.reason, headers);
-      }
+      if (!outcome.ok) return refuse({ ...refusalOf(outcome.kind), reason: outcome.reason });
       options.logger.info(outcome.log);
       const replayed = outcome.replayed === true ? { 'Idempotent-Replayed': 'true' } : {};
       res.writeHead(outcome.forwarded === true ? 202 : 200, {
@@ -77,23 +76,28 @@ const DOWN_RETRY_AFTER_S = 5;
 /** Seconds to wait before retrying a publication whose outcome is unknown. */
 const UNCERTAIN_RETRY_AFTER_S = 1;
 
-/** The status (and headers) that answer a publication not made. */
-function refusalOf(kind: PublishFailureKind): {
-  status: number;
-  headers?: Record<string, string>;
-} {
+/** The status, code (and headers) that answer a publication not made. */
+function refusalOf(kind: PublishFailureKind): Omit<Refusal, 'reason'> {
   switch (kind) {
     case 'bad-channel':
-      return { status: 400 };
+      return { status: 400, code: RefusalCode.BadChannel };
     case 'no-client':
-      return { status: 404 };
+      return { status: 404, code: RefusalCode.NotFound };
     case 'key-reused':
-      return { status: 422 };
+      return { status: 422, code: RefusalCode.NotPublished };
     case 'backplane-down':
-      return { status: 503, headers: { 'Retry-After': String(DOWN_RETRY_AFTER_S) } };
+      return {
+        status: 503,
+        code: RefusalCode.NotPublished,
+        headers: { 'Retry-After': String(DOWN_RETRY_AFTER_S) },
+      };
     case 'uncertain':
       // 504, not 503: a 503 says "not published", this one cannot.
-      return { status: 504, headers: { 'Retry-After': String(UNCERTAIN_RETRY_AFTER_S) } };
+      return {
+        status: 504,
+        code: RefusalCode.ServerError,
+        headers: { 'Retry-After': String(UNCERTAIN_RETRY_AFTER_S) },
+      };
     default:
       return assertNever(kind);
   }
@@ -127,8 +131,11 @@ function publishToUser(
     },
     (error: unknown) => {
       if (!(error instanceof BrokerDownError)) return context.fail(error);
-      context.refuse(503, `Not published: ${error.message}`, {
-        'Retry-After': String(DOWN_RETRY_AFTER_S),
+      context.refuse({
+        status: 503,
+        code: RefusalCode.NotPublished,
+        reason: `Not published: ${error.message}`,
+        headers: { 'Retry-After': String(DOWN_RETRY_AFTER_S) },
       });
     },
   );

@@ -1,7 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { checkIdempotencyKey } from '../broker/idempotency';
 import type { PublishRequest } from '../channels/publisher';
+import { RefusalCode } from '../../shared/protocol/reasons';
 import { fail, ok, type Result } from '../../shared/result';
+import type { Refusal } from './refusal';
 
 /**
  * POST /publish, the parts without I/O: who may publish, and what a body means.
@@ -20,6 +22,19 @@ export function parseJsonObject(body: Buffer): Result<Record<string, unknown>> {
     return fail('body must be a JSON object');
   }
   return ok(parsed as Record<string, unknown>);
+}
+
+/** The answer to a POST /publish or /disconnect without the publish token. */
+export const WRONG_PUBLISH_TOKEN: Refusal = {
+  status: 401,
+  code: RefusalCode.Unauthorized,
+  reason: 'Missing or wrong Bearer token',
+  headers: { 'WWW-Authenticate': 'Bearer' },
+};
+
+/** A body that is no request this endpoint takes (400, the reason for the caller). */
+export function badBody(reason: string): Refusal {
+  return { status: 400, code: RefusalCode.BadRequest, reason };
 }
 
 /** Compares a request's Authorization header with the token, in constant time. */

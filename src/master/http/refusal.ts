@@ -1,12 +1,21 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { HeaderPair } from '../../shared/config';
-import { refusalCode, type RefusalCode } from '../../shared/protocol/reasons';
+import type { RefusalCode } from '../../shared/protocol/reasons';
 import type { Logger } from '../observability/logger';
 import { drainThenClose } from './refuse-and-drain';
 
 /** Extra response headers of a refusal (Allow, Retry-After, WWW-Authenticate, ...). */
 export type RefusalHeaders = Record<string, string>;
+
+/** One refusal: its status, its stable code (logs, /metrics), the text the client reads. */
+export interface Refusal {
+  status: number;
+  code: RefusalCode;
+  /** The plain-text body (no secret in it). */
+  reason: string;
+  headers?: RefusalHeaders;
+}
 
 /**
  * A complete plain-text HTTP response that closes the connection, for a socket that no
@@ -63,16 +72,14 @@ export class Refusals {
 
   refuse(
     target: RefusalTarget,
-    status: number,
-    reason: string,
-    headers?: RefusalHeaders,
+    refusal: Refusal,
     /**
      * The log line when the default (`STATUS for WHO: REASON`) says less; null when the
      * caller logs (once per burst: see burst-log.ts). The code is appended: ` [CODE]`.
      */
-    logLine: string | null = `${status} for ${target.describe}: ${reason}`,
+    logLine: string | null = `${refusal.status} for ${target.describe}: ${refusal.reason}`,
   ): void {
-    const code = refusalCode(status, reason);
+    const { status, code, reason, headers } = refusal;
     if (logLine === null) {
       // logged by the caller
     } else if (status >= 500) this.logger.error(withCode(logLine, code));

@@ -3,7 +3,8 @@ import type { Socket } from 'node:net';
 import type { HeaderPair } from '../../shared/config';
 import { hostPort } from '../../shared/host-port';
 import { redactTarget } from '../auth/token-source';
-import type { RefusalHeaders, Refusals } from './refusal';
+import { RefusalCode } from '../../shared/protocol/reasons';
+import type { Refusal, Refusals } from './refusal';
 
 /** One request as a route handler sees it. */
 // Its functions are closures over the request (property signatures, not methods): route
@@ -15,10 +16,10 @@ export interface RequestContext {
   url: URL;
   /** "ADDR:PORT" of the peer. */
   remote: string;
-  /** Answers with a status, a plain-text reason and a log line, and closes. */
-  refuse: (status: number, reason: string, headers?: RefusalHeaders) => void;
+  /** Answers with a status, a plain-text reason and a log line (with the code), and closes. */
+  refuse: (refusal: Refusal) => void;
   /** Like refuse, for a request whose body is still arriving: the rest is read and dropped. */
-  refuseDuringBody: (status: number, reason: string) => void;
+  refuseDuringBody: (refusal: Refusal) => void;
   /** A bug met later (in a callback): 500 for this request alone, logged. */
   fail: (error: unknown) => void;
 }
@@ -36,6 +37,9 @@ export interface Route {
 export function describeRequest(who: string, req: http.IncomingMessage): string {
   return `${who} ${req.method} ${redactTarget(req.url ?? '')}`;
 }
+
+/** The answer for a path nothing serves. */
+export const NOT_FOUND: Refusal = { status: 404, code: RefusalCode.NotFound, reason: 'Not found' };
 
 /** The request target as a URL ("/x?y", or absolute-form), or undefined if it is not one. */
 export function parseTarget(target: string | undefined): URL | undefined {
@@ -81,26 +85,35 @@ export class Router {
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const remote = hostPort(req.socket.remoteAddress, req.socket.remotePort);
     const target = { socket: req.socket, res, describe: describeRequest(remote, req) };
-    const refuse = (status: number, reason: string, headers?: RefusalHeaders): void =>
-      this.refusals.refuse(target, status, reason, headers);
-    const refuseDuringBody = (status: number, reason: string): void =>
-      this.refusals.refuse({ ...target, drain: req }, status, reason);
+    const refuse = (refusal: Refusal): void => this.refusals.refuse(target, refusal);
+    const refuseDuringBody = (refusal: Refusal): void =>
+      this.refusals.refuse({ ...target, drain: req }, refusal);
     const fail = (error: unknown): void => this.internalError(error, req.socket, res, remote);
     try {
       for (const [name, value] of this.headers) res.setHeader(name, value);
       const url = parseTarget(req.url);
-      if (url === undefined) return refuse(400, 'Malformed request target');
+      if (url === undefined)
+        return refuse({
+          status: 400,
+          code: RefusalCode.BadRequest,
+          reason: 'Malformed request target',
+        });
       const route = this.routes.get(url.pathname);
       if (route === undefined && this.otherwise !== undefined) {
         const context = { req, res, url, remote, refuse, refuseDuringBody, fail };
         this.otherwise(context).then((served) => {
-          if (!served) refuse(404, 'Not found');
+          if (!served) refuse(NOT_FOUND);
         }, fail);
         return;
       }
-      if (route === undefined) return refuse(404, 'Not found');
+      if (route === undefined) return refuse(NOT_FOUND);
       if (!route.methods.includes(req.method ?? '')) {
-        return refuse(405, 'Method not allowed', { Allow: route.methods.join(', ') });
+        return refuse({
+          status: 405,
+          code: RefusalCode.MethodNotAllowed,
+          reason: 'Method not allowed',
+          headers: { Allow: route.methods.join(', ') },
+        });
       }
       const done = route.handle({ req, res, url, remote, refuse, refuseDuringBody, fail });
       if (done instanceof Promise) done.catch(fail);
@@ -119,9 +132,7 @@ export class Router {
     const stack = (error as Error)?.stack ?? String(error);
     this.refusals.refuse(
       { socket, res, describe: remote },
-      500,
-      'Internal server error',
-      {},
+      { status: 500, code: RefusalCode.ServerError, reason: 'Internal server error' },
       `500 for ${remote}: ${stack}`,
     );
   }

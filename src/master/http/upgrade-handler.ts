@@ -22,8 +22,10 @@ import type { WorkerPool } from '../pool/worker-pool';
 import type { TrustedProxies } from './client-address';
 import { identifyClient, type ClientIdentity } from './client-identity';
 import type { ConnectionGuard } from './connection-guard';
-import type { RefusalHeaders, Refusals } from './refusal';
-import { describeRequest } from './router';
+import type { Refusal, Refusals } from './refusal';
+import { RefusalCode } from '../../shared/protocol/reasons';
+import { ok } from '../../shared/result';
+import { describeRequest, NOT_FOUND } from './router';
 import { ScriptDirectory, type ScriptRoute } from './script-dir';
 import { splitRequestTarget } from '../../shared/url-path';
 import { upgradeHeaders } from './extra-headers';
@@ -144,21 +146,20 @@ export class UpgradeHandler {
     );
     this.logger.debug(`Handshake headers: ${JSON.stringify(redactHeaders(req.headers))}`);
     const target = { socket, describe: describeRequest(from, req) };
-    const refuse = (status: number, reason: string, headers?: RefusalHeaders): void =>
-      this.refusals.refuse(target, status, reason, headers);
+    const refuse = (refusal: Refusal): void => this.refusals.refuse(target, refusal);
 
     // Logged by the limits, once per burst per address.
-    const limited = (refusal: AddressRefusal): void =>
-      this.refusals.refuse(target, refusal.status, refusal.reason, refusal.headers, null);
+    const limited = (refusal: AddressRefusal): void => this.refusals.refuse(target, refusal, null);
     const overRate = this.options.limits?.rate(who.address, target.describe);
     if (overRate !== undefined) return limited(overRate);
 
     const verdict = this.check(req, who.proto === 'https');
-    if (!verdict.ok) return refuse(verdict.status, verdict.reason, verdict.headers);
-    const wanted = this.options.commands
-      ? commandSubscription(req.url ?? '/')
+    if (!verdict.ok) return refuse(verdict);
+    const asked = this.options.commands
+      ? ok(commandSubscription(req.url ?? '/'))
       : subscriptionRequest(req.url ?? '/');
-    if ('error' in wanted) return refuse(400, wanted.error);
+    if (!asked.ok) return refuse({ status: 400, ...asked.error });
+    const wanted = asked.value;
     let identity: Identity | undefined;
     const gate = this.options.gate;
     if (gate !== undefined) {
@@ -169,9 +170,9 @@ export class UpgradeHandler {
         channel: wanted.channel,
       });
       if (!admission.ok) {
-        const { status, reason, headers, detail } = admission;
+        const { status, reason, detail } = admission;
         const line = `${status} for ${target.describe}: ${reason}${detail === undefined ? '' : ` (${detail})`}`;
-        return this.refusals.refuse(target, status, reason, headers, line);
+        return this.refusals.refuse(target, admission, line);
       }
       if (socket.destroyed) {
         this.logger.info(`Client ${remote} left during the handshake`);
@@ -184,7 +185,7 @@ export class UpgradeHandler {
       route = await this.options.scripts.resolve(splitRequestTarget(req.url ?? '/').path);
       if (!route.found) {
         const line = `404 for ${target.describe}: no script (${route.reason})`;
-        return this.refusals.refuse(target, 404, 'Not found', undefined, line);
+        return this.refusals.refuse(target, NOT_FOUND, line);
       }
     }
     // Checked and reserved with nothing awaited between: no handshake slips past the count.
@@ -192,14 +193,22 @@ export class UpgradeHandler {
     if (overAddress !== undefined) return limited(overAddress);
     const reservation = this.directory.reserve(addressKey(who.address));
     if (reservation === undefined) {
-      return refuse(503, `Server full (${this.directory.load} clients)`, {
-        'Retry-After': String(FULL_RETRY_AFTER_S),
+      return refuse({
+        status: 503,
+        code: RefusalCode.ServerFull,
+        reason: `Server full (${this.directory.load} clients)`,
+        headers: { 'Retry-After': String(FULL_RETRY_AFTER_S) },
       });
     }
     const unavailable = this.pool.unavailable();
     if (unavailable !== undefined) {
       reservation.cancel();
-      return refuse(503, unavailable.reason, { 'Retry-After': String(unavailable.retryAfterS) });
+      return refuse({
+        status: 503,
+        code: RefusalCode.Unavailable,
+        reason: unavailable.reason,
+        headers: { 'Retry-After': String(unavailable.retryAfterS) },
+      });
     }
 
     this.logger.debug('Creating client...');
@@ -216,15 +225,24 @@ export class UpgradeHandler {
     if (opened.unavailable !== undefined) {
       giveUp();
       // The client hears no more than that (the detail names the backplane): the log has it.
-      const reason = 'History unavailable, cannot recover now: come back with the same since';
-      const headers = { 'Retry-After': String(RECOVERY_RETRY_AFTER_S) };
+      const refusal = {
+        status: 503,
+        code: RefusalCode.HistoryUnavailable,
+        reason: 'History unavailable, cannot recover now: come back with the same since',
+        headers: { 'Retry-After': String(RECOVERY_RETRY_AFTER_S) },
+      };
       const line = `503 for ${target.describe}: ${opened.unavailable}`;
-      return this.refusals.refuse(target, 503, reason, headers, line);
+      return this.refusals.refuse(target, refusal, line);
     }
     if (worker === undefined) {
       giveUp();
       const retry = this.pool.unavailable()?.retryAfterS ?? 1;
-      return refuse(503, 'No worker available, try again later', { 'Retry-After': String(retry) });
+      return refuse({
+        status: 503,
+        code: RefusalCode.NoWorker,
+        reason: 'No worker available, try again later',
+        headers: { 'Retry-After': String(retry) },
+      });
     }
     if (socket.destroyed) {
       giveUp();

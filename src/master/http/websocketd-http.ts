@@ -1,7 +1,7 @@
 import type { ServerConfig } from '../../shared/config';
 import { httpHeaders } from './extra-headers';
 import type { Refusals } from './refusal';
-import type { Route, Router } from './router';
+import { NOT_FOUND, type Route, type Router } from './router';
 import { StaticFiles } from './static-files';
 
 /**
@@ -32,7 +32,7 @@ export function staticIndex(files: StaticFiles): Route {
   return {
     methods: ['GET', 'HEAD'],
     async handle({ req, res, refuse }) {
-      if (!(await files.serve(req, res))) refuse(404, 'Not found');
+      if (!(await files.serve(req, res))) refuse(NOT_FOUND);
     },
   };
 }

@@ -4,7 +4,7 @@ import type { WorkerPool } from '../pool/worker-pool';
 
 /** What the gauges read at each scrape. */
 export interface MetricsSources {
-  pool: () => WorkerPool;
+  pool: WorkerPool;
   /** Clients connected now. */
   clients: () => number;
   /** Channels with a client here. */
@@ -26,11 +26,11 @@ export function workersByState(pool: WorkerPool): WorkerCounts {
 /** The master's metrics, with its gauges and the workers' memory read at scrape time. */
 export function masterMetrics(sources: MetricsSources): Metrics {
   const metrics = new Metrics({
-    workerPids: () => sources.pool().all.map((worker) => worker.pid),
+    workerPids: () => sources.pool.all.map((worker) => worker.pid),
     snapshot: () => ({
       clients: sources.clients(),
       channels: sources.channels(),
-      workers: workersByState(sources.pool()),
+      workers: workersByState(sources.pool),
     }),
   });
   return metrics;

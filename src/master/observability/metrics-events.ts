@@ -3,15 +3,13 @@ import type { FrameTally } from './frame-tally';
 import type { Metrics } from './metrics';
 import type { Worker } from '../pool/worker';
 import type { ClientMessage, PoolEvents } from '../pool/worker-pool';
+import { afterLastMessage } from '../pool/last-words';
 
 /** What a worker said about its client's connection as it ended (IPC `closed`). */
 interface Goodbye {
   code: number | undefined;
   side: 'client' | 'server';
 }
-
-/** How long to wait for a dead worker's IPC channel to close before counting it anyway. */
-const LAST_WORDS_MS = 1000;
 
 /**
  * The pool's events, counted for GET /metrics on their way to the master's own handler
@@ -34,6 +32,10 @@ export class MetricsEvents implements PoolEvents {
     private readonly frames: FrameTally<Worker>,
     private readonly now: () => number = Date.now,
   ) {}
+
+  onAssigned(worker: Worker): void {
+    this.inner.onAssigned?.(worker);
+  }
 
   onReady(worker: Worker, seconds: number): void {
     this.metrics.workerStarted(seconds);
@@ -80,20 +82,4 @@ export class MetricsEvents implements PoolEvents {
     if (!this.counted.has(worker)) afterLastMessage(worker, () => this.frames.forget(worker));
     this.inner.onExit?.(worker);
   }
-}
-
-/** Runs `then` once every message of an exited worker has been handled (bounded). */
-function afterLastMessage(worker: Worker, then: () => void): void {
-  const child = worker.process;
-  if (child.connected !== true) return then();
-  let done = false;
-  const once = (): void => {
-    if (done) return;
-    done = true;
-    clearTimeout(timer);
-    then();
-  };
-  const timer = setTimeout(once, LAST_WORDS_MS);
-  timer.unref();
-  child.once('disconnect', once);
 }

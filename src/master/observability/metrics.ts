@@ -84,6 +84,7 @@ export class Metrics {
   private readonly publishedMessages: Counter;
   private readonly sentFrames: Counter;
   private readonly backplaneUp: Gauge;
+  private readonly hookRuns: Counter<'hook' | 'outcome'>;
   /** Read once per scrape (render), when given. */
   private readonly snapshot: (() => GaugeSnapshot) | undefined;
 
@@ -153,6 +154,12 @@ export class Metrics {
       help: 'Whether the publish backplane is connected (1) or not (0).',
       registers,
     });
+    this.hookRuns = new Counter({
+      name: `${PREFIX}hook_runs_total`,
+      help: 'Lifecycle hook runs (--on-connect, --on-disconnect, --on-channel) by hook and outcome: ok, failed, timeout, dropped (queue full).',
+      labelNames: ['hook', 'outcome'],
+      registers,
+    });
     new Gauge({
       name: `${PREFIX}worker_memory_bytes`,
       help: 'Resident memory (RSS) of all worker processes, summed; pages they share count once per worker.',
@@ -203,6 +210,11 @@ export class Metrics {
 
   framesSent(count = 1): void {
     this.sentFrames.inc(count);
+  }
+
+  /** A lifecycle hook ran (or was dropped). */
+  hookRun(hook: 'connect' | 'disconnect' | 'channel', outcome: string): void {
+    this.hookRuns.inc({ hook, outcome });
   }
 
   setBackplaneUp(up: boolean): void {

@@ -17,6 +17,8 @@ export type ClientMessage = Exclude<WorkerMessage, { type: 'ready' }>;
 export interface PoolEvents {
   /** A worker forked `seconds` ago is ready. */
   onReady?(worker: Worker, seconds: number): void;
+  /** A reserved worker now serves its client (worker.client is set): the client connected. */
+  onAssigned?(worker: Worker): void;
   /** A message from a worker about its client (quit, log, report, command). */
   onClientMessage(worker: Worker, message: ClientMessage): void;
   /** A worker that had a client has exited. */
@@ -39,7 +41,6 @@ export interface WorkerPoolOptions {
   waitTimeoutMs?: number;
   /** Node start-ups at once (default: one per core). */
   maxStarting?: number;
-  events: PoolEvents;
 }
 
 /** Why acquire() found no worker: the HTTP layer turns it into a 503 with Retry-After. */
@@ -80,6 +81,8 @@ export class WorkerPool {
   private missed = 0;
   /** Wakes when the target may fall, or a surplus idle worker may be retired. */
   private trimTimer: NodeJS.Timeout | undefined;
+  /** Who hears about workers and clients: set once by attach(), before start(). */
+  private attached: PoolEvents | undefined;
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.readyTimeoutMs = options.readyTimeoutMs ?? 5000;
@@ -92,8 +95,26 @@ export class WorkerPool {
     this.shownTarget = this.policy.min;
   }
 
+  /**
+   * Gives the pool its listener, once. Separate from the constructor because the
+   * listener's parts (push counts, metrics, the quit handler) need the pool itself.
+   */
+  attach(events: PoolEvents): void {
+    if (this.attached !== undefined) throw new Error('WorkerPool: events attached twice');
+    this.attached = events;
+  }
+
+  /** Starts forking spares; attach() first. */
   start(): void {
+    // Fails here, not at the first worker's message.
+    if (this.attached === undefined) throw new Error('WorkerPool: attach(events) before start()');
     this.pump();
+  }
+
+  /** The attached listener; a pool that forks before attach() is a wiring mistake. */
+  private get events(): PoolEvents {
+    if (this.attached === undefined) throw new Error('WorkerPool: no events attached');
+    return this.attached;
   }
 
   /** Workers in one state. */
@@ -194,6 +215,7 @@ export class WorkerPool {
   /** The reserved worker now serves this client. */
   assign(worker: Worker, client: ClientInfo): void {
     worker.moveTo(WorkerState.Serving, client);
+    this.events.onAssigned?.(worker);
   }
 
   /**
@@ -388,7 +410,7 @@ export class WorkerPool {
 
   private onMessage(worker: Worker, message: WorkerMessage): void {
     if (message.type !== 'ready') {
-      this.options.events.onClientMessage(worker, message);
+      this.events.onClientMessage(worker, message);
       return;
     }
     if (worker.state !== WorkerState.Starting) return;
@@ -396,7 +418,7 @@ export class WorkerPool {
     this.startTimers.delete(worker);
     this.recovered();
     worker.moveTo(WorkerState.Idle);
-    this.options.events.onReady?.(worker, (Date.now() - worker.forkedAt) / 1000);
+    this.events.onReady?.(worker, (Date.now() - worker.forkedAt) / 1000);
     this.giveToWaiter(worker);
     this.pump(); // a start-up slot is free
   }
@@ -413,13 +435,13 @@ export class WorkerPool {
     if (!wasReady) {
       this.failed(worker, `exited before it was ready (code ${code}, signal ${signal})`);
     } else if (served) {
-      this.options.events.onClientGone(worker, code, signal);
+      this.events.onClientGone(worker, code, signal);
     } else if (!this.stopping && !retired) {
       this.options.logger.warn(
         `Idle worker pid ${worker.pid} exited (code ${code}, signal ${signal})`,
       );
     }
-    this.options.events.onExit?.(worker);
+    this.events.onExit?.(worker);
     this.pump();
   }
 

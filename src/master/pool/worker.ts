@@ -48,6 +48,10 @@ export interface ClientInfo {
   since: Date;
   /** The verified user id, when it connected with one (a token, --auth-url). */
   user?: string;
+  /** How it is served: a WebSocket (absent), or a Server-Sent Events stream. */
+  transport?: 'websocket' | 'sse';
+  /** It asked for join/leave frames of its channel (?presence=1, JSON clients). */
+  presence?: boolean;
 }
 
 /** The keys of a log line about a worker's client (see logger.ts, ClientMeta). */

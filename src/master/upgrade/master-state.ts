@@ -12,6 +12,10 @@ export interface HandedClient {
   user?: string;
   /** Connected at (ms since the epoch). */
   since: number;
+  /** Absent: websocket. */
+  transport?: 'websocket' | 'sse';
+  /** It asked for join/leave frames (?presence=1). */
+  presence?: boolean;
 }
 
 /**

@@ -20,9 +20,15 @@ export const AppCloseCode = {
   TokenExpired: 4001,
   /** POST /disconnect closed it (by its client id or its user): do not reconnect at once. */
   Disconnected: 4002,
+  /** --max-lifetime passed (plus a little jitter): reconnect, the session is recycled. */
+  MaxLifetime: 4003,
+  /** --idle-timeout passed without a data message either way: reconnect when needed. */
+  IdleTimeout: 4004,
 } as const;
 
 export const APP_CLOSE_REASON: Record<(typeof AppCloseCode)[keyof typeof AppCloseCode], string> = {
   [AppCloseCode.TokenExpired]: 'token expired',
   [AppCloseCode.Disconnected]: 'disconnected',
+  [AppCloseCode.MaxLifetime]: 'max lifetime',
+  [AppCloseCode.IdleTimeout]: 'idle timeout',
 };

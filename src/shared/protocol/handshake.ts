@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WEBSOCKET_GUID, WEBSOCKET_VERSION } from './constants';
 import { checkOrigin } from './origin';
+import { RefusalCode } from './reasons';
 
 /**
  * The opening handshake checks (RFC 6455, section 4.2.1). Pure: a parsed request in,
@@ -19,6 +20,7 @@ export interface UpgradeRequest {
 export interface Rejection {
   ok: false;
   status: number;
+  code: RefusalCode;
   reason: string;
   headers?: Record<string, string>;
 }
@@ -61,8 +63,13 @@ export function isValidKey(key: string | undefined): boolean {
   return key !== undefined && /^[A-Za-z0-9+/]{22}==$/.test(key.trim());
 }
 
-function reject(status: number, reason: string, headers?: Record<string, string>): Rejection {
-  return { ok: false, status, reason, headers };
+function reject(
+  status: number,
+  code: RefusalCode,
+  reason: string,
+  headers?: Record<string, string>,
+): Rejection {
+  return { ok: false, status, code, reason, headers };
 }
 
 export function checkUpgradeRequest(
@@ -70,33 +77,41 @@ export function checkUpgradeRequest(
   policy: HandshakePolicy = {},
 ): HandshakeVerdict {
   if (request.method !== 'GET') {
-    return reject(405, 'WebSocket handshake must use GET', { Allow: 'GET' });
+    return reject(405, RefusalCode.MethodNotAllowed, 'WebSocket handshake must use GET', {
+      Allow: 'GET',
+    });
   }
   if (request.httpVersion !== '1.1') {
-    return reject(400, 'WebSocket handshake needs HTTP/1.1');
+    return reject(400, RefusalCode.BadRequest, 'WebSocket handshake needs HTTP/1.1');
   }
-  if (!header(request, 'host')) return reject(400, 'Missing Host header');
+  if (!header(request, 'host')) return reject(400, RefusalCode.BadRequest, 'Missing Host header');
   if (!tokens(header(request, 'upgrade')).includes('websocket')) {
-    return reject(400, 'Upgrade header must be "websocket"');
+    return reject(400, RefusalCode.BadRequest, 'Upgrade header must be "websocket"');
   }
   if (!tokens(header(request, 'connection')).includes('upgrade')) {
-    return reject(400, 'Connection header must include "Upgrade"');
+    return reject(400, RefusalCode.BadRequest, 'Connection header must include "Upgrade"');
   }
   const version = header(request, 'sec-websocket-version');
   if (version?.trim() !== WEBSOCKET_VERSION) {
-    return reject(426, 'Unsupported WebSocket version; this server speaks 13', {
-      'Sec-WebSocket-Version': WEBSOCKET_VERSION,
-    });
+    return reject(
+      426,
+      RefusalCode.UpgradeRequired,
+      'Unsupported WebSocket version; this server speaks 13',
+      {
+        'Sec-WebSocket-Version': WEBSOCKET_VERSION,
+      },
+    );
   }
   const key = header(request, 'sec-websocket-key');
-  if (!isValidKey(key)) return reject(400, 'Sec-WebSocket-Key must be base64 of 16 bytes');
+  if (!isValidKey(key))
+    return reject(400, RefusalCode.BadRequest, 'Sec-WebSocket-Key must be base64 of 16 bytes');
 
   const origin = checkOrigin(header(request, 'origin'), header(request, 'host'), {
     allowed: policy.allowedOrigins,
     sameOrigin: policy.sameOrigin,
     secure: policy.secure,
   });
-  if (!origin.ok) return reject(403, origin.reason);
+  if (!origin.ok) return reject(403, RefusalCode.OriginNotAllowed, origin.reason);
   return { ok: true, accept: computeAccept((key as string).trim()) };
 }
 

@@ -4,6 +4,8 @@
  * labels refusals by them, and the client library keeps a copy of the close names
  * (test/unit/client/rules.test.ts checks it agrees). The names never change once
  * published; a new case gets a new name. The HTTP bodies stay the human-readable text.
+ * Every refusal names its code where it is made (http/refusal.ts: Refusal); none is
+ * guessed from its text.
  */
 import { AppCloseCode } from './close-codes';
 
@@ -57,54 +59,10 @@ export type RefusalCode = (typeof RefusalCode)[keyof typeof RefusalCode];
 /** Every refusal code, for docs and label checks. */
 export const REFUSAL_CODES: readonly RefusalCode[] = Object.values(RefusalCode);
 
-/**
- * The code of a refusal from its status and reason text. Refusals are made in many
- * places with a status and a reason; this one table names them, so a caller that says
- * no more still gets a code. Specific texts first, then the status.
- */
-export function refusalCode(status: number, reason: string): RefusalCode {
-  const text = reason.toLowerCase();
-  if (status === 403 && text.includes('origin')) return RefusalCode.OriginNotAllowed;
-  if (text.startsWith('server full')) return RefusalCode.ServerFull;
-  if (text.startsWith('no worker available')) return RefusalCode.NoWorker;
-  if (text.startsWith('history unavailable')) return RefusalCode.HistoryUnavailable;
-  if (text.startsWith('token expired')) return RefusalCode.TokenExpired;
-  if (text.startsWith('bad channel')) return RefusalCode.BadChannel;
-  if (text.startsWith('not published')) return RefusalCode.NotPublished;
-  if (text.startsWith('not disconnected')) return RefusalCode.NotDisconnected;
-  switch (status) {
-    case 400:
-      return RefusalCode.BadRequest;
-    case 401:
-      return RefusalCode.Unauthorized;
-    case 403:
-      return RefusalCode.Forbidden;
-    case 404:
-      return RefusalCode.NotFound;
-    case 405:
-      return RefusalCode.MethodNotAllowed;
-    case 408:
-      return RefusalCode.Timeout;
-    case 413:
-      return RefusalCode.BodyTooLarge;
-    case 414:
-    case 431:
-      return RefusalCode.HeadersTooLarge;
-    case 422:
-      return RefusalCode.NotPublished;
-    case 426:
-      return RefusalCode.UpgradeRequired;
-    case 429:
-      return RefusalCode.RateLimited;
-    case 503:
-      return RefusalCode.Unavailable;
-    default:
-      return status >= 500 ? RefusalCode.ServerError : RefusalCode.ClientError;
-  }
-}
-
 /** The stable name of each application close code (server to client). */
 export const CLOSE_CODE_NAME: Record<(typeof AppCloseCode)[keyof typeof AppCloseCode], string> = {
   [AppCloseCode.TokenExpired]: 'TOKEN_EXPIRED',
   [AppCloseCode.Disconnected]: 'DISCONNECTED',
+  [AppCloseCode.MaxLifetime]: 'MAX_LIFETIME',
+  [AppCloseCode.IdleTimeout]: 'IDLE_TIMEOUT',
 };

@@ -13,21 +13,22 @@
  * /proc/PID/stat, less its idle rate), and the workers' CPU for the cold rounds.
  */
 import { performance } from 'node:perf_hooks';
-import { ServerProcess } from '../lib/server-process';
-import { openClients } from './load-client';
-import { processTree, round, spread } from './stats';
-import { cpuSeconds } from '../lib/proc';
-import { sleep } from '../lib/sleep';
+import { parseArgs } from 'node:util';
+import { numberArg } from '../../lib/args';
+import { ServerProcess } from '../../lib/server-process';
+import { openClients } from '../load-client';
+import { round, spread } from '../stats';
+import { cpuSeconds, processTree } from '../../lib/proc';
+import { sleep } from '../../lib/sleep';
 
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index > 0 ? Number(process.argv[index + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number`);
-  return value;
-}
-
-const CLIENTS = option('clients', 500);
-const SCRAPES = option('scrapes', 100);
+const { values: args } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '500' },
+    scrapes: { type: 'string', default: '100' },
+  },
+});
+const CLIENTS = numberArg('clients', args.clients, { min: 1 });
+const SCRAPES = numberArg('scrapes', args.scrapes, { min: 1 });
 const COLD_SCRAPES = 10;
 
 function workersCpu(master: number): number {

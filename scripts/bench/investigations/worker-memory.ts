@@ -1,8 +1,8 @@
 /**
- * node dist/scripts/bench/worker-memory.js [SECONDS=180] [CLIENTS=20]
+ * node dist/scripts/bench/investigations/worker-memory.js [--seconds 180] [--clients 20]
  *
  * Where a worker's memory goes in its first minutes: our server and the floor run side
- * by side, each with CLIENTS clients (pushes every second), their workers replaced by
+ * by side, each with --clients clients (pushes every second), their workers replaced by
  * the memory probe (worker-probe.ts). Every 10 s: the mean of /proc/PID/smaps_rollup
  * over each server's serving workers, and the probe's process.memoryUsage() and V8
  * heap spaces. Prints one line per sample and kind, and the growth from the first.
@@ -10,16 +10,24 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_WORKER_ENTRY } from '../../src/master/pool/worker-process';
-import { commandLine } from '../lib/proc';
-import { ServerProcess } from '../lib/server-process';
-import { sleep } from '../lib/sleep';
-import { BenchClient } from './load-client';
-import { FLOOR_NODE_FLAGS, ours } from './servers';
-import { childPids, round } from './stats';
+import { parseArgs } from 'node:util';
+import { DEFAULT_WORKER_ENTRY } from '../../../src/master/pool/worker-process';
+import { numberArg } from '../../lib/args';
+import { commandLine, childPids } from '../../lib/proc';
+import { ServerProcess } from '../../lib/server-process';
+import { sleep } from '../../lib/sleep';
+import { BenchClient } from '../load-client';
+import { FLOOR_NODE_FLAGS, ours } from '../servers';
+import { round } from '../stats';
 
-const seconds = Number(process.argv[2] ?? 180);
-const clientCount = Number(process.argv[3] ?? 20);
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '180' },
+    clients: { type: 'string', default: '20' },
+  },
+});
+const seconds = numberArg('seconds', args.seconds, { min: 0 });
+const clientCount = numberArg('clients', args.clients, { min: 1 });
 const dir = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-memory-'));
 const PROBE = path.join(__dirname, 'worker-probe.js');
 const FIELDS = [
@@ -87,11 +95,11 @@ async function main(): Promise<void> {
   const server = await us(0).ready();
   const floor = await ServerProcess.spawn(
     process.execPath,
-    [path.join(__dirname, 'floor-server.js'), '0', '1'],
+    [path.join(__dirname, '../floor-server.js'), '--port', '0', '--interval', '1'],
     {
       env: {
         ...process.env,
-        ...probeEnv(floorFile, path.join(__dirname, 'floor-worker.js')),
+        ...probeEnv(floorFile, path.join(__dirname, '../floor-worker.js')),
         FLOOR_WORKER_ENTRY: PROBE,
         FLOOR_NODE_FLAGS: FLOOR_NODE_FLAGS.join(' '),
       },

@@ -1,11 +1,11 @@
 /**
- * node dist/scripts/bench/open-rate.js [CLIENTS=2000] [EVERY=100]
+ * node dist/scripts/bench/investigations/open-rate.js [--clients 2000] [--every 100]
  *
- * Why opening slows down as workers accumulate: opens CLIENTS clients to our server, 8
- * at a time (as the steps do), and for every EVERY clients prints the opening rate, the
+ * Why opening slows down as workers accumulate: opens --clients clients to our server, 8
+ * at a time (as the steps do), and for every --every clients prints the opening rate, the
  * machine's CPU split (user / system / idle, from /proc/stat), context switches, the
  * master's RSS, its CPU and run-queue wait (/proc/PID/schedstat), and, once the master has
- * exited, how long its fork() calls blocked, per EVERY forks (the master probe). Reads
+ * exited, how long its fork() calls blocked, per --every forks (the master probe). Reads
  * no /proc file per worker: the bench itself adds nothing that grows with them.
  * BENCH_MASTER_NICE=N sets the master's niceness first (a negative N needs root, as a
  * systemd unit's Nice= would give it): its forks' children run at it until they exec.
@@ -13,14 +13,22 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { schedstat } from '../lib/proc';
-import { BenchClient } from './load-client';
-import { OPEN_CONCURRENCY } from './plan';
-import { ours, probeOf } from './servers';
-import { round, spread } from './stats';
+import { parseArgs } from 'node:util';
+import { numberArg } from '../../lib/args';
+import { schedstat } from '../../lib/proc';
+import { BenchClient } from '../load-client';
+import { OPEN_CONCURRENCY } from '../plan';
+import { ours, probeOf } from '../servers';
+import { round, spread } from '../stats';
 
-const total = Number(process.argv[2] ?? 2000);
-const every = Number(process.argv[3] ?? 100);
+const { values: args } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '2000' },
+    every: { type: 'string', default: '100' },
+  },
+});
+const total = numberArg('clients', args.clients, { min: 1 });
+const every = numberArg('every', args.every, { min: 1 });
 
 function cpu(): { busy: number; system: number; idle: number; switches: number } {
   const stat = readFileSync('/proc/stat', 'utf8');

@@ -7,7 +7,7 @@
  * and the whole machine (/proc/stat). The servers take turns (ours, relay, ours,
  * relay...) at each N, so that load from other work falls on both alike.
  *
- *   node dist/scripts/bench/fanout-pair.js [--clients 500,1000] [--rounds 2]
+ *   node dist/scripts/bench/investigations/fanout-pair.js [--clients 500,1000] [--rounds 2]
  *     [--broadcasts 20] [--interval 1] [--kinds ours,relay] [--base DIR] [--json]
  *
  * `--base DIR`: a kind `base` runs the server built in DIR (DIR/dist/src/main.js), for
@@ -17,14 +17,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../lib/free-port';
-import { contextSwitches, runNs, schedstat } from '../lib/proc';
-import { ServerProcess } from '../lib/server-process';
-import { sleep } from '../lib/sleep';
-import { broadcastOnce } from './broadcast';
-import { openClients } from './load-client';
-import { FLOOR_NODE_FLAGS, PUBLISH_TOKEN } from './servers';
-import { childPids, round, spread } from './stats';
+import { parseArgs } from 'node:util';
+import { numberArg, numberListArg } from '../../lib/args';
+import { freePort } from '../../lib/free-port';
+import { contextSwitches, runNs, schedstat, childPids } from '../../lib/proc';
+import { ServerProcess } from '../../lib/server-process';
+import { sleep } from '../../lib/sleep';
+import { broadcastOnce } from '../broadcast';
+import { openClients } from '../load-client';
+import { FLOOR_NODE_FLAGS, PUBLISH_TOKEN } from '../servers';
+import { round, spread } from '../stats';
 
 interface Options {
   clients: number[];
@@ -36,56 +38,28 @@ interface Options {
   json: boolean;
 }
 
-function parseOptions(argv: string[]): Options {
-  const options: Options = {
-    clients: [500, 1000],
-    rounds: 2,
-    broadcasts: 20,
-    interval: 1,
-    kinds: ['ours', 'relay'],
-    base: undefined,
-    json: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const value = argv[i + 1];
-    switch (argv[i]) {
-      case '--clients':
-        options.clients = value.split(',').map(Number);
-        i++;
-        break;
-      case '--rounds':
-        options.rounds = Number(value);
-        i++;
-        break;
-      case '--broadcasts':
-        options.broadcasts = Number(value);
-        i++;
-        break;
-      case '--interval':
-        options.interval = Number(value);
-        i++;
-        break;
-      case '--kinds':
-        options.kinds = value.split(',');
-        i++;
-        break;
-      case '--base':
-        options.base = path.resolve(value);
-        i++;
-        break;
-      case '--json':
-        options.json = true;
-        break;
-      default:
-        throw new Error(`unknown argument ${argv[i]}`);
-    }
-  }
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      clients: { type: 'string', default: '500,1000' },
+      rounds: { type: 'string', default: '2' },
+      broadcasts: { type: 'string', default: '20' },
+      interval: { type: 'string', default: '1' },
+      kinds: { type: 'string', default: 'ours,relay' },
+      base: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
   // Bounds: this machine is shared.
-  if (options.clients.some((n) => !(n > 0 && n <= 2000))) throw new Error('--clients: 1-2000');
-  if (!(options.rounds >= 1 && options.rounds <= 6)) throw new Error('--rounds: 1-6');
-  if (!(options.broadcasts >= 1 && options.broadcasts <= 100))
-    throw new Error('--broadcasts: 1-100');
-  return options;
+  return {
+    clients: numberListArg('clients', values.clients, { min: 1, max: 2000 }),
+    rounds: numberArg('rounds', values.rounds, { min: 1, max: 6 }),
+    broadcasts: numberArg('broadcasts', values.broadcasts, { min: 1, max: 100 }),
+    interval: numberArg('interval', values.interval, { min: 0 }),
+    kinds: values.kinds.split(','),
+    base: values.base === undefined ? undefined : path.resolve(values.base),
+    json: values.json,
+  };
 }
 
 function start(kind: string, port: number, options: Options): ServerProcess {
@@ -115,7 +89,13 @@ function start(kind: string, port: number, options: Options): ServerProcess {
     case 'relay':
       return ServerProcess.spawn(
         process.execPath,
-        [path.join(__dirname, 'floor-server.js'), String(port), interval],
+        [
+          path.join(__dirname, '../floor-server.js'),
+          '--port',
+          String(port),
+          '--interval',
+          interval,
+        ],
         { env: { ...process.env, FLOOR_NODE_FLAGS: FLOOR_NODE_FLAGS.join(' ') } },
       );
     default:
@@ -326,7 +306,7 @@ function line(run: Run): string {
 }
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
+  const options = parseOptions();
   const runs: Run[] = [];
   for (const clients of options.clients) {
     for (let round = 0; round < options.rounds; round++) {

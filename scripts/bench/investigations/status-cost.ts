@@ -1,5 +1,5 @@
 /**
- * node dist/scripts/bench/status-cost.js [--clients 200] [--rate 800] [--seconds 10] [--root DIR]
+ * node dist/scripts/bench/investigations/status-cost.js [--clients 200] [--rate 800] [--seconds 10] [--root DIR]
  *
  * What GET /status costs the master under a flood of requests: C connected clients,
  * R requests a second for S seconds; prints requests answered, their latency and the
@@ -8,15 +8,21 @@
 import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ROOT, ServerProcess } from '../lib/server-process';
-import { type BenchClient, openClients } from './load-client';
-import { round, spread } from './stats';
-import { cpuSeconds } from '../lib/proc';
+import { parseArgs } from 'node:util';
+import { numberArg } from '../../lib/args';
+import { ROOT, ServerProcess } from '../../lib/server-process';
+import { type BenchClient, openClients } from '../load-client';
+import { round, spread } from '../stats';
+import { cpuSeconds } from '../../lib/proc';
 
-function flag(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index > 0 ? process.argv[index + 1] : fallback;
-}
+const { values: args } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '200' },
+    rate: { type: 'string', default: '800' },
+    seconds: { type: 'string', default: '10' },
+    root: { type: 'string', default: ROOT },
+  },
+});
 
 function get(port: number, agent: http.Agent): Promise<number> {
   const started = performance.now();
@@ -31,10 +37,10 @@ function get(port: number, agent: http.Agent): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const clients = Number(flag('clients', '200'));
-  const rate = Number(flag('rate', '800'));
-  const seconds = Number(flag('seconds', '10'));
-  const root = path.resolve(flag('root', ROOT));
+  const clients = numberArg('clients', args.clients, { min: 1 });
+  const rate = numberArg('rate', args.rate, { min: 1 });
+  const seconds = numberArg('seconds', args.seconds, { min: 1 });
+  const root = path.resolve(args.root);
   const server = ServerProcess.builtIn(root, [
     '--port',
     '0',

@@ -7,11 +7,16 @@
  *    tree (worker + command), over the idle baseline.
  */
 import { performance } from 'node:perf_hooks';
-import { ServerProcess } from '../lib/server-process';
-import { openClients } from './load-client';
-import { round, spread, treePssKiB } from './stats';
-import { sleep } from '../lib/sleep';
-import { PUBLISH_TOKEN } from './servers';
+import { parseArgs } from 'node:util';
+import { ServerProcess } from '../../lib/server-process';
+import { openClients } from '../load-client';
+import { round, spread } from '../stats';
+import { treePssKiB } from '../../lib/proc';
+import { sleep } from '../../lib/sleep';
+import { PUBLISH_TOKEN } from '../servers';
+
+// No options: a stray argument stops the script rather than being ignored.
+parseArgs({ options: {} });
 
 function startServer(args: string[]): Promise<ServerProcess> {
   return ServerProcess.ours(['--port', '0', '--max-clients', '1000', ...args], {
