@@ -40,6 +40,8 @@ export class HotUpgrade {
   private phase: Phase = 'idle';
   private child: ChildProcess | undefined;
   private startedAt = 0;
+  /** The new master's control socket. */
+  private control = '';
 
   constructor(
     private readonly master: UpgradingMaster,
@@ -98,6 +100,11 @@ export class HotUpgrade {
       if (message.type === 'ready' && this.phase === 'starting') {
         clearTimeout(timer);
         void this.handOver(child, message.control);
+      } else if (message.type === 'listening' && this.phase === 'handing-over') {
+        // The new master accepts: this one's workers re-attach to it.
+        for (const worker of this.master.servingWorkers) {
+          worker.send({ type: 'handover', path: this.control, master: child.pid ?? 0 });
+        }
       } else if (message.type === 'adopted' && this.phase === 'handing-over') {
         void this.finish(child, message.adopted, message.missing);
       }
@@ -106,12 +113,12 @@ export class HotUpgrade {
 
   private async handOver(child: ChildProcess, control: string): Promise<void> {
     this.phase = 'handing-over';
+    const handingAt = Date.now();
     const state = await this.master.handOver();
+    this.logger.info(`Hot upgrade: stopped accepting; state ready in ${Date.now() - handingAt} ms`);
     if (this.phase !== 'handing-over') return; // the new master died meanwhile
     child.send({ type: 'state', state } satisfies UpgradeMessage);
-    for (const worker of this.master.servingWorkers) {
-      worker.send({ type: 'handover', path: control, master: child.pid ?? 0 });
-    }
+    this.control = control;
     setTimeout(() => void this.finish(child, -1, -1), ADOPTED_TIMEOUT_MS).unref();
   }
 

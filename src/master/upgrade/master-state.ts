@@ -38,6 +38,8 @@ export type UpgradeMessage =
   | { type: 'ready'; control: string }
   /** O → N: the state; O has stopped accepting. */
   | { type: 'state'; state: MasterState }
+  /** N → O: listening on the inherited socket: O tells its workers to re-attach. */
+  | { type: 'listening' }
   /** N → O: workers adopted (or given up): O may exit. */
   | { type: 'adopted'; adopted: number; missing: number };
 

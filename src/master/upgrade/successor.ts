@@ -61,7 +61,9 @@ export async function takeOver(
     logger,
   );
   await control.listen();
-  master.prepare();
+  // Its spares are forked once it listens: forking them now would compete for the CPU
+  // with the hand-over, while no connection is accepted.
+  const asked = Date.now();
   const state = await new Promise<MasterState>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`no state from the old master in ${STATE_TIMEOUT_MS} ms`)),
@@ -81,11 +83,15 @@ export async function takeOver(
     control.close();
     throw error;
   });
+  const stateAt = Date.now();
   master.restore(state);
   const address = await master.listenOnFd(upgrade.fd);
+  // Only now are the workers told to re-attach: their adoption does not delay the accepts.
+  send({ type: 'listening' });
   logger.info(
     `Hot upgrade from master pid ${upgrade.from}: ${state.clients.length} client(s) to adopt, ` +
-      `next client id ${state.nextClientId}`,
+      `next client id ${state.nextClientId}; state ${stateAt - asked} ms after asking, ` +
+      `listening ${Date.now() - stateAt} ms later`,
   );
   void adoptions(master, control, logger);
   return address;
