@@ -4,35 +4,51 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { authSetup, type AuthSetup } from './master/auth/auth-setup';
-import { parseCommandLine, UsageError } from './master/cli/cli';
+import type { AuthSetup } from './master/auth/auth-setup';
+import { parseSettings, UsageError, type Settings } from './master/cli/cli';
+import { reloadSettings, settingLines } from './master/config/reload';
 import { openAdminWarning } from './master/http/admin-access';
 import { createLogger } from './master/observability/logger';
 import { Master } from './master/master';
 import { HotUpgrade } from './master/upgrade/hot-upgrade';
 import { takeOver, takeUpgradeEnv, writePidFile } from './master/upgrade/successor';
+import { authOn } from './shared/config';
 
 function packageVersion(): string {
   const file = path.resolve(__dirname, '../../package.json');
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
+/**
+ * The authentication set-up, loaded only when a flag asks for it: `jose` (80-odd
+ * modules) is 2.7 MB of the master's memory, whose page tables every fork() copies.
+ */
+function loadAuthSetup(): typeof import('./master/auth/auth-setup') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+  return require('./master/auth/auth-setup') as typeof import('./master/auth/auth-setup');
+}
+
 async function main(): Promise<void> {
   const version = packageVersion();
   // Set when this master is a hot upgrade's new one (forked by the old master).
   const upgrade = takeUpgradeEnv();
-  let config;
+  const argv = process.argv.slice(2);
+  let settings: Settings;
   let auth: AuthSetup | undefined;
   try {
-    config = parseCommandLine(process.argv.slice(2), version);
+    // The command line, PUSH_WS_* and --config's file (docs/operations.md#configuration-file).
+    settings = parseSettings(argv, version);
     // The key files are read now, once: a bad one stops the start (exit 2), not a client.
-    auth = authSetup(config.auth);
+    auth = authOn(settings.config.auth)
+      ? loadAuthSetup().authSetup(settings.config.auth)
+      : undefined;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`push-websocket: ${error.message}\n`);
     process.exit(2);
   }
 
+  const { config } = settings;
   const logger = createLogger(config.logLevel, config.logFormat);
   const exit = async (code: number): Promise<never> => {
     await logger.flush();
@@ -40,6 +56,7 @@ async function main(): Promise<void> {
   };
 
   logger.info('Server starting...');
+  for (const line of settingLines(settings)) logger.debug(line);
   const openAdmin = openAdminWarning(config);
   if (openAdmin !== undefined) logger.warn(openAdmin);
   if (auth !== undefined) logger.info(auth.summary);
@@ -69,17 +86,29 @@ async function main(): Promise<void> {
   process.on('SIGUSR2', () => hotUpgrade.start());
 
   let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
+  /** `why`: the log line that says what ends the server. */
+  const stop = async (why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     const started = Date.now();
-    logger.info(`Received ${signal}: closing every client with 1001`);
+    logger.info(why);
     await master.stop();
     logger.info(`Server stopped in ${Date.now() - started} ms`);
     await exit(0);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  const onSignal = (signal: string): Promise<void> =>
+    stop(`Received ${signal}: closing every client with 1001`);
+  process.on('SIGTERM', () => void onSignal('SIGTERM'));
+  process.on('SIGINT', () => void onSignal('SIGINT'));
+  // Graceful drain (docs/operations.md#draining): once every client has gone, exit 0.
+  master.onDrained(() => void stop('Every client has left: stopping after the drain'));
+  // Reload what may change live (docs/operations.md#configuration-file).
+  process.on('SIGHUP', () => {
+    reloadSettings({ argv, version, running: config, master, logger });
+  });
+  process.on('SIGQUIT', () => {
+    if (!master.drain('SIGQUIT')) logger.info('Received SIGQUIT: already draining');
+  });
 }
 
 void main();

@@ -126,7 +126,9 @@ export class ClientRuntime {
           maxBuffered: config.maxBuffered,
           binary: config.binary,
           closeMs: config.closeMs,
+          sandbox: config.sandbox,
           started: (pid) => io.tell({ type: 'command', pid }),
+          limitExceeded: ({ limit, detail }) => io.tell({ type: 'limit', limit, detail }),
         }),
       );
     } else if (config.demo) {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { ExecUser } from '../src/shared/command-sandbox';
 import { readLines } from '../src/shared/line-splitter';
 import { groupAlive, signalGroup } from '../src/shared/process-group';
 
@@ -23,6 +24,11 @@ export interface CommandOptions {
   binary?: boolean;
   /** --close-ms: how long end() waits after each step before the next. Default 100. */
   closeMs?: number;
+  /**
+   * --exec-user: the uid and gid the command runs as. libuv switches in the child before
+   * the exec, and drops every supplementary group (setgroups(0, NULL)) when it does.
+   */
+  user?: ExecUser;
 }
 
 /** What finally ended the command in end(); "not running" if it never started. */
@@ -50,6 +56,7 @@ export class CommandEndpoint {
   private readonly exitWaiters: (() => void)[] = [];
   private readonly binary: boolean;
   private readonly closeMs: number;
+  private readonly user: ExecUser | undefined;
 
   constructor(
     private readonly argv: string[],
@@ -60,6 +67,7 @@ export class CommandEndpoint {
   ) {
     this.binary = options.binary === true;
     this.closeMs = options.closeMs ?? DEFAULT_CLOSE_MS;
+    this.user = options.user;
     if (this.binary && events.onBytes === undefined) {
       throw new Error('binary mode needs an onBytes event');
     }
@@ -68,7 +76,13 @@ export class CommandEndpoint {
   /** Starts the command; returns its pid, or undefined if it could not start. */
   start(): number | undefined {
     const [command, ...args] = this.argv;
-    const child = spawn(command, args, { env: this.env, stdio: 'pipe', detached: true });
+    const child = spawn(command, args, {
+      env: this.env,
+      stdio: 'pipe',
+      detached: true,
+      uid: this.user?.uid,
+      gid: this.user?.gid,
+    });
     this.child = child;
     child.on('error', (error) => {
       if (child.pid === undefined) this.markExited(() => this.events.onStartError(error));

@@ -1,5 +1,8 @@
+import { launchOf, NO_SANDBOX, type CommandSandbox } from '../src/shared/command-sandbox';
+import { APP_CLOSE_REASON, AppCloseCode } from '../src/shared/protocol/close-codes';
 import { CloseCode } from '../src/shared/protocol/constants';
 import { CommandEndpoint } from './command-endpoint';
+import { LimitWatch, type LimitHit } from './limit-watch';
 import type { ClientSink, PushSource } from './push-source';
 
 export interface CommandSettings {
@@ -16,8 +19,12 @@ export interface CommandSettings {
   binary: boolean;
   /** --close-ms: the wait between the steps that end the command. */
   closeMs: number;
+  /** --exec-user, --exec-limit, --line-buffered; absent: none. */
+  sandbox?: CommandSandbox;
   /** Told the command's pid (the master kills its group if this worker dies). */
   started(pid: number): void;
+  /** A sandbox limit ended the command (the client is then closed with 4005). */
+  limitExceeded?(hit: LimitHit): void;
 }
 
 /**
@@ -74,11 +81,15 @@ export class CommandSource implements PushSource {
 
   private launch(client: ClientSink, env: NodeJS.ProcessEnv): void {
     if (this.stopping !== undefined) return; // the client left while its name was looked up
-    const { argv, maxBuffered, binary, closeMs } = this.settings;
+    const { argv, maxBuffered, binary, closeMs, sandbox = NO_SANDBOX } = this.settings;
     const name = argv[0];
+    const launch = launchOf(argv, sandbox);
+    const watch = new LimitWatch(sandbox);
+    const endedByUs = (): boolean => this.stopping !== undefined;
+    const limitExceeded = (hit: LimitHit): void => this.settings.limitExceeded?.(hit);
     const command = new CommandEndpoint(
-      argv,
-      env,
+      launch.argv,
+      { ...env, ...launch.env },
       maxBuffered,
       {
         onLine(line) {
@@ -95,16 +106,26 @@ export class CommandSource implements PushSource {
           client.close(CloseCode.InternalError, 'command failed to start');
         },
         onExit(code, signal) {
+          const hit = watch.verdict(signal, endedByUs());
+          if (hit !== undefined) {
+            limitExceeded(hit);
+            const closeCode = AppCloseCode.LimitExceeded;
+            client.close(closeCode, `${APP_CLOSE_REASON[closeCode]}: ${hit.limit}`);
+            return;
+          }
           client.log('info', `command ${name} exited (code ${code}, signal ${signal})`);
           client.close(CloseCode.Normal, '');
         },
       },
-      { binary, closeMs },
+      { binary, closeMs, user: launch.user },
     );
     this.command = command;
     client.onDrain(() => command.resumeOutput());
     const pid = command.start();
-    if (pid !== undefined) this.settings.started(pid);
+    if (pid !== undefined) {
+      this.settings.started(pid);
+      watch.start(pid);
+    }
     for (const write of this.pending.splice(0)) write(command);
   }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MAIN, NODE_ARGS, ROOT, ServerProcess } from '../lib/server-process';
+import { MAIN, NODE_ARGS, ROOT, ServerProcess, mainIn } from '../lib/server-process';
 import type { ProbeRecord } from './master-probe';
 
 /** The servers a bench run compares, and how each is started. */
@@ -41,8 +41,11 @@ export interface ServerKind {
   start: (port: number) => ServerProcess;
 }
 
-/** Our server as `npm start` runs it, plus the master probe (--require). */
-export function ours(flags: string[]) {
+/**
+ * Our server as `npm start` runs it, plus the master probe (--require); `root`: another
+ * checkout's build (before/after pairs).
+ */
+export function ours(flags: string[], root?: string) {
   return (port: number): ServerProcess =>
     ServerProcess.spawn(
       process.execPath,
@@ -50,7 +53,7 @@ export function ours(flags: string[]) {
         NODE_ARGS[0],
         '--require',
         path.join(__dirname, 'master-probe.js'),
-        MAIN,
+        root === undefined ? MAIN : mainIn(root),
         '--port',
         String(port),
         '--max-clients',
@@ -59,7 +62,7 @@ export function ours(flags: string[]) {
         ...flags,
       ],
       {
-        cwd: ROOT,
+        cwd: root ?? ROOT,
         env: { ...process.env, PUSH_WS_PUBLISH_TOKEN: PUBLISH_TOKEN, BENCH_PROBE_DIR: PROBE_DIR },
       },
     );

@@ -8,7 +8,7 @@ export const ROOT = path.resolve(
   __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..',
 );
 /** The compiled server's entry point in a checkout. */
-const mainIn = (root: string): string => path.join(root, 'dist/src/main.js');
+export const mainIn = (root: string): string => path.join(root, 'dist/src/main.js');
 export const MAIN = mainIn(ROOT);
 /** As `npm start` runs it: the --title gives process.title room for the whole title. */
 const TITLE_FLAG = '--title=push-websocket-master-starting';

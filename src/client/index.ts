@@ -14,10 +14,18 @@ export type {
   RecoveryEvent,
   StateEvent,
 } from './lib/client';
-export { reconnectDelay, retryAfterMs, type BackoffOptions } from './lib/backoff';
+export { reconnectDelay, restartDelay, retryAfterMs, type BackoffOptions } from './lib/backoff';
 export { channelOfPath, type ChannelResult } from './lib/channel';
 export type { Clock } from './lib/clock';
-export { CLOSE_CODE_NAMES, CLOSE_DISCONNECTED, CLOSE_TOKEN_EXPIRED } from './lib/close-codes';
+export {
+  CLOSE_CODE_NAMES,
+  CLOSE_DISCONNECTED,
+  CLOSE_IDLE_TIMEOUT,
+  CLOSE_MAX_LIFETIME,
+  CLOSE_SERVICE_RESTART,
+  CLOSE_TOKEN_EXPIRED,
+  restartHintMs,
+} from './lib/close-codes';
 export type { Position } from './lib/frames';
 export {
   webSocketTransport,

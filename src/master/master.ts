@@ -15,6 +15,9 @@ import { ClientEvents } from './clients/client-events';
 import { ClientLifecycle, type ClientConnected } from './clients/client-lifecycle';
 import { HookRunner } from './hooks/hook-runner';
 import { LifecycleHooks } from './hooks/lifecycle-hooks';
+import { PRESENCE_PREFIX, presenceRoute } from './http/presence-route';
+import { createPresence } from './presence';
+import { Presence } from './presence/presence';
 import type { Gate } from './auth/gate';
 import { FrameTally } from './observability/frame-tally';
 import { AcceptErrors } from './observability/accept-errors';
@@ -45,6 +48,10 @@ import { DEFAULT_WORKER_ENTRY, workerForker } from './pool/worker-process';
 import { WorkerPool } from './pool/worker-pool';
 import type { ClientInfo, Worker } from './pool/worker';
 import type { StreamPosition } from '../shared/ipc';
+import { Drain } from './drain/drain';
+import { drainRoute } from './drain/drain-route';
+import type { LiveSetting } from './config/reload-plan';
+import type { MasterLogger } from './observability/logger';
 
 /**
  * The master, as a composition root: it builds the parts and wires them together.
@@ -60,6 +67,17 @@ export class Master {
   private readonly acceptErrors: AcceptErrors;
   private readonly hooks: HookRunner;
   private readonly hookTimeoutMs: number;
+  private readonly drainer: Drain;
+  private drainedListener: (() => void) | undefined;
+  /** The parts a reload (SIGHUP) changes: see reconfigure(). */
+  private readonly live: {
+    /** The settings object /status reads: a reload writes the changed live ones into it. */
+    config: ServerConfig;
+    upgrades: UpgradeHandler;
+    directory: ClientDirectory;
+    limits: AddressLimits;
+  };
+  private readonly presence: Presence;
   private readonly startedAt = Date.now();
   private address = '';
   /** Where it first listened (a failed hot upgrade listens there again). */
@@ -122,6 +140,15 @@ export class Master {
     });
     const hooks = new LifecycleHooks(config.lifecycle, this.hooks, () => lifecycle.instance);
     hooks.listen(lifecycle);
+    this.presence = new Presence(
+      createPresence({
+        redis: config.redis,
+        instanceId: channels.relay.instanceId,
+        ttlMs: config.lifecycle.presenceTtl * 1000,
+        logger,
+      }),
+      lifecycle,
+    );
     // The pool's listener needs the pool (quits terminate workers; counts and metrics
     // read it): it is attached once both exist, before listen() starts the pool.
     pool.attach(
@@ -140,26 +167,36 @@ export class Master {
       ),
     );
 
+    this.drainer = new Drain({
+      windowMs: config.drainSeconds * 1000,
+      pool,
+      clientsLeft: () => directory.load,
+      logger,
+      onDrained: () => this.drainedListener?.(),
+    });
     // Refusals of connections and handshakes count in connections_total; plain HTTP ones do not.
     const refusals = new Refusals(logger, (status, code) => {
       metrics.connection(status);
       metrics.refusal(code);
     });
     const guard = new ConnectionGuard(config.handshakeTimeout * 1000, refusals, logger);
+    const limits = new AddressLimits(
+      { maxPerAddress: config.maxClientsPerIp, connectRate: config.connectRate },
+      directory,
+      (line) => logger.warn(line),
+    );
     const upgrades = new UpgradeHandler(
       {
         ...upgradeOptions(config),
         trustedProxies: parseTrustProxy(config.trustProxy),
-        limits: new AddressLimits(
-          { maxPerAddress: config.maxClientsPerIp, connectRate: config.connectRate },
-          directory,
-          (line) => logger.warn(line),
-        ),
+        limits,
         onUpgraded: () => metrics.connection('upgraded'),
         gate,
+        draining: () => this.drainer.unavailable(),
       },
       { pool, directory, relay: channels.relay, guard, refusals, logger },
     );
+    this.live = { config, upgrades, directory, limits };
     const status = statusRoute(pool, counts, config, () => this.facts(version));
     const httpRefusals = new Refusals(logger, (_status, code) => metrics.refusal(code));
     const router = new Router(httpRefusals)
@@ -167,10 +204,18 @@ export class Master {
       .add('/client.js', clientScriptRoute())
       .add('/status', adminOnly(config.adminToken, status))
       .add('/metrics', adminOnly(config.adminToken, metricsRoute(metrics, counts)))
+      .addPrefix(PRESENCE_PREFIX, adminOnly(config.adminToken, presenceRoute(this.presence)))
       .add(
         '/healthz',
-        healthRoute(() => pool.unavailable()),
+        healthRoute(() => this.drainer.unavailable() ?? pool.unavailable()),
       );
+    if (config.adminToken !== undefined) {
+      // Only behind the admin token: an open POST would let anyone empty the instance.
+      router.add(
+        '/drain',
+        adminOnly(config.adminToken, drainRoute(this.drainer, config.drainSeconds)),
+      );
+    }
     wireWebsocketdHttp(router, [refusals, httpRefusals], config);
     if (config.publishToken !== undefined) {
       const control = new ClientControl(
@@ -254,14 +299,59 @@ export class Master {
     });
   }
 
+  /**
+   * Starts the graceful drain (SIGQUIT, POST /drain; docs/operations.md#draining);
+   * false if one already runs. `listener` hears once every client is gone.
+   */
+  drain(why: string): boolean {
+    return this.drainer.start(why);
+  }
+
+  /**
+   * Applies re-read settings (SIGHUP; src/master/config/reload-plan.ts says which may
+   * change live): each binds from the next handshake or decision on, and no client is
+   * touched. `config` holds every setting; only the `changed` ones are applied.
+   */
+  reconfigure(
+    config: ServerConfig,
+    changed: readonly LiveSetting[],
+    logger: Pick<MasterLogger, 'setLevel'>,
+  ): void {
+    const { upgrades, directory, limits } = this.live;
+    const has = (setting: LiveSetting): boolean => changed.includes(setting);
+    if (has('logLevel')) logger.setLevel(config.logLevel);
+    if (has('origins')) upgrades.setAllowedOrigins(config.origins);
+    if (has('maxClients') || has('maxClientsPerIp')) {
+      directory.setLimits(config.maxClients, config.maxClientsPerIp);
+    }
+    if (has('maxClientsPerIp') || has('connectRate')) {
+      limits.setOptions({ maxPerAddress: config.maxClientsPerIp, connectRate: config.connectRate });
+    }
+    if (has('spareWorkers') || has('spareWorkersMax')) {
+      this.pool.setSpares(config.spareWorkers, config.spareWorkersMax);
+    }
+    if (has('drainSeconds')) this.drainer.setWindow(config.drainSeconds * 1000);
+    // Hazard: the start's settings object is shared (status reads it per request); only
+    // the live settings are written into it, which the other parts read at start alone.
+    const running = this.live.config as unknown as Record<LiveSetting, unknown>;
+    for (const setting of changed) running[setting] = config[setting];
+  }
+
+  /** Called once a drain has seen every client go (main.ts then stops and exits 0). */
+  onDrained(listener: () => void): void {
+    this.drainedListener = listener;
+  }
+
   /** Stops accepting, closes every client with 1001 and waits for the workers (bounded). */
   async stop(graceMs = 3000): Promise<void> {
+    this.drainer.stop();
     this.descriptors.stop();
     this.server.close();
     this.server.closeIdleConnections();
     await this.pool.shutdown(graceMs);
     // The disconnect hooks of the clients just closed run (each bounded by --hook-timeout).
     await this.hooks.drain(this.hookTimeoutMs + 1000);
+    await this.presence.store.close();
     await this.channels.stop();
   }
 

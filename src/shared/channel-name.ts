@@ -19,6 +19,8 @@
  * - Case is kept: `/News` and `/news` are two channels, as paths are case-sensitive.
  */
 
+import { fail, ok, type Result } from './result';
+
 /** The longest channel name, in bytes, after normalising. */
 export const MAX_CHANNEL_BYTES = 128;
 
@@ -28,15 +30,11 @@ export const MAX_CHANNEL_BYTES = 128;
  */
 export const BROADCAST_CHANNEL = '*';
 
-export interface ChannelError {
-  error: string;
-}
-
 const UNRESERVED = /^[A-Za-z0-9._~-]$/;
 const SEGMENT = /^[A-Za-z0-9._~-]+$/;
 
 /** Decodes `%XX` of unreserved characters; refuses every other escape. */
-function percentDecode(path: string): string | ChannelError {
+function percentDecode(path: string): Result<string> {
   let out = '';
   for (let i = 0; i < path.length; i += 1) {
     const char = path[i];
@@ -46,49 +44,51 @@ function percentDecode(path: string): string | ChannelError {
     }
     const hex = path.slice(i + 1, i + 3);
     if (!/^[0-9A-Fa-f]{2}$/.test(hex)) {
-      return { error: `bad percent-encoding at "${path.slice(i, i + 3)}"` };
+      return fail(`bad percent-encoding at "${path.slice(i, i + 3)}"`);
     }
     const decoded = String.fromCharCode(parseInt(hex, 16));
     if (!UNRESERVED.test(decoded)) {
-      return {
-        error: `percent-encoded "%${hex.toUpperCase()}" is not allowed in a channel (only A-Z a-z 0-9 - . _ ~ may be encoded)`,
-      };
+      return fail(
+        `percent-encoded "%${hex.toUpperCase()}" is not allowed in a channel (only A-Z a-z 0-9 - . _ ~ may be encoded)`,
+      );
     }
     out += decoded;
     i += 2;
   }
-  return out;
+  return ok(out);
 }
 
 /** The channel of a URL path, or the reason it is not one. */
-export function normaliseChannel(path: string): string | ChannelError {
-  if (!path.startsWith('/')) return { error: 'a channel path must start with "/"' };
-  const decoded = percentDecode(path);
-  if (typeof decoded !== 'string') return decoded;
+export function normaliseChannel(path: string): Result<string> {
+  if (!path.startsWith('/')) return fail('a channel path must start with "/"');
+  const decodedOk = percentDecode(path);
+  if (!decodedOk.ok) return decodedOk;
+  const decoded = decodedOk.value;
   // One trailing slash goes; `//` or `/a//` keep theirs and fail as empty segments.
   const name = /[^/]\/$/.test(decoded) ? decoded.slice(0, -1) : decoded;
   if (name.length > MAX_CHANNEL_BYTES) {
-    return { error: `channel longer than ${MAX_CHANNEL_BYTES} bytes` };
+    return fail(`channel longer than ${MAX_CHANNEL_BYTES} bytes`);
   }
-  if (name === '/') return name;
+  if (name === '/') return ok(name);
   for (const segment of name.slice(1).split('/')) {
-    if (segment === '') return { error: 'empty segment ("//") in channel path' };
+    if (segment === '') return fail('empty segment ("//") in channel path');
     if (segment === '.' || segment === '..') {
-      return { error: 'segments "." and ".." are not allowed in a channel path' };
+      return fail('segments "." and ".." are not allowed in a channel path');
     }
     if (!SEGMENT.test(segment)) {
       const bad = [...segment].find((char) => !UNRESERVED.test(char)) as string;
-      return {
-        error: `character ${JSON.stringify(bad)} not allowed in a channel (allowed: A-Z a-z 0-9 - . _ ~ and "/" between segments)`,
-      };
+      return fail(
+        `character ${JSON.stringify(bad)} not allowed in a channel (allowed: A-Z a-z 0-9 - . _ ~ and "/" between segments)`,
+      );
     }
   }
-  return name;
+  return ok(name);
 }
 
 /** True for a name `normaliseChannel` returns as it is (a client's channel). */
 export function isChannelName(name: string): boolean {
-  return normaliseChannel(name) === name;
+  const normal = normaliseChannel(name);
+  return normal.ok && normal.value === name;
 }
 
 /** A client's channel or the broadcast channel: what a broker accepts. */

@@ -3,6 +3,8 @@
  * part of them a worker needs. Types only: the worker imports this file, so it must
  * stay free of yargs, winston and the master's code.
  */
+import type { CommandSandbox, SandboxSettings } from './command-sandbox';
+
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';
 
@@ -79,6 +81,10 @@ export interface ServerConfig {
   idleTimeout: number;
   /** --on-connect, --on-disconnect, --on-channel, --hook-timeout, --vacate-grace, --presence-ttl. */
   lifecycle: LifecycleSettings;
+  /** --drain-seconds: a drain closes the clients with 1012 evenly over this window. */
+  drainSeconds: number;
+  /** --exec-user, --exec-limit, --line-buffered (docs/isolation.md); absent: none. */
+  sandbox?: SandboxSettings;
 }
 
 /**
@@ -184,6 +190,8 @@ export interface WorkerConfig {
   maxLifetime: number;
   /** --idle-timeout in seconds (0: none). */
   idleTimeout: number;
+  /** --exec-user, --exec-limit, --line-buffered: how a command is confined; absent: not. */
+  sandbox?: CommandSandbox;
 }
 
 export const WORKER_CONFIG_ENV = 'PUSH_WS_WORKER_CONFIG';
@@ -218,6 +226,7 @@ export function workerConfigOf(config: ServerConfig, version = 'unknown'): Worke
     serverSoftware: `push-websocket/${version}`,
     maxLifetime: config.maxLifetime,
     idleTimeout: config.idleTimeout,
+    sandbox: config.sandbox?.command,
   };
 }
 

@@ -3,6 +3,7 @@
  * serialization: bytes travel as base64). One place for both sides' shapes. Published
  * messages travel apart, on the publish pipe (src/shared/publish-stream.ts).
  */
+import type { LimitName } from './command-sandbox';
 
 /** What the master hands a worker together with the client's socket. */
 export interface ClientHandoff {
@@ -129,4 +130,9 @@ export type WorkerMessage =
    */
   | { type: 'closed'; code: number | undefined; side: 'client' | 'server'; frames: number }
   /** The --exec command's pid: the master ends its process group if the worker dies. */
-  | { type: 'command'; pid: number };
+  | { type: 'command'; pid: number }
+  /**
+   * A sandbox limit ended the client's command (the client is closed with 4005): which
+   * one, and how it was seen (a signal, the process count), for one log line and a count.
+   */
+  | { type: 'limit'; limit: LimitName; detail: string };

@@ -29,14 +29,26 @@ export function groupAlive(pgid: number): boolean {
   return hasLiveMember(pgid);
 }
 
+/** The live (not zombie) members of the group, counted in /proc: a scan of every process. */
+export function groupMembers(pgid: number): number {
+  const count = countLive(pgid, Infinity);
+  return Number.isFinite(count) ? count : 0; // no /proc: nothing to count
+}
+
 /** The first live (not zombie) member found in /proc answers; the rest are not read. */
 function hasLiveMember(pgid: number): boolean {
+  return countLive(pgid, 1) > 0;
+}
+
+/** Live members of the group, counting up to `atMost` (Infinity when /proc is missing). */
+function countLive(pgid: number, atMost: number): number {
   let names: string[];
   try {
     names = readdirSync('/proc');
   } catch {
-    return true; // no /proc: trust the signal
+    return Infinity; // no /proc: trust the signal
   }
+  let count = 0;
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
     let stat: string;
@@ -47,7 +59,7 @@ function hasLiveMember(pgid: number): boolean {
     }
     // After the command name, in parentheses and possibly with spaces: state ppid pgrp.
     const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X' && ++count >= atMost) break;
   }
-  return false;
+  return count;
 }

@@ -12,3 +12,12 @@ export function ok<T>(value: T): { ok: true; value: T } {
 export function fail<E>(error: E): { ok: false; error: E } {
   return { ok: false, error };
 }
+
+/**
+ * The value of a result that cannot have failed (its input was checked before); a
+ * failure here is a bug, thrown with `what` and the error.
+ */
+export function unwrap<T, E>(result: Result<T, E>, what: string): T {
+  if (result.ok) return result.value;
+  throw new Error(`${what}: ${String(result.error)}`);
+}

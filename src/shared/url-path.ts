@@ -1,3 +1,5 @@
+import { fail, ok, type Result } from './result';
+
 /**
  * Request-target arithmetic shared by the master (routing --dir, --staticdir) and the
  * worker (an --exec command's CGI variables). Pure: strings in, strings out.
@@ -51,18 +53,19 @@ export function percentDecode(text: string): string | undefined {
  * could name a file other than the one it seems to: a malformed escape or non-UTF-8
  * bytes, a NUL, a "/" or "\" hidden in an escape (%2f, %5c), a "." or ".." segment, and
  * a hidden name (any segment starting with "."). Empty segments ("//") are dropped, as
- * a file system would. Undefined means: refuse the request.
+ * a file system would. A failure (with its reason, for a log line) means: refuse the
+ * request.
  */
-export function decodePathSegments(rawPath: string): string[] | undefined {
-  if (!rawPath.startsWith('/')) return undefined;
+export function decodePathSegments(rawPath: string): Result<string[]> {
+  if (!rawPath.startsWith('/')) return fail('not an absolute path');
   const segments: string[] = [];
   for (const raw of rawPath.slice(1).split('/')) {
     if (raw === '') continue;
     const segment = percentDecode(raw);
-    if (segment === undefined || /[\0/\\]/.test(segment) || segment.startsWith('.')) {
-      return undefined;
-    }
+    if (segment === undefined) return fail('bad escape or not UTF-8');
+    if (/[\0/\\]/.test(segment)) return fail('NUL, "/" or "\\" in a segment');
+    if (segment.startsWith('.')) return fail('dot segment or hidden name');
     segments.push(segment);
   }
-  return segments;
+  return ok(segments);
 }

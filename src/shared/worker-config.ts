@@ -1,3 +1,4 @@
+import { RLIMIT_NAMES, type CommandSandbox, type RlimitName } from './command-sandbox';
 import { WORKER_CONFIG_ENV, type WorkerConfig } from './config';
 
 /*
@@ -91,6 +92,53 @@ function stringRecord(
   return value as Record<string, string>;
 }
 
+/** Absent, or a whole number of `least` or more. */
+function optionalWhole(
+  record: Record<string, unknown>,
+  name: string,
+  least: number,
+): number | undefined {
+  const value = record[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < least) {
+    throw field(name, `must be a whole number of ${least} or more`, value);
+  }
+  return value;
+}
+
+function object(record: Record<string, unknown>, name: string): Record<string, unknown> {
+  const value = record[name];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw field(name, 'must be an object', value);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** How commands are confined: every part checked, so that no limit is quietly lost. */
+function commandSandbox(record: Record<string, unknown>, name: string): CommandSandbox | undefined {
+  if (record[name] === undefined) return undefined;
+  const sandbox = object(record, name);
+  const rlimits = object(sandbox, 'rlimits');
+  const checked: CommandSandbox['rlimits'] = {};
+  for (const key of Object.keys(rlimits)) {
+    if (!(RLIMIT_NAMES as readonly string[]).includes(key))
+      throw field(`${name}.rlimits`, 'has an unknown limit', key);
+    checked[key as RlimitName] = optionalWhole(rlimits, key, 0);
+  }
+  const user = sandbox.user === undefined ? undefined : object(sandbox, 'user');
+  const tools = stringRecord(sandbox, 'tools') ?? {};
+  return {
+    user: user && {
+      uid: optionalWhole(user, 'uid', 0) ?? 0,
+      gid: optionalWhole(user, 'gid', 0) ?? 0,
+    },
+    rlimits: checked,
+    nproc: optionalWhole(sandbox, 'nproc', 1),
+    lineBuffered: boolean(sandbox, 'lineBuffered'),
+    tools: { prlimit: tools.prlimit, stdbuf: tools.stdbuf },
+  };
+}
+
 /** Every field of WorkerConfig, once: the compiler refuses a missing or an extra one. */
 const WORKER_CONFIG_FIELDS: ReadonlySet<string> = new Set(
   Object.keys({
@@ -112,6 +160,7 @@ const WORKER_CONFIG_FIELDS: ReadonlySet<string> = new Set(
     serverSoftware: true,
     maxLifetime: true,
     idleTimeout: true,
+    sandbox: true,
   } satisfies Record<keyof WorkerConfig, true>),
 );
 
@@ -163,5 +212,6 @@ export function parseWorkerConfig(text: string | undefined): WorkerConfig {
     serverSoftware: nonEmptyString(record, 'serverSoftware'),
     maxLifetime: nonNegativeNumber(record, 'maxLifetime'),
     idleTimeout: nonNegativeNumber(record, 'idleTimeout'),
+    sandbox: commandSandbox(record, 'sandbox'),
   };
 }

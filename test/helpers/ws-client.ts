@@ -95,3 +95,21 @@ export class WsClient {
     this.ws.terminate();
   }
 }
+
+/**
+ * The HTTP status a handshake was refused with (ws says "Unexpected server response:
+ * 503"), or undefined when it was accepted (the connection is then closed at once).
+ */
+export async function handshakeRefusal(
+  url: string,
+  options?: WebSocket.ClientOptions,
+): Promise<number | undefined> {
+  try {
+    (await WsClient.open(url, HANG_BOUND_MS, options)).terminate();
+    return undefined;
+  } catch (error) {
+    const match = /Unexpected server response: (\d+)/.exec((error as Error).message);
+    if (match === null) throw error;
+    return Number(match[1]);
+  }
+}

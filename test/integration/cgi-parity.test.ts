@@ -1,3 +1,4 @@
+import { unwrap } from '../../src/shared/result';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -138,8 +139,8 @@ describeWithWebsocketd('the CGI environment, ours against websocketd', () => {
     const theirs = new Map(
       lines.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
     );
-    const route = await (await ScriptDirectory.open(dir)).resolve('/dump-env.sh/room/a%20b');
-    if (!route.found) throw new Error(route.reason);
+    const resolved = await (await ScriptDirectory.open(dir)).resolve('/dump-env.sh/room/a%20b');
+    const route = unwrap(resolved, 'the script');
     const ours = cgiEnvironment(
       {
         remoteAddress: '127.0.0.1',

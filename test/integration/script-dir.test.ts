@@ -49,10 +49,8 @@ describe('--dir resolves a request path to a script', () => {
     ['/link-in/x', 'echo.sh', '/link-in', '/x'],
   ])('%s runs %s', async (request, file, scriptName, pathInfo) => {
     expect(await scripts.resolve(request)).toEqual({
-      found: true,
-      file: path.join(scripts.root, file),
-      scriptName,
-      pathInfo,
+      ok: true,
+      value: { file: path.join(scripts.root, file), scriptName, pathInfo },
     });
   });
 
@@ -82,17 +80,17 @@ describe('--dir resolves a request path to a script', () => {
     ['bytes that are not UTF-8', '/echo.sh%ff'],
     ['a relative path', 'echo.sh'],
   ])('%s is not found (%s)', async (_name, request) => {
-    expect(await scripts.resolve(request)).toMatchObject({ found: false });
+    expect(await scripts.resolve(request)).toMatchObject({ ok: false });
   });
 
   test('the reason tells the log why', async () => {
     expect(await scripts.resolve('/plain.txt')).toEqual({
-      found: false,
-      reason: 'not executable',
+      ok: false,
+      error: 'not executable',
     });
     expect(await scripts.resolve('/link-out')).toEqual({
-      found: false,
-      reason: 'script outside the directory',
+      ok: false,
+      error: 'script outside the directory',
     });
   });
 

@@ -30,6 +30,7 @@ function loadedBy(config: WorkerConfig, atReady = false, entry = UNBUNDLED): str
 
 /** What every worker loads: the pure protocol code, the shared settings, its own files. */
 const EVERY_WORKER = [
+  'dist/src/shared/command-sandbox.js',
   'dist/src/shared/config.js',
   'dist/src/shared/protocol/close-codes.js',
   'dist/src/shared/protocol/constants.js',
@@ -68,6 +69,7 @@ const COMMAND_PARTS = [
   'dist/workers/command-endpoint.js',
   'dist/workers/command-environment.js',
   'dist/workers/command-source.js',
+  'dist/workers/limit-watch.js',
 ];
 
 /**
@@ -82,6 +84,7 @@ describe("the worker's require graph", () => {
 
   test('at ready, only its settings: the rest loads while it waits for a client', () => {
     expect(loadedBy(VALID_WORKER_CONFIG, true)).toEqual([
+      'dist/src/shared/command-sandbox.js', // the sandbox's limit names, checked in the settings
       'dist/src/shared/config.js',
       'dist/src/shared/protocol/constants.js',
       'dist/src/shared/worker-config.js',

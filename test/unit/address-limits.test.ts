@@ -38,11 +38,11 @@ describe('ConnectRateTable (--connect-rate)', () => {
   });
 
   test('the flag: RATE, RATE/s, RATE:BURST; 0 is off', () => {
-    expect(parseConnectRate('10')).toEqual({ rate: 10, burst: 20 });
-    expect(parseConnectRate('0.5/s')).toEqual({ rate: 0.5, burst: 1 });
-    expect(parseConnectRate('3:7')).toEqual({ rate: 3, burst: 7 });
-    expect(parseConnectRate('0')).toBeUndefined();
-    expect(typeof parseConnectRate('-1')).toBe('string');
+    expect(parseConnectRate('10')).toEqual({ ok: true, value: { rate: 10, burst: 20 } });
+    expect(parseConnectRate('0.5/s')).toEqual({ ok: true, value: { rate: 0.5, burst: 1 } });
+    expect(parseConnectRate('3:7')).toEqual({ ok: true, value: { rate: 3, burst: 7 } });
+    expect(parseConnectRate('0')).toEqual({ ok: true, value: undefined });
+    expect(parseConnectRate('-1')).toEqual({ ok: false, error: expect.any(String) });
   });
 });
 

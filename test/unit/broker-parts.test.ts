@@ -98,21 +98,23 @@ describe('redis URL', () => {
     expect(
       parseRedisUrl('redis+sentinel://app:p%40ss@s1,10.0.0.2:26380,[::1]:26381/my-master/3'),
     ).toEqual({
-      kind: 'sentinel',
-      sentinels: [
-        { host: 's1', port: 26379 },
-        { host: '10.0.0.2', port: 26380 },
-        { host: '::1', port: 26381 },
-      ],
-      name: 'my-master',
-      db: 3,
-      username: 'app',
-      password: 'p@ss',
+      ok: true,
+      value: {
+        kind: 'sentinel',
+        sentinels: [
+          { host: 's1', port: 26379 },
+          { host: '10.0.0.2', port: 26380 },
+          { host: '::1', port: 26381 },
+        ],
+        name: 'my-master',
+        db: 3,
+        username: 'app',
+        password: 'p@ss',
+      },
     });
     expect(parseRedisUrl('redis+sentinel://hunter2@s1/m')).toMatchObject({
-      username: '',
-      password: 'hunter2',
-      db: 0,
+      ok: true,
+      value: { username: '', password: 'hunter2', db: 0 },
     });
     expect(redactRedisUrl('redis+sentinel://:hunter2@s1,[::1]:26380/mymaster/1')).toBe(
       'redis+sentinel://***@s1:26379,[::1]:26380/mymaster/1',

@@ -5,11 +5,10 @@ import {
   parseChannelPattern,
   type ChannelPattern,
 } from '../../src/master/auth/channel-patterns';
+import { unwrap } from '../../src/shared/result';
 
 function pattern(text: string): ChannelPattern {
-  const parsed = parseChannelPattern(text);
-  if ('error' in parsed) throw new Error(parsed.error);
-  return parsed;
+  return unwrap(parseChannelPattern(text), text);
 }
 
 describe('channel patterns', () => {
@@ -42,12 +41,22 @@ describe('channel patterns', () => {
   });
 
   test('a bad pattern is refused with the reason', () => {
-    expect(parseChannelPattern('user/*')).toEqual({ error: expect.stringContaining('"/"') });
+    expect(parseChannelPattern('user/*')).toEqual({
+      ok: false,
+      error: expect.stringContaining('"/"'),
+    });
     expect(parseChannelPattern('/a/**/b')).toEqual({
+      ok: false,
       error: expect.stringContaining('last segment'),
     });
-    expect(parseChannelPattern('/user*')).toEqual({ error: expect.stringContaining('"*"') });
-    expect(parseChannelPattern('/a//b')).toEqual({ error: expect.stringContaining('empty') });
+    expect(parseChannelPattern('/user*')).toEqual({
+      ok: false,
+      error: expect.stringContaining('"*"'),
+    });
+    expect(parseChannelPattern('/a//b')).toEqual({
+      ok: false,
+      error: expect.stringContaining('empty'),
+    });
     expect(parseChannelPattern('/a/../b')).toHaveProperty('error');
   });
 

@@ -28,6 +28,9 @@ const WEBSOCKETD_DEFAULTS = {
   headers: { all: [], ws: [], http: [] },
 };
 
+/** Lifetimes off, drains over 30 s. */
+const LIFETIME_DRAIN_DEFAULTS = { maxLifetime: 0, idleTimeout: 0, drainSeconds: 30 };
+
 /** Authentication off (test/unit/auth-flags.test.ts has the rest). */
 const AUTH_DEFAULTS = {
   auth: {
@@ -42,6 +45,10 @@ const AUTH_DEFAULTS = {
     url: undefined,
     timeout: 3,
   },
+};
+
+/** No hooks, no presence TTL beyond the default. */
+const LIFECYCLE_DEFAULTS = {
   lifecycle: {
     onConnect: undefined,
     onDisconnect: undefined,
@@ -50,8 +57,21 @@ const AUTH_DEFAULTS = {
     vacateGrace: 5,
     presenceTtl: 15,
   },
-  maxLifetime: 0,
-  idleTimeout: 0,
+};
+
+/** Commands run as the server's user, without limits. */
+const SANDBOX_DEFAULTS = {
+  sandbox: {
+    command: {
+      lineBuffered: false,
+      nproc: undefined,
+      rlimits: {},
+      tools: { prlimit: undefined, stdbuf: undefined },
+      user: undefined,
+    },
+    cpuPercent: undefined,
+    memory: undefined,
+  },
 };
 
 const usageError = (...argv: string[]): string => expectUsageError(argv);
@@ -88,6 +108,9 @@ describe('parseCommandLine', () => {
       connectRate: undefined,
       ...WEBSOCKETD_DEFAULTS,
       ...AUTH_DEFAULTS,
+      ...LIFECYCLE_DEFAULTS,
+      ...SANDBOX_DEFAULTS,
+      ...LIFETIME_DRAIN_DEFAULTS,
     });
   });
 
@@ -156,7 +179,19 @@ describe('parseCommandLine', () => {
       connectRate: undefined,
       ...WEBSOCKETD_DEFAULTS,
       ...AUTH_DEFAULTS,
+      ...LIFECYCLE_DEFAULTS,
+      ...SANDBOX_DEFAULTS,
+      ...LIFETIME_DRAIN_DEFAULTS,
     });
+  });
+
+  it('lifetimes and the drain: --max-lifetime, --idle-timeout, --drain-seconds', () => {
+    expect(
+      parse('--max-lifetime', '3600', '--idle-timeout', '90.5', '--drain-seconds', '0'),
+    ).toMatchObject({ maxLifetime: 3600, idleTimeout: 90.5, drainSeconds: 0 });
+    expect(usageError('--max-lifetime', '-1')).toMatch(/^--max-lifetime must be a number of 0/);
+    expect(usageError('--idle-timeout', 'soon')).toMatch(/^--idle-timeout must be a number/);
+    expect(usageError('--drain-seconds', '-5')).toMatch(/^--drain-seconds must be a number/);
   });
 
   it('per-address limits: --max-clients-per-ip N, --connect-rate RATE[:BURST]', () => {

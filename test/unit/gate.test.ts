@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AuthHook, HookRequest, HookVerdict } from '../../src/master/auth/auth-hook';
 import { parseChannelPattern, type ChannelPattern } from '../../src/master/auth/channel-patterns';
+import { unwrap } from '../../src/shared/result';
 import { Gate, type GateOptions } from '../../src/master/auth/gate';
 import { readVerificationKeys } from '../../src/master/auth/keys';
 import { TokenVerifier } from '../../src/master/auth/token-verifier';
@@ -21,7 +22,7 @@ function hook(verdict: HookVerdict): AuthHook & { asked: HookRequest[] } {
 }
 
 const patterns = (...texts: string[]): ChannelPattern[] =>
-  texts.map((text) => parseChannelPattern(text) as ChannelPattern);
+  texts.map((text) => unwrap(parseChannelPattern(text), text));
 
 let dir: string;
 let issuer: Issuer;

@@ -43,6 +43,7 @@ describe('metrics of the master', () => {
       'push_websocket_first_push_seconds',
       'push_websocket_frames_sent_total',
       'push_websocket_hook_runs_total',
+      'push_websocket_limit_kills_total',
       'push_websocket_published_messages_total',
       'push_websocket_refusals_total',
       'push_websocket_worker_memory_bytes',

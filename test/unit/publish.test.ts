@@ -1,3 +1,4 @@
+import { fail, ok } from '../../src/shared/result';
 import { isAuthorized, parsePublication } from '../../src/master/http/publish';
 import { parseDisconnect } from '../../src/master/http/disconnect-route';
 
@@ -28,46 +29,52 @@ describe('publish body and token', () => {
     ],
     ['application/json', '{"data":"news","channel":"/news"}', { data: 'news', channel: '/news' }],
   ])('%s %s', (type, body, expected) => {
-    expect(parsePublication(type, Buffer.from(body))).toEqual(expected);
+    expect(parsePublication(type, Buffer.from(body))).toEqual(ok(expected));
   });
 
   test('an idempotency key: the header or "idempotency_key", which must agree', () => {
     const json = (body: unknown): Buffer => Buffer.from(JSON.stringify(body));
     const q = new URLSearchParams('channel=/news');
-    expect(parsePublication('text/plain', Buffer.from('hi'), q, 'order-42')).toEqual({
-      data: 'hi',
-      channel: '/news',
-      idempotencyKey: 'order-42',
-    });
-    const body = { data: 'x', channel: '/a', idempotency_key: 'k-1' };
-    expect(parsePublication('application/json', json(body))).toEqual({
-      data: 'x',
-      channel: '/a',
-      idempotencyKey: 'k-1',
-    });
-    expect(parsePublication('application/json', json(body), undefined, 'k-1')).toMatchObject({
-      idempotencyKey: 'k-1',
-    });
-    expect(parsePublication('application/json', json(body), undefined, 'k-2')).toBe(
-      'Idempotency-Key and "idempotency_key" differ',
+    expect(parsePublication('text/plain', Buffer.from('hi'), q, 'order-42')).toEqual(
+      ok({
+        data: 'hi',
+        channel: '/news',
+        idempotencyKey: 'order-42',
+      }),
     );
-    expect(parsePublication('application/json', json({ data: 'x', idempotency_key: 7 }))).toBe(
-      '"idempotency_key" must be a string',
+    const body = { data: 'x', channel: '/a', idempotency_key: 'k-1' };
+    expect(parsePublication('application/json', json(body))).toEqual(
+      ok({
+        data: 'x',
+        channel: '/a',
+        idempotencyKey: 'k-1',
+      }),
+    );
+    expect(parsePublication('application/json', json(body), undefined, 'k-1')).toMatchObject(
+      ok({
+        idempotencyKey: 'k-1',
+      }),
+    );
+    expect(parsePublication('application/json', json(body), undefined, 'k-2')).toEqual(
+      fail('Idempotency-Key and "idempotency_key" differ'),
+    );
+    expect(parsePublication('application/json', json({ data: 'x', idempotency_key: 7 }))).toEqual(
+      fail('"idempotency_key" must be a string'),
     );
     for (const bad of ['', 'two words', 'é', 'k'.repeat(201), 'a, b']) {
-      expect(parsePublication('text/plain', Buffer.from('x'), q, bad)).toMatch(
-        /^Bad Idempotency-Key: /,
+      expect(parsePublication('text/plain', Buffer.from('x'), q, bad)).toEqual(
+        fail(expect.stringMatching(/^Bad Idempotency-Key: /)),
       );
     }
     expect(
       parsePublication('application/json', json({ data: 'x', client: '3' }), undefined, 'k'),
-    ).toMatch(/not to one client/);
+    ).toEqual(fail(expect.stringMatching(/not to one client/)));
   });
 
   test('a text body takes its channel from the query', () => {
     expect(
       parsePublication('text/plain', Buffer.from('hi'), new URLSearchParams('channel=/news')),
-    ).toEqual({ data: 'hi', channel: '/news' });
+    ).toEqual(ok({ data: 'hi', channel: '/news' }));
   });
 
   test.each([
@@ -81,7 +88,9 @@ describe('publish body and token', () => {
     '{"data":"x","channel":5}',
     '{"data":"x","channel":"/a","client":"1"}',
   ])('bad JSON body %s is refused with a reason', (body) => {
-    expect(typeof parsePublication('application/json', Buffer.from(body))).toBe('string');
+    expect(parsePublication('application/json', Buffer.from(body))).toEqual(
+      fail(expect.any(String)),
+    );
   });
 });
 
@@ -90,27 +99,27 @@ describe('publish to a user', () => {
     parsePublication('application/json', Buffer.from(JSON.stringify(body)));
 
   test('{"user"} (or ?user= for a text body) targets a user', () => {
-    expect(json({ data: 'x', user: '42' })).toEqual({ data: 'x', user: '42' });
-    expect(json({ data: 'x', user: 42 })).toEqual({ data: 'x', user: '42' });
+    expect(json({ data: 'x', user: '42' })).toEqual(ok({ data: 'x', user: '42' }));
+    expect(json({ data: 'x', user: 42 })).toEqual(ok({ data: 'x', user: '42' }));
     expect(parsePublication('text/plain', Buffer.from('x'), new URLSearchParams('user=7'))).toEqual(
-      {
+      ok({
         data: 'x',
         user: '7',
-      },
+      }),
     );
   });
 
   test('one target at most; no empty user; no idempotency key for a user', () => {
-    expect(json({ data: 'x', user: '42', channel: '/a' })).toBe(
-      'give one of "client", "channel" or "user"',
+    expect(json({ data: 'x', user: '42', channel: '/a' })).toEqual(
+      fail('give one of "client", "channel" or "user"'),
     );
-    expect(json({ data: 'x', user: '42', client: '1' })).toBe(
-      'give one of "client", "channel" or "user"',
+    expect(json({ data: 'x', user: '42', client: '1' })).toEqual(
+      fail('give one of "client", "channel" or "user"'),
     );
-    expect(json({ data: 'x', user: '' })).toBe('"user" must not be empty');
-    expect(json({ data: 'x', user: ['a'] })).toBe('"user" must be a string');
-    expect(json({ data: 'x', user: '42', idempotency_key: 'k1' })).toMatch(
-      /not to one client or user/,
+    expect(json({ data: 'x', user: '' })).toEqual(fail('"user" must not be empty'));
+    expect(json({ data: 'x', user: ['a'] })).toEqual(fail('"user" must be a string'));
+    expect(json({ data: 'x', user: '42', idempotency_key: 'k1' })).toEqual(
+      fail(expect.stringMatching(/not to one client or user/)),
     );
   });
 });
@@ -120,16 +129,16 @@ describe('POST /disconnect body', () => {
     parseDisconnect(Buffer.from(text));
 
   test('{"client"} or {"user"}, exactly one', () => {
-    expect(parse('{"client":"3"}')).toEqual({ client: '3' });
-    expect(parse('{"client":3}')).toEqual({ client: '3' });
-    expect(parse('{"client":"box-a.1-3"}')).toEqual({ client: 'box-a.1-3' });
-    expect(parse('{"user":"42"}')).toEqual({ user: '42' });
-    expect(parse('{"user":42}')).toEqual({ user: '42' });
-    expect(parse('{}')).toBe('give "client" or "user"');
-    expect(parse('{"client":"1","user":"2"}')).toBe('give "client" or "user"');
-    expect(parse('{"client":"0"}')).toBe('"client" must be a client id');
-    expect(parse('{"user":""}')).toBe('"user" must be a non-empty string');
-    expect(parse('[1]')).toBe('body must be a JSON object');
-    expect(parse('nope')).toBe('body is not valid JSON');
+    expect(parse('{"client":"3"}')).toEqual(ok({ client: '3' }));
+    expect(parse('{"client":3}')).toEqual(ok({ client: '3' }));
+    expect(parse('{"client":"box-a.1-3"}')).toEqual(ok({ client: 'box-a.1-3' }));
+    expect(parse('{"user":"42"}')).toEqual(ok({ user: '42' }));
+    expect(parse('{"user":42}')).toEqual(ok({ user: '42' }));
+    expect(parse('{}')).toEqual(fail('give "client" or "user"'));
+    expect(parse('{"client":"1","user":"2"}')).toEqual(fail('give "client" or "user"'));
+    expect(parse('{"client":"0"}')).toEqual(fail('"client" must be a client id'));
+    expect(parse('{"user":""}')).toEqual(fail('"user" must be a non-empty string'));
+    expect(parse('[1]')).toEqual(fail('body must be a JSON object'));
+    expect(parse('nope')).toEqual(fail('body is not valid JSON'));
   });
 });

@@ -36,7 +36,7 @@ describe('decodePathSegments', () => {
     ['/a%20b/c', ['a b', 'c']],
     ['/x.y/z..', ['x.y', 'z..']],
   ])('%s gives its segments', (path, segments) => {
-    expect(decodePathSegments(path)).toEqual(segments);
+    expect(decodePathSegments(path)).toEqual({ ok: true, value: segments });
   });
 
   test.each([
@@ -54,7 +54,7 @@ describe('decodePathSegments', () => {
     ['not UTF-8', '/a%ff'],
     ['relative', 'a/b'],
   ])('refuses %s', (_name, path) => {
-    expect(decodePathSegments(path)).toBeUndefined();
+    expect(decodePathSegments(path)).toMatchObject({ ok: false });
   });
 });
 

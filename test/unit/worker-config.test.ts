@@ -47,6 +47,7 @@ describe('parseWorkerConfig', () => {
       headers: { all: [], ws: [], http: [] },
       maxLifetime: 60,
       idleTimeout: 0,
+      drainSeconds: 30,
       auth: {
         secretFile: '/etc/push-websocket/secret',
         publicKeyFile: undefined,

@@ -9,10 +9,11 @@
  *
  *   node dist/scripts/bench/investigations/fanout-pair.js [--clients 500,1000] [--rounds 2]
  *     [--broadcasts 20] [--interval 1] [--kinds ours,relay] [--base DIR] [--json]
+ *     [--gap 200] [--settle 1500]   (ms between broadcasts; ms from the opens to the first)
  *
  * `--base DIR`: a kind `base` runs the server built in DIR (DIR/dist/src/main.js), for
  * before/after pairs; a kind that is an absolute path runs the server built there;
- * `ours:FLAG,FLAG` runs ours with these flags added. `--interval` is the demo pushes' (the full bench pushes every 1 s).
+ * `ours:FLAG+FLAG` runs ours with these flags added (`ours:--no-demo+--handshake-timeout+60`). `--interval` is the demo pushes' (the full bench pushes every 1 s).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,9 @@ interface Options {
   kinds: string[];
   base: string | undefined;
   json: boolean;
+  /** ms between broadcasts, and from the last client's open to the first broadcast. */
+  gap: number;
+  settle: number;
 }
 
 function parseOptions(): Options {
@@ -48,6 +52,8 @@ function parseOptions(): Options {
       kinds: { type: 'string', default: 'ours,relay' },
       base: { type: 'string' },
       json: { type: 'boolean', default: false },
+      gap: { type: 'string', default: '200' },
+      settle: { type: 'string', default: '1500' },
     },
   });
   // Bounds: this machine is shared.
@@ -59,6 +65,8 @@ function parseOptions(): Options {
     kinds: values.kinds.split(','),
     base: values.base === undefined ? undefined : path.resolve(values.base),
     json: values.json,
+    gap: numberArg('gap', values.gap, { min: 0 }),
+    settle: numberArg('settle', values.settle, { min: 0 }),
   };
 }
 
@@ -76,8 +84,8 @@ function start(kind: string, port: number, options: Options): ServerProcess {
     interval,
   ];
   if (kind.startsWith('ours:')) {
-    // ours:FLAG,FLAG...: ours with these flags added
-    return ServerProcess.ours([...oursArgs, ...kind.slice(5).split(',')], { env });
+    // ours:FLAG+FLAG...: ours with these flags added
+    return ServerProcess.ours([...oursArgs, ...kind.slice(5).split('+')], { env });
   }
   switch (kind) {
     case 'ours':
@@ -212,7 +220,7 @@ async function measure(kind: string, clients: number, options: Options): Promise
   const server = await start(kind, port, options).ready(30_000);
   try {
     const open = await openClients(port, clients, { timeoutMs: 60_000, deadlineMs: 240_000 });
-    await sleep(1500);
+    await sleep(options.settle);
     const workers = childPids(server.pid);
     if (process.env.FANOUT_PERF) {
       writeFileSync(
@@ -235,7 +243,7 @@ async function measure(kind: string, clients: number, options: Options): Promise
       missing += open.length - delays.length;
       last.push(lastMs);
       if (b === 0) firstDone = snapshot(server.pid, workers);
-      await sleep(200);
+      await sleep(options.gap);
     }
     const after = snapshot(server.pid, workers);
     if (process.env.FANOUT_VERBOSE)

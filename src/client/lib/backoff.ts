@@ -47,3 +47,12 @@ export function retryAfterMs(value: string | null | undefined, now: number): num
   } else return undefined;
   return Math.min(ms, RETRY_AFTER_MAX_MS);
 }
+
+/**
+ * The wait after a drain's close (1012) that carried a hint: the hint plus a draw of up
+ * to half of it, so that clients closed in the same moment do not come back in the
+ * same moment. Pure.
+ */
+export function restartDelay(hintMs: number, random: () => number): number {
+  return Math.round(hintMs + random() * (hintMs / 2));
+}

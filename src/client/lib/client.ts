@@ -1,7 +1,7 @@
-import { reconnectDelay, retryAfterMs, type BackoffOptions } from './backoff';
+import { reconnectDelay, restartDelay, retryAfterMs, type BackoffOptions } from './backoff';
 import { channelOfPath } from './channel';
 import { systemClock, type Clock } from './clock';
-import { NO_RECONNECT_CODES } from './close-codes';
+import { CLOSE_SERVICE_RESTART, NO_RECONNECT_CODES, restartHintMs } from './close-codes';
 import { Emitter } from './emitter';
 import { readFrame, type Position } from './frames';
 import {
@@ -346,7 +346,12 @@ export class PushClient extends Emitter<PushClientEvents> {
     }
     const stableMs = this.options.backoff?.stableMs ?? DEFAULT_STABLE_MS;
     if (wasOpen && this.clock.now() - attempt.openedAt >= stableMs) this.attempt = 0;
-    const delayMs = reconnectDelay(this.attempt, this.random, this.options.backoff);
+    // A drain's 1012 says when to come back (to another instance, behind a balancer).
+    const hint = code === CLOSE_SERVICE_RESTART ? restartHintMs(reason) : undefined;
+    const delayMs =
+      hint === undefined
+        ? reconnectDelay(this.attempt, this.random, this.options.backoff)
+        : restartDelay(hint, this.random);
     this.attempt++;
     const ending = { code, reason, wasOpen };
     this.waitThenConnect(delayMs, ending);

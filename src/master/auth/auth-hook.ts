@@ -67,7 +67,7 @@ export function hookVerdict(status: number, body: string, now = Date.now()): Hoo
   const user = userOf(fields.user);
   if (user === undefined) return { kind: 'failed', detail: 'answered 200 without a "user"' };
   const grants = grantsOf(fields.channels);
-  if ('error' in grants) return { kind: 'failed', detail: `answered 200: ${grants.error}` };
+  if (!grants.ok) return { kind: 'failed', detail: `answered 200: ${grants.error}` };
   const expireAt = fields.expire_at;
   if (expireAt !== undefined && expireAt !== null && typeof expireAt !== 'number') {
     return { kind: 'failed', detail: 'answered 200: expire_at must be Unix seconds' };
@@ -77,7 +77,7 @@ export function hookVerdict(status: number, body: string, now = Date.now()): Hoo
     const reason = 'token expired (auth backend)';
     return { kind: 'refuse', status: 401, code: RefusalCode.TokenExpired, reason };
   }
-  return { kind: 'admit', identity: { user, claims: fields, grants, expiresAt } };
+  return { kind: 'admit', identity: { user, claims: fields, grants: grants.value, expiresAt } };
 }
 
 /** Reads at most `limit` bytes of a body; more is a failure (undefined). */

@@ -1,6 +1,7 @@
 import { authOn, type AuthSettings } from '../../shared/config';
+import { unwrap } from '../../shared/result';
 import { AuthHook } from './auth-hook';
-import { parseChannelPattern, type ChannelPattern } from './channel-patterns';
+import { parseChannelPattern } from './channel-patterns';
 import { Gate } from './gate';
 import { readVerificationKeys, type VerificationKeys } from './keys';
 import { TokenVerifier } from './token-verifier';
@@ -30,7 +31,7 @@ export function authSetup(settings: AuthSettings): AuthSetup | undefined {
   if (!authOn(settings)) return undefined;
   const keys = readVerificationKeys(settings);
   const privateChannels = settings.privateChannels.map(
-    (text) => parseChannelPattern(text) as ChannelPattern, // checked by the flags
+    (text) => unwrap(parseChannelPattern(text), '--private-channels'), // checked by the flags
   );
   const gate = new Gate({
     verifier:

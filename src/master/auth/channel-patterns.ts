@@ -1,4 +1,5 @@
 import { normaliseChannel } from '../../shared/channel-name';
+import { fail, ok, type Result } from '../../shared/result';
 
 /**
  * Channel patterns: what --private-channels names, and what a token's `channels` claim
@@ -23,24 +24,24 @@ export interface ChannelPattern {
 const PLACEHOLDER = 'x';
 
 /** The pattern of `text`, or why it is not one. */
-export function parseChannelPattern(text: string): ChannelPattern | { error: string } {
-  if (!text.startsWith('/')) return { error: `${JSON.stringify(text)} must start with "/"` };
+export function parseChannelPattern(text: string): Result<ChannelPattern> {
+  if (!text.startsWith('/')) return fail(`${JSON.stringify(text)} must start with "/"`);
   const raw = (/[^/]\/$/.test(text) ? text.slice(0, -1) : text).split('/').slice(1);
-  if (raw.length === 1 && raw[0] === '') return { text: '/', segments: [] };
+  if (raw.length === 1 && raw[0] === '') return ok({ text: '/', segments: [] });
   const doubleAt = raw.indexOf('**');
   if (doubleAt >= 0 && doubleAt !== raw.length - 1) {
-    return { error: `${JSON.stringify(text)}: "**" may only be the last segment` };
+    return fail(`${JSON.stringify(text)}: "**" may only be the last segment`);
   }
   const stand = raw.map((segment) => (segment === '*' || segment === '**' ? PLACEHOLDER : segment));
   const checked = normaliseChannel(`/${stand.join('/')}`);
-  if (typeof checked !== 'string') {
-    return { error: `${JSON.stringify(text)} is not a channel pattern: ${checked.error}` };
+  if (!checked.ok) {
+    return fail(`${JSON.stringify(text)} is not a channel pattern: ${checked.error}`);
   }
-  const segments = checked
+  const segments = checked.value
     .slice(1)
     .split('/')
     .map((segment, index) => (stand[index] === PLACEHOLDER ? raw[index] : segment));
-  return { text: `/${segments.join('/')}`, segments };
+  return ok({ text: `/${segments.join('/')}`, segments });
 }
 
 /** True when `channel` (a normalised channel name) matches the pattern. */

@@ -1,4 +1,5 @@
 import type { ChannelPattern } from './channel-patterns';
+import { fail, ok, type Result } from '../../shared/result';
 import { parseChannelPattern } from './channel-patterns';
 
 /** Who a connection is, once a token or --auth-url vouched for it. */
@@ -33,17 +34,17 @@ export function userOf(value: unknown): string | undefined {
  * The `channels` list of a token or an --auth-url answer as patterns (absent: none), or
  * why it is not one: it must be an array of pattern strings (channel-patterns.ts).
  */
-export function grantsOf(value: unknown): ChannelPattern[] | { error: string } {
-  if (value === undefined || value === null) return [];
+export function grantsOf(value: unknown): Result<ChannelPattern[]> {
+  if (value === undefined || value === null) return ok([]);
   if (!Array.isArray(value) || value.length > MAX_GRANTS) {
-    return { error: `channels must be a list of at most ${MAX_GRANTS} patterns` };
+    return fail(`channels must be a list of at most ${MAX_GRANTS} patterns`);
   }
   const grants: ChannelPattern[] = [];
   for (const entry of value) {
-    if (typeof entry !== 'string') return { error: 'channels must hold strings' };
+    if (typeof entry !== 'string') return fail('channels must hold strings');
     const pattern = parseChannelPattern(entry);
-    if ('error' in pattern) return { error: 'channels holds a bad pattern' };
-    grants.push(pattern);
+    if (!pattern.ok) return fail('channels holds a bad pattern');
+    grants.push(pattern.value);
   }
-  return grants;
+  return ok(grants);
 }

@@ -72,14 +72,14 @@ export class TokenVerifier {
     const user = userOf(payload.sub);
     if (user === undefined) return badToken('bad token (sub is not a user id)');
     const grants = grantsOf(payload.channels);
-    if ('error' in grants) return badToken(`bad token (${grants.error})`);
+    if (!grants.ok) return badToken(`bad token (${grants.error})`);
     const exp = payload.exp as number; // required and checked a number above
     return {
       ok: true,
       identity: {
         user,
         claims: payload,
-        grants,
+        grants: grants.value,
         expiresAt: Math.round((exp + this.rules.leewayS) * 1000),
       },
     };

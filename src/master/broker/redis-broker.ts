@@ -119,8 +119,9 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
 
   constructor(options: RedisBrokerOptions) {
     super();
-    const target = parseRedisUrl(options.url);
-    if (typeof target === 'string') throw new RangeError(`bad Redis URL: ${target}`);
+    const parsed = parseRedisUrl(options.url);
+    if (!parsed.ok) throw new RangeError(`bad Redis URL: ${parsed.error}`);
+    const target = parsed.value;
     if (!isInstanceId(options.instanceId)) {
       throw new RangeError(`bad instance id ${JSON.stringify(options.instanceId)}`);
     }
@@ -456,7 +457,11 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
  * primary on every (re)connect and checks the node's role once connected; it also
  * listens for the sentinels' +switch-master to leave a demoted primary at once.
  */
-function connect(target: RedisTarget, backoff: BackoffOptions, options: RedisOptions): Redis {
+export function connect(
+  target: RedisTarget,
+  backoff: BackoffOptions,
+  options: RedisOptions,
+): Redis {
   switch (target.kind) {
     case 'direct':
       return new Redis(target.url, options);
@@ -486,7 +491,7 @@ function connect(target: RedisTarget, backoff: BackoffOptions, options: RedisOpt
 }
 
 /** Closes a connection for good and waits for it to end (bounded), leaving no handle. */
-function disconnect(connection: Redis): Promise<void> {
+export function disconnect(connection: Redis): Promise<void> {
   if (connection.status === 'end') return Promise.resolve();
   if (connection.status === 'reconnecting') {
     // No socket, only the retry timer, which disconnect() clears: nothing to wait for.

@@ -12,6 +12,7 @@
  * sentinel without a password accepts them). USER, PASSWORD and MASTERNAME are
  * percent-decoded.
  */
+import { fail, ok, type Result } from '../../shared/result';
 
 export interface SentinelAddress {
   host: string;
@@ -36,34 +37,36 @@ const SENTINEL_FORM =
   'redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/MASTERNAME[/db]';
 const DIRECT_FORM = 'redis://[[user]:password@]host[:port][/db]';
 
-/** Parses the URL; a string (the reason) when it is not one of the two forms. */
-export function parseRedisUrl(url: string): RedisTarget | string {
+/** Parses the URL; the reason when it is not one of the two forms. */
+export function parseRedisUrl(url: string): Result<RedisTarget> {
   if (/^redis\+sentinel:/i.test(url)) return parseSentinelUrl(url);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return `not a URL (expected ${DIRECT_FORM} or ${SENTINEL_FORM})`;
+    return fail(`not a URL (expected ${DIRECT_FORM} or ${SENTINEL_FORM})`);
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    return `scheme must be redis://, rediss:// or redis+sentinel://, not ${parsed.protocol}//`;
+    return fail(
+      `scheme must be redis://, rediss:// or redis+sentinel://, not ${parsed.protocol}//`,
+    );
   }
-  if (parsed.hostname === '') return 'the URL names no host';
+  if (parsed.hostname === '') return fail('the URL names no host');
   if (parsed.pathname !== '' && parsed.pathname !== '/' && !/^\/\d+$/.test(parsed.pathname)) {
-    return 'the path must be a database number (redis://host:port/0)';
+    return fail('the path must be a database number (redis://host:port/0)');
   }
-  return { kind: 'direct', url, password: decoded(parsed.password) ?? parsed.password };
+  return ok({ kind: 'direct', url, password: decoded(parsed.password) ?? parsed.password });
 }
 
 /** Checks the URL's form; the reason when it is not a form --redis takes. */
 export function checkRedisUrl(url: string): string | undefined {
   const target = parseRedisUrl(url);
-  return typeof target === 'string' ? target : undefined;
+  return target.ok ? undefined : target.error;
 }
 
-function parseSentinelUrl(url: string): RedisTarget | string {
+function parseSentinelUrl(url: string): Result<RedisTarget> {
   const match = /^redis\+sentinel:\/\/(?:([^@/]*)@)?([^/@]+)\/([^/]+)(?:\/(\d+))?\/?$/i.exec(url);
-  if (match === null) return `expected ${SENTINEL_FORM}`;
+  if (match === null) return fail(`expected ${SENTINEL_FORM}`);
   const [, userinfo, hostList, rawName, rawDb] = match;
   let username = '';
   let password = '';
@@ -72,29 +75,30 @@ function parseSentinelUrl(url: string): RedisTarget | string {
     const user = decoded(colon === -1 ? userinfo : userinfo.slice(0, colon));
     const secret = decoded(colon === -1 ? '' : userinfo.slice(colon + 1));
     if (user === undefined || secret === undefined)
-      return 'bad percent-encoding in the credentials';
+      return fail('bad percent-encoding in the credentials');
     // `user@` alone, as in redis://, is a password: Redis's AUTH with one argument.
     [username, password] = colon === -1 ? ['', user] : [user, secret];
   }
   const sentinels: SentinelAddress[] = [];
   for (const item of hostList.split(',')) {
     const address = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.\-_]+))(?::(\d{1,5}))?$/.exec(item);
-    if (address === null) return `bad sentinel address ${JSON.stringify(item)} (host[:port])`;
+    if (address === null) return fail(`bad sentinel address ${JSON.stringify(item)} (host[:port])`);
     const port = address[3] === undefined ? SENTINEL_PORT : Number(address[3]);
-    if (port < 1 || port > 65535) return `bad sentinel port in ${JSON.stringify(item)}`;
+    if (port < 1 || port > 65535) return fail(`bad sentinel port in ${JSON.stringify(item)}`);
     sentinels.push({ host: address[1] ?? address[2], port });
   }
   const name = decoded(rawName);
   if (name === undefined || name === '' || /\s/.test(name)) {
-    return 'the master name must be a word (redis+sentinel://host:26379/mymaster)';
+    return fail('the master name must be a word (redis+sentinel://host:26379/mymaster)');
   }
-  return { kind: 'sentinel', sentinels, name, db: Number(rawDb ?? 0), username, password };
+  return ok({ kind: 'sentinel', sentinels, name, db: Number(rawDb ?? 0), username, password });
 }
 
 /** The URL with its credentials replaced by `***`, fit for a log line. */
 export function redactRedisUrl(url: string): string {
-  const target = parseRedisUrl(url);
-  if (typeof target === 'string') return '(unparsable redis URL)';
+  const read = parseRedisUrl(url);
+  if (!read.ok) return '(unparsable redis URL)';
+  const target = read.value;
   switch (target.kind) {
     case 'direct': {
       const parsed = new URL(url);

@@ -2,10 +2,16 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { readLines } from '../../shared/line-splitter';
 import { DEFAULT_PASSENV, passEnvironment } from '../../shared/pass-environment';
+import { launchOf, NO_SANDBOX, type CommandSandbox } from '../../shared/command-sandbox';
 import { signalGroup } from '../../shared/process-group';
 import type { ChannelCommand } from '../../shared/config';
 import { findExecutable } from '../cli/find-executable';
-import { CHANNEL_ARGV_ENV, CHANNEL_GRACE_ENV, type SupervisorMessage } from './channel-supervisor';
+import {
+  CHANNEL_ARGV_ENV,
+  CHANNEL_GRACE_ENV,
+  CHANNEL_USER_ENV,
+  type SupervisorMessage,
+} from './channel-supervisor';
 import { Backoff } from '../../shared/exponential-backoff';
 import type { Logger } from '../observability/logger';
 
@@ -46,15 +52,22 @@ export class ChannelCommandRunner {
     private readonly logger: Logger,
     /** --passenv: the only server variables the command sees. */
     private readonly passenv: readonly string[] = DEFAULT_PASSENV,
+    /** --exec-user, --exec-limit's rlimits, --line-buffered (per-client limits do not apply). */
+    private readonly sandbox: CommandSandbox = NO_SANDBOX,
   ) {}
 
   start(): void {
     const { channel, argv } = this.command;
     const started = Date.now();
-    const words = [findExecutable(argv[0]) ?? argv[0], ...argv.slice(1)];
+    const launch = launchOf([findExecutable(argv[0]) ?? argv[0], ...argv.slice(1)], {
+      ...this.sandbox,
+      nproc: undefined,
+    });
     const env = {
       ...passEnvironment(process.env, this.passenv),
-      [CHANNEL_ARGV_ENV]: JSON.stringify(words),
+      ...launch.env,
+      [CHANNEL_ARGV_ENV]: JSON.stringify(launch.argv),
+      ...(launch.user && { [CHANNEL_USER_ENV]: JSON.stringify(launch.user) }),
       [CHANNEL_GRACE_ENV]: String(STOP_GRACE_MS),
     };
     const child = fork(SUPERVISOR_ENTRY, [], {

@@ -20,6 +20,8 @@ import { groupAlive, signalGroup } from '../../shared/process-group';
 
 /** The command's words (JSON), in an environment variable removed before the command starts. */
 export const CHANNEL_ARGV_ENV = 'PUSH_WS_CHANNEL_ARGV';
+/** The uid and gid (JSON) the command runs as (--exec-user); absent: this process's own. */
+export const CHANNEL_USER_ENV = 'PUSH_WS_CHANNEL_USER';
 /** Milliseconds between SIGTERM and SIGKILL to the group. */
 export const CHANNEL_GRACE_ENV = 'PUSH_WS_CHANNEL_GRACE_MS';
 
@@ -39,7 +41,11 @@ function run(): void {
   const env = { ...process.env };
   delete env[CHANNEL_ARGV_ENV];
   delete env[CHANNEL_GRACE_ENV];
+  delete env[CHANNEL_USER_ENV];
+  const user = JSON.parse(process.env[CHANNEL_USER_ENV] ?? '{}') as { uid?: number; gid?: number };
   const child = spawn(argv[0], argv.slice(1), {
+    uid: user.uid, // libuv also drops the supplementary groups when it switches
+    gid: user.gid,
     stdio: ['ignore', 'inherit', 'inherit'],
     detached: true, // a process group of its own: its children end with it
     env,

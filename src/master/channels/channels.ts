@@ -36,6 +36,7 @@ export class Channels {
           config.maxMessageSize,
           logger,
           config.passenv,
+          config.sandbox?.command,
         ),
     );
   }

@@ -95,10 +95,10 @@ export class Publisher {
     let channel = BROADCAST_CHANNEL;
     if (given !== undefined) {
       const normal = normaliseChannel(given);
-      if (typeof normal !== 'string') {
+      if (!normal.ok) {
         return { ok: false, kind: 'bad-channel', reason: `Bad channel: ${normal.error}` };
       }
-      channel = normal;
+      channel = normal.value;
     }
     const audience = this.relay.audience(channel);
     const options = idempotencyKey === undefined ? {} : { idempotencyKey };

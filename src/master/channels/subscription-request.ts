@@ -36,10 +36,11 @@ export function subscriptionRequest(target: string): Result<SubscriptionRequest,
     return bad('Malformed request target');
   }
   const rawPath = target.startsWith('/') ? target.split(/[?#]/, 1)[0] : url.pathname;
-  const channel = normaliseChannel(rawPath);
-  if (typeof channel !== 'string') {
-    return fail({ code: RefusalCode.BadChannel, reason: `Bad channel: ${channel.error}` });
+  const named = normaliseChannel(rawPath);
+  if (!named.ok) {
+    return fail({ code: RefusalCode.BadChannel, reason: `Bad channel: ${named.error}` });
   }
+  const channel = named.value;
   const query = url.searchParams;
   const format = query.get('format') ?? 'text';
   if (format !== 'text' && format !== 'json') return bad('format must be json or text');
@@ -65,5 +66,5 @@ export function commandSubscription(target: string): SubscriptionRequest {
   const wanted = subscriptionRequest(target);
   if (wanted.ok) return wanted.value;
   const channel = normaliseChannel(target.split(/[?#]/, 1)[0]);
-  return { channel: typeof channel === 'string' ? channel : '/', format: 'text' };
+  return { channel: channel.ok ? channel.value : '/', format: 'text' };
 }

@@ -26,13 +26,13 @@ export function accessFlags(parsed: {
   'connect-rate': string;
 }): AccessConfig {
   const connectRate = parseConnectRate(String(parsed['connect-rate']));
-  if (typeof connectRate === 'string') {
+  if (!connectRate.ok) {
     throw new UsageError(
-      `--connect-rate ${connectRate} (got ${JSON.stringify(parsed['connect-rate'])})`,
+      `--connect-rate ${connectRate.error} (got ${JSON.stringify(parsed['connect-rate'])})`,
     );
   }
   return {
     maxClientsPerIp: wholeNumber('max-clients-per-ip', parsed['max-clients-per-ip'], 0, 1_000_000),
-    connectRate,
+    connectRate: connectRate.value,
   };
 }

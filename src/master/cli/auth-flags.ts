@@ -88,8 +88,8 @@ export function authSettings(parsed: AuthArgs): AuthSettings {
   const privateChannels = commaList((typeof given === 'string' ? [given] : given).map(String)).map(
     (text) => {
       const pattern = parseChannelPattern(text);
-      if ('error' in pattern) throw new UsageError(`--private-channels: ${pattern.error}`);
-      return pattern.text;
+      if (!pattern.ok) throw new UsageError(`--private-channels: ${pattern.error}`);
+      return pattern.value.text;
     },
   );
   const needKeys = (flag: string): never => {

@@ -5,13 +5,16 @@ import { AUTH_OPTIONS, authSettings } from './auth-flags';
 import { findExecutable } from './find-executable';
 import { checkRedisUrl } from '../broker/redis-url';
 import { parseTrustProxy, TrustProxyError } from '../http/client-address';
-import { repeatedFlag } from './repeated-flags';
+import { flagsGiven, repeatedFlag } from './repeated-flags';
+import { readConfigFile, type FileValue } from '../config/config-file';
 import { ShellWordsError, splitShellWords } from './shell-words';
 import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
 import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
 import { accessFlags, ACCESS_OPTIONS } from './access-flags';
 import { lifetimeFlags, LIFETIME_OPTIONS } from './lifetime-flags';
 import { lifecycleSettings, LIFECYCLE_OPTIONS } from './lifecycle-flags';
+import { drainFlags, DRAIN_OPTIONS } from './drain-flags';
+import { sandboxFlags, SANDBOX_OPTIONS } from './sandbox-flags';
 
 /**
  * The command line (a contract: see docs/cli.md). Every flag also comes from the
@@ -129,6 +132,12 @@ const OPTIONS = {
   ...AUTH_OPTIONS,
   ...LIFETIME_OPTIONS,
   ...LIFECYCLE_OPTIONS,
+  ...DRAIN_OPTIONS,
+  ...SANDBOX_OPTIONS,
+  config: {
+    type: 'string',
+    describe: 'a JSON or TOML file of flags (keys as the flags); flags and PUSH_WS_* win over it',
+  },
 } as const;
 
 /**
@@ -181,6 +190,7 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
       'auth-timeout',
     ],
   ],
+  ['Isolating clients:', ['exec-user', 'exec-limit', 'line-buffered']],
   [
     'Presence & hooks:',
     ['on-connect', 'on-disconnect', 'on-channel', 'hook-timeout', 'vacate-grace', 'presence-ttl'],
@@ -190,6 +200,8 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
     ['admin-token', 'trust-proxy', 'max-clients-per-ip', 'connect-rate', 'worker-memory-limit'],
   ],
   ['Lifetimes:', ['max-lifetime', 'idle-timeout']],
+  ['Draining:', ['drain-seconds']],
+  ['Configuration file:', ['config']],
 ];
 
 const isRepeatable = (option: object): boolean => 'array' in option && option.array === true;
@@ -257,15 +269,103 @@ function bearerToken(
 function channelCommand(value: string): ChannelCommand {
   const equals = value.indexOf('=');
   if (equals < 0) throw new UsageError(`--channel-exec must be CHANNEL=COMMAND (got ${value})`);
-  const channel = normaliseChannel(value.slice(0, equals));
-  if (typeof channel !== 'string') throw new UsageError(`--channel-exec: ${channel.error}`);
+  const named = normaliseChannel(value.slice(0, equals));
+  if (!named.ok) throw new UsageError(`--channel-exec: ${named.error}`);
+  const channel = named.value;
   return { channel, argv: commandWords(`--channel-exec ${channel}`, value.slice(equals + 1)) };
 }
 
-export function parseCommandLine(argv: string[], version: string): ServerConfig {
+/** Where a setting's value came from, when not its default (docs/operations.md). */
+export type SettingSource = 'command line' | 'environment' | 'config file';
+
+export interface Settings {
+  config: ServerConfig;
+  /** The flags set other than by default, by kebab name, and where each came from. */
+  sources: Map<string, SettingSource>;
+  /** --config's file, if any (re-read on SIGHUP and by a hot upgrade's new master). */
+  configFile: string | undefined;
+  /** The value of each flag in `sources`, as given (secrets too: see SECRET_FLAGS). */
+  values: Map<string, unknown>;
+}
+
+/** Flags whose values are never logged: tokens, and URLs that may hold a password. */
+export const SECRET_FLAGS: ReadonlySet<string> = new Set([
+  'publish-token',
+  'admin-token',
+  'redis',
+  'auth-url',
+]);
+
+const ALL_FLAGS: ReadonlySet<string> = new Set(Object.keys(OPTIONS));
+
+/** A flag's PUSH_WS_* variable name. */
+export function environmentName(flag: string): string {
+  return `PUSH_WS_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** --config FILE (or --config=FILE) on the command line, else PUSH_WS_CONFIG. */
+function configFileOf(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  for (let index = 0; index < argv.length; index += 1) {
+    const token = argv[index];
+    if (token === '--') break;
+    if (token === '--config') return argv[index + 1];
+    if (token.startsWith('--config=')) return token.slice('--config='.length);
+  }
+  return env[environmentName('config')];
+}
+
+/** The flag a UsageError's message is about (`--name`, or yargs' `Argument: name`). */
+function flagNamed(message: string): string | undefined {
+  const match = /(?:^|\s)--([a-z][a-z-]*)|Argument: ([a-z][a-z-]*)/.exec(message);
+  const name = match?.[1] ?? match?.[2];
+  return name !== undefined && ALL_FLAGS.has(name) ? name : undefined;
+}
+
+/**
+ * The settings from every source: the command line, then PUSH_WS_* variables, then
+ * --config's file, then the defaults (docs/operations.md#configuration-file). The
+ * file's values pass the flags' own checks; a bad one is a UsageError naming the file
+ * and the key.
+ */
+export function parseSettings(
+  argv: string[],
+  version: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Settings {
   // Before yargs: it would join the values, or answer --help, before we could say why.
   const repeated = repeatedFlag(argv, SINGLE_VALUED);
   if (repeated !== undefined) throw givenTwice(repeated);
+  const configFile = configFileOf(argv, env);
+  const fromFile = configFile === undefined ? {} : readConfigFile(configFile, OPTIONS);
+  const onCommandLine = flagsGiven(argv, ALL_FLAGS);
+  const sources = new Map<string, SettingSource>();
+  for (const flag of ALL_FLAGS) {
+    if (onCommandLine.has(flag)) sources.set(flag, 'command line');
+    else if (env[environmentName(flag)] !== undefined) sources.set(flag, 'environment');
+    else if (flag in fromFile) sources.set(flag, 'config file');
+  }
+  try {
+    const { config, given } = parseFlags(argv, version, fromFile);
+    const values = new Map([...sources.keys()].map((flag) => [flag, given[flag]]));
+    return { config, sources, configFile, values };
+  } catch (error) {
+    if (!(error instanceof UsageError) || configFile === undefined) throw error;
+    const flag = flagNamed(error.message);
+    if (flag === undefined || sources.get(flag) !== 'config file') throw error;
+    throw new UsageError(`--config ${configFile}: key "${flag}": ${error.message}`);
+  }
+}
+
+export function parseCommandLine(argv: string[], version: string): ServerConfig {
+  return parseSettings(argv, version).config;
+}
+
+/** The flags' values, with `fromFile` below the command line and the environment. */
+function parseFlags(
+  argv: string[],
+  version: string,
+  fromFile: Record<string, FileValue>,
+): { config: ServerConfig; given: Record<string, unknown> } {
   const cli = yargs(argv)
     .scriptName('push-websocket')
     .usage('$0 [options]: a process-per-client WebSocket push server')
@@ -274,6 +374,8 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     .version(version)
     .help()
     .options(OPTIONS)
+    // yargs ranks a config object below the command line and the environment.
+    .config(fromFile)
     .fail((message, error) => {
       throw new UsageError(oneLine(error?.message ?? message));
     });
@@ -310,7 +412,7 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
   const redis = parsed.redis;
   const redisProblem = redis === undefined ? undefined : checkRedisUrl(redis);
   if (redisProblem !== undefined) throw new UsageError(`--redis: ${redisProblem}`);
-  return {
+  const config: ServerConfig = {
     workerMemoryLimit: wholeNumber(
       'worker-memory-limit',
       parsed['worker-memory-limit'],
@@ -344,7 +446,10 @@ export function parseCommandLine(argv: string[], version: string): ServerConfig 
     ...websocketd.config,
     ...accessFlags(parsed),
     ...lifetimeFlags(parsed),
+    ...drainFlags(parsed),
     auth: authSettings(parsed),
     lifecycle: lifecycleSettings(parsed),
+    sandbox: sandboxFlags(parsed),
   };
+  return { config, given: parsed };
 }

@@ -31,3 +31,18 @@ function flagName(token: string, known: ReadonlySet<string>): string | undefined
   if (kebab.startsWith('no-') && known.has(kebab.slice(3))) return kebab.slice(3);
   return undefined;
 }
+
+/**
+ * The flags (of `known`, by their kebab names) that `argv` gives, in any spelling:
+ * where a setting came from (src/master/config/). Nothing after a bare `--`. Pure.
+ */
+export function flagsGiven(argv: readonly string[], known: ReadonlySet<string>): Set<string> {
+  const given = new Set<string>();
+  for (const token of argv) {
+    if (token === '--') break;
+    if (!token.startsWith('--')) continue;
+    const name = flagName(token, known);
+    if (name !== undefined) given.add(name);
+  }
+  return given;
+}

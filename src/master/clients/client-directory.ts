@@ -24,10 +24,19 @@ export class ClientDirectory {
   private readonly perAddress = new Map<string, number>();
 
   constructor(
-    private readonly maxClients: number,
+    private maxClients: number,
     /** --max-clients-per-ip; 0: no limit. */
-    private readonly maxPerAddress = 0,
+    private maxPerAddress = 0,
   ) {}
+
+  /**
+   * --max-clients and --max-clients-per-ip changed while running (SIGHUP): they bind
+   * the next handshakes; clients already over a lowered limit stay.
+   */
+  setLimits(maxClients: number, maxPerAddress: number): void {
+    this.maxClients = maxClients;
+    this.maxPerAddress = maxPerAddress;
+  }
 
   /** Clients connected, plus handshakes in flight. */
   get load(): number {

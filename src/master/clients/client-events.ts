@@ -69,6 +69,12 @@ export class ClientEvents implements PoolEvents {
       case 'command':
         this.reaper.started(worker, message.pid);
         return;
+      case 'limit':
+        this.logger.warn(
+          `Client #${meta.client}: its command exceeded the ${message.limit} limit (${message.detail}); closing with 4005`,
+          meta,
+        );
+        return;
       case 'closed':
         if (meta.client !== undefined) {
           this.lifecycle?.goodbye(meta.client, { code: message.code, side: message.side });

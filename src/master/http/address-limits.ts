@@ -53,14 +53,14 @@ export function addressKey(address: string): string {
  * here, once per burst per address (BurstLog), so the caller refuses without a line.
  */
 export class AddressLimits {
-  private readonly rates: ConnectRateTable | undefined;
+  private rates: ConnectRateTable | undefined;
   private readonly log: BurstLog;
 
   constructor(
-    private readonly options: AddressLimitOptions,
+    private options: AddressLimitOptions,
     private readonly directory: ClientDirectory,
     warn: (line: string) => void,
-    now: () => number = Date.now,
+    private readonly now: () => number = Date.now,
   ) {
     this.rates =
       options.connectRate === undefined
@@ -71,6 +71,21 @@ export class AddressLimits {
       warn,
       (count) => `429: ${count} more handshake(s) refused from further addresses (address limits)`,
     );
+  }
+
+  /**
+   * The limits changed while running (SIGHUP; the directory holds --max-clients-per-ip
+   * itself). A changed --connect-rate starts every address with a full bucket.
+   */
+  setOptions(options: AddressLimitOptions): void {
+    const rate = JSON.stringify(options.connectRate);
+    if (rate !== JSON.stringify(this.options.connectRate)) {
+      this.rates =
+        options.connectRate === undefined
+          ? undefined
+          : new ConnectRateTable(options.connectRate, this.now);
+    }
+    this.options = options;
   }
 
   /** A new handshake from `address`: refused when over its --connect-rate. */

@@ -1,3 +1,4 @@
+import { fail, ok, type Result } from '../../shared/result';
 /**
  * --connect-rate RATE[:BURST]: how many WebSocket handshakes one address may start, as a
  * token bucket per address. Each address has a bucket of BURST tokens that refills at
@@ -18,16 +19,19 @@ export interface ConnectRate {
   burst: number;
 }
 
-/** The flag's text: "RATE", "RATE/s", "RATE:BURST" or "RATE/s:BURST"; 0 is off. */
-export function parseConnectRate(text: string): ConnectRate | undefined | string {
+/**
+ * The flag's text: "RATE", "RATE/s", "RATE:BURST" or "RATE/s:BURST"; 0 is off (an ok
+ * undefined: no limit), a text that is none of these the reason it is not.
+ */
+export function parseConnectRate(text: string): Result<ConnectRate | undefined> {
   const match = /^\s*(\d+(?:\.\d+)?)(?:\/s)?(?::(\d+))?\s*$/.exec(text);
-  if (match === null) return 'must be RATE or RATE:BURST (handshakes a second per address)';
+  if (match === null) return fail('must be RATE or RATE:BURST (handshakes a second per address)');
   const rate = Number(match[1]);
-  if (rate === 0) return undefined;
+  if (rate === 0) return ok(undefined);
   const burst = match[2] === undefined ? Math.max(1, Math.ceil(rate * 2)) : Number(match[2]);
-  if (burst < 1) return 'BURST must be 1 or more';
-  if (rate > 1_000_000 || burst > 1_000_000) return 'RATE and BURST are at most 1000000';
-  return { rate, burst };
+  if (burst < 1) return fail('BURST must be 1 or more');
+  if (rate > 1_000_000 || burst > 1_000_000) return fail('RATE and BURST are at most 1000000');
+  return ok({ rate, burst });
 }
 
 interface Bucket {

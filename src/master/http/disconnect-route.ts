@@ -3,6 +3,7 @@ import type { ClientControl, ClientTarget } from '../clients/client-control';
 import type { Logger } from '../observability/logger';
 import { readBoundedBody } from './bounded-body';
 import { RefusalCode } from '../../shared/protocol/reasons';
+import { fail, ok, type Result } from '../../shared/result';
 import { badBody, CLIENT_ID, isAuthorized, parseJsonObject, WRONG_PUBLISH_TOKEN } from './publish';
 import type { Route } from './router';
 
@@ -13,17 +14,17 @@ const DOWN_RETRY_AFTER_S = 5;
  * The body of POST /disconnect: JSON `{"client": ID}` or `{"user": "42"}`, exactly one.
  * Pure.
  */
-export function parseDisconnect(body: Buffer): ClientTarget | string {
+export function parseDisconnect(body: Buffer): Result<ClientTarget> {
   const parsed = parseJsonObject(body);
-  if (!parsed.ok) return parsed.error;
+  if (!parsed.ok) return parsed;
   const { client, user } = parsed.value;
-  if ((client === undefined) === (user === undefined)) return 'give "client" or "user"';
+  if ((client === undefined) === (user === undefined)) return fail('give "client" or "user"');
   if (client !== undefined) {
     const id = typeof client === 'number' || typeof client === 'string' ? String(client) : '';
-    return CLIENT_ID.test(id) ? { client: id } : '"client" must be a client id';
+    return CLIENT_ID.test(id) ? ok({ client: id }) : fail('"client" must be a client id');
   }
   const name = typeof user === 'number' || typeof user === 'string' ? String(user) : '';
-  return name === '' ? '"user" must be a non-empty string' : { user: name };
+  return name === '' ? fail('"user" must be a non-empty string') : ok({ user: name });
 }
 
 /**
@@ -46,8 +47,9 @@ export function disconnectRoute(
         return refuse(WRONG_PUBLISH_TOKEN);
       }
       readBoundedBody(context, maxBytes, (body) => {
-        const target = parseDisconnect(body);
-        if (typeof target === 'string') return refuse(badBody(target));
+        const parsed = parseDisconnect(body);
+        if (!parsed.ok) return refuse(badBody(parsed.error));
+        const target = parsed.value;
         control.disconnect(target).then(
           ({ here, others }) => {
             const what =

@@ -48,13 +48,14 @@ export function servePublish(context: RequestContext, options: PublishOptions): 
   readBoundedBody(context, options.maxBytes, (body) => {
     const query = context.url.searchParams;
     const headerKey = req.headers['idempotency-key'];
-    const publication = parsePublication(
+    const parsed = parsePublication(
       req.headers['content-type'],
       body,
       query,
       Array.isArray(headerKey) ? headerKey.join(', ') : headerKey,
     );
-    if (typeof publication === 'string') return refuse(badBody(publication));
+    if (!parsed.ok) return refuse(badBody(parsed.error));
+    const publication = parsed.value;
     if (publication.user !== undefined) {
       return void publishToUser(context, options, publication.user, publication.data);
     }

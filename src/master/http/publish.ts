@@ -59,28 +59,31 @@ export function parsePublication(
   query: URLSearchParams = new URLSearchParams(),
   /** The Idempotency-Key header, if any. */
   headerKey?: string,
-): PublishRequest | string {
-  const parsed = parseBody(contentType, body, query);
-  if (typeof parsed === 'string') return parsed;
+): Result<PublishRequest> {
+  const parsedOk = parseBody(contentType, body, query);
+  if (!parsedOk.ok) return parsedOk;
+  const parsed = parsedOk.value;
   const { idempotencyKey } = parsed;
   if (headerKey !== undefined && idempotencyKey !== undefined && headerKey !== idempotencyKey) {
-    return 'Idempotency-Key and "idempotency_key" differ';
+    return fail('Idempotency-Key and "idempotency_key" differ');
   }
   const key = headerKey ?? idempotencyKey;
-  if (key === undefined) return parsed;
+  if (key === undefined) return ok(parsed);
   const problem = checkIdempotencyKey(key);
-  if (problem !== undefined) return `Bad Idempotency-Key: ${problem}`;
+  if (problem !== undefined) return fail(`Bad Idempotency-Key: ${problem}`);
   if (parsed.client !== undefined || parsed.user !== undefined) {
-    return 'Idempotency-Key is for publications to a channel or to everyone, not to one client or user';
+    return fail(
+      'Idempotency-Key is for publications to a channel or to everyone, not to one client or user',
+    );
   }
-  return { ...parsed, idempotencyKey: key };
+  return ok({ ...parsed, idempotencyKey: key });
 }
 
 function parseBody(
   contentType: string | undefined,
   body: Buffer,
   query: URLSearchParams,
-): PublishRequest | string {
+): Result<PublishRequest> {
   const queryChannel = query.get('channel') ?? undefined;
   if (!/^application\/json\b/i.test(contentType ?? '')) {
     return target(
@@ -91,17 +94,17 @@ function parseBody(
     );
   }
   const object = parseJsonObject(body);
-  if (!object.ok) return object.error;
+  if (!object.ok) return object;
   const { data, client, channel, user, idempotency_key: key } = object.value;
   if (user !== undefined && user !== null && typeof user !== 'string' && typeof user !== 'number') {
-    return '"user" must be a string';
+    return fail('"user" must be a string');
   }
   if (key !== undefined && key !== null && typeof key !== 'string') {
-    return '"idempotency_key" must be a string';
+    return fail('"idempotency_key" must be a string');
   }
-  if (typeof data !== 'string') return '"data" must be a string';
+  if (typeof data !== 'string') return fail('"data" must be a string');
   if (channel !== undefined && channel !== null && typeof channel !== 'string') {
-    return '"channel" must be a string';
+    return fail('"channel" must be a string');
   }
   if (
     client !== undefined &&
@@ -109,7 +112,7 @@ function parseBody(
     typeof client !== 'string' &&
     typeof client !== 'number'
   ) {
-    return '"client" must be a client id';
+    return fail('"client" must be a client id');
   }
   const publication = target(
     data,
@@ -117,8 +120,8 @@ function parseBody(
     channel ?? queryChannel,
     user === undefined || user === null ? undefined : String(user),
   );
-  if (typeof publication === 'string' || typeof key !== 'string') return publication;
-  return { ...publication, idempotencyKey: key };
+  if (!publication.ok || typeof key !== 'string') return publication;
+  return ok({ ...publication.value, idempotencyKey: key });
 }
 
 function target(
@@ -126,10 +129,10 @@ function target(
   client: string | undefined,
   channel: string | undefined,
   user?: string,
-): PublishRequest | string {
-  if (client !== undefined && !CLIENT_ID.test(client)) return '"client" must be a client id';
+): Result<PublishRequest> {
+  if (client !== undefined && !CLIENT_ID.test(client)) return fail('"client" must be a client id');
   const given = [client, channel, user].filter((value) => value !== undefined).length;
-  if (given > 1) return 'give one of "client", "channel" or "user"';
-  if (user === '') return '"user" must not be empty';
-  return user === undefined ? { data, client, channel } : { data, user };
+  if (given > 1) return fail('give one of "client", "channel" or "user"');
+  if (user === '') return fail('"user" must not be empty');
+  return ok(user === undefined ? { data, client, channel } : { data, user });
 }

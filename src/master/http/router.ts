@@ -57,6 +57,8 @@ export function parseTarget(target: string | undefined): URL | undefined {
  */
 export class Router {
   private readonly routes = new Map<string, Route>();
+  /** Routes of every path under a prefix ("/presence" takes "/presence/..."). */
+  private readonly prefixes = new Map<string, Route>();
   private headers: readonly HeaderPair[] = [];
   private otherwise: ((context: RequestContext) => Promise<boolean>) | undefined;
 
@@ -65,6 +67,18 @@ export class Router {
   add(path: string, route: Route): this {
     this.routes.set(path, route);
     return this;
+  }
+
+  /** A route for `prefix` itself and every path under `prefix/`. */
+  addPrefix(prefix: string, route: Route): this {
+    this.routes.set(prefix, route);
+    this.prefixes.set(`${prefix}/`, route);
+    return this;
+  }
+
+  private underPrefix(path: string): Route | undefined {
+    for (const [prefix, route] of this.prefixes) if (path.startsWith(prefix)) return route;
+    return undefined;
   }
 
   /** Headers every response gets (--header, --header-http), set before any route runs. */
@@ -98,7 +112,7 @@ export class Router {
           code: RefusalCode.BadRequest,
           reason: 'Malformed request target',
         });
-      const route = this.routes.get(url.pathname);
+      const route = this.routes.get(url.pathname) ?? this.underPrefix(url.pathname);
       if (route === undefined && this.otherwise !== undefined) {
         const context = { req, res, url, remote, refuse, refuseDuringBody, fail };
         this.otherwise(context).then((served) => {

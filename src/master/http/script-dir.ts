@@ -1,3 +1,4 @@
+import { fail, ok, type Result } from '../../shared/result';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,17 +21,14 @@ import { realDirectory, realPathInside } from './real-path';
  * - Its real path (symlinks resolved) must lie inside DIR's real path, and that real
  *   path is what runs, so a link swapped after the check cannot redirect the run.
  */
-export type ScriptRoute =
-  | {
-      found: true;
-      /** The real path of the script to run. */
-      file: string;
-      /** SCRIPT_NAME: the URL path of the script, decoded ("/chat"). */
-      scriptName: string;
-      /** PATH_INFO: the decoded rest of the path ("/room/1"), "" when none. */
-      pathInfo: string;
-    }
-  | { found: false; reason: string };
+export interface ScriptRoute {
+  /** The real path of the script to run. */
+  file: string;
+  /** SCRIPT_NAME: the URL path of the script, decoded ("/chat"). */
+  scriptName: string;
+  /** PATH_INFO: the decoded rest of the path ("/room/1"), "" when none. */
+  pathInfo: string;
+}
 
 export class ScriptDirectory {
   private constructor(
@@ -48,11 +46,14 @@ export class ScriptDirectory {
     return new ScriptDirectory(root);
   }
 
-  /** The script a request path names. `rawPath` is the path as sent, without the query. */
-  async resolve(rawPath: string): Promise<ScriptRoute> {
-    const segments = decodePathSegments(rawPath);
-    if (segments === undefined)
-      return miss('path refused (dot segment, hidden name or bad escape)');
+  /**
+   * The script a request path names, or why none (for the log: the client gets 404).
+   * `rawPath` is the path as sent, without the query.
+   */
+  async resolve(rawPath: string): Promise<Result<ScriptRoute>> {
+    const decoded = decodePathSegments(rawPath);
+    if (!decoded.ok) return miss('path refused (dot segment, hidden name or bad escape)');
+    const segments = decoded.value;
     for (let i = 0; i < segments.length; i++) {
       const candidate = path.join(this.root, ...segments.slice(0, i + 1));
       const info = await stat(candidate).catch(() => undefined);
@@ -65,19 +66,18 @@ export class ScriptDirectory {
       }
       if ((info.mode & 0o111) === 0 || !(await executable(real))) return miss('not executable');
       const rest = segments.slice(i + 1);
-      return {
-        found: true,
+      return ok({
         file: real,
         scriptName: `/${segments.slice(0, i + 1).join('/')}`,
         pathInfo: rest.length === 0 ? '' : `/${rest.join('/')}`,
-      };
+      });
     }
     return miss('no script named');
   }
 }
 
-function miss(reason: string): ScriptRoute {
-  return { found: false, reason };
+function miss(reason: string): Result<never> {
+  return fail(reason);
 }
 
 async function executable(file: string): Promise<boolean> {

@@ -47,8 +47,9 @@ export class StaticFiles {
   async serve(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const target = splitRequestTarget(req.url ?? '/');
-    const segments = decodePathSegments(target.path);
-    if (segments === undefined) return false;
+    const decoded = decodePathSegments(target.path);
+    if (!decoded.ok) return false;
+    const segments = decoded.value;
     const candidate = path.join(this.root, ...segments);
     const info = await stat(candidate).catch(() => undefined);
     if (info === undefined) return false;

@@ -18,7 +18,7 @@ import type { ClientDirectory } from '../clients/client-directory';
 import type { Logger } from '../observability/logger';
 import { handOffSocket } from '../pool/handoff';
 import { WorkerState, type Worker } from '../pool/worker';
-import type { WorkerPool } from '../pool/worker-pool';
+import type { Unavailable, WorkerPool } from '../pool/worker-pool';
 import type { TrustedProxies } from './client-address';
 import { identifyClient, type ClientIdentity } from './client-identity';
 import type { ConnectionGuard } from './connection-guard';
@@ -60,6 +60,8 @@ export interface UpgradeOptions {
   gate?: Gate;
   /** --auth-cookie: the cookie a token may come in (taken out of a command's HTTP_COOKIE). */
   authCookie?: string;
+  /** While the instance drains: why no new client is taken (503 before any other check). */
+  draining?: () => Unavailable | undefined;
 }
 
 /** What the upgrade handler works with, besides its options. */
@@ -98,7 +100,7 @@ export class UpgradeHandler {
   private readonly logger: Logger;
 
   constructor(
-    private readonly options: UpgradeOptions,
+    private options: UpgradeOptions,
     parts: UpgradeParts,
   ) {
     ({
@@ -109,6 +111,11 @@ export class UpgradeHandler {
       refusals: this.refusals,
       logger: this.logger,
     } = parts);
+  }
+
+  /** --origin, changed while running (SIGHUP): the next handshakes are checked against it. */
+  setAllowedOrigins(origins: readonly string[]): void {
+    this.options = { ...this.options, allowedOrigins: origins };
   }
 
   /**
@@ -148,6 +155,16 @@ export class UpgradeHandler {
     const target = { socket, describe: describeRequest(from, req) };
     const refuse = (refusal: Refusal): void => this.refusals.refuse(target, refusal);
 
+    // Draining: the client should go to another instance; nothing else is worth checking.
+    const draining = this.options.draining?.();
+    if (draining !== undefined) {
+      return refuse({
+        status: 503,
+        code: RefusalCode.Unavailable,
+        reason: draining.reason,
+        headers: { 'Retry-After': String(draining.retryAfterS) },
+      });
+    }
     // Logged by the limits, once per burst per address.
     const limited = (refusal: AddressRefusal): void => this.refusals.refuse(target, refusal, null);
     const overRate = this.options.limits?.rate(who.address, target.describe);
@@ -182,11 +199,12 @@ export class UpgradeHandler {
     }
     let route: ScriptRoute | undefined;
     if (this.options.scripts !== undefined) {
-      route = await this.options.scripts.resolve(splitRequestTarget(req.url ?? '/').path);
-      if (!route.found) {
-        const line = `404 for ${target.describe}: no script (${route.reason})`;
+      const script = await this.options.scripts.resolve(splitRequestTarget(req.url ?? '/').path);
+      if (!script.ok) {
+        const line = `404 for ${target.describe}: no script (${script.error})`;
         return this.refusals.refuse(target, NOT_FOUND, line);
       }
+      route = script.value;
     }
     // Checked and reserved with nothing awaited between: no handshake slips past the count.
     const overAddress = this.options.limits?.perAddress(who.address, target.describe);
@@ -274,7 +292,7 @@ export class UpgradeHandler {
         id,
         remote,
         request: gate === undefined ? facts : withoutSecrets(facts, this.options.authCookie),
-        command: route?.found === true ? [route.file] : undefined,
+        command: route === undefined ? undefined : [route.file],
         channel: wanted.channel,
         format: wanted.format,
         position: opened.position,
@@ -328,8 +346,8 @@ export function requestFacts(
     httpVersion: req.httpVersion,
     headers,
     serverName: socket.localAddress ?? '',
-    scriptName: route?.found === true ? route.scriptName : undefined,
-    pathInfo: route?.found === true ? route.pathInfo : undefined,
+    scriptName: route?.scriptName,
+    pathInfo: route?.pathInfo,
   };
 }
 

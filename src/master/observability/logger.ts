@@ -78,8 +78,14 @@ const jsonFormat = winston.format.combine(
  */
 const READY_LEVEL = 'ready';
 
-/** The master's logger, and `ready(line)`, printed whatever the level (the ready line). */
-export type MasterLogger = Logger & { ready(message: string): void };
+/**
+ * The master's logger, and `ready(line)`, printed whatever the level (the ready line);
+ * `setLevel` changes --log-level while it runs (SIGHUP).
+ */
+export type MasterLogger = Logger & {
+  ready(message: string): void;
+  setLevel(level: LogLevel): void;
+};
 
 export function createLogger(level: LogLevel, format: LogFormat): MasterLogger {
   const logger = winston.createLogger({
@@ -91,6 +97,9 @@ export function createLogger(level: LogLevel, format: LogFormat): MasterLogger {
   return Object.assign(logger, {
     ready(message: string): void {
       logger.log(READY_LEVEL, message);
+    },
+    setLevel(next: LogLevel): void {
+      logger.level = next;
     },
     flush(): Promise<void> {
       return new Promise<void>((resolve) => {

@@ -57,6 +57,9 @@ export class MetricsEvents implements PoolEvents {
         this.frames.update(worker, message.frames);
         this.goodbyes.set(worker, { code: message.code, side: message.side });
         break;
+      case 'limit':
+        this.metrics.limitKill(message.limit);
+        break;
       case 'quit':
       case 'log':
       case 'command':

@@ -1,3 +1,4 @@
+import type { LimitName } from '../../shared/command-sandbox';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RefusalCode } from '../../shared/protocol/reasons';
 import { WorkerMemory } from './worker-memory';
@@ -85,6 +86,7 @@ export class Metrics {
   private readonly sentFrames: Counter;
   private readonly backplaneUp: Gauge;
   private readonly hookRuns: Counter<'hook' | 'outcome'>;
+  private readonly limitKills: Counter<'limit'>;
   /** Read once per scrape (render), when given. */
   private readonly snapshot: (() => GaugeSnapshot) | undefined;
 
@@ -160,6 +162,12 @@ export class Metrics {
       labelNames: ['hook', 'outcome'],
       registers,
     });
+    this.limitKills = new Counter({
+      name: `${PREFIX}limit_kills_total`,
+      help: 'Clients whose command a sandbox limit ended (close 4005), by limit: cpu, fsize, nproc, memory.',
+      labelNames: ['limit'],
+      registers,
+    });
     new Gauge({
       name: `${PREFIX}worker_memory_bytes`,
       help: 'Resident memory (RSS) of all worker processes, summed; pages they share count once per worker.',
@@ -202,6 +210,11 @@ export class Metrics {
   /** A client's first frame was sent `seconds` after its 101. */
   firstPush(seconds: number): void {
     this.firstPushDelay.observe(seconds);
+  }
+
+  /** A sandbox limit ended a client's command. */
+  limitKill(limit: LimitName): void {
+    this.limitKills.inc({ limit });
   }
 
   published(count = 1): void {

@@ -72,7 +72,7 @@ export class WorkerPool {
   private stopping = false;
   /** A hot upgrade is handing this master's clients over: no spare is forked. */
   private frozen = false;
-  private readonly policy: SparePolicy;
+  private policy: SparePolicy;
   /** The idle target as last logged (an adaptive policy's changes are logged). */
   private shownTarget: number;
   /** Logs a rise once a second at most: a burst raises the target many times. */
@@ -155,6 +155,19 @@ export class WorkerPool {
     return this.policy.target(Date.now());
   }
 
+  /**
+   * --spare-workers changed while running (SIGHUP): the new policy starts at its MIN;
+   * more spares are forked at once, surplus idle ones retired one a step.
+   */
+  setSpares(min: number, max: number): void {
+    this.policy = new SparePolicy({ min, max });
+    this.shownTarget = min;
+    clearTimeout(this.trimTimer);
+    this.trimTimer = undefined;
+    this.pump();
+    this.scheduleTrim(Date.now(), true);
+  }
+
   /** Why a client would get no worker now, or undefined when one can be had. */
   unavailable(): Unavailable | undefined {
     if (this.stopping) return { reason: 'Server shutting down', retryAfterS: 5 };
@@ -224,13 +237,24 @@ export class WorkerPool {
    * `graceMs` (its command's group is then ended by the CommandReaper).
    */
   disconnect(worker: Worker, graceMs = DISCONNECT_GRACE_MS): void {
-    if (worker.state !== WorkerState.Serving) return;
     const code = AppCloseCode.Disconnected;
-    worker.send({ type: 'disconnect', code, reason: APP_CLOSE_REASON[code] });
+    this.closeClient(worker, { code, reason: APP_CLOSE_REASON[code], graceMs });
+  }
+
+  /**
+   * Closes a serving worker's client with this code and reason (the IPC `disconnect`
+   * every worker version understands: a drain's 1012 too); SIGKILL if it has not exited
+   * after `graceMs`. False when the worker serves no client (gone, or closing already).
+   */
+  closeClient(worker: Worker, close: { code: number; reason: string; graceMs?: number }): boolean {
+    if (worker.state !== WorkerState.Serving) return false;
+    const { code, reason, graceMs = DISCONNECT_GRACE_MS } = close;
+    worker.send({ type: 'disconnect', code, reason });
     worker.moveTo(WorkerState.Exiting);
     const timer = setTimeout(() => this.terminate(worker, 'SIGKILL'), graceMs);
     timer.unref();
     worker.process.once('exit', () => clearTimeout(timer));
+    return true;
   }
 
   /** Asks a worker to end (its client quit): SIGTERM, as the original's posix_kill. */

@@ -24,6 +24,8 @@ export const AppCloseCode = {
   MaxLifetime: 4003,
   /** --idle-timeout passed without a data message either way: reconnect when needed. */
   IdleTimeout: 4004,
+  /** A sandbox limit (--exec-limit, a client cgroup) ended the client's command. */
+  LimitExceeded: 4005,
 } as const;
 
 export const APP_CLOSE_REASON: Record<(typeof AppCloseCode)[keyof typeof AppCloseCode], string> = {
@@ -31,4 +33,5 @@ export const APP_CLOSE_REASON: Record<(typeof AppCloseCode)[keyof typeof AppClos
   [AppCloseCode.Disconnected]: 'disconnected',
   [AppCloseCode.MaxLifetime]: 'max lifetime',
   [AppCloseCode.IdleTimeout]: 'idle timeout',
+  [AppCloseCode.LimitExceeded]: 'limit exceeded',
 };

@@ -24,6 +24,8 @@ export const CloseCode = {
   PolicyViolation: 1008,
   MessageTooBig: 1009,
   InternalError: 1011,
+  /** Drain (SIGQUIT, POST /drain): reconnect, to another instance, after the hint. */
+  ServiceRestart: 1012,
   TryAgainLater: 1013,
 } as const;
 

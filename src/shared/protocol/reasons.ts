@@ -48,6 +48,8 @@ export const RefusalCode = {
   NotPublished: 'NOT_PUBLISHED',
   /** A disconnect could not be carried out (503 on /disconnect). */
   NotDisconnected: 'NOT_DISCONNECTED',
+  /** GET /presence cannot be answered now (the backplane is down): 503. */
+  PresenceUnavailable: 'PRESENCE_UNAVAILABLE',
   /** Any other 4xx. */
   ClientError: 'CLIENT_ERROR',
   /** Any other 5xx. */
@@ -65,4 +67,5 @@ export const CLOSE_CODE_NAME: Record<(typeof AppCloseCode)[keyof typeof AppClose
   [AppCloseCode.Disconnected]: 'DISCONNECTED',
   [AppCloseCode.MaxLifetime]: 'MAX_LIFETIME',
   [AppCloseCode.IdleTimeout]: 'IDLE_TIMEOUT',
+  [AppCloseCode.LimitExceeded]: 'LIMIT_EXCEEDED',
 };

@@ -386,6 +386,27 @@ describe('stopping', () => {
     expect(h.clock.pending).toBe(0);
   });
 
+  test("1012 from a drain comes back after the reason's hint, plus up to half of it", () => {
+    const h = harness();
+    h.client.connect();
+    FakeSocket.last.accept();
+    FakeSocket.last.drop(1012, 'service restart; reconnect in 800 ms');
+    // random() is 0.5 here: 800 + 0.5 × 400.
+    expect(h.states.at(-1)).toMatchObject({ state: 'reconnecting', code: 1012, delayMs: 1000 });
+    h.clock.advance(999);
+    expect(FakeSocket.made).toHaveLength(1);
+    h.clock.advance(1);
+    expect(FakeSocket.made).toHaveLength(2);
+  });
+
+  test('1012 without a hint reconnects with the usual back-off', () => {
+    const h = harness();
+    h.client.connect();
+    FakeSocket.last.accept();
+    FakeSocket.last.drop(1012, 'service restart');
+    expect(h.states.at(-1)).toMatchObject({ state: 'reconnecting', code: 1012, delayMs: 375 });
+  });
+
   test('connect() while waiting connects at once; Reconnect after closed starts again', () => {
     const h = harness();
     h.client.connect();

@@ -10,8 +10,14 @@ import {
   CLOSE_CODE_NAMES,
   CLOSE_DISCONNECTED,
   CLOSE_TOKEN_EXPIRED,
+  CLOSE_MAX_LIFETIME,
+  CLOSE_IDLE_TIMEOUT,
+  CLOSE_SERVICE_RESTART,
+  restartHintMs,
 } from '../../../src/client/lib/close-codes';
 import { AppCloseCode } from '../../../src/shared/protocol/close-codes';
+import { CloseCode } from '../../../src/shared/protocol/constants';
+import { restartClose } from '../../../src/master/drain/restart-close';
 import { CLOSE_CODE_NAME } from '../../../src/shared/protocol/reasons';
 import { parseChannel, readHello } from '../../../src/client/page/channel-text';
 import { normaliseChannel } from '../../../src/shared/channel-name';
@@ -33,7 +39,7 @@ describe('the client names channels as the server does', () => {
       fc.property(paths, (candidate) => {
         const server = normaliseChannel(candidate);
         const client = channelOfPath(candidate);
-        if (typeof server === 'string') expect(client).toEqual({ channel: server });
+        if (server.ok) expect(client).toEqual({ channel: server.value });
         else expect(client).toEqual({ error: expect.any(String) });
       }),
       { seed, numRuns: 2000 },
@@ -105,6 +111,15 @@ describe('close codes', () => {
   test("the client's are the server's", () => {
     expect(CLOSE_TOKEN_EXPIRED).toBe(AppCloseCode.TokenExpired);
     expect(CLOSE_DISCONNECTED).toBe(AppCloseCode.Disconnected);
+    expect(CLOSE_MAX_LIFETIME).toBe(AppCloseCode.MaxLifetime);
+    expect(CLOSE_IDLE_TIMEOUT).toBe(AppCloseCode.IdleTimeout);
+    expect(CLOSE_SERVICE_RESTART).toBe(CloseCode.ServiceRestart);
+  });
+
+  test("the client reads the drain's reconnect hint as the server writes it", () => {
+    expect(restartHintMs(restartClose(734).reason)).toBe(734);
+    expect(restartHintMs('service restart')).toBeUndefined();
+    expect(restartHintMs('service restart; reconnect in 99999999 ms')).toBe(60000);
   });
 
   test("the client's close code names are the server's", () => {

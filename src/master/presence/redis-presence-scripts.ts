@@ -1,0 +1,119 @@
+/**
+ * What the Redis presence store keeps, without I/O: key names and Lua scripts.
+ *
+ * Per channel (the `{<channel>}` hash tag keeps its keys on one Cluster slot):
+ * - `<prefix>{<channel>}:presence`: sorted set of instance ids, each scored with the
+ *   time (Redis's clock, ms) of its last heartbeat for the channel;
+ * - `<prefix>{<channel>}:presence:<instance>`: hash of that instance's clients on the
+ *   channel, client id → JSON {user, since, transport}.
+ * Both expire `ttl` ms after the last write or heartbeat, so a SIGKILLed instance's
+ * entries vanish without anyone removing them; reads count only instances whose score
+ * is within `ttl` of now, so they stop showing at once when it passes, and each
+ * heartbeat trims the set of instances older than that: nothing grows without bound.
+ *
+ * Why a hash per instance, not one sorted set of clients scored by heartbeat: a
+ * heartbeat then costs one script per channel of the instance (PEXPIRE, ZADD), not a
+ * write per client; the reader's one round trip reads only live instances' hashes.
+ * Every time is Redis's own (TIME), so instances' clocks may disagree.
+ */
+
+export interface PresenceKeys {
+  /** The sorted set of instances with clients on the channel. */
+  instances: string;
+  /** The hash of one instance's clients on the channel. */
+  clients: string;
+}
+
+export function presenceKeys(prefix: string, channel: string, instance: string): PresenceKeys {
+  const instances = `${prefix}{${channel}}:presence`;
+  return { instances, clients: `${instances}:${instance}` };
+}
+
+/** Redis's clock in ms (TIME is allowed in scripts since Redis 5: effects replication). */
+const NOW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+/**
+ * Marks the instance alive on the channel and keeps both keys alive; trims instances
+ * whose heartbeat is older than the TTL. KEYS: instances, clients. ARGV: instance, ttl.
+ */
+const BEAT = `
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+`;
+
+/**
+ * A client joins. KEYS: instances, clients. ARGV: instance, ttl, client, value.
+ * Returns the channel's live client count (every instance), after the join.
+ */
+export const JOIN_SCRIPT = `${NOW}
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+${BEAT}
+local total = 0
+for _, instance in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[2]), '+inf')) do
+  total = total + redis.call('HLEN', KEYS[1] .. ':' .. instance)
+end
+return total
+`;
+
+/**
+ * A client leaves. KEYS: instances, clients. ARGV: instance, ttl, client.
+ * Returns the channel's live client count after it.
+ */
+export const LEAVE_SCRIPT = `${NOW}
+redis.call('HDEL', KEYS[2], ARGV[3])
+if redis.call('EXISTS', KEYS[2]) == 1 then
+${BEAT}
+else
+  redis.call('ZREM', KEYS[1], ARGV[1])
+end
+local total = 0
+for _, instance in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[2]), '+inf')) do
+  total = total + redis.call('HLEN', KEYS[1] .. ':' .. instance)
+end
+return total
+`;
+
+/**
+ * The heartbeat of one channel. KEYS: instances, clients. ARGV: instance, ttl.
+ * Returns 1, or 0 when the instance's hash is gone (Redis restarted, flushed, or the
+ * TTL passed while the link was down): the caller writes it again (SYNC).
+ */
+export const HEARTBEAT_SCRIPT = `${NOW}
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+${BEAT}
+return 1
+`;
+
+/**
+ * Writes this instance's whole table for a channel again. KEYS: instances, clients.
+ * ARGV: instance, ttl, then client, value pairs (none: the instance has no client here).
+ */
+export const SYNC_SCRIPT = `${NOW}
+redis.call('DEL', KEYS[2])
+if #ARGV < 4 then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 0
+end
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+${BEAT}
+return 1
+`;
+
+/**
+ * Every live instance's clients of a channel, in one round trip. KEYS: instances.
+ * ARGV: ttl. Returns a flat list: instance, then its hash as field, value, ..., then ''.
+ */
+export const LIST_SCRIPT = `${NOW}
+local out = {}
+for _, instance in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')) do
+  out[#out + 1] = instance
+  for _, item in ipairs(redis.call('HGETALL', KEYS[1] .. ':' .. instance)) do out[#out + 1] = item end
+  out[#out + 1] = ''
+end
+return out
+`;

@@ -1,0 +1,309 @@
+import type Redis from 'ioredis';
+import { DEFAULT_BACKOFF, equalJitterDelay } from '../../shared/exponential-backoff';
+import { connect, disconnect } from '../broker/redis-broker';
+import { parseRedisUrl, redactRedisUrl } from '../broker/redis-url';
+import {
+  HEARTBEAT_SCRIPT,
+  JOIN_SCRIPT,
+  LEAVE_SCRIPT,
+  LIST_SCRIPT,
+  presenceKeys,
+  SYNC_SCRIPT,
+} from './redis-presence-scripts';
+import { byAge, PresenceUnavailableError, type PresenceEntry, type PresenceStore } from './types';
+
+export interface RedisPresenceOptions {
+  /** --redis's URL (a password in it is used, never logged). */
+  url: string;
+  instanceId: string;
+  /** How long an instance's entries live without its heartbeat (every ttlMs / 3). */
+  ttlMs: number;
+  keyPrefix?: string;
+  logger: {
+    warn(line: string): unknown;
+    info(line: string): unknown;
+    debug(line: string): unknown;
+  };
+  /** A command with no reply in this time fails: GET /presence then answers 503. */
+  commandTimeoutMs?: number;
+}
+
+interface ScriptCommands {
+  pushwsPresenceJoin(...args: (string | number)[]): Promise<number>;
+  pushwsPresenceLeave(...args: (string | number)[]): Promise<number>;
+  pushwsPresenceBeat(...args: (string | number)[]): Promise<number>;
+  pushwsPresenceSync(...args: (string | number)[]): Promise<number>;
+  pushwsPresenceList(...args: (string | number)[]): Promise<string[]>;
+}
+
+/** The same commands queued on a pipeline (they return the pipeline, not a reply). */
+type PipelinedScripts = {
+  [Name in keyof ScriptCommands]: (...args: (string | number)[]) => unknown;
+};
+
+/** What a client's hash value holds (the rest is in the key and the field). */
+interface Stored {
+  user: string | null;
+  since: string;
+  transport: PresenceEntry['transport'];
+}
+
+/**
+ * Presence across instances (see redis-presence-scripts.ts for the keys): each instance
+ * writes its own clients (one script per join or leave) and beats every ttl/3 for each
+ * channel it has clients on (one script per channel, pipelined: bounded by its
+ * channels, not its clients). A write that failed (Redis down) marks the table dirty:
+ * the next heartbeat, or the next read, writes this instance's whole table again.
+ * Reads are one script (one round trip); with Redis down they reject (HTTP 503).
+ *
+ * A connection of its own (besides the broker's two), so presence traffic never
+ * queues behind publications.
+ */
+export class RedisPresence implements PresenceStore {
+  readonly kind = 'redis';
+  private readonly redis: Redis;
+  private readonly scripts: ScriptCommands;
+  private readonly where: string;
+  private readonly secret: string;
+  private readonly prefix: string;
+  private readonly local = new Map<string, Map<string, Stored>>();
+  private readonly timer: NodeJS.Timeout;
+  private dirty = false;
+  private closed = false;
+  private downLogged = false;
+
+  /** The count after the last join or leave on a channel (for occupied/vacated). */
+  onCount: ((channel: string, count: number) => void) | undefined;
+
+  constructor(private readonly options: RedisPresenceOptions) {
+    const parsed = parseRedisUrl(options.url);
+    if (!parsed.ok) throw new RangeError(`bad Redis URL: ${parsed.error}`);
+    const target = parsed.value;
+    this.where = redactRedisUrl(options.url);
+    this.secret = target.password;
+    this.prefix = options.keyPrefix ?? 'pushws:';
+    this.redis = connect(target, DEFAULT_BACKOFF, {
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (attempt) => equalJitterDelay(attempt, DEFAULT_BACKOFF),
+      connectTimeout: 3000,
+      commandTimeout: options.commandTimeoutMs ?? 2000,
+      disconnectTimeout: 300,
+      connectionName: `push-websocket:${options.instanceId}:presence`,
+    });
+    this.redis.defineCommand('pushwsPresenceJoin', { numberOfKeys: 2, lua: JOIN_SCRIPT });
+    this.redis.defineCommand('pushwsPresenceLeave', { numberOfKeys: 2, lua: LEAVE_SCRIPT });
+    this.redis.defineCommand('pushwsPresenceBeat', { numberOfKeys: 2, lua: HEARTBEAT_SCRIPT });
+    this.redis.defineCommand('pushwsPresenceSync', { numberOfKeys: 2, lua: SYNC_SCRIPT });
+    this.redis.defineCommand('pushwsPresenceList', { numberOfKeys: 1, lua: LIST_SCRIPT });
+    this.scripts = this.redis as unknown as ScriptCommands;
+    this.redis.on('error', (error: Error) => this.down(error));
+    this.redis.on('ready', () => {
+      if (this.downLogged) this.options.logger.info(`Presence: Redis at ${this.where} is back`);
+      this.downLogged = false;
+      // Whatever was written while it was away (or lost with a restart) is written again.
+      if (this.dirty || this.local.size > 0) void this.sync();
+    });
+    this.timer = setInterval(() => void this.beat(), Math.max(100, options.ttlMs / 3));
+    this.timer.unref();
+  }
+
+  /** Whether its connection to Redis is up now. */
+  get up(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  join(entry: PresenceEntry): void {
+    let clients = this.local.get(entry.channel);
+    if (clients === undefined) this.local.set(entry.channel, (clients = new Map<string, Stored>()));
+    const stored: Stored = { user: entry.user, since: entry.since, transport: entry.transport };
+    clients.set(entry.client, stored);
+    const keys = this.keys(entry.channel);
+    this.write(entry.channel, () =>
+      this.scripts.pushwsPresenceJoin(
+        keys.instances,
+        keys.clients,
+        this.options.instanceId,
+        this.options.ttlMs,
+        entry.client,
+        JSON.stringify(stored),
+      ),
+    );
+  }
+
+  leave(entry: PresenceEntry): void {
+    const clients = this.local.get(entry.channel);
+    if (clients?.delete(entry.client) !== true) return;
+    if (clients.size === 0) this.local.delete(entry.channel);
+    const keys = this.keys(entry.channel);
+    this.write(entry.channel, () =>
+      this.scripts.pushwsPresenceLeave(
+        keys.instances,
+        keys.clients,
+        this.options.instanceId,
+        this.options.ttlMs,
+        entry.client,
+      ),
+    );
+  }
+
+  async list(channel: string): Promise<PresenceEntry[]> {
+    if (this.closed) throw new PresenceUnavailableError('closed');
+    if (this.redis.status !== 'ready') {
+      throw new PresenceUnavailableError(`Redis at ${this.where} is unreachable`);
+    }
+    let flat: string[];
+    try {
+      // This instance's own writes failed a moment ago: put them back first.
+      if (this.dirty) await this.sync();
+      flat = await this.scripts.pushwsPresenceList(
+        this.keys(channel).instances,
+        this.options.ttlMs,
+      );
+    } catch (error) {
+      throw new PresenceUnavailableError(`Redis at ${this.where}: ${this.errorText(error)}`);
+    }
+    return parseList(channel, flat).sort(byAge);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    if (this.redis.status === 'ready') {
+      // Gone now rather than at the TTL: an empty sync per channel removes our entries.
+      const pipeline = this.redis.pipeline();
+      for (const channel of this.local.keys()) {
+        const keys = this.keys(channel);
+        pipeline.del(keys.clients);
+        pipeline.zrem(keys.instances, this.options.instanceId);
+      }
+      await pipeline.exec().catch(() => undefined);
+    }
+    this.local.clear();
+    await disconnect(this.redis);
+  }
+
+  private keys(channel: string): ReturnType<typeof presenceKeys> {
+    return presenceKeys(this.prefix, channel, this.options.instanceId);
+  }
+
+  /** One write; a failure leaves the table dirty, written again when Redis is back. */
+  private write(channel: string, run: () => Promise<number>): void {
+    if (this.closed) return;
+    if (this.redis.status !== 'ready') {
+      this.dirty = true;
+      return;
+    }
+    run().then(
+      (count) => this.onCount?.(channel, Number(count)),
+      (error: unknown) => {
+        this.dirty = true;
+        this.down(error);
+      },
+    );
+  }
+
+  /** Every ttl/3: each channel of this instance kept alive; a lost hash written again. */
+  private async beat(): Promise<void> {
+    if (this.closed || this.redis.status !== 'ready') return;
+    if (this.dirty) return this.sync();
+    const channels = [...this.local.keys()];
+    if (channels.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const channel of channels) {
+      const keys = this.keys(channel);
+      (pipeline as unknown as PipelinedScripts).pushwsPresenceBeat(
+        keys.instances,
+        keys.clients,
+        this.options.instanceId,
+        this.options.ttlMs,
+      );
+    }
+    try {
+      const results = (await pipeline.exec()) ?? [];
+      if (results.some(([error, alive]) => error !== null || Number(alive) === 0)) {
+        this.dirty = true;
+        await this.sync();
+      }
+    } catch (error) {
+      this.dirty = true;
+      this.down(error);
+    }
+  }
+
+  /** Writes this instance's whole table again (after an outage, a flush or a restart). */
+  private async sync(): Promise<void> {
+    if (this.closed || this.redis.status !== 'ready') return;
+    this.dirty = false;
+    const pipeline = this.redis.pipeline();
+    for (const [channel, clients] of this.local) {
+      const keys = this.keys(channel);
+      const pairs = [...clients].flatMap(([client, stored]) => [client, JSON.stringify(stored)]);
+      (pipeline as unknown as PipelinedScripts).pushwsPresenceSync(
+        keys.instances,
+        keys.clients,
+        this.options.instanceId,
+        this.options.ttlMs,
+        ...pairs,
+      );
+    }
+    try {
+      const results = (await pipeline.exec()) ?? [];
+      if (results.some(([error]) => error !== null)) this.dirty = true;
+    } catch (error) {
+      this.dirty = true;
+      this.down(error);
+    }
+  }
+
+  private down(error: unknown): void {
+    if (this.closed) return;
+    const text = this.errorText(error);
+    if (this.downLogged) {
+      this.options.logger.debug(`Presence: Redis at ${this.where}: ${text}`);
+      return;
+    }
+    this.downLogged = true;
+    this.options.logger.warn(
+      `Presence: Redis at ${this.where} failed (${text}); GET /presence answers 503 until it is back`,
+    );
+  }
+
+  private errorText(error: unknown): string {
+    const text = error instanceof Error ? error.message : String(error);
+    return this.secret === '' ? text : text.split(this.secret).join('***');
+  }
+}
+
+/** LIST_SCRIPT's flat answer as entries (a value that is not ours is skipped). */
+export function parseList(channel: string, flat: readonly string[]): PresenceEntry[] {
+  const entries: PresenceEntry[] = [];
+  let i = 0;
+  while (i < flat.length) {
+    const instance = flat[i++];
+    while (i < flat.length && flat[i] !== '') {
+      const client = flat[i];
+      const value = flat[i + 1] ?? '';
+      i += 2;
+      let stored: Partial<Stored>;
+      try {
+        stored = JSON.parse(value) as Partial<Stored>;
+      } catch {
+        continue;
+      }
+      if (typeof stored.since !== 'string') continue;
+      entries.push({
+        client,
+        channel,
+        user: typeof stored.user === 'string' ? stored.user : null,
+        instance,
+        since: stored.since,
+        transport: stored.transport === 'sse' ? 'sse' : 'websocket',
+      });
+    }
+    i++; // the '' after an instance's clients
+  }
+  return entries;
+}

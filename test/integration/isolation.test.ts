@@ -1,0 +1,216 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sample, scrape } from '../helpers/metrics';
+import { writeScript } from '../helpers/script';
+import {
+  NODE_ARGS,
+  ROOT,
+  startServer,
+  stopAllServers,
+  type ServerProcess,
+} from '../helpers/server';
+import { waitFor } from '../helpers/wait';
+import { WsClient } from '../helpers/ws-client';
+
+/**
+ * Each client's command in a box of its own (docs/isolation.md): another user, kernel
+ * limits, a per-client process count. CI runs as root, which these tests need to switch
+ * users; as another user they check the refusal instead, and say so.
+ */
+const ROOT_USER = process.getuid?.() === 0;
+const NOBODY = Number(readFileSync('/etc/passwd', 'utf8').match(/^nobody:[^:]*:(\d+):/m)?.[1]);
+
+/** A marker no other process on the machine has: the fork bomb's sleepers. */
+const BOMB_SLEEP = '37.77';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'push-ws-isolation-'));
+  chmodSync(dir, 0o755); // the scripts run as nobody
+  writeScript(path.join(dir, 'whoami'), 'id -u; id -g; id -G; echo done; exec cat');
+  writeScript(
+    path.join(dir, 'steady'),
+    'i=0; while [ $i -lt 2000 ]; do echo "tick $i"; i=$((i+1)); sleep 0.05; done',
+  );
+  // Its own hard cap: 100 sleepers at most, whatever the limit does.
+  writeScript(
+    path.join(dir, 'bomb'),
+    `echo forking; i=0; while [ $i -lt 100 ]; do sleep ${BOMB_SLEEP} & i=$((i+1)); done; wait`,
+  );
+  // Prints three lines, then waits on stdin: block buffered, nothing would arrive before it ends.
+  writeScript(
+    path.join(dir, 'pyloop'),
+    `exec /usr/bin/python3 -c 'import sys, time\nfor i in range(3):\n    print("py", i); time.sleep(0.1)\nsys.stdin.readline()'`,
+  );
+  writeScript(path.join(dir, 'grepper'), 'exec grep match');
+  writeScript(path.join(dir, 'spin'), 'echo spinning; while :; do :; done');
+  writeScript(
+    path.join(dir, 'hog'),
+    `echo hogging; exec /usr/bin/python3 -c 'x = bytearray(512 * 1024 * 1024); print("allocated")'`,
+  );
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(stopAllServers);
+
+/** The pids of live processes whose command line is `sleep BOMB_SLEEP`. */
+function bombSleepers(): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        return readFileSync(`/proc/${name}/cmdline`, 'latin1') === `sleep\0${BOMB_SLEEP}\0`;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Runs the server expecting a refusal: its exit code and its stderr. */
+function refused(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...NODE_ARGS, '--port', '0', ...args], { cwd: ROOT });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`still running after 10 s: ${stderr}`));
+    }, 10000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+describe('--exec-user: refusals at start', () => {
+  test('a user that does not exist: exit 2, one line', async () => {
+    const { code, stderr } = await refused(['--exec', 'cat', '--exec-user', 'no-such-user-x']);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/--exec-user: no such user/)]);
+  });
+
+  test('a server without the right to switch: exit 2, one line', async () => {
+    // setpriv drops to nobody with no capabilities; it then may not switch to root.
+    const child = spawn(
+      'setpriv',
+      [
+        '--reuid=nobody',
+        '--regid=nogroup',
+        '--clear-groups',
+        '--inh-caps=-all',
+        process.execPath,
+        ...NODE_ARGS,
+        '--port',
+        '0',
+        '--exec',
+        'cat',
+        '--exec-user',
+        'root',
+      ],
+      { cwd: ROOT },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    if (!ROOT_USER) console.log('not root: setpriv could not drop; the refusal is still checked');
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /--exec-user: cannot run commands as uid 0: the server lacks CAP_SETUID/,
+      ),
+    ]);
+  });
+});
+
+const asRoot = ROOT_USER ? describe : describe.skip;
+if (!ROOT_USER) console.log('isolation: not root, the user switch and limit tests are NOT run');
+
+asRoot('commands as nobody, with limits (as root, as CI runs)', () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer([
+      '--dir',
+      dir,
+      '--exec-user',
+      'nobody',
+      '--exec-limit',
+      'cpu=1',
+      '--exec-limit',
+      'as=256M,nproc=20',
+    ]);
+  });
+
+  test('the command runs as nobody: its id -u reaches the client, no supplementary group', async () => {
+    const client = await WsClient.open(`${server.url}whoami`);
+    await client.until((m) => m.includes('done'), 'the ids');
+    const [uid, gid, groups] = client.messages;
+    expect(Number(uid)).toBe(NOBODY);
+    expect(Number(gid)).not.toBe(0);
+    expect(groups.split(' ')).toEqual([gid]); // only its own group: the server's are dropped
+    client.terminate();
+  });
+
+  test('a fork bomb is killed at the process limit (4005) while another client keeps its pushes', async () => {
+    const steady = await WsClient.open(`${server.url}steady`);
+    await steady.until((m) => m.length >= 2, 'the steady pushes');
+    const bomb = await WsClient.open(`${server.url}bomb`);
+    expect(await bomb.closed(30_000)).toBe(4005);
+    expect(bomb.closeReason).toBe('limit exceeded: nproc');
+    const before = steady.messages.length;
+    await steady.until((m) => m.length >= before + 5, 'pushes after the bomb');
+    expect(steady.closeCode).toBeUndefined();
+    await waitFor(() => bombSleepers().length === 0 || undefined, 'every sleeper of the bomb gone');
+    await server.waitForLog(
+      /exceeded the nproc limit \(\d+ processes, over 20\); closing with 4005/,
+    );
+    steady.terminate();
+  });
+
+  test('a CPU spinner is ended at cpu=1 (SIGXCPU): 4005, one log line, a count in /metrics', async () => {
+    const spin = await WsClient.open(`${server.url}spin`);
+    await spin.until((m) => m.includes('spinning'), 'the spinner starting');
+    expect(await spin.closed(30_000)).toBe(4005);
+    expect(spin.closeReason).toBe('limit exceeded: cpu');
+    await server.waitForLog(/exceeded the cpu limit \(signal SIG(XCPU|KILL)\)/);
+    const body = await scrape(server);
+    expect(sample(body, 'push_websocket_limit_kills_total{limit="cpu"}')).toBe(1);
+    expect(sample(body, 'push_websocket_limit_kills_total{limit="nproc"}')).toBe(1);
+  });
+
+  test('a memory hog fails its allocation at as=256M and ends; its client is closed', async () => {
+    const hog = await WsClient.open(`${server.url}hog`);
+    expect(await hog.closed()).toBe(1000); // the command ended by itself (docs/isolation.md)
+    expect(hog.messages).toEqual(['hogging']);
+    await server.waitForLog(/hog stderr: MemoryError/);
+  });
+});
+
+describe('--line-buffered: output arrives line by line', () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer(['--dir', dir, '--line-buffered']);
+  });
+
+  test('python3 (PYTHONUNBUFFERED): each print arrives while the program still runs', async () => {
+    const client = await WsClient.open(`${server.url}pyloop`);
+    // The program is waiting on stdin now: without the flag its lines sit in its buffer.
+    await client.until((m) => m.length >= 3, 'three lines before the program ends');
+    expect(client.messages).toEqual(['py 0', 'py 1', 'py 2']);
+    expect(client.closeCode).toBeUndefined();
+    client.ws.send('bye');
+    expect(await client.closed()).toBe(1000);
+  });
+
+  test('grep (stdbuf -oL) reading a slow feed: each match arrives before the next line is sent', async () => {
+    const client = await WsClient.open(`${server.url}grepper`);
+    for (const line of ['match 1', 'no', 'match 2']) {
+      client.ws.send(line);
+      if (line.startsWith('match')) await client.until((m) => m.includes(line), line);
+    }
+    expect(client.messages).toEqual(['match 1', 'match 2']);
+    client.terminate();
+  });
+});
