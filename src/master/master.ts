@@ -457,11 +457,18 @@ export class Master {
     return this.expected.size;
   }
 
-  /** The workers that did not attach in time: their feeds are closed. Returns their ids. */
-  giveUpAwaited(): number[] {
-    const ids = [...this.expected.keys()];
-    for (const { feed } of this.expected.values()) this.channels.relay.close(feed);
-    this.expected.clear();
+  /**
+   * Old master's clients whose workers have not attached and for which `drop(pid)`
+   * holds: their feeds are closed. Returns their ids.
+   */
+  giveUpAwaited(drop: (pid: number) => boolean): number[] {
+    const ids: number[] = [];
+    for (const [id, { client, feed }] of this.expected) {
+      if (!drop(client.pid)) continue;
+      this.channels.relay.close(feed);
+      this.expected.delete(id);
+      ids.push(id);
+    }
     return ids;
   }
 

@@ -9,26 +9,24 @@ import {
   type ControlLine,
 } from '../../shared/control-channel';
 import { LineSplitter } from '../../shared/line-splitter';
+import { reconnectHintMs, restartClose } from '../drain/restart-close';
 import type { Logger } from '../observability/logger';
 import { AdoptedProcess } from './adopted-process';
 
 /** A worker's line (a log message, a report) is short; a longer one is cut. */
 const MAX_LINE_BYTES = 1024 * 1024;
-/** RFC 6455's "service restart" (the drain's code, too): the client reconnects. */
-const SERVICE_RESTART = 1012;
 /** How long a connection may take to send its adopt request. */
 const HELLO_TIMEOUT_MS = 5000;
 
 /**
- * Closes the client of a worker too old (or too new) to adopt with 1012 "service
- * restart": it reconnects, to this master. Every control version understands this
- * message (src/shared/control-channel.ts). One function, so that a gradual drain
- * (--drain-seconds) can take its place.
+ * Closes the client of a worker too old (or too new) to adopt as a drain does: 1012
+ * "service restart" with a reconnect hint (src/master/drain/restart-close.ts); it
+ * reconnects, to this master. Every control version understands `disconnect`
+ * (src/shared/control-channel.ts). At once, not over --drain-seconds: such a worker has
+ * no master that would keep relaying to it.
  */
 export function drainUnadoptable(socket: net.Socket): void {
-  socket.end(
-    controlRecord({ type: 'disconnect', code: SERVICE_RESTART, reason: 'service restart' }),
-  );
+  socket.end(controlRecord({ type: 'disconnect', ...restartClose(reconnectHintMs(Math.random)) }));
 }
 
 /**

@@ -127,7 +127,7 @@ export class HotUpgrade {
     this.phase = 'done';
     const ms = Date.now() - this.startedAt;
     const counts = adopted < 0 ? 'adoptions not confirmed in time' : `${adopted} worker(s) adopted`;
-    const lost = missing > 0 ? `, ${missing} did not re-attach` : '';
+    const lost = missing > 0 ? `, ${missing} still re-attaching` : '';
     this.logger.info(
       `Hot upgrade: master pid ${child.pid} took over in ${ms} ms (${counts}${lost}); this master exits`,
     );

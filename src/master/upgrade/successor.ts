@@ -97,24 +97,44 @@ export async function takeOver(
   return address;
 }
 
-/** Waits (bounded) for the old master's workers, then tells the old master it may go. */
+/**
+ * Waits (bounded) for the old master's workers, then tells the old master it may go.
+ * A worker still alive but not yet attached (a loaded machine) keeps its feed, holding
+ * what is published for it, until the control socket closes.
+ */
 async function adoptions(master: Master, control: ControlServer, logger: Logger): Promise<void> {
   const until = Date.now() + ADOPT_WAIT_MS;
   while (master.awaited > 0 && Date.now() < until) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  const missing = master.giveUpAwaited();
-  if (missing.length > 0) {
-    logger.warn(
-      `Hot upgrade: ${missing.length} worker(s) did not re-attach in ${ADOPT_WAIT_MS} ms ` +
-        `(clients #${missing.slice(0, 10).join(', #')})`,
-    );
+  const gone = master.giveUpAwaited((pid) => !alive(pid));
+  if (gone.length > 0) {
+    logger.warn(`Hot upgrade: ${gone.length} worker(s) exited before they re-attached`);
   }
   writePidFile();
-  send({ type: 'adopted', adopted: master.adoptedCount, missing: missing.length });
-  setTimeout(() => control.close(), LATE_WORKER_MS).unref();
+  send({ type: 'adopted', adopted: master.adoptedCount, missing: master.awaited });
+  setTimeout(() => {
+    const late = master.giveUpAwaited(() => true);
+    if (late.length > 0) {
+      logger.warn(
+        `Hot upgrade: ${late.length} worker(s) did not re-attach in ` +
+          `${ADOPT_WAIT_MS + LATE_WORKER_MS} ms (clients #${late.slice(0, 10).join(', #')})`,
+      );
+    }
+    control.close();
+  }, LATE_WORKER_MS).unref();
   // The old master exits now; this one no longer listens to it.
   setTimeout(() => {
     if (process.connected) process.disconnect();
   }, 1000).unref();
+}
+
+/** Whether a process is there (signal 0 checks without sending). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
