@@ -142,7 +142,17 @@ export async function hotUpgrade(
     probing = false;
     running = false;
     await Promise.all([publisher, prober]);
-    await sleep(500);
+    // Deliveries lag on a loaded machine: wait until every client has them all, or
+    // until nothing more arrives for 3 s.
+    let total = -1;
+    let quietSince = performance.now();
+    while (performance.now() - quietSince < 3000) {
+      const now = got.reduce((sum, numbers) => sum + numbers.length, 0);
+      if (now === sent * count) break;
+      if (now !== total) quietSince = performance.now();
+      total = now;
+      await sleep(100);
+    }
     let lost = 0;
     let duplicated = 0;
     for (const numbers of got) {

@@ -11,6 +11,8 @@
  * on both paths (FrameSplitter, then its PublishSource).
  */
 import type { FrameFormat, MasterMessage, StreamPosition, WorkerMessage } from './ipc';
+import { Opcode } from './protocol/constants';
+import { encodeFrame } from './protocol/frame';
 
 /**
  * The control protocol's version, sent by the worker in its AdoptRequest. Bump it when a
@@ -61,21 +63,9 @@ export type ControlLine = AdoptRequest | WorkerMessage;
 
 /** A worker record carrying `message` (header as a WebSocket frame's, first byte 0). */
 export function controlRecord(message: ControlMessage): Buffer {
+  // A continuation frame without FIN: its first byte is 0, which the master never sends.
   const payload = Buffer.from(JSON.stringify(message), 'utf8');
-  const length = payload.length;
-  const header =
-    length < 126 ? Buffer.alloc(2) : length < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
-  header[0] = 0;
-  if (length < 126) {
-    header[1] = length;
-  } else if (length < 65536) {
-    header[1] = 126;
-    header.writeUInt16BE(length, 2);
-  } else {
-    header[1] = 127;
-    header.writeBigUInt64BE(BigInt(length), 2);
-  }
-  return Buffer.concat([header, payload]);
+  return encodeFrame(Opcode.Continuation, payload, { fin: false });
 }
 
 /** The payload of a worker record, or undefined for the wake record (no payload). */
