@@ -12,7 +12,8 @@ import { createLogger } from './master/observability/logger';
 import { Master } from './master/master';
 import { HotUpgrade } from './master/upgrade/hot-upgrade';
 import { takeOver, takeUpgradeEnv, writePidFile } from './master/upgrade/successor';
-import { authOn } from './shared/config';
+import { prepareClientCgroups, removeCgroupParents } from './master/sandbox/cgroups';
+import { authOn, runsCommands } from './shared/config';
 
 function packageVersion(): string {
   const file = path.resolve(__dirname, '../../package.json');
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
   const openAdmin = openAdminWarning(config);
   if (openAdmin !== undefined) logger.warn(openAdmin);
   if (auth !== undefined) logger.info(auth.summary);
+  const cgroups = prepareClientCgroups(config.sandbox, runsCommands(config), logger);
   const master = new Master(config, logger, version, auth?.gate, upgrade?.instanceId);
   let address: string;
   try {
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
     const started = Date.now();
     logger.info(why);
     await master.stop();
+    if (cgroups !== undefined) removeCgroupParents(cgroups);
     logger.info(`Server stopped in ${Date.now() - started} ms`);
     await exit(0);
   };

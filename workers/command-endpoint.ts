@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import type { ExecUser } from '../src/shared/command-sandbox';
 import { readLines } from '../src/shared/line-splitter';
 import { groupAlive, signalGroup } from '../src/shared/process-group';
@@ -29,7 +30,16 @@ export interface CommandOptions {
    * the exec, and drops every supplementary group (setgroups(0, NULL)) when it does.
    */
   user?: ExecUser;
+  /**
+   * Called with the command's pid after the spawn and before the command runs (it
+   * moves it into its cgroup): until it returns, a small shell waits on a pipe (fd 3)
+   * and only then execs the command, so that nothing it forks escapes. A throw ends it.
+   */
+  beforeRun?: (pid: number) => void;
 }
+
+/** The shell that waits for beforeRun: one line on fd 3 (EOF: the worker is gone, exit). */
+const GATE = ['/bin/sh', '-c', 'read _ <&3 || exit 125; exec 3<&-; exec "$@"', 'sh'];
 
 /** What finally ended the command in end(); "not running" if it never started. */
 export type EndStep = 'stdin closed' | 'SIGINT' | 'SIGTERM' | 'SIGKILL' | 'not running';
@@ -57,6 +67,7 @@ export class CommandEndpoint {
   private readonly binary: boolean;
   private readonly closeMs: number;
   private readonly user: ExecUser | undefined;
+  private readonly beforeRun: ((pid: number) => void) | undefined;
 
   constructor(
     private readonly argv: string[],
@@ -68,6 +79,7 @@ export class CommandEndpoint {
     this.binary = options.binary === true;
     this.closeMs = options.closeMs ?? DEFAULT_CLOSE_MS;
     this.user = options.user;
+    this.beforeRun = options.beforeRun;
     if (this.binary && events.onBytes === undefined) {
       throw new Error('binary mode needs an onBytes event');
     }
@@ -75,10 +87,11 @@ export class CommandEndpoint {
 
   /** Starts the command; returns its pid, or undefined if it could not start. */
   start(): number | undefined {
-    const [command, ...args] = this.argv;
+    const gated = this.beforeRun !== undefined;
+    const [command, ...args] = gated ? [...GATE, ...this.argv] : this.argv;
     const child = spawn(command, args, {
       env: this.env,
-      stdio: 'pipe',
+      stdio: gated ? ['pipe', 'pipe', 'pipe', 'pipe'] : 'pipe',
       detached: true,
       uid: this.user?.uid,
       gid: this.user?.gid,
@@ -96,7 +109,22 @@ export class CommandEndpoint {
       readLines(child.stdout, this.maxLineBytes, (line) => this.events.onLine(line));
     }
     readLines(child.stderr, this.maxLineBytes, (line) => this.events.onStderrLine(line));
+    if (gated && child.pid !== undefined) this.open(child, child.pid);
     return child.pid;
+  }
+
+  /** Runs beforeRun, then lets the gate exec the command (or kills it, if that failed). */
+  private open(child: ChildProcess, pid: number): void {
+    const gate = child.stdio[3] as Writable | null;
+    gate?.on('error', () => undefined);
+    try {
+      this.beforeRun?.(pid);
+    } catch (error) {
+      child.kill('SIGKILL');
+      this.markExited(() => this.events.onStartError(error as Error));
+      return;
+    }
+    gate?.end('\n');
   }
 
   get pid(): number | undefined {

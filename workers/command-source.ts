@@ -2,6 +2,7 @@ import { launchOf, NO_SANDBOX, type CommandSandbox } from '../src/shared/command
 import { APP_CLOSE_REASON, AppCloseCode } from '../src/shared/protocol/close-codes';
 import { CloseCode } from '../src/shared/protocol/constants';
 import { CommandEndpoint } from './command-endpoint';
+import { ClientCgroup } from '../src/shared/client-cgroup';
 import { LimitWatch, type LimitHit } from './limit-watch';
 import type { ClientSink, PushSource } from './push-source';
 
@@ -43,6 +44,7 @@ export class CommandSource implements PushSource {
   private pending: ((command: CommandEndpoint) => void)[] = [];
   private pendingBytes = 0;
   private client: ClientSink | undefined;
+  private cgroup: ClientCgroup | undefined;
 
   constructor(private readonly settings: CommandSettings) {}
 
@@ -71,11 +73,16 @@ export class CommandSource implements PushSource {
   /** Ends the command (resolves once its process group is gone). Safe to call twice. */
   stop(): Promise<void> {
     const name = this.settings.argv[0];
-    this.stopping ??=
+    this.stopping ??= (
       this.command
         ?.end()
         .then((step) => this.client?.log('debug', `command ${name} ended (${step})`)) ??
-      Promise.resolve();
+      Promise.resolve()
+    ).then(async () => {
+      if (this.cgroup !== undefined && !(await this.cgroup.remove())) {
+        this.client?.log('warn', `command ${name}: its cgroup could not be removed`);
+      }
+    });
     return this.stopping;
   }
 
@@ -84,7 +91,17 @@ export class CommandSource implements PushSource {
     const { argv, maxBuffered, binary, closeMs, sandbox = NO_SANDBOX } = this.settings;
     const name = argv[0];
     const launch = launchOf(argv, sandbox);
-    const watch = new LimitWatch(sandbox);
+    const cgroup = sandbox.cgroup && new ClientCgroup(sandbox.cgroup);
+    try {
+      cgroup?.create();
+    } catch (error) {
+      client.log('error', `command cgroup failed: ${(error as Error).message}`);
+      client.close(CloseCode.InternalError, 'command failed to start');
+      void cgroup?.remove();
+      return;
+    }
+    this.cgroup = cgroup;
+    const watch = new LimitWatch(sandbox, cgroup);
     const endedByUs = (): boolean => this.stopping !== undefined;
     const limitExceeded = (hit: LimitHit): void => this.settings.limitExceeded?.(hit);
     const command = new CommandEndpoint(
@@ -117,7 +134,7 @@ export class CommandSource implements PushSource {
           client.close(CloseCode.Normal, '');
         },
       },
-      { binary, closeMs, user: launch.user },
+      { binary, closeMs, user: launch.user, beforeRun: cgroup && ((pid) => cgroup.join(pid)) },
     );
     this.command = command;
     client.onDrain(() => command.resumeOutput());

@@ -1,4 +1,5 @@
 import { limitOfSignal, type CommandSandbox, type LimitName } from '../src/shared/command-sandbox';
+import type { ClientCgroup } from '../src/shared/client-cgroup';
 import { groupMembers, signalGroup } from '../src/shared/process-group';
 
 /** How often the process count of a command's group is taken (--exec-limit nproc). */
@@ -27,21 +28,44 @@ export class LimitWatch {
 
   constructor(
     private readonly sandbox: CommandSandbox,
-    private readonly onHit: () => void = () => undefined,
+    /** The client's cgroup, when it has one: its event counters tell the limit hit. */
+    private readonly cgroup?: ClientCgroup,
   ) {}
 
   start(pid: number): void {
-    const nproc = this.sandbox.nproc;
-    if (nproc === undefined) return;
+    const look = this.looker(pid);
+    if (look === undefined) return;
     this.timer = setInterval(() => {
-      const count = groupMembers(pid);
-      if (count <= nproc) return;
+      const hit = look();
+      if (hit === undefined) return;
       this.stop();
-      this.hit = { limit: 'nproc', detail: `${count} processes, over ${nproc}` };
+      this.hit = hit;
       signalGroup(pid, 'SIGKILL');
-      this.onHit();
+      void this.cgroup?.remove(); // whatever left the group, too
     }, NPROC_POLL_MS);
     this.timer.unref();
+  }
+
+  /**
+   * What each look does: read the cgroup's events (a fork refused at pids.max is the
+   * process limit: the command is ended, not left to retry), or count the group.
+   */
+  private looker(pid: number): (() => LimitHit | undefined) | undefined {
+    const { cgroup } = this;
+    if (cgroup !== undefined) {
+      return () => {
+        const limit = cgroup.exceeded();
+        return limit === undefined ? undefined : { limit, detail: `cgroup ${limit} event` };
+      };
+    }
+    const nproc = this.sandbox.nproc;
+    if (nproc === undefined) return undefined;
+    return () => {
+      const count = groupMembers(pid);
+      return count <= nproc
+        ? undefined
+        : { limit: 'nproc', detail: `${count} processes, over ${nproc}` };
+    };
   }
 
   stop(): void {
@@ -57,6 +81,9 @@ export class LimitWatch {
     this.stop();
     if (this.hit !== undefined) return this.hit;
     if (endedByUs) return undefined;
+    const cgroupLimit = this.cgroup?.exceeded();
+    if (cgroupLimit !== undefined)
+      return { limit: cgroupLimit, detail: `cgroup ${cgroupLimit} event` };
     const limit = limitOfSignal(signal, this.sandbox);
     return limit === undefined ? undefined : { limit, detail: `signal ${signal}` };
   }

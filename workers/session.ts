@@ -6,7 +6,14 @@ import { DEFAULT_QUIT_WORDS, quitWord } from '../src/shared/quit-words';
 import { FrameText } from './frames';
 import { Lifetimes } from './lifetimes';
 import type { ClientSink, PushSource } from './push-source';
-import { WebSocketEndpoint, type CloseInfo } from './websocket-endpoint';
+import { sseEventId } from '../src/shared/protocol/sse';
+import type { ClientEndpoint } from './client-endpoint';
+import { SSE_RETRY_MS, SseEndpoint } from './sse-endpoint';
+import {
+  WebSocketEndpoint,
+  type CloseInfo,
+  type WebSocketEndpointEvents,
+} from './websocket-endpoint';
 
 export interface SessionEvents {
   /** The client asked to end ("quit"/"exit"): the master kills this worker. */
@@ -40,7 +47,7 @@ const SHOWN_CHARS = 200;
  * else it is logged as the original did ("Performing action"). A quit word ends it.
  */
 export class ClientSession {
-  private readonly endpoint: WebSocketEndpoint;
+  private readonly endpoint: ClientEndpoint;
   private readonly frames: FrameText;
   private pushed = 0;
   private quitting = false;
@@ -63,22 +70,39 @@ export class ClientSession {
       close: (code, reason) => this.close(code, reason),
       log: (message) => events.log('info', message),
     });
-    this.endpoint = new WebSocketEndpoint(
-      socket,
-      {
-        maxMessageSize: config.maxMessageSize,
-        pingIntervalMs: config.pingInterval * 1000,
-        maxBuffered: config.maxBuffered,
-        overBufferedMs: overBufferedMs(config),
-      },
-      {
-        onText: (text) => this.fromClient(text),
-        onBinary: (data) => this.fromClientBytes(data),
-        onLog: (level, message) => events.log(level, message),
-        onClosed: (info) => void this.end(info),
-        onActivity: events.onActivity?.bind(events),
-      },
-    );
+    const endpointEvents: WebSocketEndpointEvents = {
+      onText: (text) => this.fromClient(text),
+      onBinary: (data) => this.fromClientBytes(data),
+      onLog: (level, message) => events.log(level, message),
+      onClosed: (info) => void this.end(info),
+      onActivity: events.onActivity?.bind(events),
+    };
+    const overMs = overBufferedMs(config);
+    this.endpoint =
+      handoff.transport === 'sse'
+        ? new SseEndpoint(
+            socket,
+            {
+              pingIntervalMs: config.pingInterval * 1000,
+              maxBuffered: config.maxBuffered,
+              overBufferedMs: overMs,
+              // HTTP/1.0 knows no chunks: its body ends with the connection.
+              chunked: handoff.request.httpVersion !== '1.0',
+              headers: handoff.responseHeaders ?? [],
+              retryMs: SSE_RETRY_MS,
+            },
+            endpointEvents,
+          )
+        : new WebSocketEndpoint(
+            socket,
+            {
+              maxMessageSize: config.maxMessageSize,
+              pingIntervalMs: config.pingInterval * 1000,
+              maxBuffered: config.maxBuffered,
+              overBufferedMs: overMs,
+            },
+            endpointEvents,
+          );
   }
 
   /** Pushes made to this client so far (for GET /status). */
@@ -95,7 +119,14 @@ export class ClientSession {
     this.endpoint.start(Buffer.from(this.handoff.head, 'base64'));
     const { channel, position, recovery } = this.handoff;
     const opening = this.frames.opening(channel, position, recovery);
-    if (opening !== undefined) this.endpoint.sendText(opening);
+    if (opening !== undefined) {
+      // The event id (SSE) is the position: a reconnect before any publication keeps it.
+      const id = position === undefined ? undefined : sseEventId(position);
+      this.endpoint.sendText(opening, {
+        event: recovery === undefined ? 'position' : 'recovery',
+        id,
+      });
+    }
     const sink = this.sink();
     for (const source of this.sources) source.start(sink);
     this.expireAt(this.handoff.expiresAt);

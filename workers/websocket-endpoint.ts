@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { CloseCode, Opcode } from '../src/shared/protocol/constants';
 import { encodeClose, encodeFrame, encodeText } from '../src/shared/protocol/frame';
 import { Receiver, type ReceiverEvent } from '../src/shared/protocol/receiver';
+import type { ClientEndpoint } from './client-endpoint';
 
 export interface WebSocketEndpointOptions {
   maxMessageSize: number;
@@ -43,7 +44,7 @@ export interface WebSocketEndpointEvents {
  * after the hand-off. It turns bytes into messages (via the pure Receiver), answers
  * pings and close frames as RFC 6455 requires, and keeps the connection alive.
  */
-export class WebSocketEndpoint {
+export class WebSocketEndpoint implements ClientEndpoint {
   private readonly receiver: Receiver;
   private closeSent = false;
   private closed = false;

@@ -82,6 +82,7 @@ function settled(kind: ServerKind, pid: number, port: number, quietMs?: number):
 interface Turns {
   churn: Churn;
   bursts?: Bursts;
+  burstsAtOnce?: Bursts;
   idle?: IdleCount;
 }
 
@@ -99,7 +100,15 @@ async function sideBySide(kinds: ServerKind[]): Promise<Turns[]> {
       const port = await freePort();
       const server = await kind.start(port).ready();
       const sampler = kind.ours ? new IdleSampler(() => server.pid).start() : undefined;
-      return { kind, port, server, sampler, runs: [] as ChurnRun[], bursts: [] as number[][] };
+      return {
+        kind,
+        port,
+        server,
+        sampler,
+        runs: [] as ChurnRun[],
+        bursts: [] as number[][],
+        atOnce: [] as number[][],
+      };
     }),
   );
   try {
@@ -116,6 +125,16 @@ async function sideBySide(kinds: ServerKind[]): Promise<Turns[]> {
         s.bursts.push(one.firstPushes);
       }
     }
+    for (let b = 0; b < plan.burstsAtOnce; b++) {
+      log(`burst at once ${b + 1} of ${plan.burstsAtOnce}: ${plan.burstClients} clients each`);
+      for (const s of up) {
+        if (!s.kind.phases.includes('bursts')) continue;
+        const one = await bursts(s.port, 1, plan.burstClients, 0, () =>
+          settled(s.kind, s.server.pid, s.port, plan.quietMs),
+        );
+        s.atOnce.push(one.firstPushes);
+      }
+    }
     const per = Math.ceil(plan.churn / plan.churnRounds);
     for (let round = 0; round < plan.churnRounds; round++) {
       log(
@@ -126,6 +145,7 @@ async function sideBySide(kinds: ServerKind[]): Promise<Turns[]> {
     return up.map((s) => ({
       churn: mergeChurn(s.runs),
       bursts: s.kind.phases.includes('bursts') ? burstsOf(s.bursts) : undefined,
+      burstsAtOnce: s.kind.phases.includes('bursts') ? burstsOf(s.atOnce) : undefined,
       idle: s.sampler?.stop(),
     }));
   } finally {
@@ -153,6 +173,7 @@ async function alone(kind: ServerKind, turns: Turns): Promise<ServerResult> {
       sequential,
       churn: turns.churn,
       bursts: turns.bursts,
+      burstsAtOnce: turns.burstsAtOnce,
       steps: [],
     };
     const idle = sampler?.stop();

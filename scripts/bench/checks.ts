@@ -19,6 +19,8 @@ export interface ServerResult {
   sequential: Paced;
   churn: Churn;
   bursts?: Bursts;
+  /** Bursts of the same size with every client at once. */
+  burstsAtOnce?: Bursts;
   steps: Step[];
   forkWaits?: ForkWaits;
   idleWorkers?: { mean: number; max: number; samples: number };
@@ -79,9 +81,17 @@ export function checks(f: Figures): Check[] {
     paced.quit.p99 < 20 && spares.churn.quit.p99 < 20,
   );
   add(
-    'churn ≥ 0.95 × floor',
-    `${spares.churn.clientsPerSecond} / ${floor.churn.clientsPerSecond} = ${ratio(spares.churn.clientsPerSecond, floor.churn.clientsPerSecond)}`,
-    spares.churn.clientsPerSecond >= 0.95 * floor.churn.clientsPerSecond,
+    // The stricter reading: every one of ours against the floor, the worst one decides
+    // (the default spares alone read 0.85 × where --spare-workers 0 read 0.73-0.77 ×).
+    'churn ≥ 0.95 × floor (each of ours: 0 spares, default spares)',
+    [zero, spares]
+      .map(
+        (x) =>
+          `${x.churn.clientsPerSecond} / ${floor.churn.clientsPerSecond} = ${ratio(x.churn.clientsPerSecond, floor.churn.clientsPerSecond)}`,
+      )
+      .join(', '),
+    Math.min(zero.churn.clientsPerSecond, spares.churn.clientsPerSecond) >=
+      0.95 * floor.churn.clientsPerSecond,
   );
   const oursAt = spares.steps.find((s) => s.target === f.pssStep);
   const floorAt = floor.steps.find((s) => s.target === f.pssStep);
@@ -142,6 +152,11 @@ export function checks(f: Figures): Check[] {
       `fan-out to ${step.target}: last delivery max ≤ 1.5 × relay's, p50 ≤ 0.8 × relay's`,
       `max ${ours.max} ≤ ${round(1.5 * relay.lastDelivery.max)}, p50 ${ours.p50} ≤ ${round(0.8 * relay.lastDelivery.p50)} ms`,
       ours.max <= 1.5 * relay.lastDelivery.max && ours.p50 <= 0.8 * relay.lastDelivery.p50,
+    );
+    add(
+      `fan-out to ${step.target}: the first broadcast's last delivery ≤ 1.5 × the relay's worst`,
+      `${step.fanout.first} ≤ ${round(1.5 * relay.lastDelivery.max)} ms (relay's first ${relay.first})`,
+      step.fanout.first <= 1.5 * relay.lastDelivery.max,
     );
   }
   return list;

@@ -9,7 +9,9 @@
  * POST /publish relays its body as one IPC message per worker (each worker writes one
  * frame): the naive relay the fan-out figures are compared with. Answers {"queued": N}.
  *
- * Usage: node floor-server.js --port PORT [--interval SECONDS]   (port 0: any free port)
+ * Usage: node floor-server.js --port PORT [--interval SECONDS] [--max-starting N]
+ * (port 0: any free port; --max-starting: workers starting at once, others wait their
+ * turn, as our pool does with one per core; default: no bound)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -24,10 +26,15 @@ const { values: args } = parseArgs({
   options: {
     port: { type: 'string', default: '0' },
     interval: { type: 'string', default: '1' },
+    'max-starting': { type: 'string', default: '0' },
   },
 });
 const port = numberArg('port', args.port, { min: 0, max: 65535 });
 const interval = numberArg('interval', args.interval, { min: 0 });
+const maxStarting = numberArg('max-starting', args['max-starting'], { min: 0 }) || Infinity;
+let starting = 0;
+/** Upgrades waiting for a start-up slot (only with --max-starting). */
+const waiting: (() => void)[] = [];
 /** FLOOR_WORKER_ENTRY replaces the worker (the memory probe, worker-probe.ts). */
 const WORKER = process.env.FLOOR_WORKER_ENTRY || path.join(__dirname, 'floor-worker.js');
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -68,6 +75,12 @@ server.on('upgrade', (req: http.IncomingMessage, socket: Socket) => {
     .update(key + GUID)
     .digest('base64');
   const id = nextId++;
+  if (starting >= maxStarting) waiting.push(() => startWorker(socket, accept, id));
+  else startWorker(socket, accept, id);
+});
+
+function startWorker(socket: Socket, accept: string, id: number): void {
+  starting++;
   const child = fork(WORKER, [], {
     execArgv: flags,
     env,
@@ -75,7 +88,16 @@ server.on('upgrade', (req: http.IncomingMessage, socket: Socket) => {
   });
   child.on('exit', () => serving.delete(child));
   child.on('error', () => undefined);
+  let ready = false;
+  const started = (): void => {
+    if (ready) return;
+    ready = true;
+    starting--;
+    waiting.shift()?.();
+  };
+  child.once('exit', started); // died before ready: its slot is free all the same
   child.once('message', () => {
+    started();
     if (socket.destroyed) {
       child.kill();
       return;
@@ -86,7 +108,7 @@ server.on('upgrade', (req: http.IncomingMessage, socket: Socket) => {
       () => handOff(child, socket, id),
     );
   });
-});
+}
 
 server.listen(port, '127.0.0.1', () => {
   const { port: real } = server.address() as AddressInfo;

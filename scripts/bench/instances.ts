@@ -5,21 +5,20 @@
  * process), side by side at each N. Also runs alone:
  * node dist/scripts/bench/instances.js [--quick]
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../lib/free-port';
-import { LoggedProcess, ServerProcess } from '../lib/server-process';
+import { ServerProcess } from '../lib/server-process';
 import { sleep } from '../lib/sleep';
 import { broadcastOnce } from './broadcast';
 import type { Check } from './checks';
 import { type BenchClient, openClients } from './load-client';
 import { round, spread, type Spread } from './stats';
+import { benchRedis } from './redis-server';
 import { PUBLISH_TOKEN } from './servers';
 
 /** Slow demo pushes: the broadcasts are what is timed. */
 const SLOW = ['--interval-min', '30', '--interval-max', '30'];
-const REDIS_SERVER = '/usr/bin/redis-server';
 
 export interface InstancesRow {
   clients: number;
@@ -74,16 +73,7 @@ async function oneInstance(): Promise<Setup> {
 }
 
 async function twoInstances(): Promise<Setup> {
-  const port = await freePort();
-  const redis = new LoggedProcess(
-    spawn(
-      REDIS_SERVER,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
-  );
-  await redis.readyOn(/Ready to accept connections/, 15_000, 'redis-server');
-  const url = `redis://127.0.0.1:${port}`;
+  const { redis, url } = await benchRedis();
   const servers = [await ours(['--redis', url]), await ours(['--redis', url])];
   for (const server of servers) await server.waitForLog(/Redis backplane up/, 15_000);
   return {

@@ -40,12 +40,12 @@ export class BenchClient {
   }
 
   /** Connects and sends the upgrade request; `upgraded()` waits for the 101. */
-  static connect(port: number): BenchClient {
+  static connect(port: number, channel = '/'): BenchClient {
     const socket = net.connect(port, '127.0.0.1');
     const client = new BenchClient(socket);
     socket.once('connect', () => {
       socket.write(
-        `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `GET ${channel} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
           `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       );
     });
@@ -53,8 +53,8 @@ export class BenchClient {
   }
 
   /** Connects and completes the handshake; resolves at the 101. */
-  static open(port: number, timeoutMs = 30000): Promise<BenchClient> {
-    const client = BenchClient.connect(port);
+  static open(port: number, timeoutMs = 30000, channel = '/'): Promise<BenchClient> {
+    const client = BenchClient.connect(port, channel);
     return client.upgraded(timeoutMs).then(() => client);
   }
 

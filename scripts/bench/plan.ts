@@ -10,6 +10,8 @@ export interface Plan {
   bursts: number;
   burstClients: number;
   burstSpreadMs: number;
+  /** Then `burstsAtOnce` bursts of `burstClients` all at once (no spread). */
+  burstsAtOnce: number;
   /** Concurrency steps (clients held), and the push window measured at each. */
   steps: number[];
   windowMs: number;
@@ -34,11 +36,12 @@ export interface Plan {
 export const QUICK: Plan = {
   sequential: 10,
   pacedPeriodMs: 200,
-  churn: 40,
+  churn: 24, // less than before the bursts at once came, to keep the quick run as long
   churnRounds: 2,
   bursts: 2,
   burstClients: 20,
   burstSpreadMs: 100,
+  burstsAtOnce: 1,
   steps: [40],
   windowMs: 2500,
   stepCapMs: 30000,
@@ -61,6 +64,7 @@ export const FULL: Plan = {
   bursts: 5,
   burstClients: 20,
   burstSpreadMs: 100,
+  burstsAtOnce: 3,
   steps: [100, 500, 1000, 2000, 2500],
   windowMs: 6000,
   stepCapMs: 240000,

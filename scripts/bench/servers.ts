@@ -68,6 +68,29 @@ export function ours(flags: string[], root?: string) {
     );
 }
 
+/**
+ * The floor server (floor-server.ts) on `port`, demo pushes every `interval` seconds,
+ * its workers run with `nodeFlags` (FLOOR_NODE_FLAGS unless given), `args` added.
+ */
+export function floorServer(
+  port: number,
+  options: { interval?: string; nodeFlags?: string[]; args?: string[] } = {},
+): ServerProcess {
+  const { interval = '1', nodeFlags = FLOOR_NODE_FLAGS, args = [] } = options;
+  return ServerProcess.spawn(
+    process.execPath,
+    [
+      path.join(__dirname, 'floor-server.js'),
+      '--port',
+      String(port),
+      '--interval',
+      interval,
+      ...args,
+    ],
+    { env: { ...process.env, FLOOR_NODE_FLAGS: nodeFlags.join(' ') } },
+  );
+}
+
 export const SERVERS: ServerKind[] = [
   {
     name: 'push-websocket --spare-workers 0',
@@ -104,14 +127,7 @@ export const SERVERS: ServerKind[] = [
     maxIdle: 0,
     ours: false,
     phases: ['paced', 'churn', 'bursts', 'steps'],
-    start: (port) =>
-      ServerProcess.spawn(
-        process.execPath,
-        [path.join(__dirname, 'floor-server.js'), '--port', String(port), '--interval', '1'],
-        {
-          env: { ...process.env, FLOOR_NODE_FLAGS: FLOOR_NODE_FLAGS.join(' ') },
-        },
-      ),
+    start: (port) => floorServer(port),
   },
   {
     name: 'ws reference (one process)',

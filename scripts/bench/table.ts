@@ -81,6 +81,10 @@ export function table(report: Report): string {
   row(`(f) burst of ${p.burstClients} in ${p.burstSpreadMs} ms: first push p50 / p99 / max`, (x) =>
     tail(x.bursts?.firstPush),
   );
+  row(
+    `(f) burst of ${p.burstClients} at once (${p.burstsAtOnce}): first push p50 / p99 / max`,
+    (x) => tail(x.burstsAtOnce?.firstPush),
+  );
   row('(f) the first burst (each server as it starts)', (x) => tail(x.bursts?.first));
   row(`(f) the ${p.bursts - 1} later bursts (each after the one before)`, (x) =>
     tail(x.bursts?.later),
@@ -101,6 +105,10 @@ export function table(report: Report): string {
         return f === undefined
           ? '-'
           : `${f.lastDelivery.p50} / ${f.lastDelivery.max}; ${f.delivery.p50}`;
+      });
+      row(`(g) publish to ${n}: the first broadcast's last delivery; later p50 / max`, (x) => {
+        const f = x.steps[index]?.fanout;
+        return f === undefined ? '-' : `${f.first}; ${f.later.p50} / ${f.later.max}`;
       });
     }
   }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import path from 'node:path';
 import { childrenOf, isAlive } from './proc';
 
-/** The project's root, from dist/scripts/lib or from scripts/lib (ts-jest). */
+/** The project's root, from dist/scripts/lib or from scripts/lib (under jest). */
 export const ROOT = path.resolve(
   __dirname,
   __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..',

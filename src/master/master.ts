@@ -13,11 +13,13 @@ import { Channels } from './channels/channels';
 import { ClientDirectory } from './clients/client-directory';
 import { ClientEvents } from './clients/client-events';
 import { ClientLifecycle, type ClientConnected } from './clients/client-lifecycle';
+import { LAST_WORDS_MS } from './pool/last-words';
 import { HookRunner } from './hooks/hook-runner';
 import { LifecycleHooks } from './hooks/lifecycle-hooks';
 import { PRESENCE_PREFIX, presenceRoute } from './http/presence-route';
 import { createPresence } from './presence';
 import { Presence } from './presence/presence';
+import { PresenceFrames } from './presence/presence-frames';
 import type { Gate } from './auth/gate';
 import { FrameTally } from './observability/frame-tally';
 import { AcceptErrors } from './observability/accept-errors';
@@ -78,6 +80,8 @@ export class Master {
     limits: AddressLimits;
   };
   private readonly presence: Presence;
+  /** Each client's connected and ended events (presence, hooks; the hot upgrade feeds it too). */
+  readonly lifecycle: ClientLifecycle;
   private readonly startedAt = Date.now();
   private address = '';
   /** Where it first listened (a failed hot upgrade listens there again). */
@@ -88,7 +92,6 @@ export class Master {
   private readonly directory: ClientDirectory;
   private readonly counts: PushCounts;
   private readonly reaper: CommandReaper;
-  private readonly lifecycle: ClientLifecycle;
   /** Hot upgrade: feeds opened for the old master's clients, waiting for their workers. */
   private readonly expected = new Map<number, { client: HandedClient; feed: ClientFeed }>();
   /** Hot upgrade: where each channel stood when the old master stopped delivering. */
@@ -111,7 +114,7 @@ export class Master {
       config.maxClients,
       config.maxClientsPerIp,
     ));
-    const reaper = (this.reaper = new CommandReaper(logger));
+    const reaper = (this.reaper = new CommandReaper(logger, config.sandbox?.command.cgroup));
     const entry = process.env.PUSH_WEBSOCKET_TEST_WORKER_ENTRY || DEFAULT_WORKER_ENTRY;
     const pool = (this.pool = new WorkerPool({
       spares: config.spareWorkers,
@@ -145,8 +148,14 @@ export class Master {
         redis: config.redis,
         instanceId: channels.relay.instanceId,
         ttlMs: config.lifecycle.presenceTtl * 1000,
+        vacateGraceMs: config.lifecycle.vacateGrace * 1000,
         logger,
       }),
+      lifecycle,
+    );
+    this.presence.store.onChannel = (channel, event) =>
+      hooks.tell({ event, channel, at: new Date() });
+    new PresenceFrames(channels.relay, channels.broker, (line) => logger.debug(line)).listen(
       lifecycle,
     );
     // The pool's listener needs the pool (quits terminate workers; counts and metrics
@@ -191,6 +200,7 @@ export class Master {
         trustedProxies: parseTrustProxy(config.trustProxy),
         limits,
         onUpgraded: () => metrics.connection('upgraded'),
+        onEventStream: () => metrics.connection('sse'),
         gate,
         draining: () => this.drainer.unavailable(),
       },
@@ -349,7 +359,9 @@ export class Master {
     this.server.close();
     this.server.closeIdleConnections();
     await this.pool.shutdown(graceMs);
-    // The disconnect hooks of the clients just closed run (each bounded by --hook-timeout).
+    // The disconnect hooks of the clients just closed run (each bounded by --hook-timeout):
+    // their ends come once the workers' IPC channels have drained (at most LAST_WORDS_MS).
+    await this.lifecycle.whenEmpty(LAST_WORDS_MS + 500);
     await this.hooks.drain(this.hookTimeoutMs + 1000);
     await this.presence.store.close();
     await this.channels.stop();
@@ -384,13 +396,13 @@ export class Master {
         id: client.id,
         pid: worker.pid,
         channel: client.channel,
-        json: feed?.json ?? false,
+        format: feed?.format ?? 'text',
         remote: client.remote,
         since: client.since.getTime(),
       };
       if (client.user !== undefined) handed.user = client.user;
       if (client.transport !== undefined) handed.transport = client.transport;
-      if (client.presence === true) handed.presence = true;
+      if (client.presence === true || feed?.presence === true) handed.presence = true;
       return [handed];
     });
     for (const worker of this.pool.serving) {
@@ -443,11 +455,11 @@ export class Master {
     if (state.memory !== undefined && broker instanceof MemoryBroker) broker.restore(state.memory);
     this.handedPositions = new Map(state.positions);
     for (const client of state.clients) {
-      const feed = this.channels.relay.adopt(
-        client.channel,
-        client.json,
-        this.handedPositions.get(client.channel),
-      );
+      const feed = this.channels.relay.adopt(client.channel, {
+        format: client.format,
+        presence: client.presence === true,
+        position: this.handedPositions.get(client.channel),
+      });
       this.expected.set(client.id, { client, feed });
     }
   }
@@ -492,11 +504,10 @@ export class Master {
     if (request.command !== undefined) this.reaper.started(worker, request.command);
     const feed =
       handed?.feed ??
-      this.channels.relay.adopt(
-        facts.channel,
-        facts.format === 'json',
-        this.handedPositions.get(facts.channel),
-      );
+      this.channels.relay.adopt(facts.channel, {
+        format: facts.format,
+        position: this.handedPositions.get(facts.channel),
+      });
     process.send({ type: 'adopted', master: globalThis.process.pid });
     this.channels.relay.admitted(feed, worker, client.id);
     this.adoptedCount++;

@@ -30,8 +30,28 @@ export interface CommandSandbox {
   nproc?: number;
   /** --line-buffered: common programs flush their output per line. */
   lineBuffered: boolean;
-  /** Absolute paths of the wrappers in use, found at start (prlimit, stdbuf). */
-  tools: { prlimit?: string; stdbuf?: string };
+  /**
+   * Absolute paths of the wrappers in use, found at start: prlimit, stdbuf, and setpriv
+   * (with --exec-user in a server that is not root: see launchOf).
+   */
+  tools: { prlimit?: string; stdbuf?: string; setpriv?: string };
+  /** Where each command gets a cgroup of its own (found at start); absent: none. */
+  cgroup?: CgroupPlan;
+}
+
+/**
+ * Client cgroups: under each parent (one for v2; v1's pids and memory hierarchies),
+ * a cgroup `client-WORKERPID` per command, with these limits.
+ */
+export interface CgroupPlan {
+  version: 1 | 2;
+  parents: string[];
+  /** pids.max. */
+  pidsMax?: number;
+  /** memory.max (v2), memory.limit_in_bytes (v1). */
+  memoryMax?: number;
+  /** cpu.max ("QUOTA PERIOD", v2). */
+  cpuMax?: string;
 }
 
 /** What the flags fix: the commands' sandbox, and the limits only a cgroup can hold. */
@@ -41,6 +61,8 @@ export interface SandboxSettings {
   memory?: number;
   /** --exec-limit cpu-percent: a client cgroup's cpu.max, in percent of one CPU. */
   cpuPercent?: number;
+  /** --exec-cgroups auto: client cgroups where the host allows them (off: never). */
+  cgroups: boolean;
 }
 
 /** No confinement at all: the command as the server runs it. */
@@ -57,7 +79,7 @@ export interface Launch {
  * The command's words wrapped in what sets its limits and buffering, each wrapper
  * exec'ing the next so that the pid spawned stays the command's own (its process group,
  * the signals, its exit status):
- *   prlimit --cpu=S:S+1 --as=B:B ... -- stdbuf -oL -eL COMMAND ARGS
+ *   [setpriv --inh-caps=-all --ambient-caps=-all --] prlimit --cpu=S:S+1 --as=B:B ... -- stdbuf -oL -eL COMMAND ARGS
  * prlimit(1) sets both the soft and the hard limit (cpu: the hard one a second later,
  * so that the command gets SIGXCPU first, then SIGKILL if it ignores that). stdbuf(1)
  * preloads its library, which makes C stdio line buffered; Python gets PYTHONUNBUFFERED.
@@ -66,6 +88,13 @@ export interface Launch {
 export function launchOf(argv: readonly string[], sandbox: CommandSandbox): Launch {
   const words: string[] = [];
   const env: Record<string, string> = {};
+  if (sandbox.tools.setpriv !== undefined) {
+    // A server that is not root switches users with CAP_SETUID/CAP_SETGID, given as
+    // ambient capabilities (systemd's AmbientCapabilities=): a switch between two
+    // non-zero uids keeps them, and the command would inherit the power to become
+    // anyone, root included. setpriv clears them before anything of the command runs.
+    words.push(sandbox.tools.setpriv, '--inh-caps=-all', '--ambient-caps=-all', '--');
+  }
   const limits = RLIMIT_NAMES.filter((name) => sandbox.rlimits[name] !== undefined);
   if (limits.length > 0) {
     words.push(sandbox.tools.prlimit ?? 'prlimit');

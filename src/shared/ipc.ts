@@ -43,7 +43,16 @@ export interface ClientHandoff {
    * leeway, or --auth-url's `expire_at`): the worker then closes it with 4001.
    */
   expiresAt?: number;
+  /**
+   * How the client is served: a WebSocket (absent, or 'websocket'), or a Server-Sent
+   * Events stream ('sse': the worker writes the HTTP response head, then events).
+   */
+  transport?: Transport;
+  /** SSE: headers the master adds to the response head (CORS, --header, --header-http). */
+  responseHeaders?: [string, string][];
 }
+
+export type Transport = 'websocket' | 'sse';
 
 /** The last offset a client has of its channel, in the channel's epoch. */
 export interface StreamPosition {

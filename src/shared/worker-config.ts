@@ -1,4 +1,9 @@
-import { RLIMIT_NAMES, type CommandSandbox, type RlimitName } from './command-sandbox';
+import {
+  RLIMIT_NAMES,
+  type CgroupPlan,
+  type CommandSandbox,
+  type RlimitName,
+} from './command-sandbox';
 import { WORKER_CONFIG_ENV, type WorkerConfig } from './config';
 
 /*
@@ -114,6 +119,25 @@ function object(record: Record<string, unknown>, name: string): Record<string, u
   return value as Record<string, unknown>;
 }
 
+/** Absent, or where client cgroups go and their limits. */
+function cgroupPlan(record: Record<string, unknown>, name: string): CgroupPlan | undefined {
+  if (record[name] === undefined) return undefined;
+  const plan = object(record, name);
+  const version = plan.version;
+  if (version !== 1 && version !== 2) throw field(`${name}.version`, 'must be 1 or 2', version);
+  const cpuMax = plan.cpuMax;
+  if (cpuMax !== undefined && (typeof cpuMax !== 'string' || !/^\d+ \d+$/.test(cpuMax))) {
+    throw field(`${name}.cpuMax`, 'must be "QUOTA PERIOD"', cpuMax);
+  }
+  return {
+    version,
+    parents: stringList(plan, 'parents'),
+    pidsMax: optionalWhole(plan, 'pidsMax', 1),
+    memoryMax: optionalWhole(plan, 'memoryMax', 1),
+    cpuMax,
+  };
+}
+
 /** How commands are confined: every part checked, so that no limit is quietly lost. */
 function commandSandbox(record: Record<string, unknown>, name: string): CommandSandbox | undefined {
   if (record[name] === undefined) return undefined;
@@ -135,7 +159,8 @@ function commandSandbox(record: Record<string, unknown>, name: string): CommandS
     rlimits: checked,
     nproc: optionalWhole(sandbox, 'nproc', 1),
     lineBuffered: boolean(sandbox, 'lineBuffered'),
-    tools: { prlimit: tools.prlimit, stdbuf: tools.stdbuf },
+    tools: { prlimit: tools.prlimit, stdbuf: tools.stdbuf, setpriv: tools.setpriv },
+    cgroup: cgroupPlan(sandbox, 'cgroup'),
   };
 }
 

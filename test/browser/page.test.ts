@@ -423,10 +423,12 @@ describe('the page comes back by itself', () => {
     const pid = await shownPid(second);
     expect(procStat(pid)?.ppid).toBe(server.pid);
     expect(await second.textContent('#state')).toBe('connected');
-    // The refused handshakes, and the /healthz probe of an older server: nothing else.
+    // The refused handshakes (and event streams: the fall-back's tries), and the /healthz
+    // probe of an older server: nothing else.
     const unexpected = problems.errors.filter(
       (error) =>
-        !/WebSocket connection to .* failed|status of 404|^HTTP 404: .*\/healthz$/.test(error),
+        !/WebSocket connection to .* failed|status of 404|^HTTP 404: .*\/healthz$/.test(error) &&
+        !/status of 503|^HTTP 503: http:\/\/[^/]+\/full\?format=json$/.test(error),
     );
     expect(unexpected).toEqual([]);
     await Promise.all([first.close(), second.close()]);
@@ -558,10 +560,12 @@ describe('the page comes back by itself', () => {
       path: path.join(ARTIFACTS, 'page-restarted-phone-dark.png'),
       fullPage: true,
     });
-    // While the server was down: refused connections and requests, nothing else.
+    // While the server was down: refused connections and requests (the event-stream
+    // fall-back's too), nothing else.
     const unexpected = problems.errors.filter(
       (error) =>
-        !/ERR_CONNECTION_REFUSED|^failed request: http:\/\/[^/]+\/(status|healthz)$/.test(error),
+        !/ERR_CONNECTION_REFUSED|^failed request: http:\/\/[^/]+\/(status|healthz)$/.test(error) &&
+        !/^failed request: http:\/\/[^/]+\/live\?format=json&since=\d+&epoch=\w+$/.test(error),
     );
     expect(unexpected).toEqual([]);
     await page.close();

@@ -1,4 +1,4 @@
-import { TOKEN } from '../helpers/channels';
+import { publish } from '../helpers/channels';
 import type { Position } from './chaos-client';
 
 /** An acknowledged publication: the 200's position and what was sent. */
@@ -120,16 +120,11 @@ export class ChaosPublisher {
     const base = this.options.pickBase();
     if (base === undefined) return { status: 'reset', body: 'no instance up' };
     try {
-      const response = await fetch(`${base}/publish`, {
-        method: 'POST',
-        headers: {
-          Authorization: `Bearer ${TOKEN}`,
-          'Content-Type': 'application/json',
-          'Idempotency-Key': key,
-        },
-        body: JSON.stringify({ channel, data }),
-        signal: AbortSignal.timeout(REQUEST_BOUND_MS),
-      });
+      const response = await publish(
+        { httpUrl: base },
+        { channel, data },
+        { key, signal: AbortSignal.timeout(REQUEST_BOUND_MS) },
+      );
       const body = await response.text();
       if (response.status !== 200) return { status: String(response.status), body };
       const answer = JSON.parse(body) as { epoch?: string; offset?: number };

@@ -394,6 +394,37 @@ export function brokerContract(name: string, makeHarness: () => BrokerHarness): 
       expect(got).toEqual(['second']);
     });
 
+    test('a notice reaches the other instances subscribed to its channel once, takes no offset', async () => {
+      const broker = await create({ instanceId: 'box-a' });
+      const own: string[] = [];
+      broker.on('notice', (_channel, data) => own.push(data));
+      await broker.subscribe('/lobby');
+      await broker.notify('/lobby', 'alone');
+      await expect(broker.notify('no/slash', 'x')).rejects.toThrow(InvalidChannelError);
+      if (harness.peer === undefined) {
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(own).toEqual([]);
+        expect((await broker.publish('/lobby', 'first')).offset).toBe(1);
+        return;
+      }
+      const peer = await harness.peer(broker, 'box-b');
+      brokers.push(peer);
+      const got: [string, string][] = [];
+      peer.on('notice', (channel, data) => got.push([channel, data]));
+      const publications = new Recorder(peer);
+      await peer.subscribe('/lobby');
+      await broker.notify('/elsewhere', 'not subscribed');
+      await broker.notify('/lobby', '{"type":"join"}');
+      await waitFor(() => got.length === 1, 'the notice at the other instance');
+      // Sent after the notice: once it has arrived, a duplicate would have.
+      await peer.notify('/lobby', 'back');
+      await waitFor(() => own.length === 1, 'the answer at the sender');
+      expect(own).toEqual(['back']);
+      expect(got).toEqual([['/lobby', '{"type":"join"}']]);
+      expect(publications.publications).toEqual([]);
+      expect((await broker.publish('/lobby', 'first')).offset).toBe(1);
+    });
+
     test('after close, publishing is refused; close twice is fine', async () => {
       const broker = await create();
       await broker.close();

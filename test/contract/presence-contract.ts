@@ -1,4 +1,4 @@
-import type { PresenceEntry, PresenceStore } from '../../src/master/presence/types';
+import type { ChannelEvent, PresenceEntry, PresenceStore } from '../../src/master/presence/types';
 import { waitFor } from '../helpers/wait';
 
 /**
@@ -7,9 +7,9 @@ import { waitFor } from '../helpers/wait';
  */
 export interface PresenceHarness {
   /** A store of this kind for instance `instanceId`, ready for use. */
-  create(instanceId: string): Promise<PresenceStore>;
+  create(instanceId: string, vacateGraceMs?: number): Promise<PresenceStore>;
   /** Another instance's store sharing the backplane; undefined for a store without one. */
-  peer?(instanceId: string): Promise<PresenceStore>;
+  peer?(instanceId: string, vacateGraceMs?: number): Promise<PresenceStore>;
 }
 
 let serial = 0;
@@ -37,8 +37,8 @@ export function presenceContract(name: string, makeHarness: () => PresenceHarnes
   describe(`${name} (presence contract)`, () => {
     let harness: PresenceHarness;
     const stores: PresenceStore[] = [];
-    const create = async (instance: string): Promise<PresenceStore> => {
-      const store = await harness.create(instance);
+    const create = async (instance: string, graceMs?: number): Promise<PresenceStore> => {
+      const store = await harness.create(instance, graceMs);
       stores.push(store);
       return store;
     };
@@ -80,6 +80,67 @@ export function presenceContract(name: string, makeHarness: () => PresenceHarnes
       store.join(late);
       store.join(early);
       expect(await store.list(channel)).toEqual([early, late]);
+    });
+
+    /** Records a store's channel events as "channel event". */
+    const record = (store: PresenceStore, into: string[]): void => {
+      store.onChannel = (name: string, event: ChannelEvent) => into.push(`${name} ${event}`);
+    };
+
+    test('a channel is occupied by its first client, vacated once after the grace; a quick return is neither', async () => {
+      const store = await create('one', 200);
+      const events: string[] = [];
+      record(store, events);
+      const [a, b] = [entry('one', channel), entry('one', channel)];
+      store.join(a);
+      store.join(b);
+      await waitFor(() => events.length === 1, 'occupied');
+      store.leave(a);
+      store.leave(b);
+      await waitFor(() => events.length === 2, 'vacated');
+      expect(events).toEqual([`${channel} occupied`, `${channel} vacated`]);
+
+      events.length = 0;
+      const c = entry('one', channel);
+      store.join(c);
+      await waitFor(() => events.length === 1, 'occupied again');
+      store.leave(c);
+      store.join(entry('one', channel)); // back within the grace
+      // A barrier: another channel's vacate, scheduled later, comes after this one's check.
+      const other = entry('one', `${channel}/barrier`);
+      store.join(other);
+      store.leave(other);
+      await waitFor(() => events.includes(`${channel}/barrier vacated`), 'the barrier');
+      expect(events.filter((event) => event.startsWith(`${channel} `))).toEqual([
+        `${channel} occupied`,
+      ]);
+    });
+
+    test('across instances a channel is occupied once and vacated once', async () => {
+      if (harness.peer === undefined) return; // one instance: the test above holds it
+      const one = await create('one', 200);
+      const two = await harness.peer('two', 200);
+      stores.push(two);
+      const events: string[] = [];
+      record(one, events);
+      record(two, events);
+      const [a, b] = [entry('one', channel), entry('two', channel)];
+      one.join(a);
+      await waitFor(() => events.length === 1, 'occupied');
+      two.join(b);
+      one.leave(a);
+      await waitFor(async () => (await one.list(channel)).length === 1, 'a gone');
+      two.leave(b);
+      await waitFor(() => events.length === 2, 'vacated');
+      // Both instances' vacate checks have run by the time a later barrier's has.
+      const other = entry('two', `${channel}/barrier`);
+      two.join(other);
+      two.leave(other);
+      await waitFor(() => events.includes(`${channel}/barrier vacated`), 'the barrier');
+      expect(events.filter((event) => event.startsWith(`${channel} `))).toEqual([
+        `${channel} occupied`,
+        `${channel} vacated`,
+      ]);
     });
 
     test('every instance on the backplane lists every instance’s clients', async () => {

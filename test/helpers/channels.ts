@@ -39,11 +39,31 @@ export function lastPosition(client: WsClient): { offset: number; epoch: string 
   return { offset: last.offset as number, epoch: last.epoch as string };
 }
 
-export function publish(server: ServerProcess, body: unknown, token = TOKEN): Promise<Response> {
+export interface PublishOptions {
+  /** The publish token (default TOKEN). */
+  token?: string;
+  /** Sent as the Idempotency-Key header. */
+  key?: string;
+  /** Aborts the request (a bound on a server that does not answer). */
+  signal?: AbortSignal;
+}
+
+/** POST /publish of `body` as JSON to a server (or any `{ httpUrl }`, an instance's base). */
+export function publish(
+  server: Pick<ServerProcess, 'httpUrl'>,
+  body: unknown,
+  options: PublishOptions = {},
+): Promise<Response> {
+  const { token = TOKEN, key, signal } = options;
   return fetch(`${server.httpUrl}/publish`, {
     method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    headers: {
+      Authorization: `Bearer ${token}`,
+      'Content-Type': 'application/json',
+      ...(key === undefined ? {} : { 'Idempotency-Key': key }),
+    },
     body: JSON.stringify(body),
+    signal,
   });
 }
 

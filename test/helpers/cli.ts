@@ -1,5 +1,29 @@
 import { UsageError, parseCommandLine } from '../../src/master/cli/cli';
-import type { ServerConfig } from '../../src/shared/config';
+import type { AuthSettings, ServerConfig } from '../../src/shared/config';
+
+/** The auth settings with no --auth-* flag: authentication off. */
+export const AUTH_OFF: AuthSettings = {
+  secretFile: undefined,
+  publicKeyFile: undefined,
+  cookie: undefined,
+  audience: undefined,
+  issuer: undefined,
+  leeway: 5,
+  privateChannels: [],
+  allowAnonymous: false,
+  url: undefined,
+  timeout: 3,
+};
+
+/** The lifecycle settings with no hook or presence flag. */
+export const LIFECYCLE_OFF: ServerConfig['lifecycle'] = {
+  onConnect: undefined,
+  onDisconnect: undefined,
+  onChannel: undefined,
+  hookTimeout: 5,
+  vacateGrace: 5,
+  presenceTtl: 15,
+};
 
 /** parseCommandLine in-process, as the server is version `version`. */
 export function parseFlags(argv: string[], version = '0.0.0-test'): ServerConfig {

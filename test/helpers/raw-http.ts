@@ -59,6 +59,15 @@ export function rawHttp(
  * A WebSocket upgrade request for `target`, sent raw: the refusal's status, headers and
  * body (a 101 would not end: use it for requests the server refuses).
  */
+/** rawUpgrade on a server started by the helpers. */
+export function upgradeOn(
+  server: { port: number },
+  target: string,
+  headers: Record<string, string> = {},
+): Promise<RawAnswer> {
+  return rawUpgrade(server.port, target, headers);
+}
+
 export function rawUpgrade(
   port: number,
   target: string,

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { rawUpgrade, type RawAnswer } from '../helpers/raw-http';
+import type { HookRequest } from '../../src/master/auth/auth-hook';
+import { upgradeOn as upgrade } from '../helpers/raw-http';
 import { FAST, startServer, statusOf, stopAllServers, type ServerProcess } from '../helpers/server';
 import { WsClient } from '../helpers/ws-client';
 
@@ -9,15 +10,8 @@ import { WsClient } from '../helpers/ws-client';
  * of its answers (200, 401, 403, an error, silence) decides the connection.
  */
 
-interface Asked {
-  path: string;
-  channel: string;
-  cookie: string | null;
-  authorization: string | null;
-  origin: string | null;
-  user_agent: string | null;
-  remote_addr: string;
-}
+/** What the backend is sent: the server's own request type. */
+type Asked = HookRequest;
 
 /** The app's side: answers by the session cookie's value. */
 class Backend {
@@ -70,14 +64,6 @@ class Backend {
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
   }
-}
-
-function upgrade(
-  server: ServerProcess,
-  target: string,
-  headers: Record<string, string> = {},
-): Promise<RawAnswer> {
-  return rawUpgrade(server.port, target, headers);
 }
 
 describe('--auth-url', () => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { childrenOf } from '../helpers/proc';
-import { rawUpgrade, type RawAnswer } from '../helpers/raw-http';
+import { upgradeOn as upgrade } from '../helpers/raw-http';
 import {
   FAST,
   NODE_ARGS,
@@ -36,14 +36,6 @@ afterAll(async () => {
   await stopAllServers();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function upgrade(
-  server: ServerProcess,
-  target: string,
-  headers: Record<string, string> = {},
-): Promise<RawAnswer> {
-  return rawUpgrade(server.port, target, headers);
-}
 
 /** Opens a client and records how it closes (code and reason). */
 async function open(

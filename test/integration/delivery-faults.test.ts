@@ -89,15 +89,7 @@ async function publishSurely(
     const server = servers[attempt % servers.length];
     let response: Response;
     try {
-      response = await fetch(`${server.httpUrl}/publish`, {
-        method: 'POST',
-        headers: {
-          Authorization: `Bearer ${TOKEN}`,
-          'Content-Type': 'application/json',
-          'Idempotency-Key': key,
-        },
-        body: JSON.stringify({ channel, data }),
-      });
+      response = await publish(server, { channel, data }, { key });
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 50));
       continue;

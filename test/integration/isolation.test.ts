@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sample, scrape } from '../helpers/metrics';
+import { childrenOf, isAlive } from '../helpers/proc';
 import { writeScript } from '../helpers/script';
 import {
   NODE_ARGS,
   ROOT,
+  serverReady,
   startServer,
   stopAllServers,
   type ServerProcess,
@@ -29,6 +31,10 @@ let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'push-ws-isolation-'));
   chmodSync(dir, 0o755); // the scripts run as nobody
+  writeScript(
+    path.join(dir, 'caps'),
+    "id -u; grep -E '^Cap(Prm|Eff|Amb)' /proc/self/status; exec cat",
+  );
   writeScript(path.join(dir, 'whoami'), 'id -u; id -g; id -G; echo done; exec cat');
   writeScript(
     path.join(dir, 'steady'),
@@ -45,6 +51,10 @@ beforeAll(() => {
     `exec /usr/bin/python3 -c 'import sys, time\nfor i in range(3):\n    print("py", i); time.sleep(0.1)\nsys.stdin.readline()'`,
   );
   writeScript(path.join(dir, 'grepper'), 'exec grep match');
+  writeScript(
+    path.join(dir, 'oom'),
+    `echo hogging; exec /usr/bin/python3 -c 'x = bytearray(256 * 1024 * 1024); print("allocated")'`,
+  );
   writeScript(path.join(dir, 'spin'), 'echo spinning; while :; do :; done');
   writeScript(
     path.join(dir, 'hog'),
@@ -126,6 +136,66 @@ describe('--exec-user: refusals at start', () => {
 });
 
 const asRoot = ROOT_USER ? describe : describe.skip;
+
+asRoot('--exec-user for --channel-exec', () => {
+  test("the channel's command runs as nobody too: its id -u is published", async () => {
+    const server = await startServer([
+      '--channel-exec',
+      `/ids=sh -c 'while :; do id -u; sleep 0.2; done'`,
+      '--exec-user',
+      'nobody',
+      '--no-demo',
+    ]);
+    const client = await WsClient.open(`${server.url}ids`);
+    await client.until((m) => m.length >= 1, 'a published id');
+    expect(client.messages[0]).toBe(String(NOBODY));
+    client.terminate();
+  });
+});
+
+asRoot('--exec-user in a server that is not root (AmbientCapabilities, as the unit gives)', () => {
+  test('the command runs as nobody and keeps none of the capabilities that allowed the switch', async () => {
+    // The server as uid 1 (daemon) holding CAP_SETUID, CAP_SETGID and CAP_KILL as ambient
+    // capabilities, as the unit gives them.
+    const server = await serverReady(
+      spawn(
+        'setpriv',
+        [
+          '--reuid=1',
+          '--regid=1',
+          '--clear-groups',
+          '--inh-caps=+setuid,+setgid,+kill',
+          '--ambient-caps=+setuid,+setgid,+kill',
+          process.execPath,
+          ...NODE_ARGS,
+          '--port',
+          '0',
+          '--dir',
+          dir,
+          '--exec-user',
+          'nobody',
+        ],
+        { cwd: ROOT },
+      ),
+    );
+    const client = await WsClient.open(`${server.url}caps`);
+    await client.until((m) => m.length >= 4, 'the id and capabilities');
+    expect(client.messages).toEqual([
+      String(NOBODY),
+      'CapPrm:\t0000000000000000',
+      'CapEff:\t0000000000000000',
+      'CapAmb:\t0000000000000000',
+    ]);
+    const worker = await waitFor(async () => {
+      const response = await fetch(`${server.httpUrl}/status`);
+      return ((await response.json()) as { clients: { pid: number }[] }).clients[0]?.pid;
+    }, 'the worker');
+    const command = await waitFor(() => childrenOf(worker)[0]?.pid, 'the command');
+    client.terminate();
+    // The server, not root, can still end its command running as another user (CAP_KILL).
+    await waitFor(() => !isAlive(command) || undefined, 'the command ended');
+  });
+});
 if (!ROOT_USER) console.log('isolation: not root, the user switch and limit tests are NOT run');
 
 asRoot('commands as nobody, with limits (as root, as CI runs)', () => {
@@ -140,6 +210,8 @@ asRoot('commands as nobody, with limits (as root, as CI runs)', () => {
       'cpu=1',
       '--exec-limit',
       'as=256M,nproc=20',
+      '--exec-cgroups',
+      'off', // the process watch in /proc; the cgroups are tested below
     ]);
   });
 
@@ -212,5 +284,69 @@ describe('--line-buffered: output arrives line by line', () => {
     }
     expect(client.messages).toEqual(['match 1', 'match 2']);
     client.terminate();
+  });
+});
+
+describe('client cgroups (--exec-limit nproc, memory with --exec-cgroups auto)', () => {
+  let server: ServerProcess;
+  let parents: string[] = [];
+  beforeAll(async () => {
+    server = await startServer(['--dir', dir, '--exec-limit', 'nproc=20,memory=64M']);
+    const line = await server.waitForLog(
+      /Client cgroups: v(\d) under (.*)|No client cgroups \((.*)\)/,
+    );
+    if (line[2] !== undefined) parents = line[2].split(', ');
+    else console.log(`client cgroups NOT exercised on this machine: ${line[3]}`);
+    if (line[1] === '1')
+      console.log(
+        'client cgroups: v1 (pids, memory) exercised; v2 (delegated) NOT: no delegated v2 subtree here',
+      );
+  });
+
+  /** The worker serving the newest client, from /status. */
+  async function newestWorker(): Promise<number> {
+    const response = await fetch(`${server.httpUrl}/status`);
+    const status = (await response.json()) as { clients: { id: number; pid: number }[] };
+    return status.clients.sort((a, b) => b.id - a.id)[0].pid;
+  }
+
+  test('without cgroups, the start says so in one line and what is not enforced', () => {
+    if (parents.length > 0) {
+      console.log('cgroups available: the no-cgroup notice is not shown here');
+      return expect(server.output).not.toMatch(/No client cgroups/);
+    }
+    expect(server.output).toMatch(
+      /No client cgroups \(.*\): --exec-limit memory not enforced; nproc is watched in \/proc/,
+    );
+  });
+
+  test('a fork bomb meets pids.max in its own cgroup: 4005, the other client keeps its pushes, the cgroup is removed', async () => {
+    if (parents.length === 0) return console.log('skipped: no client cgroups here');
+    const steady = await WsClient.open(`${server.url}steady`);
+    await steady.until((m) => m.length >= 2, 'the steady pushes');
+    const bomb = await WsClient.open(`${server.url}bomb`);
+    await bomb.until((m) => m.includes('forking'), 'the bomb starting');
+    const worker = await newestWorker();
+    const cgroups = parents.map((parent) => path.join(parent, `client-${worker}`));
+    expect(await bomb.closed(30_000)).toBe(4005);
+    expect(bomb.closeReason).toBe('limit exceeded: nproc');
+    await server.waitForLog(/exceeded the nproc limit \(cgroup nproc event\)/);
+    const before = steady.messages.length;
+    await steady.until((m) => m.length >= before + 5, 'pushes after the bomb');
+    await waitFor(() => bombSleepers().length === 0 || undefined, 'every sleeper of the bomb gone');
+    await waitFor(
+      () => cgroups.every((cgroup) => !existsSync(cgroup)) || undefined,
+      'the cgroups removed',
+    );
+    steady.terminate();
+  });
+
+  test('a memory hog is OOM-killed at memory=64M in its cgroup: 4005 "limit exceeded: memory"', async () => {
+    if (parents.length === 0) return console.log('skipped: no client cgroups here');
+    const hog = await WsClient.open(`${server.url}oom`);
+    expect(await hog.closed(30_000)).toBe(4005);
+    expect(hog.closeReason).toBe('limit exceeded: memory');
+    const body = await scrape(server);
+    expect(sample(body, 'push_websocket_limit_kills_total{limit="memory"}')).toBe(1);
   });
 });

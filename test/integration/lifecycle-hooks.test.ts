@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FAST, startServer, stopAllServers, type ServerProcess } from '../helpers/server';
 import { sample, scrape } from '../helpers/metrics';
+import { RawClient } from '../helpers/raw-client';
 import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
 
@@ -139,6 +140,54 @@ describe('lifecycle hooks', () => {
     expect(of(runs(file), id, 'disconnect')).toHaveLength(1);
   });
 
+  test('a worker over --worker-memory-limit runs the disconnect hook once, with 1011 from the server', async () => {
+    const file = path.join(dir, 'memory.log');
+    const hook = `${path.join(dir, 'record.sh')} ${file}`;
+    const server = await startServer([
+      '--exec',
+      'yes flood',
+      '--max-buffered',
+      String(2 ** 31 - 1),
+      '--worker-memory-limit',
+      '70',
+      '--on-disconnect',
+      hook,
+    ]);
+    const reader = await RawClient.open(server.port);
+    reader.socket.pause(); // never reads: the command's lines pile up in the worker
+    try {
+      const [gone] = await waitFor(
+        () => {
+          const found = runs(file).filter((run) => run.event === 'disconnect');
+          return found.length > 0 && found;
+        },
+        'the disconnect hook',
+        30_000,
+      );
+      expect(gone).toMatchObject({ code: '1011', by: 'server', signal: '' });
+      expect(gone.exit).toMatch(/^\d+$/);
+      expect(runs(file)).toHaveLength(1);
+    } finally {
+      reader.destroy();
+    }
+  }, 40_000);
+
+  test('a server stopped with SIGTERM runs each client’s disconnect hook (1001) before it exits', async () => {
+    const file = path.join(dir, 'shutdown.log');
+    const server = await recording(file);
+    const clients = [
+      track(await WsClient.open(`ws://${server.host}:${server.port}/a`)),
+      track(await WsClient.open(`ws://${server.host}:${server.port}/b`)),
+    ];
+    for (const client of clients) await hello(client);
+    await server.stop();
+    const gone = runs(file).filter((run) => run.event === 'disconnect');
+    expect(gone.map((run) => [run.channel, run.code, run.by]).sort()).toEqual([
+      ['/a', '1001', 'server'],
+      ['/b', '1001', 'server'],
+    ]);
+  });
+
   test('a URL hook gets one POST per connect and disconnect', async () => {
     const bodies: Record<string, unknown>[] = [];
     const receiver = http.createServer((req, res) => {
@@ -173,6 +222,25 @@ describe('lifecycle hooks', () => {
       receiver.closeAllConnections();
       await new Promise((resolve) => receiver.close(resolve));
     }
+  });
+
+  test('--on-channel runs once when a channel is occupied and once when it is vacated after the grace', async () => {
+    const file = path.join(dir, 'channel.log');
+    const hook = `${path.join(dir, 'record.sh')} ${file}`;
+    const server = await startServer([...FAST, '--on-channel', hook, '--vacate-grace', '1']);
+    const channelRuns = (): Run[] => runs(file).filter((run) => run.channel === '/lobby');
+    const first = track(await WsClient.open(`ws://${server.host}:${server.port}/lobby`));
+    await hello(first);
+    const second = track(await WsClient.open(`ws://${server.host}:${server.port}/lobby`));
+    await hello(second);
+    await waitFor(() => channelRuns().length === 1, 'occupied');
+    first.ws.close(1000);
+    second.ws.close(1000);
+    await waitFor(() => channelRuns().length === 2, 'vacated');
+    expect(channelRuns().map((run) => [run.event, run.client])).toEqual([
+      ['occupied', ''],
+      ['vacated', ''],
+    ]);
   });
 
   test('a hook that hangs is killed at --hook-timeout and delays no handshake', async () => {

@@ -15,8 +15,16 @@ async function store(
   instanceId: string,
   keyPrefix: string,
   ttlMs = 15_000,
+  vacateGraceMs?: number,
 ): Promise<RedisPresence> {
-  const presence = new RedisPresence({ url, instanceId, ttlMs, keyPrefix, logger: quiet });
+  const presence = new RedisPresence({
+    url,
+    instanceId,
+    ttlMs,
+    keyPrefix,
+    logger: quiet,
+    vacateGraceMs,
+  });
   created.push(presence);
   await waitFor(() => presence.up, 'the presence connection');
   return presence;
@@ -35,8 +43,8 @@ presenceContract('RedisPresence', () => {
   prefixes += 1;
   const keyPrefix = `p${prefixes}:`;
   return {
-    create: (instanceId) => store(redis.url, instanceId, keyPrefix),
-    peer: (instanceId) => store(redis.url, instanceId, keyPrefix),
+    create: (instanceId, grace) => store(redis.url, instanceId, keyPrefix, 15_000, grace),
+    peer: (instanceId, grace) => store(redis.url, instanceId, keyPrefix, 15_000, grace),
   };
 });
 

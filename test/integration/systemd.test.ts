@@ -55,6 +55,17 @@ describe('systemd unit', () => {
     expect(`${stdout}${stderr}`.trim()).toBe('');
   });
 
+  test('systemd-analyze security rates the unit OK (2.5 with the isolation settings; 5.8 before)', async () => {
+    const { stdout } = await run('systemd-analyze', [
+      'security',
+      '--offline=true',
+      path.join(dir, 'units/push-websocket.service'),
+    ]);
+    const exposure = Number(/Overall exposure level for .*: ([\d.]+)/.exec(stdout)?.[1]);
+    console.log(`systemd-analyze security: exposure ${exposure}`);
+    expect(exposure).toBeLessThanOrEqual(2.5);
+  });
+
   test('the unit sets what operations need', () => {
     for (const line of [
       'KillMode=mixed',
@@ -67,6 +78,9 @@ describe('systemd unit', () => {
       'ProtectSystem=strict',
       'ProtectHome=yes',
       'PrivateTmp=yes',
+      'Delegate=pids memory cpu', // client cgroups (docs/isolation.md)
+      'AmbientCapabilities=CAP_SETUID CAP_SETGID CAP_KILL', // --exec-user
+      'CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_KILL',
       `EnvironmentFile=-${envFile}`,
     ]) {
       expect(unit.split('\n')).toContain(line);

@@ -37,6 +37,7 @@ const EVERY_WORKER = [
   'dist/src/shared/protocol/frame.js',
   'dist/src/shared/protocol/message-buffer.js',
   'dist/src/shared/protocol/receiver.js',
+  'dist/src/shared/protocol/sse.js',
   'dist/src/shared/protocol/utf8.js',
   'dist/src/shared/publish-stream.js',
   'dist/src/shared/quit-words.js',
@@ -51,6 +52,7 @@ const EVERY_WORKER = [
   'dist/workers/publish-source.js',
   'dist/workers/push-worker.js',
   'dist/workers/session.js',
+  'dist/workers/sse-endpoint.js',
   'dist/workers/warm-up.js',
   'dist/workers/websocket-endpoint.js',
 ];
@@ -60,10 +62,12 @@ const EVERY_WORKER = [
 const UPGRADE_PARTS = ['dist/src/shared/control-channel.js', 'dist/workers/master-link.js'];
 
 const COMMAND_PARTS = [
+  'dist/src/shared/client-cgroup.js',
   'dist/src/shared/host-port.js',
   'dist/src/shared/line-splitter.js',
   'dist/src/shared/pass-environment.js',
   'dist/src/shared/process-group.js',
+  'dist/src/shared/result.js', // url-path's ok/fail (also failing on main before this)
   'dist/src/shared/url-path.js',
   'dist/workers/cgi-environment.js',
   'dist/workers/command-endpoint.js',

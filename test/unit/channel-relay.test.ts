@@ -108,7 +108,9 @@ async function setup(jsonCount: number, textCount: number) {
     [textCount, text, false],
   ] as const) {
     for (let i = 0; i < count; i += 1) {
-      const opened = await relay.open('/c', { json: isJson });
+      const opened = await relay.open('/c', {
+        format: isJson ? ('json' as const) : ('text' as const),
+      });
       const { worker, texts } = fakeWorker();
       relay.admitted(opened.feed, worker, ++id);
       list.push(texts);
@@ -187,7 +189,10 @@ describe('ChannelRelay: one channel, many clients, holes filled once', () => {
     const { broker, relay } = await setup(1, 0);
     for (let i = 0; i < 3; i += 1) broker.send('/c'); // 1-3, while it was away after 1
     broker.held = [];
-    const opening = relay.open('/c', { json: true, since: { epoch: 'e1', offset: 1 } });
+    const opening = relay.open('/c', {
+      format: 'json' as const,
+      since: { epoch: 'e1', offset: 1 },
+    });
     await settle();
     broker.send('/c'); // 4: relayed to its feed before its history is read
     for (const release of broker.held) release();
@@ -203,7 +208,10 @@ describe('ChannelRelay: one channel, many clients, holes filled once', () => {
   test('a returning client while history cannot be read is not admitted', async () => {
     const { broker, relay } = await setup(0, 0);
     broker.state = 'down';
-    const opened = await relay.open('/c', { json: true, since: { epoch: 'e1', offset: 0 } });
+    const opened = await relay.open('/c', {
+      format: 'json' as const,
+      since: { epoch: 'e1', offset: 0 },
+    });
     expect(opened.unavailable).toMatch(/history unavailable/);
     expect(opened.recovery).toBeUndefined();
     relay.close(opened.feed);
@@ -213,7 +221,7 @@ describe('ChannelRelay: one channel, many clients, holes filled once', () => {
     const { broker, relay } = await setup(0, 0);
     broker.publishOnly('/c'); // 1, 2 published before it came, 2 still on its way
     const late = broker.publishOnly('/c');
-    const opened = await relay.open('/c', { json: true });
+    const opened = await relay.open('/c', { format: 'json' as const });
     expect(opened.position).toEqual({ epoch: 'e1', offset: 2 });
     const { worker, texts } = fakeWorker();
     relay.admitted(opened.feed, worker, 1);
@@ -224,8 +232,8 @@ describe('ChannelRelay: one channel, many clients, holes filled once', () => {
   });
 
   test.each([
-    ['a returning client', { json: true, since: { epoch: 'e1', offset: 1 } }, [2, 3]],
-    ['a new JSON client (told position 3)', { json: true }, []],
+    ['a returning client', { format: 'json' as const, since: { epoch: 'e1', offset: 1 } }, [2, 3]],
+    ['a new JSON client (told position 3)', { format: 'json' as const }, []],
   ])(
     '%s: a publication that arrives while the channel is being subscribed comes in order, once',
     async (_, options, expected) => {

@@ -1,5 +1,7 @@
 import type { ServerConfig } from '../../src/shared/config';
 import {
+  AUTH_OFF,
+  LIFECYCLE_OFF,
   isolatePushWsEnvironment,
   parseFlags,
   usageError as expectUsageError,
@@ -33,40 +35,21 @@ const LIFETIME_DRAIN_DEFAULTS = { maxLifetime: 0, idleTimeout: 0, drainSeconds: 
 
 /** Authentication off (test/unit/auth-flags.test.ts has the rest). */
 const AUTH_DEFAULTS = {
-  auth: {
-    secretFile: undefined,
-    publicKeyFile: undefined,
-    cookie: undefined,
-    audience: undefined,
-    issuer: undefined,
-    leeway: 5,
-    privateChannels: [],
-    allowAnonymous: false,
-    url: undefined,
-    timeout: 3,
-  },
+  auth: AUTH_OFF,
 };
 
 /** No hooks, no presence TTL beyond the default. */
-const LIFECYCLE_DEFAULTS = {
-  lifecycle: {
-    onConnect: undefined,
-    onDisconnect: undefined,
-    onChannel: undefined,
-    hookTimeout: 5,
-    vacateGrace: 5,
-    presenceTtl: 15,
-  },
-};
+const LIFECYCLE_DEFAULTS = { lifecycle: LIFECYCLE_OFF };
 
 /** Commands run as the server's user, without limits. */
 const SANDBOX_DEFAULTS = {
   sandbox: {
+    cgroups: true,
     command: {
       lineBuffered: false,
       nproc: undefined,
       rlimits: {},
-      tools: { prlimit: undefined, stdbuf: undefined },
+      tools: { prlimit: undefined, setpriv: undefined, stdbuf: undefined },
       user: undefined,
     },
     cpuPercent: undefined,

@@ -2,5 +2,5 @@ import { MemoryPresence } from '../../src/master/presence/memory-presence';
 import { presenceContract } from '../contract/presence-contract';
 
 presenceContract('MemoryPresence', () => ({
-  create: () => Promise.resolve(new MemoryPresence()),
+  create: (_instance, vacateGraceMs) => Promise.resolve(new MemoryPresence({ vacateGraceMs })),
 }));

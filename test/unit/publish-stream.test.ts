@@ -129,33 +129,54 @@ describe('PublishedFrames (the master side: framed once per publication and form
 
   test('a text client gets the message alone', () => {
     const frames = PublishedFrames.of(publication);
-    expect(texts(decoded([frames.frame(false)]))).toEqual(['goal! "3-1"']);
+    expect(texts(decoded([frames.frame('text')]))).toEqual(['goal! "3-1"']);
   });
 
   test('a JSON client gets a pub object: channel, offset, epoch, data', () => {
-    const [text] = texts(decoded([PublishedFrames.of(publication).frame(true)]));
+    const [text] = texts(decoded([PublishedFrames.of(publication).frame('json')]));
     expect(JSON.parse(text)).toEqual({ type: 'pub', ...publication });
   });
 
   test('a broadcast says channel "*"', () => {
     const frames = PublishedFrames.of({ ...publication, channel: '*' });
-    const [text] = texts(decoded([frames.frame(true)]));
+    const [text] = texts(decoded([frames.frame('json')]));
     expect(JSON.parse(text)).toMatchObject({ type: 'pub', channel: '*', offset: 7 });
   });
 
   test('a message to one client: plain, or a direct object', () => {
     const frames = PublishedFrames.direct('just you');
-    expect(texts(decoded([frames.frame(false)]))).toEqual(['just you']);
-    expect(JSON.parse(texts(decoded([frames.frame(true)]))[0])).toEqual({
+    expect(texts(decoded([frames.frame('text')]))).toEqual(['just you']);
+    expect(JSON.parse(texts(decoded([frames.frame('json')]))[0])).toEqual({
       type: 'direct',
       data: 'just you',
     });
   });
 
+  test('an SSE client gets an event: id EPOCH:OFFSET, event pub, the JSON as data', () => {
+    const [text] = texts(decoded([PublishedFrames.of(publication).frame('sse')]));
+    const json = JSON.stringify({ type: 'pub', ...publication });
+    expect(text).toBe(`id: e1a2b3c4:7\nevent: pub\ndata: ${json}\n\n`);
+  });
+
+  test('an SSE direct message has no id (the position stays); a gap names the position past it', () => {
+    const [direct] = texts(decoded([PublishedFrames.direct('just you').frame('sse')]));
+    expect(direct).toBe('event: direct\ndata: {"type":"direct","data":"just you"}\n\n');
+    const gap = { channel: '/c', epoch: 'e1', from: 3, to: 5, reason: 'offset too old' as const };
+    const [told] = texts(decoded([PublishedFrames.gap(gap).frame('sse')]));
+    expect(told).toBe(`id: e1:5\nevent: gap\ndata: ${JSON.stringify({ type: 'gap', ...gap })}\n\n`);
+  });
+
+  test('an SSE broadcast has no id: its offsets are not the channel position', () => {
+    const [text] = texts(
+      decoded([PublishedFrames.of({ ...publication, channel: '*' }).frame('sse')]),
+    );
+    expect(text.startsWith('event: pub\ndata: ')).toBe(true);
+  });
+
   test('each format is framed once, however many clients get it', () => {
     const frames = PublishedFrames.of(publication);
-    expect(frames.frame(true)).toBe(frames.frame(true));
-    expect(frames.frame(false)).toBe(frames.frame(false));
-    expect(frames.frame(true)).not.toBe(frames.frame(false));
+    expect(frames.frame('json')).toBe(frames.frame('json'));
+    expect(frames.frame('text')).toBe(frames.frame('text'));
+    expect(frames.frame('json')).not.toBe(frames.frame('text'));
   });
 });

@@ -1,6 +1,7 @@
 import { WORKER_CONFIG_ENV, workerConfigOf, type ServerConfig } from '../../src/shared/config';
 import { parseWorkerConfig } from '../../src/shared/worker-config';
 import { VALID_WORKER_CONFIG } from '../helpers/worker-config';
+import { AUTH_OFF, LIFECYCLE_OFF } from '../helpers/cli';
 
 const valid = VALID_WORKER_CONFIG;
 const text = (fields: object): string => JSON.stringify(fields);
@@ -48,26 +49,8 @@ describe('parseWorkerConfig', () => {
       maxLifetime: 60,
       idleTimeout: 0,
       drainSeconds: 30,
-      auth: {
-        secretFile: '/etc/push-websocket/secret',
-        publicKeyFile: undefined,
-        cookie: undefined,
-        audience: undefined,
-        issuer: undefined,
-        leeway: 5,
-        privateChannels: ['/user/*'],
-        allowAnonymous: false,
-        url: undefined,
-        timeout: 3,
-      },
-      lifecycle: {
-        onConnect: undefined,
-        onDisconnect: undefined,
-        onChannel: undefined,
-        hookTimeout: 5,
-        vacateGrace: 5,
-        presenceTtl: 15,
-      },
+      auth: { ...AUTH_OFF, secretFile: '/etc/push-websocket/secret', privateChannels: ['/user/*'] },
+      lifecycle: LIFECYCLE_OFF,
     };
     const sent = workerConfigOf(server, '1.2.3');
     expect(sent).toMatchObject({

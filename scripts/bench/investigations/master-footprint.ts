@@ -11,14 +11,13 @@
  * load from other work falls on all of them; the last lines are medians of the rounds.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { numberArg } from '../../lib/args';
 import { freePort } from '../../lib/free-port';
 import { ServerProcess } from '../../lib/server-process';
 import { sleep } from '../../lib/sleep';
 import { paced } from '../arrivals';
-import { FLOOR_NODE_FLAGS, ours, probeOf } from '../servers';
+import { floorServer, ours, probeOf } from '../servers';
 import { round, spread } from '../stats';
 
 const { values: args } = parseArgs({
@@ -52,13 +51,7 @@ function statusKiB(pid: number, field: string): number {
 }
 
 function start(kind: string, port: number): ServerProcess {
-  if (kind === 'floor') {
-    return ServerProcess.spawn(
-      process.execPath,
-      [path.join(__dirname, '../floor-server.js'), '--port', String(port), '--interval', '1'],
-      { env: { ...process.env, FLOOR_NODE_FLAGS: FLOOR_NODE_FLAGS.join(' ') } },
-    );
-  }
+  if (kind === 'floor') return floorServer(port);
   const root = kind === 'ours' ? undefined : kind;
   return ours(['--spare-workers', '0'], root)(port);
 }

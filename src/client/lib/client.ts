@@ -5,9 +5,13 @@ import { CLOSE_SERVICE_RESTART, NO_RECONNECT_CODES, restartHintMs } from './clos
 import { Emitter } from './emitter';
 import { readFrame, type Position } from './frames';
 import {
+  eventSourceTransport,
+  fallbackTransport,
+  globalEventSource,
   globalWebSocket,
   webSocketTransport,
   type Connection,
+  type EventSourceConstructor,
   type Transport,
   type WebSocketConstructor,
 } from './transport';
@@ -33,6 +37,8 @@ export interface StateEvent {
   delayMs?: number;
   /** reconnecting: the wait is the server's Retry-After (from GET /healthz). */
   retryAfter?: boolean;
+  /** connecting, open: the transport of this connection, 'websocket' or 'sse'. */
+  transport?: string;
 }
 
 export interface PubEvent {
@@ -100,6 +106,14 @@ export interface PushClientOptions {
   /** Another transport than WebSockets (the WebSocket option is then unused). */
   transport?: Transport;
   /**
+   * The EventSource class for the Server-Sent Events fall-back (default: the global
+   * one, in browsers); false: WebSockets only. With both, a WebSocket that cannot open
+   * is followed by an event stream (see fallbackTransport).
+   */
+  EventSource?: EventSourceConstructor | false;
+  /** 'sse': Server-Sent Events only (a receive-only client: send() and quit words do not apply). */
+  only?: 'sse';
+  /**
    * Sent as ?token=. A function is asked before every connection (so a reconnect after
    * close code 4001, "token expired", gets a fresh one).
    */
@@ -149,7 +163,9 @@ export class PushClient extends Emitter<PushClientEvents> {
   private readonly random: () => number;
   private readonly healthUrl: string | null;
   private readonly fetch: FetchLike | undefined;
-  private current: { connection: Connection | undefined; openedAt: number } | undefined;
+  private current:
+    | { connection: Connection | undefined; openedAt: number; transport: string | undefined }
+    | undefined;
   private openTimer: unknown;
   private retry: Waiting | undefined;
   private at: Position | null;
@@ -174,14 +190,7 @@ export class PushClient extends Emitter<PushClientEvents> {
     base.pathname = named.channel;
     base.hash = '';
     this.base = base;
-    const WebSocketClass = options.WebSocket ?? globalWebSocket();
-    if (options.transport === undefined && WebSocketClass === undefined) {
-      throw new TypeError(
-        'no WebSocket here: pass one (e.g. the `ws` package) as options.WebSocket',
-      );
-    }
-    this.transport =
-      options.transport ?? webSocketTransport(WebSocketClass as WebSocketConstructor);
+    this.transport = options.transport ?? defaultTransport(options);
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.at = options.position ? { ...options.position } : null;
@@ -266,9 +275,13 @@ export class PushClient extends Emitter<PushClientEvents> {
   }
 
   private dial(): void {
-    const attempt = { connection: undefined as Connection | undefined, openedAt: 0 };
+    const attempt = {
+      connection: undefined as Connection | undefined,
+      openedAt: 0,
+      transport: this.transport.name,
+    };
     this.current = attempt;
-    this.setState({ state: 'connecting' });
+    this.setState({ state: 'connecting', transport: this.transport.name });
     this.openTimer = this.clock.setTimeout(() => {
       if (this.current !== attempt || attempt.openedAt !== 0) return;
       // Not open in time: abandon it (its close may never come) and try again.
@@ -302,7 +315,7 @@ export class PushClient extends Emitter<PushClientEvents> {
         if (this.current !== attempt) return;
         attempt.openedAt = this.clock.now();
         this.clock.clearTimeout(this.openTimer);
-        this.setState({ state: 'open' });
+        this.setState({ state: 'open', transport: attempt.transport });
       },
       message: (text) => {
         if (this.current === attempt) this.receive(text);
@@ -471,6 +484,24 @@ export class PushClient extends Emitter<PushClientEvents> {
     this.currentState = change.state;
     this.emit('state', { ...change, previous, attempt: this.attempt });
   }
+}
+
+/** WebSockets, with the EventSource fall-back where there is one (or SSE alone). */
+function defaultTransport(options: PushClientOptions): Transport {
+  const WebSocketClass = options.WebSocket ?? globalWebSocket();
+  const EventSourceClass =
+    options.EventSource === false ? undefined : (options.EventSource ?? globalEventSource());
+  const sse = EventSourceClass === undefined ? undefined : eventSourceTransport(EventSourceClass);
+  if (options.only === 'sse' || (WebSocketClass === undefined && sse !== undefined)) {
+    if (sse === undefined)
+      throw new TypeError('no EventSource here: pass one as options.EventSource');
+    return sse;
+  }
+  if (WebSocketClass === undefined) {
+    throw new TypeError('no WebSocket here: pass one (e.g. the `ws` package) as options.WebSocket');
+  }
+  const webSocket = webSocketTransport(WebSocketClass);
+  return sse === undefined ? webSocket : fallbackTransport(webSocket, sse);
 }
 
 function assertNever(value: never): never {

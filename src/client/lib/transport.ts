@@ -1,8 +1,8 @@
 /**
  * The seam between the client and the wire: a Transport opens one connection to a URL
- * and reports its opening, its text messages and its end. The WebSocket transport is
- * the one there is; another (an EventSource stream, for networks that refuse
- * WebSockets) plugs in by implementing the same two interfaces.
+ * and reports its opening, its text messages and its end: WebSockets, or an
+ * EventSource stream (Server-Sent Events) for networks that refuse WebSockets, or the
+ * two with a fall-back.
  */
 
 export interface ConnectionHandlers {
@@ -21,6 +21,8 @@ export interface Connection {
 }
 
 export interface Transport {
+  /** Which transport the next connection uses: 'websocket' or 'sse'. */
+  readonly name?: string;
   /** Opens a connection to `url` (ws: or wss:); `handlers` hear what happens to it. */
   connect(url: string, handlers: ConnectionHandlers): Connection;
 }
@@ -56,6 +58,7 @@ export function globalWebSocket(): WebSocketConstructor | undefined {
 /** A Transport over WebSockets of the given class. */
 export function webSocketTransport(WebSocketClass: WebSocketConstructor): Transport {
   return {
+    name: 'websocket',
     connect(url, handlers) {
       const socket = new WebSocketClass(url);
       let ended = false;
@@ -79,6 +82,121 @@ export function webSocketTransport(WebSocketClass: WebSocketConstructor): Transp
         send: (text) => socket.send(text),
         close: (code, reason) => socket.close(code, reason),
       };
+    },
+  };
+}
+
+/** What the client needs of an EventSource: the browser's (or a polyfill's). */
+export interface EventSourceLike {
+  readonly readyState: number;
+  /* eslint-disable @typescript-eslint/no-explicit-any */
+  onopen: ((event: any) => void) | null;
+  onerror: ((event: any) => void) | null;
+  addEventListener(type: string, listener: (event: any) => void): void;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
+  close(): void;
+}
+
+export type EventSourceConstructor = new (url: string) => EventSourceLike;
+
+/** The global EventSource, when this runtime has one (browsers). */
+export function globalEventSource(): EventSourceConstructor | undefined {
+  const found = (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
+  return typeof found === 'function' ? found : undefined;
+}
+
+/** The server's event names whose data is a frame's JSON text (docs/sse.md). */
+const FRAME_EVENTS = ['pub', 'direct', 'push', 'recovery', 'position', 'gap', 'binary'];
+
+/**
+ * A Transport over Server-Sent Events (EventSource), for networks that refuse
+ * WebSockets: the same URL with http(s), each event's data the JSON frame a WebSocket
+ * client would get. Receive-only: nothing can be sent. The browser's own reconnect is
+ * not used: any error ends the connection (1006), and the client comes back with its
+ * position in the URL, as it does over WebSockets. The server's `close` event gives the
+ * close code (4001, 1012, ...) a WebSocket would have had.
+ */
+export function eventSourceTransport(EventSourceClass: EventSourceConstructor): Transport {
+  return {
+    name: 'sse',
+    connect(url, handlers) {
+      const http = new URL(url);
+      http.protocol = http.protocol === 'wss:' ? 'https:' : 'http:';
+      const source = new EventSourceClass(http.href);
+      let ended = false;
+      const end = (code: number, reason: string): void => {
+        if (ended) return;
+        ended = true;
+        source.close();
+        handlers.close(code, reason);
+      };
+      source.onopen = () => handlers.open();
+      for (const type of FRAME_EVENTS) {
+        source.addEventListener(type, (event: { data?: unknown }) => {
+          if (!ended && typeof event.data === 'string') handlers.message(event.data);
+        });
+      }
+      source.addEventListener('close', (event: { data?: unknown }) => {
+        let code = 1006;
+        let reason = '';
+        try {
+          const said = JSON.parse(String(event.data)) as { code?: unknown; reason?: unknown };
+          if (typeof said.code === 'number') code = said.code;
+          if (typeof said.reason === 'string') reason = said.reason;
+        } catch {
+          // Not ours: a drop.
+        }
+        end(code, reason);
+      });
+      // A failed request, or a broken stream: the client decides when to come back.
+      source.onerror = () => end(1006, 'event stream error');
+      return {
+        isOpen: false,
+        send: () => undefined,
+        close: (code = 1000, reason = '') => {
+          // An EventSource closed by us says nothing: tell the end ourselves, later,
+          // as a WebSocket's close event would come.
+          setTimeout(() => end(code, reason), 0);
+          source.close();
+        },
+      };
+    },
+  };
+}
+
+/**
+ * WebSockets first, Server-Sent Events when a WebSocket cannot open (a proxy that
+ * refuses the upgrade). After a WebSocket that failed before opening, the next
+ * connection is an event stream. An event stream that opens before any WebSocket ever
+ * did is kept for the client's life (WebSockets do not pass here); otherwise, once it
+ * ends, WebSockets are tried again (the failure was the server's restart, not the
+ * network's).
+ */
+export function fallbackTransport(webSocket: Transport, eventSource: Transport): Transport {
+  let current = webSocket;
+  let webSocketWorked = false;
+  let settled = false;
+  return {
+    get name() {
+      return current.name;
+    },
+    connect(url, handlers) {
+      const using = current;
+      let opened = false;
+      return using.connect(url, {
+        open: () => {
+          opened = true;
+          if (using === webSocket) webSocketWorked = true;
+          else if (!webSocketWorked) settled = true;
+          handlers.open();
+        },
+        message: (text) => handlers.message(text),
+        close: (code, reason) => {
+          if (using === webSocket && !opened) current = eventSource;
+          else if (using === eventSource && !settled) current = webSocket;
+          handlers.close(code, reason);
+        },
+      });
     },
   };
 }

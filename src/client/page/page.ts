@@ -28,6 +28,8 @@ const origin = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.
  * (docs/authentication.md).
  */
 const tokenUrl = new URLSearchParams(location.search).get('token-url');
+/** `?transport=sse`: Server-Sent Events only (else WebSockets, falling back to SSE). */
+const onlySse = new URLSearchParams(location.search).get('transport') === 'sse';
 let client: PushClient | undefined;
 /** While waiting to reconnect: when the next try is due. */
 let retryAt = 0;
@@ -68,7 +70,7 @@ function showState(state: string, detail?: string): void {
   const label = state === 'open' ? 'connected' : state;
   $('state').dataset.state = state;
   $('state').textContent = detail ? `${label} (${detail})` : label;
-  button('send').disabled = state !== 'open';
+  button('send').disabled = state !== 'open' || $('transport').dataset.transport === 'sse';
   button('quit').disabled = state === 'closed' || state === 'closing';
   button('reconnect').disabled = state !== 'closed' && state !== 'reconnecting';
 }
@@ -93,6 +95,15 @@ function notice(text: string, ok: boolean): void {
   log(text, ok ? 'notice ok' : 'notice bad');
 }
 
+/** Which transport the connection uses: WebSocket, or Server-Sent Events. */
+function showTransport(transport: string | undefined): void {
+  const sse = transport === 'sse';
+  $('transport').dataset.transport = sse ? 'sse' : 'websocket';
+  $('transport').textContent = sse ? 'Server-Sent Events' : 'WebSocket';
+  // An event stream only receives: nothing to send.
+  $('message').toggleAttribute('disabled', sse);
+}
+
 function closeDetail(event: StateEvent): string {
   if (event.code === undefined) return 'stopped';
   return `code ${event.code}${event.reason ? `, ${event.reason}` : ''}`;
@@ -113,6 +124,7 @@ function onState(event: StateEvent, channel: string): void {
       return;
     }
     case 'open': {
+      showTransport(event.transport);
       showState('open');
       const after = droppedAt
         ? `, ${((Date.now() - droppedAt) / 1000).toFixed(2)} s after the drop`
@@ -164,6 +176,7 @@ async function fetchToken(url: string): Promise<string> {
 function start(channel: string): PushClient {
   const push = new PushClient(origin + channel, {
     token: tokenUrl === null ? undefined : () => fetchToken(tokenUrl),
+    ...(onlySse ? { only: 'sse' as const } : {}),
   });
   push.on('state', (event) => onState(event, channel));
   push.on('error', ({ error }) =>

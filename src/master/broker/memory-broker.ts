@@ -108,6 +108,16 @@ export class MemoryBroker extends EventEmitter<BrokerEvents> implements Broker {
     return Promise.resolve();
   }
 
+  /** One instance: nobody else to tell. */
+  notify(channel: string): Promise<void> {
+    try {
+      this.check(channel);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    return Promise.resolve();
+  }
+
   subscribe(channel: string): Promise<void> {
     try {
       this.check(channel);

@@ -19,6 +19,8 @@ import {
   instancesTopic,
   decodeClientMessage,
   decodePublication,
+  decodeNotice,
+  encodeNotice,
   encodeClientMessage,
   HISTORY_SCRIPT,
   idempotencyKeyName,
@@ -255,6 +257,19 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     }
   }
 
+  async notify(channel: string, data: string): Promise<void> {
+    this.checkChannel(channel);
+    this.checkUp();
+    try {
+      await this.commands.publish(
+        publicationTopic(this.prefix, channel),
+        encodeNotice(this.instanceId, data),
+      );
+    } catch (error) {
+      throw this.mapError(error, 'sending a notice');
+    }
+  }
+
   async subscribe(channel: string): Promise<void> {
     this.checkChannel(channel);
     const first = this.counts.add(channel);
@@ -382,6 +397,11 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     const channel = topic.slice(publicationTopic(this.prefix, '').length);
     // A message may still arrive just after the last unsubscribe: not ours any more.
     if (channel !== BROADCAST_CHANNEL && !this.counts.has(channel)) return;
+    const notice = decodeNotice(message);
+    if (notice !== undefined) {
+      if (notice.from !== this.instanceId) this.emit('notice', channel, notice.data);
+      return;
+    }
     const publication = decodePublication(channel, message);
     if (publication !== undefined) this.emit('publication', publication);
   }

@@ -169,6 +169,21 @@ export function decodePublication(channel: string, message: string): Publication
   };
 }
 
+/**
+ * A notice on a channel's topic (join/leave): "N <instance> <data>". Never a publication
+ * (its first word is no offset: an instance of an older version ignores it).
+ */
+export function encodeNotice(from: string, data: string): string {
+  return `N ${from} ${data}`;
+}
+
+export function decodeNotice(message: string): { from: string; data: string } | undefined {
+  if (!message.startsWith('N ')) return undefined;
+  const space = message.indexOf(' ', 2);
+  if (space < 3) return undefined;
+  return { from: message.slice(2, space), data: message.slice(space + 1) };
+}
+
 export function encodeClientMessage(clientId: string, data: string): string {
   return `${clientId} ${data}`;
 }

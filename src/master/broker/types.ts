@@ -85,6 +85,8 @@ export interface BrokerEvents {
   instanceMessage: [message: string];
   /** The backplane's state changed. */
   state: [state: BrokerState, previous: BrokerState];
+  /** A notice another instance sent to a channel this master subscribed to (notify). */
+  notice: [channel: string, data: string];
 }
 
 /** What a broker logs through (the master's winston logger fits). */
@@ -125,6 +127,15 @@ export interface Broker extends Pick<EventEmitter<BrokerEvents>, 'on' | 'once' |
    * BrokerClosedError after close(). (POST /disconnect, POST /publish {"user"}.)
    */
   toOtherInstances(message: string): Promise<void>;
+
+  /**
+   * Sends a transient notice about a channel (join/leave frames): no offset, no history,
+   * at most once. Every other instance subscribed to the channel emits 'notice' once;
+   * this one does not (the sender tells its own clients itself). Without a backplane it
+   * resolves and nothing is emitted. Rejects with BrokerDownError when the backplane is
+   * down, InvalidChannelError for a bad name, BrokerClosedError after close().
+   */
+  notify(channel: string, data: string): Promise<void>;
 
   /**
    * Counts one more user of a channel (the broker ref-counts: call once per client).

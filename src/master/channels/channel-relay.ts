@@ -6,14 +6,16 @@ import type { Worker } from '../pool/worker';
 import { BROADCAST_CHANNEL } from '../../shared/channel-name';
 import { ChannelSequence, type Gap, type SequenceIo, type SequenceSink } from './channel-sequence';
 import { ClientFeed } from './client-feed';
-import { PublishedFrames } from './published-frames';
+import { PublishedFrames, type FeedFormat } from './published-frames';
 import { RecoveringDelivery } from './recovering-delivery';
 
 export interface FeedOptions {
-  /** A JSON client is told its position in the channel's stream. */
-  json: boolean;
+  /** A JSON client (and an SSE one) is told its position in the channel's stream. */
+  format: FeedFormat;
   /** A returning client: the last position it had (?since=&epoch=). */
   since?: StreamPosition;
+  /** It wants its channel's join and leave frames (?presence=1; JSON clients). */
+  presence?: boolean;
 }
 
 export interface OpenedFeed {
@@ -109,14 +111,19 @@ export class ChannelRelay {
    * stands, and for a returning one, its history.
    */
   async open(channel: string, options: FeedOptions): Promise<OpenedFeed> {
-    const feed = new ClientFeed(channel, options.json, this.logger);
+    const feed = new ClientFeed(
+      channel,
+      options.format,
+      this.logger,
+      options.format === 'json' && options.presence === true,
+    );
     // A client that will be told a position (a JSON one, a returning one) holds what
     // comes live from now on until the history read orders it: set before the feed can
     // receive anything, since the channel may already be subscribed (another client's
     // feed) and a publication can arrive while this SUBSCRIBE is under way.
     let count = 0;
     const delivery =
-      options.since === undefined && !options.json
+      options.since === undefined && !feed.json
         ? undefined
         : new RecoveringDelivery(
             channel,
@@ -246,8 +253,15 @@ export class ChannelRelay {
    * A feed for a worker adopted from the old master: its channel's sequence starts where
    * the old master left it (`position`), so that nothing is delivered twice or skipped.
    */
-  adopt(channel: string, json: boolean, position?: StreamPosition): ClientFeed {
-    const feed = new ClientFeed(channel, json, this.logger);
+  adopt(
+    channel: string,
+    {
+      format,
+      presence = false,
+      position,
+    }: { format: FeedFormat; presence?: boolean; position?: StreamPosition },
+  ): ClientFeed {
+    const feed = new ClientFeed(channel, format, this.logger, presence);
     let members = this.byChannel.get(channel);
     if (members === undefined) this.byChannel.set(channel, (members = new Set()));
     members.add(feed);
@@ -275,6 +289,21 @@ export class ChannelRelay {
     this.broker.unsubscribe(feed.channel).catch((error: Error) => {
       this.logger.debug(`unsubscribe ${feed.channel}: ${error.message}`);
     });
+  }
+
+  /**
+   * A join or leave frame (`json`: its text) to the clients of `channel` here that asked
+   * for them; returns how many. Not sequenced: it has no offset.
+   */
+  notice(channel: string, json: string): number {
+    let frames: PublishedFrames | undefined;
+    let count = 0;
+    for (const feed of this.byChannel.get(channel) ?? []) {
+      if (!feed.presence) continue;
+      feed.forward((frames ??= PublishedFrames.notice(json)));
+      count++;
+    }
+    return count;
   }
 
   private onPublication(publication: Publication): void {

@@ -4,7 +4,7 @@ import type { Logger } from '../observability/logger';
 import type { Worker } from '../pool/worker';
 import { BROADCAST_CHANNEL } from '../../shared/channel-name';
 import type { Gap } from './channel-sequence';
-import { PublishedFrames } from './published-frames';
+import { PublishedFrames, type FeedFormat } from './published-frames';
 import type { RecoveringDelivery } from './recovering-delivery';
 
 /** Messages kept for a client whose hand-off is still under way. */
@@ -28,10 +28,17 @@ export class ClientFeed {
 
   constructor(
     readonly channel: string,
-    /** The client asked for JSON frames (?format=json). */
-    readonly json: boolean,
+    /** Text frames, JSON frames (?format=json), or SSE events (JSON data). */
+    readonly format: FeedFormat,
     private readonly logger: Logger,
+    /** The client asked for join and leave frames (?presence=1, JSON clients only). */
+    readonly presence = false,
   ) {}
+
+  /** The client keeps a position (JSON frames, SSE events): it is told gaps and recovery. */
+  get json(): boolean {
+    return this.format !== 'text';
+  }
 
   /**
    * A publication of this client's channel, or a broadcast (`frames`: its frames, built
@@ -78,7 +85,7 @@ export class ClientFeed {
       this.pending.push(frames);
       return;
     }
-    if (!worker.publish(frames.frame(this.json))) {
+    if (!worker.publish(frames.frame(this.format))) {
       this.logger.warn('Publish queue full, message dropped', worker.meta);
     }
   }

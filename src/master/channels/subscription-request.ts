@@ -2,6 +2,7 @@ import type { FrameFormat, StreamPosition } from '../../shared/ipc';
 import { normaliseChannel } from '../../shared/channel-name';
 import { RefusalCode } from '../../shared/protocol/reasons';
 import { fail, ok, type Result } from '../../shared/result';
+import { parseSseEventId } from '../../shared/protocol/sse';
 
 /** What a WebSocket request's URL asks for: its channel, its format, where it was. */
 export interface SubscriptionRequest {
@@ -9,6 +10,8 @@ export interface SubscriptionRequest {
   format: FrameFormat;
   /** ?since=OFFSET&epoch=EPOCH: a returning client's last position. */
   since?: StreamPosition;
+  /** ?presence=1 (JSON clients): join and leave frames of its channel. */
+  presence?: true;
 }
 
 /** Why a request target is no channel request (the upgrade refuses it with 400). */
@@ -44,15 +47,23 @@ export function subscriptionRequest(target: string): Result<SubscriptionRequest,
   const query = url.searchParams;
   const format = query.get('format') ?? 'text';
   if (format !== 'text' && format !== 'json') return bad('format must be json or text');
+  const presence = query.get('presence');
+  if (presence !== null && presence !== '0' && presence !== '1') {
+    return bad('presence must be 1 or 0');
+  }
+  // Join and leave frames are JSON objects: a plain-text client could not tell them apart.
+  if (presence === '1' && format !== 'json') return bad('presence=1 needs format=json');
+  const wanted: SubscriptionRequest =
+    presence === '1' ? { channel, format, presence: true } : { channel, format };
   const since = query.get('since');
   const epoch = query.get('epoch');
-  if (since === null && epoch === null) return ok({ channel, format });
+  if (since === null && epoch === null) return ok(wanted);
   if (since === null || epoch === null) return bad('since and epoch go together');
   if (!/^\d{1,15}$/.test(since)) return bad('since must be an offset (a whole number)');
   if (epoch.length > MAX_EPOCH_CHARS || !/^[\w.-]*$/.test(epoch)) {
     return bad('epoch is not one this server gives');
   }
-  return ok({ channel, format, since: { offset: Number(since), epoch } });
+  return ok({ ...wanted, since: { offset: Number(since), epoch } });
 }
 
 /**
@@ -67,4 +78,35 @@ export function commandSubscription(target: string): SubscriptionRequest {
   if (wanted.ok) return wanted.value;
   const channel = normaliseChannel(target.split(/[?#]/, 1)[0]);
   return { channel: channel.ok ? channel.value : '/', format: 'text' };
+}
+
+/**
+ * What an event-stream request (SSE) asks for: as subscriptionRequest (or
+ * commandSubscription, for a command's client), with JSON data always (`format=text`
+ * is refused: an event's data is the JSON object, whose `type` the event also names),
+ * and where it was: the `Last-Event-ID` header (a browser's reconnect), else
+ * `?lastEventId=` (tools), else `?since=&epoch=`. The header wins: a browser reconnects
+ * to the URL it first had, which may carry an older position.
+ */
+export function sseSubscription(
+  target: string,
+  lastEventId: string | undefined,
+  commands = false,
+): Result<SubscriptionRequest, BadSubscription> {
+  let wanted: SubscriptionRequest;
+  if (commands) wanted = commandSubscription(target);
+  else {
+    const asked = subscriptionRequest(target);
+    if (!asked.ok) return asked;
+    wanted = asked.value;
+  }
+  const query = new URL(target, 'http://localhost').searchParams;
+  if (!commands && query.get('format') === 'text') {
+    return bad('an event stream carries JSON data: format=text is not offered');
+  }
+  const id = lastEventId?.trim() || query.get('lastEventId') || undefined;
+  if (id === undefined) return ok({ ...wanted, format: 'json' });
+  const since = parseSseEventId(id);
+  if ('error' in since) return bad(since.error);
+  return ok({ channel: wanted.channel, format: 'json', since });
 }

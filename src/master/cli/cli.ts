@@ -190,7 +190,7 @@ const HELP_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<keyof typeof OP
       'auth-timeout',
     ],
   ],
-  ['Isolating clients:', ['exec-user', 'exec-limit', 'line-buffered']],
+  ['Isolating clients:', ['exec-user', 'exec-limit', 'exec-cgroups', 'line-buffered']],
   [
     'Presence & hooks:',
     ['on-connect', 'on-disconnect', 'on-channel', 'hook-timeout', 'vacate-grace', 'presence-ttl'],

@@ -11,7 +11,8 @@ import { UsageError } from './usage-error';
 export const SANDBOX_OPTIONS = {
   'exec-user': {
     type: 'string',
-    describe: 'USER[:GROUP]: commands run as this user (needs root or CAP_SETUID+CAP_SETGID)',
+    describe:
+      'USER[:GROUP]: commands run as this user (needs root, or CAP_SETUID, CAP_SETGID, CAP_KILL)',
   },
   'exec-limit': {
     type: 'string',
@@ -19,6 +20,11 @@ export const SANDBOX_OPTIONS = {
     default: [],
     describe:
       'NAME=VALUE (repeatable): cpu, as, data, nofile, fsize, core, nproc, memory, cpu-percent of each command',
+  },
+  'exec-cgroups': {
+    choices: ['auto', 'off'] as const,
+    default: 'auto' as const,
+    describe: 'a cgroup per command where delegated (v2) or writable (v1): auto, or off',
   },
   'line-buffered': {
     type: 'boolean',
@@ -39,6 +45,7 @@ export function sandboxFlags(parsed: {
   'exec-user'?: string;
   'exec-limit': readonly (string | number)[];
   'line-buffered': boolean;
+  'exec-cgroups': 'auto' | 'off';
 }): SandboxSettings {
   let user;
   if (parsed['exec-user'] !== undefined) {
@@ -61,10 +68,16 @@ export function sandboxFlags(parsed: {
         ? tool('prlimit', '--exec-limit', 'util-linux')
         : undefined,
     stdbuf: lineBuffered ? tool('stdbuf', '--line-buffered', 'coreutils') : undefined,
+    // Not root: the capabilities that allow the switch must not reach the command.
+    setpriv:
+      user !== undefined && process.getuid?.() !== 0
+        ? tool('setpriv', '--exec-user', 'util-linux')
+        : undefined,
   };
   return {
     command: { user, rlimits: limits.rlimits, nproc: limits.nproc, lineBuffered, tools },
     memory: limits.memory,
     cpuPercent: limits.cpuPercent,
+    cgroups: parsed['exec-cgroups'] === 'auto',
   };
 }

@@ -99,6 +99,26 @@ export class ClientLifecycle extends EventEmitter<LifecycleEvents> {
     return this.live.size;
   }
 
+  /**
+   * Resolves once no client is left (every end told), or after `boundMs`: at shutdown,
+   * so that the last clients' disconnect hooks are queued before the hooks are drained.
+   */
+  whenEmpty(boundMs: number): Promise<void> {
+    if (this.live.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.off('ended', check);
+        resolve();
+      };
+      const check = (): void => {
+        if (this.live.size === 0) done();
+      };
+      const timer = setTimeout(done, boundMs);
+      this.on('ended', check);
+    });
+  }
+
   /** A worker was assigned its client. */
   connected(client: ClientInfo): void {
     if (this.live.has(client.id)) return;

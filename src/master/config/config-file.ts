@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseToml } from 'smol-toml';
 import { UsageError } from '../cli/usage-error';
 
 /**
@@ -30,6 +29,15 @@ export class ConfigFileError extends UsageError {}
 
 /** Keys a file may not set: the file itself, and yargs' own. */
 const NOT_IN_FILE = new Set(['config', 'help', 'version']);
+
+/**
+ * smol-toml, loaded only for a TOML file: the master's memory is copied into the page
+ * tables of every fork(), so what most starts never use is not loaded at start.
+ */
+function parseToml(text: string): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+  return (require('smol-toml') as typeof import('smol-toml')).parse(text);
+}
 
 /** The file's text as an object: TOML for `.toml`, JSON for `.json`, else by its first character. */
 function parseText(file: string, text: string): unknown {

@@ -6,6 +6,8 @@ import type { ConnectionGuard } from './connection-guard';
 import type { Refusals } from './refusal';
 import { describeRequest, type Router } from './router';
 import type { UpgradeHandler } from './upgrade-handler';
+import { wantsEventStream } from '../../shared/protocol/sse';
+import { headerValue } from '../../shared/protocol/handshake';
 
 /** Request headers larger than this get 431 (Node's parser enforces it). */
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -31,6 +33,17 @@ export function httpFront(
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     guard.requestArrived(req.socket);
     res.once('finish', () => guard.responseFinished(req.socket));
+    if (req.headers.upgrade === undefined && isEventStreamRequest(req)) {
+      upgrades.handleEventStream(req, res).catch((error: unknown) => {
+        router.internalError(
+          error,
+          req.socket,
+          res,
+          hostPort(req.socket.remoteAddress, req.socket.remotePort),
+        );
+      });
+      return;
+    }
     if (req.headers.upgrade === undefined) return router.handle(req, res);
     // Upgrade without "Connection: Upgrade": the handshake checks say why it is refused.
     const verdict = upgrades.check(req);
@@ -53,4 +66,16 @@ export function httpFront(
     guard.parseError(error, socket),
   );
   return server;
+}
+
+/**
+ * A GET that asks for an event stream (SSE) of the channel its path names, whatever the
+ * path (`/` too: the page is for browsers that do not ask for a stream).
+ */
+function isEventStreamRequest(req: http.IncomingMessage): boolean {
+  if (req.method !== 'GET') return false;
+  const query = (req.url ?? '').split('?', 2)[1];
+  const transport =
+    query === undefined ? null : new URLSearchParams(query.split('#', 1)[0]).get('transport');
+  return wantsEventStream(headerValue(req.headers.accept), transport);
 }

@@ -38,6 +38,7 @@ export function statusBody(
         pid: worker.pid,
         remote: worker.client?.remote,
         user: worker.client?.user ?? null,
+        transport: worker.client?.transport ?? 'websocket',
         since: worker.client?.since.toISOString(),
         pushed,
         responding: !counts.has(worker) || pushed !== null,

@@ -1,20 +1,32 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { runsCommands, type HeaderPair, type ServerConfig } from '../../shared/config';
-import type { ClientHandoff, RequestFacts } from '../../shared/ipc';
+import type { ClientHandoff, RequestFacts, Transport } from '../../shared/ipc';
 import {
   checkUpgradeRequest,
+  headerValue,
   upgradeResponse,
   type HandshakeVerdict,
 } from '../../shared/protocol/handshake';
 import { CloseCode } from '../../shared/protocol/constants';
 import { encodeClose } from '../../shared/protocol/frame';
-import { RECOVERY_RETRY_AFTER_S, type ChannelRelay } from '../channels/channel-relay';
+import {
+  RECOVERY_RETRY_AFTER_S,
+  type ChannelRelay,
+  type OpenedFeed,
+} from '../channels/channel-relay';
+import type { FeedFormat } from '../channels/published-frames';
+import { checkOrigin } from '../../shared/protocol/origin';
 import type { Gate } from '../auth/gate';
 import type { Identity } from '../auth/identity';
 import { redactHeaders, redactTarget, withoutCookie, withoutToken } from '../auth/token-source';
-import { commandSubscription, subscriptionRequest } from '../channels/subscription-request';
-import type { ClientDirectory } from '../clients/client-directory';
+import {
+  commandSubscription,
+  sseSubscription,
+  subscriptionRequest,
+  type SubscriptionRequest,
+} from '../channels/subscription-request';
+import type { ClientDirectory, Reservation } from '../clients/client-directory';
 import type { Logger } from '../observability/logger';
 import { handOffSocket } from '../pool/handoff';
 import { WorkerState, type Worker } from '../pool/worker';
@@ -22,13 +34,13 @@ import type { Unavailable, WorkerPool } from '../pool/worker-pool';
 import type { TrustedProxies } from './client-address';
 import { identifyClient, type ClientIdentity } from './client-identity';
 import type { ConnectionGuard } from './connection-guard';
-import type { Refusal, Refusals } from './refusal';
+import type { Refusal, RefusalTarget, Refusals } from './refusal';
 import { RefusalCode } from '../../shared/protocol/reasons';
 import { ok } from '../../shared/result';
 import { describeRequest, NOT_FOUND } from './router';
 import { ScriptDirectory, type ScriptRoute } from './script-dir';
 import { splitRequestTarget } from '../../shared/url-path';
-import { upgradeHeaders } from './extra-headers';
+import { httpHeaders, upgradeHeaders } from './extra-headers';
 import { addressKey, type AddressLimits, type AddressRefusal } from './address-limits';
 
 /** Seconds a client turned away for capacity is told to wait (Retry-After). */
@@ -62,6 +74,10 @@ export interface UpgradeOptions {
   authCookie?: string;
   /** While the instance drains: why no new client is taken (503 before any other check). */
   draining?: () => Unavailable | undefined;
+  /** Told of every event stream handed to a worker (metrics). */
+  onEventStream?: () => void;
+  /** --header and --header-http: added to an event stream's response head. */
+  httpHeaders?: readonly HeaderPair[];
 }
 
 /** What the upgrade handler works with, besides its options. */
@@ -74,12 +90,68 @@ export interface UpgradeParts {
   logger: Logger;
 }
 
+/** A request being admitted, and how its transport checks it. */
+interface AdmissionRequest {
+  req: http.IncomingMessage;
+  socket: Socket;
+  /** Node's response object (an event-stream request): refusals go through it. */
+  res?: http.ServerResponse;
+  transport: Transport;
+  /** The transport's own checks (RFC 6455, or the event stream's); `secure`: over TLS. */
+  check: (secure: boolean) => HandshakeVerdict;
+}
+
+/** A client that passed every check and holds a place, a worker and a feed. */
+interface Admission {
+  req: http.IncomingMessage;
+  socket: Socket;
+  transport: Transport;
+  who: ClientIdentity;
+  remote: string;
+  target: RefusalTarget;
+  wanted: SubscriptionRequest;
+  identity: Identity | undefined;
+  route: ScriptRoute | undefined;
+  reservation: Reservation;
+  worker: Worker;
+  opened: OpenedFeed;
+  /** Frees the place, the feed and the worker (the client did not make it). */
+  giveUp(): void;
+}
+
+/**
+ * CORS for an event stream (EventSource obeys it). A page of another origin that the
+ * origin rules allowed (--origin, --same-origin) may read it with its cookies; without
+ * rules, any page may read it, but without credentials (`*`): the browser then sends no
+ * cookie, so a token in a cookie (--auth-cookie) cannot be used by another site's page.
+ */
+function corsHeaders(origin: string | undefined, policySet: boolean): [string, string][] {
+  if (origin === undefined) return [];
+  if (!policySet) return [['Access-Control-Allow-Origin', '*']];
+  return [
+    ['Access-Control-Allow-Origin', origin],
+    ['Access-Control-Allow-Credentials', 'true'],
+    ['Vary', 'Origin'],
+  ];
+}
+
+/** 503: no worker came in time; come back after `retryAfterS`. */
+function noWorker(retryAfterS: number): Refusal {
+  return {
+    status: 503,
+    code: RefusalCode.NoWorker,
+    reason: 'No worker available, try again later',
+    headers: { 'Retry-After': String(retryAfterS) },
+  };
+}
+
 /** The upgrade options the flags ask for (--origin, --same-origin, --header*, --dir). */
 export function upgradeOptions(config: ServerConfig): UpgradeOptions {
   return {
     allowedOrigins: config.origins,
     sameOrigin: config.sameOrigin,
     upgradeHeaders: upgradeHeaders(config.headers),
+    httpHeaders: httpHeaders(config.headers),
     scripts: config.dir === undefined ? undefined : ScriptDirectory.ofRealRoot(config.dir),
     commands: runsCommands(config),
     authCookie: config.auth.cookie,
@@ -134,9 +206,117 @@ export class UpgradeHandler {
     );
   }
 
+  /** A WebSocket handshake (Node's `upgrade` event): admitted, the 101, the hand-off. */
   async handle(req: http.IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     // Node leaves an upgraded socket without an error listener: a reset would crash us.
     socket.on('error', (error) => this.logger.debug(`client socket error: ${error.message}`));
+    let accept = '';
+    const admitted = await this.admit({
+      req,
+      socket,
+      transport: 'websocket',
+      check: (secure) => {
+        const verdict = this.check(req, secure);
+        if (verdict.ok) accept = verdict.accept;
+        return verdict;
+      },
+    });
+    if (admitted === undefined) return;
+    const { worker, remote } = admitted;
+    this.logger.debug('Start a child process');
+    socket.write(upgradeResponse(accept, this.options.upgradeHeaders), (error) => {
+      if (error) {
+        admitted.giveUp();
+        this.logger.info(`Client ${remote} left during the handshake: ${error.message}`);
+        return;
+      }
+      if (worker.state !== WorkerState.Reserved) {
+        // Its worker died while the 101 went out: too late for an HTTP answer.
+        admitted.giveUp();
+        this.logger.warn(`Worker pid ${worker.pid} died during the handshake of ${remote}`);
+        socket.end(encodeClose(CloseCode.InternalError, 'worker lost'));
+        socket.destroySoon();
+        return;
+      }
+      this.options.onUpgraded?.();
+      this.complete(admitted, head, {});
+    });
+  }
+
+  /**
+   * An event-stream request (SSE, a GET with `Accept: text/event-stream` or
+   * `?transport=sse`): admitted exactly as a handshake is (origin, tokens, limits,
+   * recovery), refused through the same Refusals; then the socket goes to a worker as
+   * it is, and the worker writes the response head and the events.
+   */
+  async handleEventStream(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const socket = req.socket;
+    const origin = headerValue(req.headers.origin);
+    const admitted = await this.admit({
+      req,
+      socket,
+      res,
+      transport: 'sse',
+      check: (secure) => this.checkEventStream(req, secure),
+    });
+    if (admitted === undefined) return;
+    const { worker, remote } = admitted;
+    if (worker.state !== WorkerState.Reserved || socket.destroyed) {
+      admitted.giveUp();
+      if (socket.destroyed) this.logger.info(`Client ${remote} left during the handshake`);
+      else this.refusals.refuse(admitted.target, noWorker(1));
+      return;
+    }
+    this.options.onEventStream?.();
+    const cors = corsHeaders(origin, this.originPolicySet());
+    const extra = (this.options.httpHeaders ?? []).map(([n, v]): [string, string] => [n, v]);
+    this.complete(admitted, Buffer.alloc(0), {
+      transport: 'sse',
+      responseHeaders: [...cors, ...extra],
+    });
+  }
+
+  /** Whether --origin or --same-origin names who may connect. */
+  private originPolicySet(): boolean {
+    return this.options.allowedOrigins.length > 0 || this.options.sameOrigin === true;
+  }
+
+  /** An event-stream request's own checks: GET, a Host, the origin rules. */
+  private checkEventStream(req: http.IncomingMessage, secure: boolean): HandshakeVerdict {
+    if (req.method !== 'GET') {
+      const reason = 'An event stream needs GET';
+      const code = RefusalCode.MethodNotAllowed;
+      return { ok: false, status: 405, code, reason, headers: { Allow: 'GET' } };
+    }
+    const host = headerValue(req.headers.host);
+    if (req.httpVersion === '1.1' && host === undefined) {
+      return {
+        ok: false,
+        status: 400,
+        code: RefusalCode.BadRequest,
+        reason: 'Missing Host header',
+      };
+    }
+    const origin = checkOrigin(headerValue(req.headers.origin), host, {
+      allowed: this.options.allowedOrigins,
+      sameOrigin: this.options.sameOrigin,
+      secure,
+    });
+    if (!origin.ok) {
+      return { ok: false, status: 403, code: RefusalCode.OriginNotAllowed, reason: origin.reason };
+    }
+    return { ok: true, accept: '' };
+  }
+
+  /**
+   * Every check a client passes before it gets a worker, for both transports: the
+   * connect rate, the request's own checks, the channel and position asked for, the
+   * gate (tokens, --auth-url, private channels), --dir's script, --max-clients-per-ip,
+   * --max-clients, a worker, and the channel's feed (with a returning client's
+   * history). Each refusal is answered here; undefined then.
+   */
+  private async admit(request: AdmissionRequest): Promise<Admission | undefined> {
+    const { req, socket, res, transport } = request;
     this.guard.requestArrived(socket);
     const who = identifyClient(
       socket.remoteAddress,
@@ -148,12 +328,11 @@ export class UpgradeHandler {
     const from = who.via === undefined ? remote : `${remote} (via ${who.via}, ${who.proto})`;
     // Never a token or a cookie in a log line: the target and the headers are redacted.
     const shownTarget = redactTarget(req.url ?? '');
-    this.logger.debug(
-      `Handshake from ${from}: ${req.method} ${shownTarget} HTTP/${req.httpVersion}`,
-    );
-    this.logger.debug(`Handshake headers: ${JSON.stringify(redactHeaders(req.headers))}`);
-    const target = { socket, describe: describeRequest(from, req) };
-    const refuse = (refusal: Refusal): void => this.refusals.refuse(target, refusal);
+    const kind = transport === 'sse' ? 'Event stream' : 'Handshake';
+    this.logger.debug(`${kind} from ${from}: ${req.method} ${shownTarget} HTTP/${req.httpVersion}`);
+    this.logger.debug(`${kind} headers: ${JSON.stringify(redactHeaders(req.headers))}`);
+    const target: RefusalTarget = { socket, res, describe: describeRequest(from, req) };
+    const refuse = (refusal: Refusal): undefined => void this.refusals.refuse(target, refusal);
 
     // Draining: the client should go to another instance; nothing else is worth checking.
     const draining = this.options.draining?.();
@@ -166,15 +345,20 @@ export class UpgradeHandler {
       });
     }
     // Logged by the limits, once per burst per address.
-    const limited = (refusal: AddressRefusal): void => this.refusals.refuse(target, refusal, null);
+    const limited = (refusal: AddressRefusal): undefined =>
+      void this.refusals.refuse(target, refusal, null);
     const overRate = this.options.limits?.rate(who.address, target.describe);
     if (overRate !== undefined) return limited(overRate);
 
-    const verdict = this.check(req, who.proto === 'https');
+    const verdict = request.check(who.proto === 'https');
     if (!verdict.ok) return refuse(verdict);
-    const asked = this.options.commands
-      ? ok(commandSubscription(req.url ?? '/'))
-      : subscriptionRequest(req.url ?? '/');
+    const commands = this.options.commands === true;
+    const asked =
+      transport === 'sse'
+        ? sseSubscription(req.url ?? '/', headerValue(req.headers['last-event-id']), commands)
+        : commands
+          ? ok(commandSubscription(req.url ?? '/'))
+          : subscriptionRequest(req.url ?? '/');
     if (!asked.ok) return refuse({ status: 400, ...asked.error });
     const wanted = asked.value;
     let identity: Identity | undefined;
@@ -189,7 +373,7 @@ export class UpgradeHandler {
       if (!admission.ok) {
         const { status, reason, detail } = admission;
         const line = `${status} for ${target.describe}: ${reason}${detail === undefined ? '' : ` (${detail})`}`;
-        return this.refusals.refuse(target, admission, line);
+        return void this.refusals.refuse(target, admission, line);
       }
       if (socket.destroyed) {
         this.logger.info(`Client ${remote} left during the handshake`);
@@ -202,7 +386,7 @@ export class UpgradeHandler {
       const script = await this.options.scripts.resolve(splitRequestTarget(req.url ?? '/').path);
       if (!script.ok) {
         const line = `404 for ${target.describe}: no script (${script.error})`;
-        return this.refusals.refuse(target, NOT_FOUND, line);
+        return void this.refusals.refuse(target, NOT_FOUND, line);
       }
       route = script.value;
     }
@@ -230,10 +414,11 @@ export class UpgradeHandler {
     }
 
     this.logger.debug('Creating client...');
+    const format: FeedFormat = transport === 'sse' ? 'sse' : wanted.format;
     // Subscribed (and recovered) while a worker is found: nothing published meanwhile is lost.
     const [worker, opened] = await Promise.all([
       this.pool.acquire(),
-      this.relay.open(wanted.channel, { json: wanted.format === 'json', since: wanted.since }),
+      this.relay.open(wanted.channel, { format, since: wanted.since, presence: wanted.presence }),
     ]);
     const giveUp = (): void => {
       reservation.cancel();
@@ -250,60 +435,63 @@ export class UpgradeHandler {
         headers: { 'Retry-After': String(RECOVERY_RETRY_AFTER_S) },
       };
       const line = `503 for ${target.describe}: ${opened.unavailable}`;
-      return this.refusals.refuse(target, refusal, line);
+      return void this.refusals.refuse(target, refusal, line);
     }
     if (worker === undefined) {
       giveUp();
       const retry = this.pool.unavailable()?.retryAfterS ?? 1;
-      return refuse({
-        status: 503,
-        code: RefusalCode.NoWorker,
-        reason: 'No worker available, try again later',
-        headers: { 'Retry-After': String(retry) },
-      });
+      return refuse(noWorker(retry));
     }
     if (socket.destroyed) {
       giveUp();
       this.logger.info(`Client ${remote} left during the handshake`);
       return;
     }
-    this.logger.debug('Start a child process');
-    socket.write(upgradeResponse(verdict.accept, this.options.upgradeHeaders), (error) => {
-      if (error) {
-        giveUp();
-        this.logger.info(`Client ${remote} left during the handshake: ${error.message}`);
-        return;
-      }
-      if (worker.state !== WorkerState.Reserved) {
-        // Its worker died while the 101 went out: too late for an HTTP answer.
-        giveUp();
-        this.logger.warn(`Worker pid ${worker.pid} died during the handshake of ${remote}`);
-        socket.end(encodeClose(CloseCode.InternalError, 'worker lost'));
-        socket.destroySoon();
-        return;
-      }
-      this.options.onUpgraded?.();
-      const client = reservation.admit(worker, remote, wanted.channel, identity?.user);
-      this.pool.assign(worker, client);
-      const { id } = client;
-      const facts = requestFacts(req, socket, who, route);
-      const handoff: Omit<ClientHandoff, 'head'> = {
-        type: 'client',
-        id,
-        remote,
-        request: gate === undefined ? facts : withoutSecrets(facts, this.options.authCookie),
-        command: route === undefined ? undefined : [route.file],
-        channel: wanted.channel,
-        format: wanted.format,
-        position: opened.position,
-        recovery: opened.recovery,
-        ...(identity === undefined
-          ? {}
-          : { user: identity.user, claims: identity.claims, expiresAt: identity.expiresAt }),
-      };
-      this.handOff(worker, handoff, socket, head);
-      this.relay.admitted(opened.feed, worker, id);
-    });
+    return {
+      req,
+      socket,
+      transport,
+      who,
+      remote,
+      target,
+      wanted,
+      identity,
+      route,
+      reservation,
+      worker,
+      opened,
+      giveUp,
+    };
+  }
+
+  /** The client is in: its id, its worker, the hand-off, its feed attached. */
+  private complete(admitted: Admission, head: Buffer, extra: Partial<ClientHandoff>): void {
+    const { req, socket, who, remote, wanted, identity, route, reservation, worker, opened } =
+      admitted;
+    const gate = this.options.gate;
+    const client = reservation.admit(worker, remote, wanted.channel, identity?.user);
+    if (admitted.transport === 'sse') client.transport = 'sse';
+    if (wanted.presence === true) client.presence = true;
+    this.pool.assign(worker, client);
+    const { id } = client;
+    const facts = requestFacts(req, socket, who, route);
+    const handoff: Omit<ClientHandoff, 'head'> = {
+      type: 'client',
+      id,
+      remote,
+      request: gate === undefined ? facts : withoutSecrets(facts, this.options.authCookie),
+      command: route === undefined ? undefined : [route.file],
+      channel: wanted.channel,
+      format: wanted.format,
+      position: opened.position,
+      recovery: opened.recovery,
+      ...(identity === undefined
+        ? {}
+        : { user: identity.user, claims: identity.claims, expiresAt: identity.expiresAt }),
+      ...extra,
+    };
+    this.handOff(worker, handoff, socket, head);
+    this.relay.admitted(opened.feed, worker, id);
   }
 
   private handOff(

@@ -66,9 +66,12 @@ export function closeCodeLabel(code: number | undefined): string {
   return 'other';
 }
 
-/** `upgraded`, or the HTTP status a handshake was refused with. */
-export function outcomeLabel(outcome: 'upgraded' | number): string {
-  if (outcome === 'upgraded') return outcome;
+/**
+ * `upgraded` (a 101), `sse` (an event stream handed to its worker), or the HTTP status a
+ * handshake (or event-stream request) was refused with.
+ */
+export function outcomeLabel(outcome: 'upgraded' | 'sse' | number): string {
+  if (outcome === 'upgraded' || outcome === 'sse') return outcome;
   return Number.isInteger(outcome) && outcome >= 100 && outcome <= 599 ? String(outcome) : 'other';
 }
 
@@ -113,7 +116,7 @@ export class Metrics {
     });
     this.connections = new Counter({
       name: `${PREFIX}connections_total`,
-      help: 'WebSocket handshakes by outcome: "upgraded", or the HTTP status the request was refused with.',
+      help: 'WebSocket handshakes and event-stream requests by outcome: "upgraded", "sse" (a stream handed to its worker), or the HTTP status the request was refused with.',
       labelNames: ['outcome'],
       registers,
     });
@@ -178,6 +181,7 @@ export class Metrics {
     });
 
     this.connections.inc({ outcome: 'upgraded' }, 0);
+    this.connections.inc({ outcome: 'sse' }, 0);
     this.setGauges({ clients: 0, channels: 0, workers: { idle: 0, serving: 0, starting: 0 } });
     this.backplaneUp.set(0);
 
@@ -188,7 +192,7 @@ export class Metrics {
   }
 
   /** A handshake ended: `upgraded` (101 sent), or the status it was refused with. */
-  connection(outcome: 'upgraded' | number): void {
+  connection(outcome: 'upgraded' | 'sse' | number): void {
     this.connections.inc({ outcome: outcomeLabel(outcome) });
   }
 

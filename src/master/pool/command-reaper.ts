@@ -1,3 +1,5 @@
+import { ClientCgroup } from '../../shared/client-cgroup';
+import type { CgroupPlan } from '../../shared/command-sandbox';
 import { signalGroup } from '../../shared/process-group';
 import type { Logger } from '../observability/logger';
 import type { Worker } from './worker';
@@ -10,7 +12,11 @@ import type { Worker } from './worker';
 export class CommandReaper {
   private readonly groups = new Map<Worker, number>();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    /** Client cgroups (docs/isolation.md): a dead worker's is emptied and removed too. */
+    private readonly cgroups?: CgroupPlan,
+  ) {}
 
   started(worker: Worker, pid: number): void {
     this.groups.set(worker, pid);
@@ -20,6 +26,8 @@ export class CommandReaper {
     const pid = this.groups.get(worker);
     if (pid === undefined) return;
     this.groups.delete(worker);
+    // Normally gone already (the worker removes it); never blocks the master.
+    if (this.cgroups !== undefined) void new ClientCgroup(this.cgroups, worker.pid).remove();
     // Already gone, as it should be, unless the worker was killed first.
     if (!signalGroup(pid, 'SIGKILL')) return;
     this.logger.warn(`Killed the command of a dead worker (pid ${pid})`, worker.meta);

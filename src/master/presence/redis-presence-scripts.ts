@@ -22,11 +22,21 @@ export interface PresenceKeys {
   instances: string;
   /** The hash of one instance's clients on the channel. */
   clients: string;
+  /**
+   * Set while the channel is occupied (across instances): created by the join that
+   * finds it missing (`occupied`), deleted by the one vacate check that finds the
+   * channel still empty after the grace (`vacated`). It lives as long as the entries.
+   */
+  occupied: string;
 }
 
 export function presenceKeys(prefix: string, channel: string, instance: string): PresenceKeys {
   const instances = `${prefix}{${channel}}:presence`;
-  return { instances, clients: `${instances}:${instance}` };
+  return {
+    instances,
+    clients: `${instances}:${instance}`,
+    occupied: `${prefix}{${channel}}:occupied`,
+  };
 }
 
 /** Redis's clock in ms (TIME is allowed in scripts since Redis 5: effects replication). */
@@ -36,33 +46,44 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
 /**
- * Marks the instance alive on the channel and keeps both keys alive; trims instances
- * whose heartbeat is older than the TTL. KEYS: instances, clients. ARGV: instance, ttl.
+ * Marks the instance alive on the channel and keeps its keys alive; trims instances
+ * whose heartbeat is older than the TTL. KEYS: instances, clients, occupied.
+ * ARGV: instance, ttl.
  */
 const BEAT = `
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
+if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
 `;
 
-/**
- * A client joins. KEYS: instances, clients. ARGV: instance, ttl, client, value.
- * Returns the channel's live client count (every instance), after the join.
- */
-export const JOIN_SCRIPT = `${NOW}
-redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
-${BEAT}
+/** The channel's live client count (every instance whose heartbeat is within the TTL). */
+const TOTAL = `
 local total = 0
 for _, instance in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[2]), '+inf')) do
   total = total + redis.call('HLEN', KEYS[1] .. ':' .. instance)
 end
-return total
 `;
 
 /**
- * A client leaves. KEYS: instances, clients. ARGV: instance, ttl, client.
- * Returns the channel's live client count after it.
+ * A client joins. KEYS: instances, clients, occupied. ARGV: instance, ttl, client, value.
+ * Returns 1 when this join occupied the channel (it was not occupied, nor within its
+ * vacate grace), else 0.
+ */
+export const JOIN_SCRIPT = `${NOW}
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+local occupied = redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[2])
+${BEAT}
+if occupied then return 1 end
+return 0
+`;
+
+/**
+ * A client leaves. KEYS: instances, clients, occupied. ARGV: instance, ttl, client,
+ * grace (ms). Returns the channel's live client count after it; at 0 the occupied flag
+ * is kept for the grace and the TTL, so the caller's vacate check (after the grace)
+ * still finds it.
  */
 export const LEAVE_SCRIPT = `${NOW}
 redis.call('HDEL', KEYS[2], ARGV[3])
@@ -71,15 +92,26 @@ ${BEAT}
 else
   redis.call('ZREM', KEYS[1], ARGV[1])
 end
-local total = 0
-for _, instance in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[2]), '+inf')) do
-  total = total + redis.call('HLEN', KEYS[1] .. ':' .. instance)
+${TOTAL}
+if total == 0 and redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[2]) + tonumber(ARGV[4]))
 end
 return total
 `;
 
 /**
- * The heartbeat of one channel. KEYS: instances, clients. ARGV: instance, ttl.
+ * After the grace: the channel is vacated if it is still empty and still flagged (only
+ * one instance's check deletes the flag). KEYS: instances, clients, occupied.
+ * ARGV: instance, ttl. Returns 1 when vacated now.
+ */
+export const VACATE_SCRIPT = `${NOW}
+${TOTAL}
+if total == 0 and redis.call('DEL', KEYS[3]) == 1 then return 1 end
+return 0
+`;
+
+/**
+ * The heartbeat of one channel. KEYS: instances, clients, occupied. ARGV: instance, ttl.
  * Returns 1, or 0 when the instance's hash is gone (Redis restarted, flushed, or the
  * TTL passed while the link was down): the caller writes it again (SYNC).
  */
@@ -90,16 +122,14 @@ return 1
 `;
 
 /**
- * Writes this instance's whole table for a channel again. KEYS: instances, clients.
- * ARGV: instance, ttl, then client, value pairs (none: the instance has no client here).
+ * Writes this instance's whole table for a channel again. KEYS: instances, clients,
+ * occupied. ARGV: instance, ttl, then client, value pairs (at least one). The channel is
+ * flagged occupied again without an event (it was, before the data was lost).
  */
 export const SYNC_SCRIPT = `${NOW}
 redis.call('DEL', KEYS[2])
-if #ARGV < 4 then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  return 0
-end
 for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[2])
 ${BEAT}
 return 1
 `;

@@ -9,8 +9,16 @@ import {
   LIST_SCRIPT,
   presenceKeys,
   SYNC_SCRIPT,
+  type PresenceKeys,
+  VACATE_SCRIPT,
 } from './redis-presence-scripts';
-import { byAge, PresenceUnavailableError, type PresenceEntry, type PresenceStore } from './types';
+import {
+  byAge,
+  PresenceUnavailableError,
+  type ChannelEvent,
+  type PresenceEntry,
+  type PresenceStore,
+} from './types';
 
 export interface RedisPresenceOptions {
   /** --redis's URL (a password in it is used, never logged). */
@@ -18,6 +26,8 @@ export interface RedisPresenceOptions {
   instanceId: string;
   /** How long an instance's entries live without its heartbeat (every ttlMs / 3). */
   ttlMs: number;
+  /** How long a channel stays occupied after its last client left (ms). */
+  vacateGraceMs?: number;
   keyPrefix?: string;
   logger: {
     warn(line: string): unknown;
@@ -34,6 +44,7 @@ interface ScriptCommands {
   pushwsPresenceBeat(...args: (string | number)[]): Promise<number>;
   pushwsPresenceSync(...args: (string | number)[]): Promise<number>;
   pushwsPresenceList(...args: (string | number)[]): Promise<string[]>;
+  pushwsPresenceVacate(...args: (string | number)[]): Promise<number>;
 }
 
 /** The same commands queued on a pipeline (they return the pipeline, not a reply). */
@@ -69,11 +80,15 @@ export class RedisPresence implements PresenceStore {
   private readonly local = new Map<string, Map<string, Stored>>();
   private readonly timer: NodeJS.Timeout;
   private dirty = false;
+  /** Channels this instance left empty while Redis was away: removed at the next sync. */
+  private readonly stale = new Set<string>();
+  /** Vacate checks waiting for the grace to end, by channel. */
+  private readonly vacating = new Map<string, NodeJS.Timeout>();
+  private readonly graceMs: number;
   private closed = false;
   private downLogged = false;
 
-  /** The count after the last join or leave on a channel (for occupied/vacated). */
-  onCount: ((channel: string, count: number) => void) | undefined;
+  onChannel: ((channel: string, event: ChannelEvent) => void) | undefined;
 
   constructor(private readonly options: RedisPresenceOptions) {
     const parsed = parseRedisUrl(options.url);
@@ -82,6 +97,7 @@ export class RedisPresence implements PresenceStore {
     this.where = redactRedisUrl(options.url);
     this.secret = target.password;
     this.prefix = options.keyPrefix ?? 'pushws:';
+    this.graceMs = options.vacateGraceMs ?? 5000;
     this.redis = connect(target, DEFAULT_BACKOFF, {
       enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,
@@ -92,11 +108,12 @@ export class RedisPresence implements PresenceStore {
       disconnectTimeout: 300,
       connectionName: `push-websocket:${options.instanceId}:presence`,
     });
-    this.redis.defineCommand('pushwsPresenceJoin', { numberOfKeys: 2, lua: JOIN_SCRIPT });
-    this.redis.defineCommand('pushwsPresenceLeave', { numberOfKeys: 2, lua: LEAVE_SCRIPT });
-    this.redis.defineCommand('pushwsPresenceBeat', { numberOfKeys: 2, lua: HEARTBEAT_SCRIPT });
-    this.redis.defineCommand('pushwsPresenceSync', { numberOfKeys: 2, lua: SYNC_SCRIPT });
+    this.redis.defineCommand('pushwsPresenceJoin', { numberOfKeys: 3, lua: JOIN_SCRIPT });
+    this.redis.defineCommand('pushwsPresenceLeave', { numberOfKeys: 3, lua: LEAVE_SCRIPT });
+    this.redis.defineCommand('pushwsPresenceBeat', { numberOfKeys: 3, lua: HEARTBEAT_SCRIPT });
+    this.redis.defineCommand('pushwsPresenceSync', { numberOfKeys: 3, lua: SYNC_SCRIPT });
     this.redis.defineCommand('pushwsPresenceList', { numberOfKeys: 1, lua: LIST_SCRIPT });
+    this.redis.defineCommand('pushwsPresenceVacate', { numberOfKeys: 3, lua: VACATE_SCRIPT });
     this.scripts = this.redis as unknown as ScriptCommands;
     this.redis.on('error', (error: Error) => this.down(error));
     this.redis.on('ready', () => {
@@ -119,32 +136,36 @@ export class RedisPresence implements PresenceStore {
     if (clients === undefined) this.local.set(entry.channel, (clients = new Map<string, Stored>()));
     const stored: Stored = { user: entry.user, since: entry.since, transport: entry.transport };
     clients.set(entry.client, stored);
+    this.stale.delete(entry.channel);
     const keys = this.keys(entry.channel);
-    this.write(entry.channel, () =>
-      this.scripts.pushwsPresenceJoin(
-        keys.instances,
-        keys.clients,
-        this.options.instanceId,
-        this.options.ttlMs,
-        entry.client,
-        JSON.stringify(stored),
-      ),
+    this.write(
+      (occupied) => {
+        if (occupied === 1) this.onChannel?.(entry.channel, 'occupied');
+      },
+      () =>
+        this.scripts.pushwsPresenceJoin(
+          ...this.scriptHead(keys),
+          entry.client,
+          JSON.stringify(stored),
+        ),
     );
   }
 
   leave(entry: PresenceEntry): void {
     const clients = this.local.get(entry.channel);
     if (clients?.delete(entry.client) !== true) return;
-    if (clients.size === 0) this.local.delete(entry.channel);
+    if (clients.size === 0) {
+      this.local.delete(entry.channel);
+      // Until its leave is known done: a sync after a failure removes the hash.
+      this.stale.add(entry.channel);
+    }
     const keys = this.keys(entry.channel);
-    this.write(entry.channel, () =>
-      this.scripts.pushwsPresenceLeave(
-        keys.instances,
-        keys.clients,
-        this.options.instanceId,
-        this.options.ttlMs,
-        entry.client,
-      ),
+    this.write(
+      (total) => {
+        if (!this.local.has(entry.channel)) this.stale.delete(entry.channel);
+        if (total === 0) this.vacateLater(entry.channel);
+      },
+      () => this.scripts.pushwsPresenceLeave(...this.scriptHead(keys), entry.client, this.graceMs),
     );
   }
 
@@ -171,6 +192,8 @@ export class RedisPresence implements PresenceStore {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    for (const timer of this.vacating.values()) clearTimeout(timer);
+    this.vacating.clear();
     if (this.redis.status === 'ready') {
       // Gone now rather than at the TTL: an empty sync per channel removes our entries.
       const pipeline = this.redis.pipeline();
@@ -185,24 +208,56 @@ export class RedisPresence implements PresenceStore {
     await disconnect(this.redis);
   }
 
-  private keys(channel: string): ReturnType<typeof presenceKeys> {
+  /** The keys and first arguments every per-channel script takes. */
+  private scriptHead(keys: PresenceKeys): [string, string, string, string, number] {
+    return [
+      keys.instances,
+      keys.clients,
+      keys.occupied,
+      this.options.instanceId,
+      this.options.ttlMs,
+    ];
+  }
+
+  private keys(channel: string): PresenceKeys {
     return presenceKeys(this.prefix, channel, this.options.instanceId);
   }
 
   /** One write; a failure leaves the table dirty, written again when Redis is back. */
-  private write(channel: string, run: () => Promise<number>): void {
+  private write(then: (reply: number) => void, run: () => Promise<number>): void {
     if (this.closed) return;
     if (this.redis.status !== 'ready') {
       this.dirty = true;
       return;
     }
     run().then(
-      (count) => this.onCount?.(channel, Number(count)),
+      (reply) => then(Number(reply)),
       (error: unknown) => {
         this.dirty = true;
         this.down(error);
       },
     );
+  }
+
+  /**
+   * The channel was left empty: after the grace, one script checks it is still empty
+   * and still flagged occupied (the first instance to check removes the flag): vacated.
+   */
+  private vacateLater(channel: string): void {
+    clearTimeout(this.vacating.get(channel));
+    const timer = setTimeout(() => {
+      this.vacating.delete(channel);
+      if (this.closed || !this.up) return;
+      const keys = this.keys(channel);
+      this.scripts.pushwsPresenceVacate(...this.scriptHead(keys)).then(
+        (vacated) => {
+          if (Number(vacated) === 1) this.onChannel?.(channel, 'vacated');
+        },
+        (error: unknown) => this.down(error),
+      );
+    }, this.graceMs);
+    timer.unref();
+    this.vacating.set(channel, timer);
   }
 
   /** Every ttl/3: each channel of this instance kept alive; a lost hash written again. */
@@ -214,12 +269,7 @@ export class RedisPresence implements PresenceStore {
     const pipeline = this.redis.pipeline();
     for (const channel of channels) {
       const keys = this.keys(channel);
-      (pipeline as unknown as PipelinedScripts).pushwsPresenceBeat(
-        keys.instances,
-        keys.clients,
-        this.options.instanceId,
-        this.options.ttlMs,
-      );
+      (pipeline as unknown as PipelinedScripts).pushwsPresenceBeat(...this.scriptHead(keys));
     }
     try {
       const results = (await pipeline.exec()) ?? [];
@@ -238,14 +288,17 @@ export class RedisPresence implements PresenceStore {
     if (this.closed || this.redis.status !== 'ready') return;
     this.dirty = false;
     const pipeline = this.redis.pipeline();
+    for (const channel of this.stale) {
+      const keys = this.keys(channel);
+      pipeline.del(keys.clients);
+      pipeline.zrem(keys.instances, this.options.instanceId);
+    }
+    this.stale.clear();
     for (const [channel, clients] of this.local) {
       const keys = this.keys(channel);
       const pairs = [...clients].flatMap(([client, stored]) => [client, JSON.stringify(stored)]);
       (pipeline as unknown as PipelinedScripts).pushwsPresenceSync(
-        keys.instances,
-        keys.clients,
-        this.options.instanceId,
-        this.options.ttlMs,
+        ...this.scriptHead(keys),
         ...pairs,
       );
     }

@@ -19,9 +19,19 @@ export interface PresenceEntry {
   transport: Transport;
 }
 
+/** A channel got its first client, or its last left and none came within the grace. */
+export type ChannelEvent = 'occupied' | 'vacated';
+
 export interface PresenceStore {
   /** Where the entries live: 'memory' (this instance) or 'redis' (every instance). */
   readonly kind: 'memory' | 'redis';
+  /**
+   * Told once per change, across every instance of the store: `occupied` when a
+   * channel gets its first client, `vacated` when its last has left and no client came
+   * back within the vacate grace (a quick reconnect is neither). Exactly one instance is
+   * told of each change.
+   */
+  onChannel: ((channel: string, event: ChannelEvent) => void) | undefined;
   /**
    * A client of this instance connected. Never rejects: a store that cannot write now
    * (Redis down) writes this instance's whole table again once it can.

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { ExecUser } from '../../shared/command-sandbox';
 
 /** Capability bits (linux/capability.h) a user switch needs. */
+const CAP_KILL = 5;
 const CAP_SETGID = 6;
 const CAP_SETUID = 7;
 
@@ -35,7 +36,8 @@ function has(capabilities: bigint, bit: number): boolean {
  * --exec-user USER[:GROUP]: the uid and gid commands run as (USER's primary group unless
  * GROUP is given; names or numbers, looked up through getent, so NSS users work too).
  * Throws an Error saying why not: no such user or group, or this process may not switch
- * to them (it needs CAP_SETUID and CAP_SETGID, as root has, unless they are its own).
+ * to them (it needs CAP_SETUID and CAP_SETGID, and CAP_KILL to end them, as root has,
+ * unless they are its own).
  * The switch itself is libuv's (spawn's uid and gid), which also drops every
  * supplementary group (setgroups(0, NULL)): a command keeps none of the server's.
  */
@@ -61,6 +63,13 @@ export function resolveExecUser(
   if (switchesUser && !has(capabilities, CAP_SETUID)) {
     throw new Error(
       `cannot run commands as uid ${uid}: the server lacks CAP_SETUID (run it as root, or give it the capability)`,
+    );
+  }
+  // Another user's processes can be signalled only with CAP_KILL: without it, the
+  // server could start commands it can never end.
+  if (switchesUser && !has(capabilities, CAP_KILL)) {
+    throw new Error(
+      `cannot end commands running as uid ${uid}: the server lacks CAP_KILL (run it as root, or give it the capability)`,
     );
   }
   if ((switchesUser || switchesGroup) && !has(capabilities, CAP_SETGID)) {

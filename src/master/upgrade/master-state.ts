@@ -1,13 +1,14 @@
 import type { StreamPosition } from '../../shared/ipc';
 import type { ChannelHistoryState } from '../broker/memory-history';
+import type { FeedFormat } from '../channels/published-frames';
 
 /** A client of the old master, as the new one expects its worker (docs/upgrade.md). */
 export interface HandedClient {
   id: number;
   pid: number;
   channel: string;
-  /** Its frames are JSON (?format=json). */
-  json: boolean;
+  /** How its publications are framed: text, JSON (?format=json) or SSE events. */
+  format: FeedFormat;
   remote: string;
   user?: string;
   /** Connected at (ms since the epoch). */

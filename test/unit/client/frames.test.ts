@@ -193,7 +193,7 @@ describe("the server's own frames, as the client reads them", () => {
       position: at(4),
     });
     const publication = { channel: '/news', epoch: 'e1', offset: 5, data: 'five' };
-    expect(read(text(PublishedFrames.of(publication).frame(true)), at(4)).reading).toEqual({
+    expect(read(text(PublishedFrames.of(publication).frame('json')), at(4)).reading).toEqual({
       kind: 'pub',
       ...publication,
       restarted: false,
@@ -205,7 +205,7 @@ describe("the server's own frames, as the client reads them", () => {
       to: 9,
       reason: 'offset too old' as const,
     };
-    expect(read(text(PublishedFrames.gap(gap).frame(true)), at(5))).toEqual({
+    expect(read(text(PublishedFrames.gap(gap).frame('json')), at(5))).toEqual({
       reading: { kind: 'gap', ...gap },
       position: at(9),
     });
@@ -218,7 +218,7 @@ describe("the server's own frames, as the client reads them", () => {
       reading: { kind: 'recovery', recovered: false, count: 0, reason: 'epoch changed' },
       position: at(0, 'e2'),
     });
-    expect(read(text(PublishedFrames.direct('hi').frame(true))).reading).toEqual({
+    expect(read(text(PublishedFrames.direct('hi').frame('json'))).reading).toEqual({
       kind: 'direct',
       data: 'hi',
     });

@@ -1,0 +1,108 @@
+import {
+  eventSourceTransport,
+  fallbackTransport,
+  type ConnectionHandlers,
+  type Transport,
+} from '../../../src/client/lib/transport';
+
+/** A transport whose connections the test opens and closes by hand. */
+function fake(name: string): Transport & { dialed: ConnectionHandlers[] } {
+  const dialed: ConnectionHandlers[] = [];
+  return {
+    name,
+    dialed,
+    connect(_url, handlers) {
+      dialed.push(handlers);
+      return { isOpen: false, send: () => undefined, close: () => undefined };
+    },
+  };
+}
+
+const noop: ConnectionHandlers = { open: () => {}, message: () => {}, close: () => {} };
+
+describe('fallbackTransport', () => {
+  test('a WebSocket that cannot open is followed by an event stream, kept once it opens', () => {
+    const ws = fake('websocket');
+    const sse = fake('sse');
+    const both = fallbackTransport(ws, sse);
+    expect(both.name).toBe('websocket');
+    both.connect('ws://x/c', noop);
+    ws.dialed[0].close(1006, '');
+    expect(both.name).toBe('sse');
+    both.connect('ws://x/c', noop);
+    sse.dialed[0].open();
+    sse.dialed[0].close(1006, 'dropped');
+    // No WebSocket ever opened here: the network refuses them; SSE stays.
+    expect(both.name).toBe('sse');
+  });
+
+  test('after WebSockets worked, a failed one (a restart) is retried as a WebSocket after SSE ends', () => {
+    const ws = fake('websocket');
+    const sse = fake('sse');
+    const both = fallbackTransport(ws, sse);
+    both.connect('ws://x/c', noop);
+    ws.dialed[0].open();
+    ws.dialed[0].close(1012, 'service restart');
+    expect(both.name).toBe('websocket'); // it had opened: no reason to change
+    both.connect('ws://x/c', noop);
+    ws.dialed[1].close(1006, '');
+    expect(both.name).toBe('sse');
+    both.connect('ws://x/c', noop);
+    sse.dialed[0].open();
+    sse.dialed[0].close(1006, '');
+    expect(both.name).toBe('websocket');
+  });
+});
+
+describe('eventSourceTransport', () => {
+  /** An EventSource stand-in: the test dispatches its events. */
+  class FakeEventSource {
+    static last: FakeEventSource;
+    readyState = 0;
+    onopen: ((event: unknown) => void) | null = null;
+    onerror: ((event: unknown) => void) | null = null;
+    closed = false;
+    readonly listeners = new Map<string, (event: { data?: unknown }) => void>();
+    constructor(readonly url: string) {
+      FakeEventSource.last = this;
+    }
+    addEventListener(type: string, listener: (event: { data?: unknown }) => void): void {
+      this.listeners.set(type, listener);
+    }
+    close(): void {
+      this.closed = true;
+    }
+  }
+
+  test('http(s) URL, frame events as messages, the close event as the close code', () => {
+    const heard: string[] = [];
+    const ended: [number, string][] = [];
+    eventSourceTransport(FakeEventSource).connect('wss://h/c?format=json&since=3&epoch=e', {
+      open: () => heard.push('open'),
+      message: (text) => heard.push(text),
+      close: (code, reason) => ended.push([code, reason]),
+    });
+    const source = FakeEventSource.last;
+    expect(source.url).toBe('https://h/c?format=json&since=3&epoch=e');
+    source.onopen?.({});
+    source.listeners.get('pub')?.({ data: '{"type":"pub"}' });
+    source.listeners.get('close')?.({
+      data: '{"type":"close","code":4001,"reason":"token expired"}',
+    });
+    source.onerror?.({}); // after the end: ignored
+    expect(heard).toEqual(['open', '{"type":"pub"}']);
+    expect(ended).toEqual([[4001, 'token expired']]);
+    expect(source.closed).toBe(true);
+  });
+
+  test('an error ends the connection (1006): the client, not the browser, reconnects', () => {
+    const ended: number[] = [];
+    eventSourceTransport(FakeEventSource).connect('ws://h/c', {
+      ...noop,
+      close: (code) => ended.push(code),
+    });
+    FakeEventSource.last.onerror?.({});
+    expect(ended).toEqual([1006]);
+    expect(FakeEventSource.last.closed).toBe(true);
+  });
+});
