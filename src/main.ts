@@ -10,6 +10,8 @@ import { reloadSettings, settingLines } from './master/config/reload';
 import { openAdminWarning } from './master/http/admin-access';
 import { createLogger } from './master/observability/logger';
 import { Master } from './master/master';
+import { HotUpgrade } from './master/upgrade/hot-upgrade';
+import { takeOver, takeUpgradeEnv, writePidFile } from './master/upgrade/successor';
 import { prepareClientCgroups, removeCgroupParents } from './master/sandbox/cgroups';
 import { authOn, runsCommands } from './shared/config';
 
@@ -29,6 +31,8 @@ function loadAuthSetup(): typeof import('./master/auth/auth-setup') {
 
 async function main(): Promise<void> {
   const version = packageVersion();
+  // Set when this master is a hot upgrade's new one (forked by the old master).
+  const upgrade = takeUpgradeEnv();
   const argv = process.argv.slice(2);
   let settings: Settings;
   let auth: AuthSetup | undefined;
@@ -58,18 +62,30 @@ async function main(): Promise<void> {
   if (openAdmin !== undefined) logger.warn(openAdmin);
   if (auth !== undefined) logger.info(auth.summary);
   const cgroups = prepareClientCgroups(config.sandbox, runsCommands(config), logger);
-  const master = new Master(config, logger, version, auth?.gate);
+  const master = new Master(config, logger, version, auth?.gate, upgrade?.instanceId);
   let address: string;
   try {
-    address = await master.listen(config.port, config.host);
+    address =
+      upgrade === undefined
+        ? await master.listen(config.port, config.host)
+        : await takeOver(master, upgrade, logger);
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
-    logger.error(`Cannot listen on ${config.host}:${config.port}: ${code ?? message}`);
+    logger.error(
+      upgrade === undefined
+        ? `Cannot listen on ${config.host}:${config.port}: ${code ?? message}`
+        : `Hot upgrade: this new master cannot take over: ${code ?? message}`,
+    );
     return exit(1);
   }
+  if (upgrade === undefined) writePidFile();
   process.title = `push-websocket master ${address}`;
   // At any --log-level: tools wait for this line to learn the port.
   logger.ready(`Server started on ${address}`);
+
+  // SIGUSR2: a new master from the code on disk takes over (docs/upgrade.md).
+  const hotUpgrade = new HotUpgrade(master, logger, () => exit(0));
+  process.on('SIGUSR2', () => hotUpgrade.start());
 
   let stopping = false;
   /** `why`: the log line that says what ends the server. */

@@ -98,6 +98,11 @@ export class ClientRuntime {
     }
   }
 
+  /** Published frames read off the control socket after a hot upgrade (as off the pipe). */
+  deliver(frames: Buffer, count: number): void {
+    this.published.deliver(frames, count);
+  }
+
   /** Closes the client (the worker exits once its socket has closed). */
   close(code: number, reason: string): void {
     this.session?.close(code, reason);

@@ -11,10 +11,12 @@
  */
 import type { Socket } from 'node:net';
 import { WORKER_CONFIG_ENV, type LogLevel, type WorkerConfig } from '../src/shared/config';
-import type { MasterMessage, WorkerMessage } from '../src/shared/ipc';
+import type { AdoptRequest } from '../src/shared/control-channel';
+import type { ClientHandoff, MasterMessage, WorkerMessage } from '../src/shared/ipc';
 import { CloseCode } from '../src/shared/protocol/constants';
 import { parseWorkerConfig } from '../src/shared/worker-config';
 import type { ClientRuntime } from './client-runtime';
+import type { MasterLink } from './master-link';
 
 /** The config the master handed over, checked; a bad one ends the worker with one line. */
 function readConfig(): WorkerConfig {
@@ -29,15 +31,58 @@ function readConfig(): WorkerConfig {
 const config = readConfig();
 delete process.env[WORKER_CONFIG_ENV];
 
+/** The client served, as handed over (for a new master after a hot upgrade). */
+let served: { handoff: ClientHandoff; since: number } | undefined;
+/** Its --exec command's pid, once started. */
+let commandPid: number | undefined;
+
+/**
+ * The link to a master once a hot upgrade has begun (workers/master-link.ts): loaded
+ * then, not at start (a spare loads only its settings before it says ready).
+ */
+let link: MasterLink | undefined;
+
+function masterLink(): MasterLink {
+  if (link === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded at a hot upgrade
+    const { MasterLink } = require('./master-link') as typeof import('./master-link');
+    link = new MasterLink({
+      onMessage: (message) => onMessage(message),
+      onGone: () => finish(CloseCode.GoingAway, 'server gone'),
+      deliver: (frames, count) => runtime?.deliver(frames, count),
+      adoptRequest,
+      onAdopted: (master) => {
+        if (served !== undefined) {
+          const { id, remote } = served.handoff;
+          process.title = `push-websocket worker #${id} ${remote} (master ${master})`;
+        }
+      },
+      log: (level, message) => log(level, message),
+    });
+  }
+  return link;
+}
+
 function tell(message: WorkerMessage): void {
-  if (process.connected) process.send?.(message);
+  if (message.type === 'command') commandPid = message.pid;
+  if (link !== undefined) link.tell(message);
+  else if (process.connected) process.send?.(message);
 }
 
 /** Sends a last message and exits once it is written (bounded: the master may be gone). */
 function tellThenExit(message: WorkerMessage): void {
+  if (link !== undefined) return link.tellThenExit(message);
   if (!process.connected) process.exit(0);
   process.send?.(message, () => process.exit(0));
   setTimeout(() => process.exit(0), 1000).unref();
+}
+
+/** Who this worker is and whom it serves, for the master of a hot upgrade. */
+function adoptRequest(): AdoptRequest | undefined {
+  if (served === undefined || runtime === undefined) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded at a hot upgrade
+  const { adoptRequestOf } = require('./master-link') as typeof import('./master-link');
+  return adoptRequestOf({ ...served, ...runtime.report(), command: commandPid });
 }
 
 function log(level: LogLevel, message: string): void {
@@ -62,10 +107,11 @@ function finish(code: number, reason: string): void {
   runtime.close(code, reason);
 }
 
-process.on('message', (message: MasterMessage, handle?: unknown) => {
+function onMessage(message: MasterMessage, handle?: unknown): void {
   switch (message.type) {
     case 'client':
       if (runtime?.serving !== true && handle !== undefined) {
+        served = { handoff: message, since: Date.now() };
         clientRuntime().serve(message, handle as Socket);
       } else {
         (handle as Socket | undefined)?.destroy(); // never two clients in one worker
@@ -80,15 +126,24 @@ process.on('message', (message: MasterMessage, handle?: unknown) => {
     case 'report':
       tell({ type: 'report', ...(runtime?.report() ?? { pushed: 0, frames: 0 }) });
       return;
+    case 'handover':
+      masterLink().handover(message);
+      return;
   }
-});
+}
+
+process.on('message', onMessage);
 
 // The original's posix_kill(pid, SIGTERM) after "quit": close with 1000 and exit.
 process.on('SIGTERM', () => finish(CloseCode.Normal, ''));
 // Ctrl-C signals the whole process group; the master decides how clients are closed.
 process.on('SIGINT', () => undefined);
-// The master is gone (crashed or killed): no orphans.
-process.on('disconnect', () => finish(CloseCode.GoingAway, 'server gone'));
+// The master is gone (crashed or killed): no orphans, unless a hand-over is under way
+// or done (the link then knows whether a master is left).
+process.on('disconnect', () => {
+  if (link !== undefined) link.ipcDisconnected();
+  else finish(CloseCode.GoingAway, 'server gone');
+});
 
 tell({ type: 'ready' });
 setImmediate(clientRuntime);

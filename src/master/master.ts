@@ -1,11 +1,18 @@
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import type { AddressInfo, ListenOptions } from 'node:net';
+import type { AdoptRequest } from '../shared/control-channel';
+import { MemoryBroker } from './broker/memory-broker';
+import type { ClientFeed } from './channels/client-feed';
+import type { AdoptedProcess } from './upgrade/adopted-process';
+import type { HandedClient, MasterState } from './upgrade/master-state';
 import { workerConfigOf, type ServerConfig } from '../shared/config';
 import { hostPort } from '../shared/host-port';
 import { Channels } from './channels/channels';
 import { ClientDirectory } from './clients/client-directory';
 import { ClientEvents } from './clients/client-events';
-import { ClientLifecycle } from './clients/client-lifecycle';
+import { ClientLifecycle, type ClientConnected } from './clients/client-lifecycle';
 import { LAST_WORDS_MS } from './pool/last-words';
 import { HookRunner } from './hooks/hook-runner';
 import { LifecycleHooks } from './hooks/lifecycle-hooks';
@@ -41,6 +48,8 @@ import { CommandReaper } from './pool/command-reaper';
 import { PushCounts } from './pool/push-counts';
 import { DEFAULT_WORKER_ENTRY, workerForker } from './pool/worker-process';
 import { WorkerPool } from './pool/worker-pool';
+import type { ClientInfo, Worker } from './pool/worker';
+import type { StreamPosition } from '../shared/ipc';
 import { Drain } from './drain/drain';
 import { drainRoute } from './drain/drain-route';
 import type { LiveSetting } from './config/reload-plan';
@@ -75,12 +84,37 @@ export class Master {
   readonly lifecycle: ClientLifecycle;
   private readonly startedAt = Date.now();
   private address = '';
+  /** Where it first listened (a failed hot upgrade listens there again). */
+  private listenedOn: { port: number; host: string } | undefined;
+  private started = false;
+  /** Workers adopted in a hot upgrade. */
+  adoptedCount = 0;
+  private readonly directory: ClientDirectory;
+  private readonly counts: PushCounts;
+  private readonly reaper: CommandReaper;
+  /** Hot upgrade: feeds opened for the old master's clients, waiting for their workers. */
+  private readonly expected = new Map<number, { client: HandedClient; feed: ClientFeed }>();
+  /** Hot upgrade: where each channel stood when the old master stopped delivering. */
+  private handedPositions = new Map<string, StreamPosition>();
 
-  /** `gate`: who may connect (authSetup: --auth-*), undefined when anyone may. */
-  constructor(config: ServerConfig, logger: Logger, version: string, gate?: Gate) {
+  /**
+   * `gate`: who may connect (authSetup: --auth-*), undefined when anyone may.
+   * `instanceId`: the old master's, in a hot upgrade.
+   */
+  constructor(
+    config: ServerConfig,
+    private readonly logger: Logger,
+    version: string,
+    gate?: Gate,
+    instanceId?: string,
+  ) {
     // Built in the order they depend on each other: each part only uses parts above it.
-    const channels = (this.channels = new Channels(config, logger));
-    const directory = new ClientDirectory(config.maxClients, config.maxClientsPerIp);
+    const channels = (this.channels = new Channels(config, logger, instanceId));
+    const directory = (this.directory = new ClientDirectory(
+      config.maxClients,
+      config.maxClientsPerIp,
+    ));
+    const reaper = (this.reaper = new CommandReaper(logger, config.sandbox?.command.cgroup));
     const entry = process.env.PUSH_WEBSOCKET_TEST_WORKER_ENTRY || DEFAULT_WORKER_ENTRY;
     const pool = (this.pool = new WorkerPool({
       spares: config.spareWorkers,
@@ -90,7 +124,7 @@ export class Master {
       // A client may wait for a worker as long as it may take to send its request.
       waitTimeoutMs: config.handshakeTimeout * 1000,
     }));
-    const counts = new PushCounts(() => pool.serving);
+    const counts = (this.counts = new PushCounts(() => pool.serving));
     const metrics = masterMetrics({
       pool,
       clients: () => directory.size,
@@ -133,7 +167,7 @@ export class Master {
           directory,
           relay: channels.relay,
           counts,
-          reaper: new CommandReaper(logger, config.sandbox?.command.cgroup),
+          reaper,
           logger,
           lifecycle,
         }),
@@ -219,20 +253,57 @@ export class Master {
     this.descriptors = new DescriptorWatch(logger);
     this.acceptErrors = new AcceptErrors(logger);
     this.server = httpFront(router, upgrades, guard, refusals, this.acceptErrors);
+    this.server.prependListener('request', (_request, response: http.ServerResponse) => {
+      this.inFlight++;
+      response.once('close', () => this.inFlight--);
+    });
   }
 
   /** Listens; resolves with "host:port" (the real port when --port 0). */
   listen(port: number, host: string): Promise<string> {
+    return this.listenTo({ port, host });
+  }
+
+  /** Listens on a socket inherited from the old master (a hot upgrade). */
+  listenOnFd(fd: number): Promise<string> {
+    return this.listenTo({ fd } as ListenOptions);
+  }
+
+  /** The listening socket's descriptor, for a hot upgrade's new master to inherit. */
+  get listeningFd(): number | undefined {
+    const handle = (this.server as unknown as { _handle?: { fd?: number } })._handle;
+    return handle?.fd !== undefined && handle.fd >= 0 ? handle.fd : undefined;
+  }
+
+  get instanceId(): string {
+    return this.channels.relay.instanceId;
+  }
+
+  /** Starts forking spares before listening (a hot upgrade's new master, while it waits). */
+  prepare(): void {
+    this.pool.start();
+  }
+
+  /** The workers serving a client (those a hot upgrade hands over). */
+  get servingWorkers(): Worker[] {
+    return this.pool.serving;
+  }
+
+  private listenTo(target: ListenOptions): Promise<string> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => {
+      this.server.listen(target, () => {
         this.server.off('error', reject);
         this.server.on('error', (error: NodeJS.ErrnoException) => this.acceptErrors.failed(error));
         const { address, port: real } = this.server.address() as AddressInfo;
         this.address = hostPort(address, real);
-        this.pool.start();
-        this.channels.start();
-        this.descriptors.start();
+        this.listenedOn ??= { port: real, host: address };
+        if (!this.started) {
+          this.started = true;
+          this.pool.start();
+          this.channels.start();
+          this.descriptors.start();
+        }
         resolve(this.address);
       });
     });
@@ -294,6 +365,167 @@ export class Master {
     await this.hooks.drain(this.hookTimeoutMs + 1000);
     await this.presence.store.close();
     await this.channels.stop();
+  }
+
+  /**
+   * A hot upgrade's hand-over: stops accepting (the new master, on the same socket,
+   * takes the connections from now on), lets requests under way finish (bounded: the
+   * rest are closed), stops delivering publications and the channel commands, ends the
+   * spares; then returns what the new master takes on.
+   */
+  async handOver(graceMs = 1000): Promise<MasterState> {
+    // Requests on connections already open (keep-alive) get 503: the publisher tries
+    // again, on a new connection, which the new master accepts. Idle connections are
+    // not closed under a client that may be sending on them at that instant.
+    this.answerUpgrading();
+    net.Server.prototype.close.call(this.server);
+    const until = Date.now() + graceMs;
+    while (this.inFlight > 0 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    // Handshakes under way had their spares; now the new master forks its own.
+    this.pool.freeze();
+    await this.channels.stopCommands();
+    const positions = this.channels.relay.freeze();
+    const broker = this.channels.broker;
+    const clients: HandedClient[] = this.pool.serving.flatMap((worker) => {
+      const client = worker.client;
+      if (client === undefined) return [];
+      const feed = this.channels.relay.feedOf(client.id);
+      const handed: HandedClient = {
+        id: client.id,
+        pid: worker.pid,
+        channel: client.channel,
+        format: feed?.format ?? 'text',
+        remote: client.remote,
+        since: client.since.getTime(),
+      };
+      if (client.user !== undefined) handed.user = client.user;
+      if (client.transport !== undefined) handed.transport = client.transport;
+      if (client.presence === true || feed?.presence === true) handed.presence = true;
+      return [handed];
+    });
+    for (const worker of this.pool.serving) {
+      (worker.process as unknown as Partial<AdoptedProcess>).release?.();
+    }
+    return {
+      nextClientId: this.directory.nextClientId,
+      positions,
+      clients,
+      memory: broker instanceof MemoryBroker ? broker.snapshot() : undefined,
+    };
+  }
+
+  /** Requests under way (a hand-over waits for them). */
+  private inFlight = 0;
+  /** The 'request' listeners, while a hand-over answers 503 instead. */
+  private requestListeners: ((...args: unknown[]) => void)[] = [];
+
+  private answerUpgrading(): void {
+    this.requestListeners = this.server.listeners('request') as ((...args: unknown[]) => void)[];
+    this.server.removeAllListeners('request');
+    this.server.on('request', (_request: http.IncomingMessage, response: http.ServerResponse) => {
+      response.writeHead(503, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Retry-After': '0',
+        Connection: 'close',
+      });
+      response.end('Server upgrading: try again\n');
+    });
+  }
+
+  /** The hand-over failed (the new master died): this master serves again. */
+  async resume(): Promise<void> {
+    this.server.removeAllListeners('request');
+    for (const listener of this.requestListeners) this.server.on('request', listener);
+    for (const worker of this.pool.serving) {
+      (worker.process as unknown as Partial<AdoptedProcess>).reclaim?.();
+    }
+    this.channels.relay.unfreeze();
+    this.pool.thaw();
+    this.server.removeAllListeners('error');
+    const { port, host } = this.listenedOn ?? { port: 0, host: '127.0.0.1' };
+    await this.listen(port, host);
+  }
+
+  /** A hot upgrade's new master takes on the old one's state, before it listens. */
+  restore(state: MasterState): void {
+    this.directory.continueFrom(state.nextClientId);
+    const broker = this.channels.broker;
+    if (state.memory !== undefined && broker instanceof MemoryBroker) broker.restore(state.memory);
+    this.handedPositions = new Map(state.positions);
+    for (const client of state.clients) {
+      const feed = this.channels.relay.adopt(client.channel, {
+        format: client.format,
+        presence: client.presence === true,
+        position: this.handedPositions.get(client.channel),
+      });
+      this.expected.set(client.id, { client, feed });
+    }
+  }
+
+  /** Clients of the old master whose workers have not attached yet. */
+  get awaited(): number {
+    return this.expected.size;
+  }
+
+  /**
+   * Old master's clients whose workers have not attached and for which `drop(pid)`
+   * holds: their feeds are closed. Returns their ids.
+   */
+  giveUpAwaited(drop: (pid: number) => boolean): number[] {
+    const ids: number[] = [];
+    for (const [id, { client, feed }] of this.expected) {
+      if (!drop(client.pid)) continue;
+      this.channels.relay.close(feed);
+      this.expected.delete(id);
+      ids.push(id);
+    }
+    return ids;
+  }
+
+  /** A worker re-attached over the control socket: this master serves it from now on. */
+  adopt(request: AdoptRequest, process: AdoptedProcess): void {
+    const { client: facts } = request;
+    const handed = this.expected.get(facts.id);
+    this.expected.delete(facts.id);
+    const client: ClientInfo = {
+      id: facts.id,
+      remote: facts.remote,
+      channel: facts.channel,
+      since: new Date(handed?.client.since ?? facts.since),
+    };
+    if (facts.user !== undefined) client.user = facts.user;
+    if (handed?.client.transport !== undefined) client.transport = handed.client.transport;
+    if (handed?.client.presence === true) client.presence = true;
+    const worker = this.pool.adopt(process as unknown as ChildProcess, client);
+    this.directory.adopt(worker, client, facts.address);
+    this.counts.reported(worker, request.pushed);
+    if (request.command !== undefined) this.reaper.started(worker, request.command);
+    const feed =
+      handed?.feed ??
+      this.channels.relay.adopt(facts.channel, {
+        format: facts.format,
+        position: this.handedPositions.get(facts.channel),
+      });
+    process.send({ type: 'adopted', master: globalThis.process.pid });
+    this.channels.relay.admitted(feed, worker, client.id);
+    this.adoptedCount++;
+    // Known to presence and the hooks from now on; its `ended` (exit code and signal
+    // unknown: null, null) comes when its control connection closes.
+    const connected: ClientConnected = {
+      id: client.id,
+      globalId: `${this.instanceId}-${client.id}`,
+      channel: client.channel,
+      remote: client.remote,
+      address: facts.address,
+      transport: client.transport ?? 'websocket',
+      presence: client.presence === true,
+      since: client.since,
+    };
+    if (client.user !== undefined) connected.user = client.user;
+    this.lifecycle.adopted(connected);
+    this.logger.info(`Adopted the worker of client #${client.id}`, worker.meta);
   }
 
   private facts(version: string): ServerFacts {

@@ -111,7 +111,12 @@ export type MasterMessage =
    */
   | { type: 'disconnect'; code: number; reason: string }
   /** Asks for a stats report (for GET /status). */
-  | { type: 'report' };
+  | { type: 'report' }
+  /**
+   * A hot upgrade (docs/upgrade.md): re-attach to the new master on its control socket
+   * `path` (src/shared/control-channel.ts); `master` is its pid.
+   */
+  | { type: 'handover'; path: string; master: number };
 
 export type WorkerMessage =
   /** Loaded and waiting for a client. */

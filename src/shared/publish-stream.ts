@@ -53,7 +53,14 @@ export class FrameSplitter {
   /** The first pending frame's total length, once its header is in (else 0). */
   private needed = 0;
 
-  constructor(private readonly onFrames: (frames: Buffer, count: number) => void) {}
+  constructor(
+    private readonly onFrames: (frames: Buffer, count: number) => void,
+    /**
+     * Worker records with a payload (the control socket's messages after a hot upgrade,
+     * src/shared/control-channel.ts), whole; without it they count as wake records.
+     */
+    private readonly onRecord?: (record: Buffer) => void,
+  ) {}
 
   /** Bytes just read: `bytes[0, length)`, valid only during the call. */
   push(bytes: Buffer, length = bytes.length): void {
@@ -104,7 +111,8 @@ export class FrameSplitter {
       if (bytes[end] === 0) {
         // A wake record: the frames before it, then no frame.
         this.emit(bytes, start, end, count);
-        this.onFrames(NO_FRAMES, 0);
+        if (this.onRecord !== undefined && size > 2) this.onRecord(copyOf(bytes, end, end + size));
+        else this.onFrames(NO_FRAMES, 0);
         start = end + size;
         count = 0;
       } else {

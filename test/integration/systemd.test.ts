@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { isAlive } from '../helpers/proc';
+import { childrenOf, isAlive } from '../helpers/proc';
 import { ROOT, ServerProcess } from '../helpers/server';
 import { WsClient } from '../helpers/ws-client';
 
@@ -69,6 +69,9 @@ describe('systemd unit', () => {
   test('the unit sets what operations need', () => {
     for (const line of [
       'KillMode=mixed',
+      'ExecReload=/bin/kill -USR2 $MAINPID',
+      'PIDFile=/run/push-websocket/master.pid',
+      'RuntimeDirectory=push-websocket',
       'Restart=on-failure',
       'DynamicUser=yes',
       'NoNewPrivileges=yes',
@@ -110,6 +113,64 @@ describe('systemd unit', () => {
       await server.stop();
     }
   });
+});
+
+const FAST_PUSHES = ['--interval-min', '0.05', '--interval-max', '0.1'];
+
+describe('systemctl reload: a hot upgrade, as systemd runs it', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-reload-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('ExecReload hands over to a new master named in the PIDFile; stop then leaves no process', async () => {
+    const unit = readFileSync(path.join(ROOT, 'scripts/push-websocket.service'), 'utf8');
+    const runtime = (/^RuntimeDirectory=(.*)$/m.exec(unit) as RegExpExecArray)[1];
+    const pidFile = (/^PIDFile=(.*)$/m.exec(unit) as RegExpExecArray)[1];
+    // systemd makes /run/<RuntimeDirectory> and names it in $RUNTIME_DIRECTORY.
+    expect(path.dirname(pidFile)).toBe(`/run/${runtime}`);
+    const server = ServerProcess.ours(['--port', '0', '--spare-workers', '1', ...FAST_PUSHES], {
+      env: { ...process.env, RUNTIME_DIRECTORY: dir },
+    });
+    let main = 0;
+    try {
+      await server.ready();
+      const readPid = (): number =>
+        Number(readFileSync(path.join(dir, path.basename(pidFile)), 'utf8'));
+      expect(readPid()).toBe(server.pid);
+      const client = await WsClient.open(server.url);
+      await client.waitForMessages(2);
+      const workers = server.workerPids();
+
+      const reload = (/^ExecReload=(.*)$/m.exec(unit) as RegExpExecArray)[1]
+        .replace('$MAINPID', String(server.pid))
+        .split(' ');
+      await run(reload[0], reload.slice(1));
+      // systemd reads the PIDFile when its main process exits.
+      await server.exited;
+      main = readPid();
+      expect(main).not.toBe(server.pid);
+      expect(isAlive(main)).toBe(true);
+      const pushes = client.messages.length;
+      await client.waitForMessages(pushes + 2); // the demo goes on, from the same worker
+      expect(client.closeCode).toBeUndefined();
+
+      // systemctl stop, KillMode=mixed: SIGTERM to the main process only.
+      const spares = childrenOf(main).map((child) => child.pid);
+      process.kill(main, 'SIGTERM');
+      expect(await client.closed()).toBe(1001);
+      const everyone = [main, ...workers, ...spares];
+      const deadline = Date.now() + 10_000;
+      while (everyone.some(isAlive) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(everyone.filter(isAlive)).toEqual([]);
+    } finally {
+      if (main !== 0 && isAlive(main)) process.kill(main, 'SIGKILL');
+      await server.stop();
+    }
+  }, 60_000);
 });
 
 /** Runs the installer with `input` on its stdin; resolves with its status and output. */

@@ -58,6 +58,9 @@ const EVERY_WORKER = [
 ];
 
 /** What only a worker that runs a command loads (--exec at start, --dir at hand-off). */
+/** Loaded only at a hot upgrade (docs/upgrade.md): the link to the new master. */
+const UPGRADE_PARTS = ['dist/src/shared/control-channel.js', 'dist/workers/master-link.js'];
+
 const COMMAND_PARTS = [
   'dist/src/shared/client-cgroup.js',
   'dist/src/shared/host-port.js',
@@ -116,7 +119,12 @@ describe('the bundle the pool forks', () => {
       outputs: Record<string, { imports: { path: string }[] }>;
     };
     expect(Object.keys(meta.inputs).sort()).toEqual(
-      [...EVERY_WORKER, ...COMMAND_PARTS, 'dist/workers/reverse-lookup.js'].sort(),
+      [
+        ...EVERY_WORKER,
+        ...COMMAND_PARTS,
+        ...UPGRADE_PARTS,
+        'dist/workers/reverse-lookup.js',
+      ].sort(),
     );
     const imports = [...new Set(meta.outputs[BUNDLE].imports.map((i) => i.path))].sort();
     expect(imports).toEqual(['node:child_process', 'node:dns/promises', 'node:fs', 'node:net']);

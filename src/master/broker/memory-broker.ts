@@ -6,6 +6,7 @@ import { checkIdempotencyKey, DEFAULT_IDEMPOTENCY_WINDOW_MS, IdempotencyMemo } f
 import {
   DEFAULT_MEMORY_LIMITS,
   MemoryHistory,
+  type ChannelHistoryState,
   type MemoryHistoryLimits,
   type MemoryHistoryStats,
 } from './memory-history';
@@ -140,6 +141,16 @@ export class MemoryBroker extends EventEmitter<BrokerEvents> implements Broker {
       return Promise.reject(asError(error));
     }
     return Promise.resolve(this.store.read(channel, sinceOffset, epoch));
+  }
+
+  /** Every channel's epoch, offset and history, for a hot upgrade's new master. */
+  snapshot(): ChannelHistoryState[] {
+    return this.store.snapshot();
+  }
+
+  /** Takes on the old master's channels (a hot upgrade), before anything is published. */
+  restore(channels: readonly ChannelHistoryState[]): void {
+    this.store.restore(channels);
   }
 
   /** Channels, history kept and its bytes (for /status and /metrics). */

@@ -57,6 +57,14 @@ export interface MemoryHistoryStats {
   bytes: number;
 }
 
+/** One channel's counter and history, as a hot upgrade hands it to the new master. */
+export interface ChannelHistoryState {
+  channel: string;
+  epoch: string;
+  offset: number;
+  entries: { offset: number; data: string; at: number }[];
+}
+
 export class MemoryHistory {
   private readonly records = new Map<string, ChannelRecord>();
   /** The channels that keep history, least recently published first. */
@@ -146,6 +154,39 @@ export class MemoryHistory {
       publications,
       bytes: this.totalBytes,
     };
+  }
+
+  /**
+   * Every channel's epoch, offset and history (least recently published first), for a
+   * hot upgrade: the new master restores them, so that offsets go on and returning
+   * clients recover as if nothing happened.
+   */
+  snapshot(): ChannelHistoryState[] {
+    const withHistory = [...this.withHistory.keys()];
+    const order = [...new Set([...this.records.keys()].filter((c) => !this.withHistory.has(c)))];
+    return [...order, ...withHistory].flatMap((channel) => {
+      const record = this.records.get(channel);
+      if (record === undefined) return [];
+      const entries = record.entries.map(({ offset, data, at }) => ({ offset, data, at }));
+      return [{ channel, epoch: record.epoch, offset: record.offset, entries }];
+    });
+  }
+
+  /** Takes on a snapshot's channels (before any publication here). */
+  restore(channels: readonly ChannelHistoryState[]): void {
+    for (const state of channels) {
+      const entries = state.entries.map((entry) => ({
+        ...entry,
+        bytes: Buffer.byteLength(entry.data) + ENTRY_OVERHEAD,
+      }));
+      const bytes = entries.reduce((sum, entry) => sum + entry.bytes, 0);
+      const record: ChannelRecord = { epoch: state.epoch, offset: state.offset, entries, bytes };
+      this.records.set(state.channel, record);
+      if (entries.length > 0) {
+        this.withHistory.set(state.channel, record);
+        this.totalBytes += bytes;
+      }
+    }
   }
 
   private create(channel: string): ChannelRecord {

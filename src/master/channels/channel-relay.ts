@@ -46,6 +46,8 @@ export class ChannelRelay {
   private readonly byClient = new Map<number, ClientFeed>();
   private readonly sequences = new Map<string, ChannelSequence>();
   private readonly io: SequenceIo;
+  /** A hot upgrade has begun: the new master delivers from here on (see freeze()). */
+  private frozen = false;
 
   constructor(
     private readonly broker: Broker,
@@ -226,6 +228,54 @@ export class ChannelRelay {
     feed.attach(worker, clientId);
   }
 
+  /**
+   * A hot upgrade: stops delivering to this master's workers and returns where each
+   * channel stands (the last offset relayed). The new master delivers from there on,
+   * filling from history what arrives meanwhile: each publication reaches a worker
+   * once, from one master or the other.
+   */
+  freeze(): [string, StreamPosition][] {
+    this.frozen = true;
+    const positions: [string, StreamPosition][] = [];
+    for (const [channel, sequence] of this.sequences) {
+      const position = sequence.position;
+      if (position !== undefined) positions.push([channel, position]);
+    }
+    return positions;
+  }
+
+  /** The hot upgrade failed: this master delivers again. */
+  unfreeze(): void {
+    this.frozen = false;
+  }
+
+  /**
+   * A feed for a worker adopted from the old master: its channel's sequence starts where
+   * the old master left it (`position`), so that nothing is delivered twice or skipped.
+   */
+  adopt(
+    channel: string,
+    {
+      format,
+      presence = false,
+      position,
+    }: { format: FeedFormat; presence?: boolean; position?: StreamPosition },
+  ): ClientFeed {
+    const feed = new ClientFeed(channel, format, this.logger, presence);
+    let members = this.byChannel.get(channel);
+    if (members === undefined) this.byChannel.set(channel, (members = new Set()));
+    members.add(feed);
+    const sequence = this.sequence(channel);
+    if (position !== undefined) sequence.baseline(position);
+    this.broker.subscribe(channel).then(
+      () => {
+        if (sequence.position === undefined) void this.position(channel, sequence);
+      },
+      (error: Error) => this.logger.warn(`Subscribe to ${channel} failed: ${error.message}`),
+    );
+    return feed;
+  }
+
   /** The client is gone (or never came): its channel has one user fewer. */
   close(feed: ClientFeed): void {
     if (feed.clientId !== undefined) this.byClient.delete(feed.clientId);
@@ -257,6 +307,7 @@ export class ChannelRelay {
   }
 
   private onPublication(publication: Publication): void {
+    if (this.frozen) return;
     const { channel } = publication;
     // A channel with no client here any more (a late delivery): nothing to keep.
     if (channel !== BROADCAST_CHANNEL && !this.byChannel.has(channel)) return;
@@ -298,6 +349,7 @@ export class ChannelRelay {
   }
 
   private onClientMessage({ clientId, data }: DirectMessage): void {
+    if (this.frozen) return;
     const local = this.localId(clientId);
     const feed = local === undefined ? undefined : this.byClient.get(local);
     if (feed === undefined) {

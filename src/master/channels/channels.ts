@@ -17,9 +17,11 @@ export class Channels {
   readonly publisher: Publisher;
   private readonly runners: ChannelCommandRunner[];
 
-  constructor(config: ServerConfig, logger: Logger) {
+  /** `instanceId`: kept across a hot upgrade (global client ids stay valid); else a new one. */
+  constructor(config: ServerConfig, logger: Logger, instanceId?: string) {
     this.broker = createBroker({
       redis: config.redis,
+      instanceId,
       history: { size: config.history, ttlMs: config.historyTtl * 1000 },
       idempotencyWindowMs: config.idempotencyWindow * 1000,
       logger,
@@ -51,6 +53,11 @@ export class Channels {
 
   start(): void {
     for (const runner of this.runners) runner.start();
+  }
+
+  /** A hot upgrade: the new master runs the --channel-exec commands from now on. */
+  async stopCommands(): Promise<void> {
+    await Promise.all(this.runners.map((runner) => runner.stop()));
   }
 
   async stop(): Promise<void> {

@@ -87,6 +87,24 @@ export class ClientDirectory {
     };
   }
 
+  /** The id the next client gets (handed to a hot upgrade's new master). */
+  get nextClientId(): number {
+    return this.nextId;
+  }
+
+  /** Ids below `next` were given by an older master: none is given again. */
+  continueFrom(next: number): void {
+    this.nextId = Math.max(this.nextId, next);
+  }
+
+  /** A client already connected, served by a worker adopted in a hot upgrade. */
+  adopt(worker: Worker, client: ClientInfo, address: string): void {
+    this.byId.set(client.id, worker);
+    this.addressOf.set(client.id, address);
+    this.countAddress(address, 1);
+    this.continueFrom(client.id + 1);
+  }
+
   worker(id: number): Worker | undefined {
     return this.byId.get(id);
   }

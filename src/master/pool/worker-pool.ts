@@ -70,6 +70,8 @@ export class WorkerPool {
   private readonly backoff = new Backoff(100, 30_000);
   private pumpTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** A hot upgrade is handing this master's clients over: no spare is forked. */
+  private frozen = false;
   private policy: SparePolicy;
   /** The idle target as last logged (an adaptive policy's changes are logged). */
   private shownTarget: number;
@@ -169,6 +171,7 @@ export class WorkerPool {
   /** Why a client would get no worker now, or undefined when one can be had. */
   unavailable(): Unavailable | undefined {
     if (this.stopping) return { reason: 'Server shutting down', retryAfterS: 5 };
+    if (this.frozen) return { reason: 'Server upgrading', retryAfterS: 1 };
     if (this.firstIn(WorkerState.Idle) !== undefined) return undefined;
     const wait = this.backoff.remainingMs();
     if (wait > 0) {
@@ -262,11 +265,51 @@ export class WorkerPool {
   }
 
   /**
+   * A worker adopted in a hot upgrade (its process: src/master/upgrade/adopted-process.ts),
+   * serving `client` from now on, as if this pool had forked it.
+   */
+  adopt(process: ChildProcess, client: ClientInfo): Worker {
+    const worker = new Worker(process);
+    worker.moveTo(WorkerState.Idle);
+    worker.moveTo(WorkerState.Reserved);
+    worker.moveTo(WorkerState.Serving, client);
+    this.workers.add(worker);
+    process.on('message', (message: WorkerMessage) => this.onMessage(worker, message));
+    process.on('exit', (code: number | null, signal: NodeJS.Signals | null) =>
+      this.onExit(worker, code, signal),
+    );
+    return worker;
+  }
+
+  /**
+   * A hot upgrade hands the clients over: no more forks, and the spares (ready or
+   * starting) are ended; the new master forks its own.
+   */
+  freeze(): void {
+    this.frozen = true;
+    clearTimeout(this.pumpTimer);
+    this.pumpTimer = undefined;
+    this.failWaiters();
+    for (const worker of [...this.workers]) {
+      if (worker.state === WorkerState.Idle || worker.state === WorkerState.Starting) {
+        clearTimeout(this.startTimers.get(worker));
+        this.terminate(worker);
+      }
+    }
+  }
+
+  /** The hot upgrade failed: spares again. */
+  thaw(): void {
+    this.frozen = false;
+    this.pump();
+  }
+
+  /**
    * Starts workers while fewer are idle (ready or starting) than the spares wanted plus
    * the clients waiting, at most `maxStarting` at a time, and not while backing off.
    */
   private pump(): void {
-    if (this.stopping || this.pumpTimer !== undefined) return;
+    if (this.stopping || this.frozen || this.pumpTimer !== undefined) return;
     const wait = this.backoff.remainingMs();
     if (wait > 0) {
       this.pumpTimer = setTimeout(() => {
@@ -428,7 +471,7 @@ export class WorkerPool {
 
   /** A worker that never became ready: log it, stop it, back off before the next fork. */
   private failed(worker: Worker, why: string): void {
-    if (this.stopping || this.failedStarts.has(worker)) return;
+    if (this.stopping || this.frozen || this.failedStarts.has(worker)) return;
     this.failedStarts.add(worker);
     const delay = this.backoff.fail();
     this.options.logger.error(

@@ -1,0 +1,241 @@
+/**
+ * Hot upgrade, measured (docs/upgrade.md): `clients` clients connected, a publication
+ * every 50 ms (with history), then SIGUSR2: a new master takes over. Measured: clients
+ * disconnected, publications lost or duplicated (every client's), the longest time no
+ * new connection was answered (a probe opens a connection and asks /healthz every 10
+ * ms), the longest gap between two publications at a client, the upgrade's total time
+ * (the old master's own figure). Then a plain restart of the same server, side by side
+ * (reconnect.ts: every client closed, all back).
+ *
+ *   npm run build && node dist/scripts/bench/hot-upgrade.js [--clients N] [--no-restart]
+ */
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { freePort } from '../lib/free-port';
+import { isAlive } from '../lib/proc';
+import { ServerProcess } from '../lib/server-process';
+import { sleep } from '../lib/sleep';
+import { openClients, type BenchClient } from './load-client';
+import { massReconnect } from './reconnect';
+
+const TOKEN = 'bench-publish-token';
+const PUBLISH_EVERY_MS = 50;
+
+export interface HotUpgradeResult {
+  clients: number;
+  disconnected: number;
+  published: number;
+  lost: number;
+  duplicated: number;
+  /** The longest a probe's connection waited for its answer during the upgrade (ms). */
+  longestNoAcceptMs: number;
+  /** The longest gap between two publications at one client, across all (ms). */
+  longestPublishGapMs: number;
+  /** SIGUSR2 → the old master's "took over in N ms". */
+  upgradeMs: number;
+  /** Publish requests answered 503 or reset, then retried (none is lost). */
+  retried: number;
+}
+
+/** One GET /healthz on a new connection; resolves with how long the answer took. */
+function probe(port: number): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const request = http.get({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(performance.now() - started));
+    });
+    request.on('error', () => resolve(performance.now() - started));
+  });
+}
+
+function publishOnce(port: number, data: string): Promise<number> {
+  return new Promise((resolve) => {
+    const body = JSON.stringify({ channel: '/', data });
+    const request = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/publish',
+        method: 'POST',
+        headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    request.on('error', () => resolve(0));
+    request.end(body);
+  });
+}
+
+export async function hotUpgrade(
+  count: number,
+  log: (line: string) => void,
+): Promise<HotUpgradeResult> {
+  const port = await freePort();
+  const server = ServerProcess.ours([
+    '--port',
+    String(port),
+    '--publish-token',
+    TOKEN,
+    '--no-demo',
+    '--history',
+    '1000',
+    '--max-clients',
+    String(count + 100),
+    '--spare-workers',
+    '4',
+  ]);
+  let newMaster = 0;
+  try {
+    await server.ready(30_000);
+    log(`hot-upgrade: opening ${count} clients`);
+    const clients: BenchClient[] = await openClients(port, count, { timeoutMs: 60_000 });
+    const got = clients.map(() => [] as number[]);
+    const lastAt = clients.map(() => 0);
+    let longestGap = 0;
+    clients.forEach((client, i) => {
+      client.onText = (text, at) => {
+        const match = /^p(\d+)$/.exec(text);
+        if (match === null) return;
+        got[i].push(Number(match[1]));
+        if (lastAt[i] > 0) longestGap = Math.max(longestGap, at - lastAt[i]);
+        lastAt[i] = at;
+      };
+    });
+    let running = true;
+    let sent = 0;
+    let retried = 0;
+    const publisher = (async () => {
+      while (running) {
+        const n = ++sent;
+        for (let attempt = 0; attempt < 20; attempt++) {
+          const status = await publishOnce(port, `p${n}`);
+          if (status >= 200 && status < 300) break;
+          retried++;
+          await sleep(10);
+        }
+        await sleep(PUBLISH_EVERY_MS);
+      }
+    })();
+    let probing = true;
+    let longestProbe = 0;
+    const prober = (async () => {
+      while (probing) {
+        longestProbe = Math.max(longestProbe, await probe(port));
+        await sleep(10);
+      }
+    })();
+    await sleep(2000);
+    longestGap = 0;
+    longestProbe = 0;
+    const before = server.output.length;
+    process.kill(server.pid, 'SIGUSR2');
+    const took = await server.waitForLog(/master pid (\d+) took over in (\d+) ms/, 60_000);
+    newMaster = Number(took[1]);
+    const upgradeMs = Number(took[2]);
+    await server.exited;
+    await sleep(2000);
+    probing = false;
+    running = false;
+    await Promise.all([publisher, prober]);
+    // Deliveries lag on a loaded machine: wait until every client has them all, or
+    // until nothing more arrives for 3 s.
+    let total = -1;
+    let quietSince = performance.now();
+    while (performance.now() - quietSince < 3000) {
+      const now = got.reduce((sum, numbers) => sum + numbers.length, 0);
+      if (now === sent * count) break;
+      if (now !== total) quietSince = performance.now();
+      total = now;
+      await sleep(100);
+    }
+    let lost = 0;
+    let duplicated = 0;
+    for (const numbers of got) {
+      const unique = new Set(numbers);
+      duplicated += numbers.length - unique.size;
+      lost += sent - unique.size;
+    }
+    // Publications sent before the clients listened are none: they all got p1 onwards.
+    const disconnected = clients.filter((client) => client.closedAt > 0).length;
+    for (const client of clients) client.destroy();
+    if (process.env.BENCH_DEBUG) log(server.output.slice(before));
+    if (server.output.slice(before).includes('Hot upgrade failed')) log('hot-upgrade: FAILED');
+    return {
+      clients: count,
+      disconnected,
+      published: sent,
+      lost,
+      duplicated,
+      longestNoAcceptMs: Math.round(longestProbe),
+      longestPublishGapMs: Math.round(longestGap),
+      upgradeMs,
+      retried,
+    };
+  } finally {
+    if (newMaster !== 0 && isAlive(newMaster)) {
+      process.kill(newMaster, 'SIGTERM');
+      const deadline = Date.now() + 15_000;
+      while (isAlive(newMaster) && Date.now() < deadline) await sleep(50);
+    }
+    await server.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      clients: { type: 'string', default: '200' },
+      'no-restart': { type: 'boolean', default: false },
+    },
+  });
+  const count = Number(values.clients);
+  const log = (line: string): void => console.error(line);
+  const upgrade = await hotUpgrade(count, log);
+  console.log(JSON.stringify({ hotUpgrade: upgrade }, null, 2));
+  if (values['no-restart']) return;
+  const port = await freePort();
+  const { result, server } = await massReconnect(
+    count,
+    120_000,
+    (p) =>
+      ServerProcess.ours([
+        '--port',
+        String(p),
+        '--max-clients',
+        String(count + 100),
+        '--spare-workers',
+        '4',
+      ]),
+    port,
+    1,
+    log,
+  );
+  await server.stop();
+  console.log(
+    JSON.stringify(
+      {
+        plainRestart: {
+          clients: result.clients,
+          allBackMs: result.allBackMs,
+          notBack: result.notBack,
+          attempts: result.attempts,
+          refusals: result.refusals,
+        },
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

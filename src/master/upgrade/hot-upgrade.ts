@@ -1,0 +1,170 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Logger } from '../observability/logger';
+import type { Worker } from '../pool/worker';
+import {
+  UPGRADE_ENV,
+  type MasterState,
+  type UpgradeEnv,
+  type UpgradeMessage,
+} from './master-state';
+
+/** How long the new master may take to load and say it is ready. */
+const READY_TIMEOUT_MS = 30_000;
+/** How long the old master waits, once it has handed over, for the adoptions to be done. */
+const ADOPTED_TIMEOUT_MS = 15_000;
+/** The inherited listening socket's descriptor in the new master (its index in stdio). */
+const LISTEN_FD = 4;
+
+/** What the hot upgrade needs of the running master. */
+export interface UpgradingMaster {
+  readonly listeningFd: number | undefined;
+  readonly instanceId: string;
+  readonly servingWorkers: Worker[];
+  handOver(): Promise<MasterState>;
+  /** The hand-over failed after it began: serve again on host:port. */
+  resume(): Promise<void>;
+}
+
+type Phase = 'idle' | 'starting' | 'handing-over' | 'done';
+
+/**
+ * The old master's side of a hot upgrade (SIGUSR2; docs/upgrade.md). It forks a new
+ * master from the code on disk, with the same command line and environment, giving it
+ * the listening socket (fd 4) and an IPC channel. When the new master says it is ready
+ * (loaded, its control socket listening), this one stops accepting and delivering,
+ * hands over its state, and tells each serving worker to re-attach to the new master;
+ * once the new master has adopted them, this one exits, leaving its workers running.
+ * If the new master fails before that, this one carries on and logs why.
+ */
+export class HotUpgrade {
+  private phase: Phase = 'idle';
+  private child: ChildProcess | undefined;
+  private startedAt = 0;
+  /** The new master's control socket. */
+  private control = '';
+
+  constructor(
+    private readonly master: UpgradingMaster,
+    private readonly logger: Logger,
+    /** Ends this process once the new master has taken over (logs flushed). */
+    private readonly exit: () => Promise<void>,
+  ) {}
+
+  get underWay(): boolean {
+    return this.phase !== 'idle';
+  }
+
+  start(): void {
+    if (this.phase !== 'idle') {
+      this.logger.warn(`SIGUSR2: a hot upgrade is already under way (${this.phase})`);
+      return;
+    }
+    const fd = this.master.listeningFd;
+    if (fd === undefined) {
+      this.logger.error('Hot upgrade failed: no listening socket to hand over; carrying on');
+      return;
+    }
+    this.phase = 'starting';
+    this.startedAt = Date.now();
+    const upgrade: UpgradeEnv = {
+      fd: LISTEN_FD,
+      instanceId: this.master.instanceId,
+      from: process.pid,
+    };
+    let child: ChildProcess;
+    try {
+      child = fork(process.argv[1], process.argv.slice(2), {
+        execArgv: process.execArgv,
+        env: { ...process.env, [UPGRADE_ENV]: JSON.stringify(upgrade) },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc', fd],
+      });
+    } catch (error) {
+      this.failed(`cannot start a new master: ${(error as Error).message}`);
+      return;
+    }
+    this.child = child;
+    this.logger.info(`SIGUSR2: hot upgrade, starting a new master (pid ${child.pid})`);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      this.failed(`the new master (pid ${child.pid}) was not ready in ${READY_TIMEOUT_MS} ms`);
+    }, READY_TIMEOUT_MS);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      this.failed(`cannot start a new master: ${error.message}`);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      this.childExited(child, code, signal);
+    });
+    child.on('message', (message: UpgradeMessage) => {
+      if (message.type === 'ready' && this.phase === 'starting') {
+        clearTimeout(timer);
+        void this.handOver(child, message.control);
+      } else if (message.type === 'listening' && this.phase === 'handing-over') {
+        // The new master accepts: this one's workers re-attach to it.
+        for (const worker of this.master.servingWorkers) {
+          worker.send({ type: 'handover', path: this.control, master: child.pid ?? 0 });
+        }
+      } else if (message.type === 'adopted' && this.phase === 'handing-over') {
+        void this.finish(child, message.adopted, message.missing);
+      }
+    });
+  }
+
+  private async handOver(child: ChildProcess, control: string): Promise<void> {
+    this.phase = 'handing-over';
+    const handingAt = Date.now();
+    const state = await this.master.handOver();
+    this.logger.info(`Hot upgrade: stopped accepting; state ready in ${Date.now() - handingAt} ms`);
+    if (this.phase !== 'handing-over') return; // the new master died meanwhile
+    child.send({ type: 'state', state } satisfies UpgradeMessage);
+    this.control = control;
+    setTimeout(() => void this.finish(child, -1, -1), ADOPTED_TIMEOUT_MS).unref();
+  }
+
+  private async finish(child: ChildProcess, adopted: number, missing: number): Promise<void> {
+    if (this.phase !== 'handing-over') return;
+    this.phase = 'done';
+    const ms = Date.now() - this.startedAt;
+    const counts = adopted < 0 ? 'adoptions not confirmed in time' : `${adopted} worker(s) adopted`;
+    const lost = missing > 0 ? `, ${missing} still re-attaching` : '';
+    this.logger.info(
+      `Hot upgrade: master pid ${child.pid} took over in ${ms} ms (${counts}${lost}); this master exits`,
+    );
+    child.removeAllListeners('exit');
+    if (child.connected) child.disconnect();
+    await this.exit();
+  }
+
+  private childExited(child: ChildProcess, code: number | null, signal: string | null): void {
+    const how = `exited (code ${code}, signal ${signal})`;
+    switch (this.phase) {
+      case 'starting':
+        this.failed(`the new master (pid ${child.pid}) ${how} before it was ready`);
+        return;
+      case 'handing-over':
+        this.phase = 'idle';
+        this.master.resume().then(
+          () =>
+            this.logger.error(
+              `Hot upgrade failed: the new master (pid ${child.pid}) ${how} during the hand-over; this master serves again`,
+            ),
+          (error: Error) =>
+            this.logger.error(
+              `Hot upgrade failed: the new master ${how} during the hand-over, and this master cannot listen again: ${error.message}`,
+            ),
+        );
+        return;
+      case 'idle':
+      case 'done':
+        return;
+    }
+  }
+
+  private failed(why: string): void {
+    if (this.phase === 'idle') return;
+    this.phase = 'idle';
+    this.child = undefined;
+    this.logger.error(`Hot upgrade failed: ${why}; this master carries on`);
+  }
+}

@@ -1,0 +1,58 @@
+import type { StreamPosition } from '../../shared/ipc';
+import type { ChannelHistoryState } from '../broker/memory-history';
+import type { FeedFormat } from '../channels/published-frames';
+
+/** A client of the old master, as the new one expects its worker (docs/upgrade.md). */
+export interface HandedClient {
+  id: number;
+  pid: number;
+  channel: string;
+  /** How its publications are framed: text, JSON (?format=json) or SSE events. */
+  format: FeedFormat;
+  remote: string;
+  user?: string;
+  /** Connected at (ms since the epoch). */
+  since: number;
+  /** Absent: websocket. */
+  transport?: 'websocket' | 'sse';
+  /** It asked for join/leave frames (?presence=1). */
+  presence?: boolean;
+}
+
+/**
+ * What a hot upgrade's old master hands the new one (over their fork IPC, as JSON),
+ * once it has stopped accepting and delivering.
+ */
+export interface MasterState {
+  /** The next client id: none is given twice. */
+  nextClientId: number;
+  /** Where each channel stood (the last offset the old master delivered). */
+  positions: [string, StreamPosition][];
+  clients: HandedClient[];
+  /** The in-memory broker's epochs, offsets and history (absent with --redis). */
+  memory?: ChannelHistoryState[];
+}
+
+/** Messages between the old master (O) and the new one (N) it forked, over fork IPC. */
+export type UpgradeMessage =
+  /** N → O: loaded, its control socket listening: O may hand over. */
+  | { type: 'ready'; control: string }
+  /** O → N: the state; O has stopped accepting. */
+  | { type: 'state'; state: MasterState }
+  /** N → O: listening on the inherited socket: O tells its workers to re-attach. */
+  | { type: 'listening' }
+  /** N → O: workers adopted (or given up): O may exit. */
+  | { type: 'adopted'; adopted: number; missing: number };
+
+/** The environment variable that tells a master it is a hot upgrade's new one. */
+export const UPGRADE_ENV = 'PUSH_WEBSOCKET_UPGRADE';
+
+/** What that variable holds (JSON). */
+export interface UpgradeEnv {
+  /** The inherited listening socket's descriptor. */
+  fd: number;
+  /** The old master's broker instance id (global client ids stay valid). */
+  instanceId: string;
+  /** The old master's pid. */
+  from: number;
+}

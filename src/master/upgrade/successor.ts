@@ -1,0 +1,140 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Master } from '../master';
+import type { Logger } from '../observability/logger';
+import { ControlServer } from './control-server';
+import {
+  UPGRADE_ENV,
+  type MasterState,
+  type UpgradeEnv,
+  type UpgradeMessage,
+} from './master-state';
+import { runtimeDirectory } from './runtime-dir';
+
+/** How long the old master may take to hand its state over. */
+const STATE_TIMEOUT_MS = 30_000;
+/** How long the new master waits for the old master's workers to re-attach. */
+const ADOPT_WAIT_MS = 5000;
+/** How long the control socket stays open for a late worker after that. */
+const LATE_WORKER_MS = 10_000;
+
+/**
+ * Whether this master is a hot upgrade's new one: the old master's note (and an IPC
+ * channel to it). The variable is removed, so that no worker, command or later
+ * upgrade inherits it.
+ */
+export function takeUpgradeEnv(env: NodeJS.ProcessEnv = process.env): UpgradeEnv | undefined {
+  const raw = env[UPGRADE_ENV];
+  if (raw === undefined) return undefined;
+  delete env[UPGRADE_ENV];
+  if (process.send === undefined) return undefined;
+  const parsed = JSON.parse(raw) as UpgradeEnv;
+  if (!Number.isSafeInteger(parsed.fd) || typeof parsed.instanceId !== 'string') return undefined;
+  return parsed;
+}
+
+/** Writes $RUNTIME_DIRECTORY/master.pid (systemd's PIDFile=), when systemd gave a directory. */
+export function writePidFile(env: NodeJS.ProcessEnv = process.env): void {
+  const dir = env.RUNTIME_DIRECTORY?.split(':')[0];
+  if (dir === undefined || dir === '') return;
+  writeFileSync(path.join(dir, 'master.pid'), `${process.pid}\n`);
+}
+
+function send(message: UpgradeMessage): void {
+  if (process.connected) process.send?.(message);
+}
+
+/**
+ * The new master's side of a hot upgrade (docs/upgrade.md): opens the control socket,
+ * forks its spares, says ready, takes the old master's state, then listens on the
+ * inherited socket; the old master's workers re-attach meanwhile. Resolves with the
+ * address once listening; tells the old master when the adoptions are done.
+ */
+export async function takeOver(
+  master: Master,
+  upgrade: UpgradeEnv,
+  logger: Logger,
+): Promise<string> {
+  const control = new ControlServer(
+    runtimeDirectory(),
+    (request, process) => master.adopt(request, process),
+    logger,
+  );
+  await control.listen();
+  // Its spares are forked once it listens: forking them now would compete for the CPU
+  // with the hand-over, while no connection is accepted.
+  const asked = Date.now();
+  const state = await new Promise<MasterState>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no state from the old master in ${STATE_TIMEOUT_MS} ms`)),
+      STATE_TIMEOUT_MS,
+    );
+    process.on('message', (message: UpgradeMessage) => {
+      if (message.type !== 'state') return;
+      clearTimeout(timer);
+      resolve(message.state);
+    });
+    process.once('disconnect', () => {
+      clearTimeout(timer);
+      reject(new Error('the old master went away before its hand-over'));
+    });
+    send({ type: 'ready', control: control.path });
+  }).catch((error: unknown) => {
+    control.close();
+    throw error;
+  });
+  const stateAt = Date.now();
+  master.restore(state);
+  const address = await master.listenOnFd(upgrade.fd);
+  // Only now are the workers told to re-attach: their adoption does not delay the accepts.
+  send({ type: 'listening' });
+  logger.info(
+    `Hot upgrade from master pid ${upgrade.from}: ${state.clients.length} client(s) to adopt, ` +
+      `next client id ${state.nextClientId}; state ${stateAt - asked} ms after asking, ` +
+      `listening ${Date.now() - stateAt} ms later`,
+  );
+  void adoptions(master, control, logger);
+  return address;
+}
+
+/**
+ * Waits (bounded) for the old master's workers, then tells the old master it may go.
+ * A worker still alive but not yet attached (a loaded machine) keeps its feed, holding
+ * what is published for it, until the control socket closes.
+ */
+async function adoptions(master: Master, control: ControlServer, logger: Logger): Promise<void> {
+  const until = Date.now() + ADOPT_WAIT_MS;
+  while (master.awaited > 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const gone = master.giveUpAwaited((pid) => !alive(pid));
+  if (gone.length > 0) {
+    logger.warn(`Hot upgrade: ${gone.length} worker(s) exited before they re-attached`);
+  }
+  writePidFile();
+  send({ type: 'adopted', adopted: master.adoptedCount, missing: master.awaited });
+  setTimeout(() => {
+    const late = master.giveUpAwaited(() => true);
+    if (late.length > 0) {
+      logger.warn(
+        `Hot upgrade: ${late.length} worker(s) did not re-attach in ` +
+          `${ADOPT_WAIT_MS + LATE_WORKER_MS} ms (clients #${late.slice(0, 10).join(', #')})`,
+      );
+    }
+    control.close();
+  }, LATE_WORKER_MS).unref();
+  // The old master exits now; this one no longer listens to it.
+  setTimeout(() => {
+    if (process.connected) process.disconnect();
+  }, 1000).unref();
+}
+
+/** Whether a process is there (signal 0 checks without sending). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,267 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { childrenOf, commandLine, isAlive } from '../helpers/proc';
+import { publish, pubData, published, pubTexts, TOKEN } from '../helpers/channels';
+import {
+  ROOT,
+  ServerProcess,
+  startServer,
+  statusOf,
+  stopAllServers,
+  track,
+} from '../helpers/server';
+import { waitFor, HANG_BOUND_MS } from '../helpers/wait';
+import { startRedis, stopAllRedis } from '../helpers/redis';
+import { WsClient } from '../helpers/ws-client';
+
+/**
+ * Hot upgrade (SIGUSR2, docs/upgrade.md): a new master takes the listening socket and
+ * adopts every running worker; the old one exits. Clients notice nothing.
+ */
+
+interface Status {
+  clients: { id: number; pid: number; channel?: string; pushed: number }[];
+}
+
+/** The new master's pid, from the old master's last line. */
+async function upgraded(server: ServerProcess, from = 0): Promise<number> {
+  process.kill(server.pid, 'SIGUSR2');
+  const match = await waitFor(
+    () => /master pid (\d+) took over/.exec(server.output.slice(from)) ?? undefined,
+    'the hand-over',
+    HANG_BOUND_MS,
+  );
+  return Number(match[1]);
+}
+
+/** Stops a master that is no test's child (a new one) by PID, and waits until it is gone. */
+async function stopByPid(pid: number): Promise<void> {
+  if (!isAlive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  await waitFor(() => !isAlive(pid), `master ${pid} to exit`);
+}
+
+/** Publishes `pub:N` to each channel every `everyMs` until stopped; returns how many. */
+function publisher(
+  server: ServerProcess,
+  channels: string[],
+  everyMs: number,
+): { stop: () => Promise<number>; failures: string[] } {
+  let n = 0;
+  let running = true;
+  const failures: string[] = [];
+  const loop = (async (): Promise<void> => {
+    while (running) {
+      n++;
+      for (const channel of channels) {
+        // As any publisher across a restart: a 503 or a connection closed under the
+        // request is tried again (the old master publishes nothing once it hands over).
+        let outcome = '';
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const response = await publish(server, { channel, data: `pub:${n}` }).catch(
+            (error: Error) => ({ ok: false, status: error.message }) as const,
+          );
+          if (response.ok) {
+            outcome = '';
+            break;
+          }
+          outcome = `pub:${n} to ${channel}: ${response.status}`;
+          if (response.status !== 503 && response.status !== 'fetch failed') break;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        if (outcome !== '') failures.push(outcome);
+      }
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  })();
+  return {
+    failures,
+    stop: async () => {
+      running = false;
+      await loop;
+      return n;
+    },
+  };
+}
+
+/** Publishing, no demo pushes, a history deep enough for the whole test. */
+const PUBLISHING = ['--publish-token', TOKEN, '--no-demo', '--history', '1000'];
+
+const expected = (count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `pub:${i + 1}`);
+
+describe('hot upgrade', () => {
+  const masters: number[] = [];
+  const publishers: { stop: () => Promise<number> }[] = [];
+  const roots: string[] = [];
+  afterEach(async () => {
+    for (const pub of publishers.splice(0)) await pub.stop();
+    for (const pid of masters.splice(0)) await stopByPid(pid);
+    await stopAllServers();
+  });
+  afterAll(async () => {
+    await stopAllRedis();
+    for (const root of roots) rmSync(root, { recursive: true, force: true });
+  });
+
+  /**
+   * Clients on `upgraded` (text and JSON) and on `others` (JSON) while `publishTo` takes
+   * a publication to each of two channels every 10 ms; `upgraded` is hot-upgraded
+   * meanwhile. Every client gets every publication once, in order; no client is closed;
+   * /status lists the same client ids and worker pids. Returns the new master's pid.
+   */
+  async function noLossAcross(
+    upgradedServer: ServerProcess,
+    publishTo: ServerProcess,
+    others: ServerProcess[] = [],
+  ): Promise<number> {
+    const text = await WsClient.open(`${upgradedServer.url}news`);
+    const json = await WsClient.open(`${upgradedServer.url}scores?format=json`);
+    const elsewhere = await Promise.all(
+      others.map((other) => WsClient.open(`${other.url}scores?format=json`)),
+    );
+    for (const client of [json, ...elsewhere]) await client.waitForMessages(1); // position
+    const before = await waitFor(async () => {
+      const status = await statusOf<Status>(upgradedServer);
+      return status.clients.length === 2 && status;
+    }, 'both clients listed');
+
+    const pub = publisher(publishTo, ['/news', '/scores'], 10);
+    publishers.push(pub);
+    await waitFor(() => pubTexts(text).length >= 5, 'publications before');
+    const newPid = await upgraded(upgradedServer);
+    masters.push(newPid);
+    await upgradedServer.exited;
+    const countAtHandover = pubTexts(text).length;
+    await waitFor(() => pubTexts(text).length >= countAtHandover + 5, 'publications after');
+    const sent = await pub.stop();
+
+    expect(pub.failures).toEqual([]);
+    const all = [text, json, ...elsewhere];
+    await waitFor(
+      () => pubTexts(text).length >= sent && all.slice(1).every((c) => pubData(c).length >= sent),
+      'every publication',
+    );
+    expect(pubTexts(text)).toEqual(expected(sent));
+    for (const client of all.slice(1)) expect(pubData(client)).toEqual(expected(sent));
+    for (const client of all) expect(client.closeCode).toBeUndefined();
+
+    const after = await statusOf<Status>(upgradedServer);
+    expect(after.clients.map((c) => [c.id, c.pid]).sort()).toEqual(
+      before.clients.map((c) => [c.id, c.pid]).sort(),
+    );
+    for (const { pid } of after.clients) {
+      expect(commandLine(pid)).toMatch(
+        new RegExp(`^push-websocket worker #\\d+ \\S+ \\(master ${newPid}\\)`),
+      );
+    }
+    // A new client gets a new id, from the new master's own spare.
+    const late = await WsClient.open(`${upgradedServer.url}news?format=json`);
+    await late.waitForMessages(1);
+    const ids = (await statusOf<Status>(upgradedServer)).clients.map((c) => c.id);
+    expect(new Set(ids).size).toBe(3);
+    expect(Math.max(...ids)).toBeGreaterThan(Math.max(...before.clients.map((c) => c.id)));
+    for (const client of [...all, late]) client.ws.close();
+    return newPid;
+  }
+
+  test('a hot upgrade under a running publisher loses and drops nothing; every worker is adopted', async () => {
+    const server = await startServer([...PUBLISHING, '--spare-workers', '2']);
+    await noLossAcross(server, server);
+  }, 60_000);
+
+  test('through Redis with two instances, a hot upgrade of one loses and drops nothing', async () => {
+    const redis = await startRedis();
+    const [a, b] = await Promise.all(
+      [0, 1].map(() => startServer([...PUBLISHING, '--spare-workers', '1', '--redis', redis.url])),
+    );
+    await noLossAcross(a, b, [b]);
+  }, 60_000);
+
+  test('with --exec, the commands live on; quit after the upgrade still ends its worker with SIGTERM; stop leaves no process', async () => {
+    const server = await startServer([
+      ...PUBLISHING,
+      '--spare-workers',
+      '1',
+      '--exec',
+      'cat',
+      '--quit-words',
+      'quit',
+    ]);
+    const [one, two] = await Promise.all([
+      WsClient.open(`${server.url}news`),
+      WsClient.open(`${server.url}news`),
+    ]);
+    one.ws.send('before');
+    await one.waitForMessages(1);
+    const before = await statusOf<Status>(server);
+    const workers = before.clients.map((c) => c.pid);
+    const commands = workers.flatMap((pid) => childrenOf(pid).map((child) => child.pid));
+    expect(commands).toHaveLength(2);
+
+    const newPid = await upgraded(server);
+    masters.push(newPid);
+    await server.exited;
+    one.ws.send('after');
+    await one.waitForMessages(2);
+    await published(server, { channel: '/news', data: 'pub:1' });
+    await waitFor(() => one.messages.length >= 3 && two.messages.length >= 1, 'echo and pub');
+    expect(one.messages).toEqual(['before', 'after', 'pub:1']);
+    expect(two.messages).toEqual(['pub:1']);
+    for (const pid of commands) expect(isAlive(pid)).toBe(true);
+
+    // quit: the new master kills the worker (SIGTERM), which closes with 1000.
+    one.ws.send('quit');
+    expect(await one.closed()).toBe(1000);
+    await waitFor(() => /Process \d+ is killed!/.test(server.output), 'the kill line');
+    const killed = Number(/Process (\d+) is killed!/.exec(server.output)?.[1]);
+    expect(workers).toContain(killed);
+    await waitFor(() => !isAlive(killed), 'the quitting worker to exit');
+
+    // Stop: every process of the new master is gone (adopted workers, commands, spares).
+    const spares = childrenOf(newPid).map((child) => child.pid);
+    process.kill(newPid, 'SIGTERM');
+    expect(await two.closed()).toBe(1001);
+    const everyone = [newPid, ...workers, ...commands, ...spares];
+    await waitFor(() => everyone.every((pid) => !isAlive(pid)), 'every process to exit');
+  }, 60_000);
+
+  test('a broken new build leaves the old master serving, and logs one line why', async () => {
+    // A copy of the build of its own, so that breaking it touches no other test.
+    const root = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-upgrade-'));
+    roots.push(root);
+    cpSync(path.join(ROOT, 'dist'), path.join(root, 'dist'), { recursive: true });
+    cpSync(path.join(ROOT, 'package.json'), path.join(root, 'package.json'));
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'));
+    const server = track(ServerProcess.builtIn(root, ['--port', '0', ...PUBLISHING]));
+    await server.ready();
+    const client = await WsClient.open(`${server.url}news`);
+    await waitFor(async () => (await statusOf<Status>(server)).clients.length === 1, 'listed');
+
+    const main = path.join(root, 'dist/src/main.js');
+    const good = readFileSync(main, 'utf8');
+    writeFileSync(main, `${good}\n}} a syntax error (;\n`);
+    process.kill(server.pid, 'SIGUSR2');
+    const failure = await server.waitForLog(/Hot upgrade failed: .*\n/);
+    expect(failure[0]).toMatch(
+      /exited \(code 1, signal null\) before it was ready; this master carries on/,
+    );
+    expect(server.running).toBe(true);
+    await published(server, { channel: '/news', data: 'pub:1' });
+    await client.waitForMessages(1);
+    expect(client.messages).toEqual(['pub:1']);
+    const late = await WsClient.open(`${server.url}news`);
+    late.ws.close();
+
+    // Mended, the next upgrade takes.
+    writeFileSync(main, good);
+    const newPid = await upgraded(server, server.output.length);
+    masters.push(newPid);
+    await server.exited;
+    await published(server, { channel: '/news', data: 'pub:2' });
+    await client.waitForMessages(2);
+    expect(client.messages).toEqual(['pub:1', 'pub:2']);
+    client.ws.close();
+  }, 60_000);
+});
