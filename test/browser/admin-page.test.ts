@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/page';
 import { ROOT, startServer, stopAllServers, type ServerProcess } from '../helpers/server';
 
 /**
@@ -19,11 +20,7 @@ describe('the client page when /status needs the admin token', () => {
     server = await startServer(['--interval-min', '0.2', '--interval-max', '0.4'], {
       env: { PUSH_WS_ADMIN_TOKEN: 'browser-admin-token' },
     });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }, 60000);
 
   afterAll(async () => {

@@ -3,9 +3,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { published, TOKEN } from '../helpers/channels';
-import { shownPublications, showsPublication } from '../helpers/page';
+import { shownPublications, showsPublication, launchChromium } from '../helpers/page';
 import { ROOT, startServer, stopAllServers, type ServerProcess } from '../helpers/server';
 import { hs256Issuer, type Issuer } from '../helpers/tokens';
 import { HANG_BOUND_MS } from '../helpers/wait';
@@ -110,11 +110,7 @@ describe('the page with a token, in Chromium', () => {
       '--publish-token',
       TOKEN,
     ]);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }, 60000);
 
   afterAll(async () => {

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { TOKEN, published } from '../helpers/channels';
-import { shownPublications, showsPublication } from '../helpers/page';
+import { shownPublications, showsPublication, launchChromium } from '../helpers/page';
 import { startRedis, stopAllRedis, type RedisProcess } from '../helpers/redis';
 import { startServer, statusOf, stopAllServers, type ServerProcess } from '../helpers/server';
 import { HANG_BOUND_MS, waitFor } from '../helpers/wait';
@@ -53,11 +53,7 @@ function logLines(page: Page): Promise<string[][]> {
 let browser: Browser;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  browser = await launchChromium();
 }, 60000);
 
 afterAll(async () => {

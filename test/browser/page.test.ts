@@ -2,9 +2,9 @@ import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { published, TOKEN } from '../helpers/channels';
-import { shownPublications, showsPublication } from '../helpers/page';
+import { shownPublications, showsPublication, launchChromium } from '../helpers/page';
 import { isAlive, procStat } from '../helpers/proc';
 import {
   ROOT,
@@ -66,17 +66,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 60000);
 
 afterAll(async () => {

@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { HANG_BOUND_MS } from './wait';
 
 /** The page's publications of its own channel, oldest first: [tag, text]. */
@@ -23,4 +23,22 @@ export async function showsPublication(page: Page, text: string): Promise<number
     { timeout: HANG_BOUND_MS },
   );
   return (await shown.jsonValue()) as number;
+}
+
+/**
+ * Debian's Chromium, headless, for the browser tests (npm cannot download browsers):
+ * no sandbox (CI runs as root), no GPU, no background traffic or component updates.
+ */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
+  });
 }

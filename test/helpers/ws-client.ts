@@ -113,3 +113,21 @@ export async function handshakeRefusal(
     return Number(match[1]);
   }
 }
+
+/**
+ * The clients a test opened, to be ended together after it (afterEach/afterAll), so a
+ * failed assertion leaves no socket open: `const opened = new OpenClients()`, then
+ * `opened.track(await WsClient.open(url))` and `opened.terminateAll()`.
+ */
+export class OpenClients {
+  private readonly open: WsClient[] = [];
+
+  track<T extends WsClient>(client: T): T {
+    this.open.push(client);
+    return client;
+  }
+
+  terminateAll(): void {
+    for (const client of this.open.splice(0)) client.terminate();
+  }
+}

@@ -12,18 +12,15 @@ import {
   published,
 } from '../helpers/channels';
 import { waitFor } from '../helpers/wait';
-import type { WsClient } from '../helpers/ws-client';
+import { OpenClients, type WsClient } from '../helpers/ws-client';
 
 /** Slow demo pushes: publications are easy to tell apart. */
 const SLOW = ['--interval-min', '30', '--interval-max', '30'];
 
 describe('channels on one instance', () => {
   let server: ServerProcess;
-  const open: WsClient[] = [];
-  const track = <T extends WsClient>(client: T): T => {
-    open.push(client);
-    return client;
-  };
+  const opened = new OpenClients();
+  const track = <T extends WsClient>(client: T): T => opened.track(client);
 
   beforeAll(async () => {
     server = await startServer([...SLOW, '--history', '5'], {
@@ -31,7 +28,7 @@ describe('channels on one instance', () => {
     });
   });
   afterEach(() => {
-    for (const client of open.splice(0)) client.terminate();
+    opened.terminateAll();
   });
   afterAll(stopAllServers);
 

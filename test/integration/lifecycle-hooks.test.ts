@@ -7,7 +7,7 @@ import { FAST, startServer, stopAllServers, type ServerProcess } from '../helper
 import { sample, scrape } from '../helpers/metrics';
 import { RawClient } from '../helpers/raw-client';
 import { waitFor } from '../helpers/wait';
-import { WsClient } from '../helpers/ws-client';
+import { WsClient, OpenClients } from '../helpers/ws-client';
 
 /** One line a run of the command hook appended: its environment's facts. */
 interface Run {
@@ -37,11 +37,8 @@ const FIELDS = [
 ];
 
 let dir: string;
-const open: WsClient[] = [];
-const track = (client: WsClient): WsClient => {
-  open.push(client);
-  return client;
-};
+const opened = new OpenClients();
+const track = <T extends WsClient>(client: T): T => opened.track(client);
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'pushws-hooks-'));
@@ -53,7 +50,7 @@ beforeAll(() => {
   for (const name of ['record.sh', 'hang.sh']) chmodSync(path.join(dir, name), 0o755);
 });
 afterEach(async () => {
-  for (const client of open.splice(0)) client.terminate();
+  opened.terminateAll();
   await stopAllServers();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

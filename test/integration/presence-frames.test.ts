@@ -3,7 +3,7 @@ import { rawUpgrade } from '../helpers/raw-http';
 import { startRedis, stopAllRedis } from '../helpers/redis';
 import { startServer, stopAllServers, statusOf, type ServerProcess } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
-import type { WsClient } from '../helpers/ws-client';
+import { OpenClients, type WsClient } from '../helpers/ws-client';
 
 interface PresenceFrame {
   type: 'join' | 'leave';
@@ -13,12 +13,9 @@ interface PresenceFrame {
   offset?: number;
 }
 
-const open: WsClient[] = [];
-const on = async (server: ServerProcess, path: string): Promise<WsClient> => {
-  const client = await openOn(server, path);
-  open.push(client);
-  return client;
-};
+const opened = new OpenClients();
+const on = async (server: ServerProcess, path: string): Promise<WsClient> =>
+  opened.track(await openOn(server, path));
 
 /** The join and leave frames a client got, in order. */
 function presenceFrames(client: WsClient): PresenceFrame[] {
@@ -31,7 +28,7 @@ const seen = (client: WsClient, count: number, what: string): Promise<PresenceFr
   waitFor(() => presenceFrames(client).length >= count && presenceFrames(client), what);
 
 afterEach(async () => {
-  for (const client of open.splice(0)) client.terminate();
+  opened.terminateAll();
   await stopAllServers();
 });
 afterAll(async () => {

@@ -13,7 +13,7 @@ import {
   published,
 } from '../helpers/channels';
 import { waitFor } from '../helpers/wait';
-import type { WsClient } from '../helpers/ws-client';
+import { OpenClients, type WsClient } from '../helpers/ws-client';
 
 /** Pushes every 0.2-0.3 s: a client's demo pushes show it is still served. */
 const PUSHES = ['--interval-min', '0.2', '--interval-max', '0.3'];
@@ -45,11 +45,8 @@ describe('two instances, one Redis, behind nginx', () => {
   let a: ServerProcess;
   let b: ServerProcess;
   let nginx: NginxProcess;
-  const open: WsClient[] = [];
-  const track = (client: WsClient): WsClient => {
-    open.push(client);
-    return client;
-  };
+  const opened = new OpenClients();
+  const track = <T extends WsClient>(client: T): T => opened.track(client);
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -59,7 +56,7 @@ describe('two instances, one Redis, behind nginx', () => {
     });
   }, 40_000);
   afterEach(() => {
-    for (const client of open.splice(0)) client.terminate();
+    opened.terminateAll();
   });
   afterAll(async () => {
     await stopAllNginx();

@@ -14,7 +14,7 @@ import {
 import { startRedis, startSentinel, stopAllRedis, type RedisProcess } from '../helpers/redis';
 import { startServer, statusOf, stopAllServers, type ServerProcess } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
-import type { WsClient } from '../helpers/ws-client';
+import { OpenClients, type WsClient } from '../helpers/ws-client';
 
 /** The primary's password: it must reach neither a log nor /status. */
 const SECRET = 'sentinel-test-s3cret';
@@ -58,17 +58,14 @@ async function replicated(primary: RedisProcess, replica: RedisProcess): Promise
 
 describe('--redis redis+sentinel://: two instances follow a failover', () => {
   let dir: string;
-  const open: WsClient[] = [];
-  const track = (client: WsClient): WsClient => {
-    open.push(client);
-    return client;
-  };
+  const opened = new OpenClients();
+  const track = <T extends WsClient>(client: T): T => opened.track(client);
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'pushws-sentinel-'));
   });
   afterAll(async () => {
-    for (const client of open) client.terminate();
+    opened.terminateAll();
     await stopAllServers();
     await stopAllRedis();
     rmSync(dir, { recursive: true, force: true });
