@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { HookTarget } from '../../shared/config';
 import { passEnvironment } from '../../shared/pass-environment';
+import { signalGroup } from '../../shared/process-group';
 import type { HookName } from './hook-event';
 
 /** How one hook run ended (the `outcome` label of push_websocket_hook_runs_total). */
@@ -88,7 +89,7 @@ export class HookRunner {
       new Promise<void>((resolve) => (timer = setTimeout(resolve, boundMs))),
     ]);
     clearTimeout(timer);
-    for (const group of this.groups) killGroup(group);
+    for (const group of this.groups) signalGroup(group, 'SIGKILL');
   }
 
   private start(job: HookJob): void {
@@ -137,7 +138,7 @@ export class HookRunner {
       if (stderr.length < STDERR_KEPT) stderr += chunk;
     });
     const timer = setTimeout(() => {
-      if (pid !== undefined) killGroup(pid);
+      if (pid !== undefined) signalGroup(pid, 'SIGKILL');
       settle('timeout', `killed after ${this.options.timeoutMs} ms`);
     }, this.options.timeoutMs);
     child.on('error', (error) => settle('failed', error.message));
@@ -186,14 +187,6 @@ export class HookRunner {
     }
     this.lastWarn.set(job.hook, now);
     this.options.warn(line);
-  }
-}
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
   }
 }
 
