@@ -3,7 +3,6 @@ import type { Socket } from 'node:net';
 import type { HeaderPair } from '../../shared/config';
 import type { RefusalCode } from '../../shared/protocol/reasons';
 import type { Logger } from '../observability/logger';
-import { encodeSseEvent, sseRetry } from '../../shared/protocol/sse';
 import { drainThenClose } from './refuse-and-drain';
 
 /** Extra response headers of a refusal (Allow, Retry-After, WWW-Authenticate, ...). */
@@ -48,27 +47,6 @@ export interface RefusalTarget {
   drain?: http.IncomingMessage;
   /** "ADDR:PORT METHOD URL" or "ADDR:PORT", for the log line. */
   describe: string;
-  /** An event-stream (SSE) request: a refusal worth retrying is answered as a stream. */
-  eventStream?: boolean;
-}
-
-/** Shortest reconnect delay an event-stream refusal asks for (Retry-After 0 included). */
-const MIN_STREAM_RETRY_MS = 250;
-
-/**
- * The hazard: a browser's EventSource never retries after a non-200 answer: a 503 or a
- * 429 (server full, no worker yet, history unreadable, a hot upgrade's switch) would end
- * it for good, though the answer says "come back". So such a refusal, when it carries a
- * Retry-After, is a 200 event stream instead: `retry:` that delay, one `refused` event
- * with what the HTTP answer would have said, and the end: the browser reconnects after
- * the delay, with its Last-Event-ID. Other refusals (400, 401, 403, 404) stay HTTP errors:
- * coming back would not help.
- */
-function streamRetryMs(refusal: Refusal): number | undefined {
-  if (refusal.status !== 503 && refusal.status !== 429) return undefined;
-  const after = Number(refusal.headers?.['Retry-After']);
-  if (!Number.isFinite(after) || after < 0) return undefined;
-  return Math.max(MIN_STREAM_RETRY_MS, after * 1000);
 }
 
 /**
@@ -108,21 +86,6 @@ export class Refusals {
     else this.logger.warn(withCode(logLine, code));
     this.onRefused(status, code);
     const { socket, res } = target;
-    const retryMs = target.eventStream === true ? streamRetryMs(refusal) : undefined;
-    if (res !== undefined && !res.headersSent && retryMs !== undefined) {
-      res.shouldKeepAlive = false;
-      res.writeHead(200, {
-        ...this.extra,
-        'Content-Type': 'text/event-stream; charset=utf-8',
-        'Cache-Control': 'no-cache',
-        'X-Accel-Buffering': 'no',
-        Connection: 'close',
-        ...headers,
-      });
-      const data = JSON.stringify({ type: 'refused', status, code, reason });
-      res.end(sseRetry(retryMs) + encodeSseEvent({ event: 'refused', data }));
-      return;
-    }
     if (res !== undefined && !res.headersSent) {
       const text = `${reason}\n`;
       res.shouldKeepAlive = false;

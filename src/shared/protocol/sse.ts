@@ -12,7 +12,7 @@ import type { StreamPosition } from '../ipc';
 
 /** The event names this server writes (the `type` of the JSON frames). */
 export type SseEventName =
-  'pub' | 'direct' | 'push' | 'recovery' | 'position' | 'gap' | 'close' | 'binary' | 'refused';
+  'pub' | 'direct' | 'push' | 'recovery' | 'position' | 'gap' | 'close' | 'binary';
 
 export interface SseEvent {
   /** `EPOCH:OFFSET` for an event that moves the client's position; absent otherwise. */
