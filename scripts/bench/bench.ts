@@ -4,7 +4,8 @@
  * Runs, in one run on this machine: this server with --spare-workers 0, with its
  * default spares and with 2:12 (adaptive), the floor (a minimal fork-per-client
  * server, floor-server.ts) and a single-process `ws` reference, all driven by the same
- * load client; then a mass reconnect of ours after a restart. Prints a table and the targets of the performance
+ * load client; then a mass reconnect of ours after a restart, fan-out across instances,
+ * and Server-Sent Events beside WebSockets (first push, worker PSS). Prints a table and the targets of the performance
  * issues (met or missed, with numbers), writes JSON, and plots (report.ts).
  */
 import { writeFileSync } from 'node:fs';
@@ -48,6 +49,7 @@ import {
   type ServerRole,
 } from './servers';
 import { settle } from './settle';
+import { sseBeside, sseTable } from './sse';
 import { bareNode, withoutCaCerts, workerCosts } from './startup-cost';
 import { round } from './stats';
 import { peakRssMiB } from '../lib/proc';
@@ -283,6 +285,7 @@ async function main(): Promise<void> {
     burstPolicy: result(BURST_POLICY),
   });
   const instances = await instancesFanout(plan.instanceSizes, plan.broadcasts, log);
+  const sse = await sseBeside(plan.sseClients, plan.ssePauseMs, log);
   const loadAfter = os.loadavg().map((l) => round(l));
   const report = {
     machine,
@@ -298,12 +301,14 @@ async function main(): Promise<void> {
     results,
     reconnect,
     instances,
+    sse,
     checks: [...list, ...instancesChecks(instances)],
   };
   console.log(table(report));
   console.log(
     `\nFan-out across instances (publish → last delivery):\n${instancesTable(instances)}`,
   );
+  console.log(`\n${sseTable(sse)}`);
   if (jsonFile !== undefined) writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   const written = await writeReport(report, reportDir);
   console.log(`\nPlots: ${written.join(', ')}`);
