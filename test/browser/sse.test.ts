@@ -145,7 +145,8 @@ test('a server restart (--redis history): EventSource recovers what was publishe
   expect(JSON.parse(recovery?.data ?? '{}')).toMatchObject({ recovered: true, count: 2 });
   await page.context().close();
   await again.stop();
-});
+  // A hang bound: Redis, two servers, a page, a stop and a start take 15-25 s on a loaded box.
+}, 90_000);
 
 test('a full server: a raw EventSource is refused as a stream, comes back, and is served', async () => {
   const server = await startServer(['--no-demo', '--max-clients', '1'], {
@@ -170,7 +171,7 @@ test('a full server: a raw EventSource is refused as a stream, comes back, and i
   await published(server, { channel: '/full', data: 'served' });
   expect(await untilPubs(page, 1, 'the publication')).toEqual(['served']);
   await page.context().close();
-});
+}, 60_000);
 
 describe('through nginx', () => {
   test('deploy/nginx/push-websocket-lb.conf: EventSource events come unbuffered; a killed worker is recovered', async () => {
