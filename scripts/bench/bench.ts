@@ -4,7 +4,8 @@
  * Runs, in one run on this machine: this server with --spare-workers 0, with its
  * default spares and with 2:12 (adaptive), the floor (a minimal fork-per-client
  * server, floor-server.ts) and a single-process `ws` reference, all driven by the same
- * load client; then a mass reconnect of ours after a restart. Prints a table and the targets of the performance
+ * load client; then a mass reconnect of ours after a restart, and a hot upgrade of the
+ * same server beside it (hot-upgrade.ts). Prints a table and the targets of the performance
  * issues (met or missed, with numbers), writes JSON, and plots (report.ts).
  */
 import { writeFileSync } from 'node:fs';
@@ -36,6 +37,7 @@ import { IdleSampler, mergeIdle, type IdleCount } from './idle-sampler';
 import { CHURN_CONCURRENCY, FULL, QUICK } from './plan';
 import { forkWaits } from './probe-analysis';
 import { massReconnect } from './reconnect';
+import { hotUpgrade, hotUpgradeChecks } from './hot-upgrade';
 import { instancesChecks, instancesFanout, instancesTable } from './instances';
 import { writeReport } from './report';
 import {
@@ -265,6 +267,10 @@ async function main(): Promise<void> {
   );
   await server.stop(15000);
   log(`reconnect ${JSON.stringify({ ...reconnect, curve: reconnect.curve.length })}`);
+  // The hot upgrade of the same server; (h) above is its plain restart, not measured twice.
+  log(`hot upgrade: ${plan.hotUpgradeClients} clients, SIGUSR2 under a publisher`);
+  const upgrade = await hotUpgrade(plan.hotUpgradeClients, log);
+  log(`hot upgrade ${JSON.stringify(upgrade)}`);
 
   const pssStep = plan.steps.includes(500) ? 500 : (plan.steps.at(-1) as number);
   const list = checks({
@@ -297,8 +303,9 @@ async function main(): Promise<void> {
     floorWorker,
     results,
     reconnect,
+    hotUpgrade: upgrade,
     instances,
-    checks: [...list, ...instancesChecks(instances)],
+    checks: [...list, ...hotUpgradeChecks(upgrade, reconnect), ...instancesChecks(instances)],
   };
   console.log(table(report));
   console.log(

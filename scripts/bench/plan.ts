@@ -24,6 +24,8 @@ export interface Plan {
   /** Mass reconnect: clients connected when the server restarts. */
   reconnectClients: number;
   reconnectCapMs: number;
+  /** Hot upgrade (hot-upgrade.ts): clients connected under a publisher when SIGUSR2 comes. */
+  hotUpgradeClients: number;
   /** Quiet time before the paced clients and before each burst (an idle server). */
   quietMs: number;
   /** Fan-out across instances: clients on one instance, two through Redis, and ws. */
@@ -50,6 +52,7 @@ export const QUICK: Plan = {
   pssSample: 20,
   reconnectClients: 30,
   reconnectCapMs: 30000,
+  hotUpgradeClients: 20,
   quietMs: 500,
   instanceSizes: [20],
   forks: 4,
@@ -73,6 +76,7 @@ export const FULL: Plan = {
   pssSample: 100,
   reconnectClients: 1000,
   reconnectCapMs: 240000,
+  hotUpgradeClients: 1000,
   quietMs: 2000,
   instanceSizes: [100, 500, 1000],
   forks: 20,

@@ -1,4 +1,5 @@
 import type { Check, ServerResult } from './checks';
+import { hotUpgradeLine, type HotUpgradeResult } from './hot-upgrade';
 import type { Plan } from './plan';
 import type { Reconnect } from './reconnect';
 import type { StartCost, WorkerCost } from './startup-cost';
@@ -19,6 +20,7 @@ export interface Report {
   floorWorker: WorkerCost;
   results: ServerResult[];
   reconnect: Reconnect;
+  hotUpgrade: HotUpgradeResult;
   checks: Check[];
 }
 
@@ -121,6 +123,7 @@ export function table(report: Report): string {
       `old master gone after ${r.stopMs} ms (${r.killedAtStop} workers killed after the shutdown grace), new one ready after ${r.startMs} ms; all back after ${r.allBackMs ?? '-'} ms; ` +
       `${r.notBack} not back; ${r.attempts} attempts, ${r.refusals} refused; master RSS peak ${r.masterPeakRssMiB.before} MiB before, ${r.masterPeakRssMiB.after} MiB after (seed ${r.seed}).`,
   );
+  out.push(`\n${hotUpgradeLine(report.hotUpgrade, r)}`);
   out.push('\nTargets:');
   for (const check of report.checks) {
     out.push(`- [${check.met ? 'met' : 'MISSED'}] ${check.target}: ${check.value}`);

@@ -413,6 +413,7 @@ export class Master {
       positions,
       clients,
       memory: broker instanceof MemoryBroker ? broker.snapshot() : undefined,
+      idempotency: broker instanceof MemoryBroker ? broker.snapshotKeys() : undefined,
     };
   }
 
@@ -453,6 +454,9 @@ export class Master {
     this.directory.continueFrom(state.nextClientId);
     const broker = this.channels.broker;
     if (state.memory !== undefined && broker instanceof MemoryBroker) broker.restore(state.memory);
+    if (state.idempotency !== undefined && broker instanceof MemoryBroker) {
+      broker.restoreKeys(state.idempotency);
+    }
     this.handedPositions = new Map(state.positions);
     for (const client of state.clients) {
       const feed = this.channels.relay.adopt(client.channel, {

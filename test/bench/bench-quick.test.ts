@@ -34,7 +34,7 @@ describe('npm run bench -- --quick', () => {
         '--report',
         plots,
       ],
-      { cwd: ROOT, timeout: 240_000 },
+      { cwd: ROOT, timeout: 270_000 },
     );
     expect(stdout).toMatch(/\| \(a\) connect → first push/);
     expect(stdout).toMatch(/Targets:/);
@@ -132,7 +132,28 @@ describe('npm run bench -- --quick', () => {
       masterPeakRssMiB: { before: expect.any(Number), after: expect.any(Number) },
     });
     expect(report.reconnect.curve.at(-1).back).toBe(report.plan.reconnectClients);
-    expect(report.checks.length).toBeGreaterThanOrEqual(13);
+    // The hot upgrade of the same server, beside (h), its plain restart.
+    expect(report.hotUpgrade).toEqual({
+      clients: report.plan.hotUpgradeClients,
+      disconnected: expect.any(Number),
+      published: expect.any(Number),
+      lost: expect.any(Number),
+      duplicated: expect.any(Number),
+      longestNoAcceptMs: expect.any(Number),
+      longestPublishGapMs: expect.any(Number),
+      upgradeMs: expect.any(Number),
+      retried: expect.any(Number),
+    });
+    expect(report.hotUpgrade.published).toBeGreaterThan(0);
+    expect(stdout).toMatch(/\(i\) Hot upgrade \(SIGUSR2\), \d+ clients.*plain restart \(h\)/);
+    const upgradeTargets = report.checks.filter((c: { target: string }) =>
+      c.target.startsWith('hot upgrade'),
+    );
+    expect(upgradeTargets).toHaveLength(4);
+    for (const check of upgradeTargets) {
+      expect(stdout).toContain(`] ${check.target}: ${check.value}`);
+    }
+    expect(report.checks.length).toBeGreaterThanOrEqual(17);
     expect(report.instances).toHaveLength(1);
     for (const setup of ['one', 'redis', 'ws']) {
       expect(report.instances[0][setup]).toMatchObject({
@@ -144,5 +165,5 @@ describe('npm run bench -- --quick', () => {
     for (const plot of ['first-push', 'steps', 'fanout', 'reconnect', 'startup']) {
       expect(readFileSync(path.join(plots, `${plot}.svg`), 'utf8')).toMatch(/^<svg/);
     }
-  }, 260_000);
+  }, 290_000);
 });

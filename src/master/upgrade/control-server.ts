@@ -29,6 +29,14 @@ export function drainUnadoptable(socket: net.Socket): void {
   socket.end(controlRecord({ type: 'disconnect', ...restartClose(reconnectHintMs(Math.random)) }));
 }
 
+export interface ControlServerOptions {
+  /** A worker re-attached: the master serves it from now on. */
+  onAdopt: (request: AdoptRequest, process: AdoptedProcess) => void;
+  /** A worker drained, not adopted (its version): its client is not to be waited for. */
+  onDrain: (request: AdoptRequest) => void;
+  logger: Logger;
+}
+
 /**
  * The control socket a new master listens on during a hot upgrade: each serving worker
  * of the old master connects, sends its AdoptRequest, and is adopted (`onAdopt`), or
@@ -38,11 +46,12 @@ export class ControlServer {
   private readonly server = net.createServer((socket) => this.connection(socket));
   readonly path: string;
 
-  constructor(
-    directory: string,
-    private readonly onAdopt: (request: AdoptRequest, process: AdoptedProcess) => void,
-    private readonly logger: Logger,
-  ) {
+  private readonly onAdopt: ControlServerOptions['onAdopt'];
+  private readonly onDrain: ControlServerOptions['onDrain'];
+  private readonly logger: Logger;
+
+  constructor(directory: string, options: ControlServerOptions) {
+    ({ onAdopt: this.onAdopt, onDrain: this.onDrain, logger: this.logger } = options);
     this.path = path.join(directory, `master-${process.pid}.sock`);
   }
 
@@ -107,6 +116,7 @@ export class ControlServer {
         { client: request.client.id, pid: request.pid },
       );
       drainUnadoptable(socket);
+      this.onDrain(request);
       return undefined;
     }
     const adopted = new AdoptedProcess(request.pid, socket);

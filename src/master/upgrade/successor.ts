@@ -55,11 +55,12 @@ export async function takeOver(
   upgrade: UpgradeEnv,
   logger: Logger,
 ): Promise<string> {
-  const control = new ControlServer(
-    runtimeDirectory(),
-    (request, process) => master.adopt(request, process),
+  const control = new ControlServer(runtimeDirectory(), {
+    onAdopt: (request, process) => master.adopt(request, process),
+    // Its client reconnects: the hand-over need not wait for it, nor hold its feed.
+    onDrain: (request) => master.giveUpAwaited((pid) => pid === request.pid),
     logger,
-  );
+  });
   await control.listen();
   // Its spares are forked once it listens: forking them now would compete for the CPU
   // with the hand-over, while no connection is accepted.
