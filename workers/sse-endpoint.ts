@@ -103,7 +103,8 @@ export class SseEndpoint implements ClientEndpoint {
   }
 
   sendFrames(frames: Buffer, count: number): boolean {
-    if (!this.isOpen) return false;
+    // None (the wake record's rehearsal): an empty chunk would end a chunked body.
+    if (!this.isOpen || frames.length === 0) return false;
     const events: Buffer[] = [];
     for (let offset = 0; offset < frames.length;) {
       const length = unmaskedFrameLength(frames, offset, frames.length);
