@@ -99,7 +99,10 @@ describe('end(): the graceful end websocketd gives a command', () => {
     expect(step).toBe('SIGKILL');
     expect(command.texts).toEqual(['ready', 'read last words', 'EOF', 'SIGINT', 'SIGTERM']);
     expect(command.exit).toEqual({ code: null, signal: 'SIGKILL' });
-    expect(command.lineAt('EOF') - started).toBeLessThan(100 - SLACK_MS);
+    // EOF is the first step, sent at once: it is read before the first signal, whose
+    // pause is measured below. (No upper bound on the EOF itself: how soon a shell reads
+    // it is the scheduler's business; it failed a CI run at 237 ms on a loaded box.)
+    expect(command.lineAt('EOF')).toBeLessThan(command.lineAt('SIGINT'));
     expect(command.lineAt('SIGINT') - started).toBeGreaterThanOrEqual(100 - SLACK_MS);
     expect(command.lineAt('SIGTERM') - started).toBeGreaterThanOrEqual(200 - SLACK_MS);
     expect(ended - started).toBeGreaterThanOrEqual(300 - SLACK_MS);
