@@ -43,6 +43,7 @@ export const UNMEASURED_PACED: Paced = {
   quit: none,
   handshakes: [],
   firstPushes: [],
+  quits: [],
 };
 export const UNMEASURED_START: StartCost = { wallMs: none, cpuSeconds: NaN };
 export const UNMEASURED_WORKER: WorkerCost = {
