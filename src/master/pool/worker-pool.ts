@@ -50,7 +50,7 @@ export interface Unavailable {
 }
 
 /** How long after a spare is taken its replacement is forked (replaceLater). */
-export const REPLACE_AFTER_MS = 50;
+export const REPLACE_AFTER_MS = 100;
 /** How many times a replacement waits again for a handshake in flight. */
 export const REPLACE_DEFERRALS = 3;
 
@@ -339,8 +339,9 @@ export class WorkerPool {
    * the master (1-5 ms, 100 ms on a loaded box: libuv's spawn waits for the exec) and
    * the child's start takes a core for about 20 ms. Forked at once, it fell on the
    * client that took the spare: its 101, its first push, a quit right after (the
-   * bench's paced tails). A client waiting for a worker never waits for this: with
-   * waiters, acquire() forks at once.
+   * bench's paced tails). 100 ms: at 50, a loaded box's first push and quit still met
+   * the fork (12 of 200 quits, paced-pair.js). A client waiting for a worker never
+   * waits for this: with waiters, acquire() forks at once.
    */
   private replaceLater(deferrals = 0): void {
     if (this.replaceTimer !== undefined) return;
