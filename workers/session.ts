@@ -90,6 +90,7 @@ export class ClientSession {
               chunked: handoff.request.httpVersion !== '1.0',
               headers: handoff.responseHeaders ?? [],
               retryMs: SSE_RETRY_MS,
+              clientId: handoff.id,
             },
             endpointEvents,
           )

@@ -1,12 +1,17 @@
 /**
  * npm run bench [-- --quick] [-- --json FILE] [-- --report DIR]
+ *   [-- --only churn,paced,... [--servers zero,default,floor,...]]
  *
  * Runs, in one run on this machine: this server with --spare-workers 0, with its
  * default spares and with 2:12 (adaptive), the floor (a minimal fork-per-client
  * server, floor-server.ts) and a single-process `ws` reference, all driven by the same
  * load client; then a mass reconnect of ours after a restart, and a hot upgrade of the
- * same server beside it (hot-upgrade.ts). Prints a table and the targets of the performance
+ * same server beside it (hot-upgrade.ts), fan-out across instances, and Server-Sent
+ * Events beside WebSockets (sse.ts). Prints a table and the targets of the performance
  * issues (met or missed, with numbers), writes JSON, and plots (report.ts).
+ *
+ * --only runs some sections (sections.ts) and prints only the targets they measure, no
+ * plots; --servers (roles: zero, default, adaptive, floor, ws) keeps some servers.
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -36,8 +41,8 @@ import { checks, type ServerResult } from './checks';
 import { IdleSampler, mergeIdle, type IdleCount } from './idle-sampler';
 import { CHURN_CONCURRENCY, FULL, QUICK } from './plan';
 import { forkWaits } from './probe-analysis';
-import { massReconnect } from './reconnect';
-import { hotUpgrade, hotUpgradeChecks } from './hot-upgrade';
+import { massReconnect, type Reconnect } from './reconnect';
+import { hotUpgrade, hotUpgradeChecks, type HotUpgradeResult } from './hot-upgrade';
 import { instancesChecks, instancesFanout, instancesTable } from './instances';
 import { writeReport } from './report';
 import {
@@ -50,6 +55,17 @@ import {
   type ServerRole,
 } from './servers';
 import { settle } from './settle';
+import {
+  UNMEASURED_CHURN,
+  UNMEASURED_PACED,
+  UNMEASURED_START,
+  UNMEASURED_WORKER,
+  judged,
+  partialTable,
+  sectionsOf,
+  unmeasuredServer,
+} from './sections';
+import { sseBeside, sseTable } from './sse';
 import { bareNode, withoutCaCerts, workerCosts } from './startup-cost';
 import { round } from './stats';
 import { peakRssMiB } from '../lib/proc';
@@ -62,8 +78,23 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     json: { type: 'string' },
     report: { type: 'string' },
+    only: { type: 'string' },
+    servers: { type: 'string' },
   },
 });
+/** The sections this run measures (--only), and the servers it starts (--servers). */
+const run = ((): ReturnType<typeof sectionsOf> => {
+  try {
+    return sectionsOf(args.only);
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}`);
+    process.exit(2);
+  }
+})();
+const partial = args.only !== undefined;
+const kinds = SERVERS.filter(
+  (kind) => args.servers === undefined || args.servers.split(',').includes(kind.role),
+);
 const quick = args.quick;
 const jsonFile = args.json;
 const reportDir = args.report ?? path.join(ROOT, 'artifacts/bench');
@@ -96,9 +127,11 @@ interface Turns {
  * The bursts come first, so that the first finds each server as it starts (an adaptive
  * one at its minimum) and the later ones follow a burst of the same server.
  */
-async function sideBySide(kinds: ServerKind[]): Promise<Turns[]> {
+async function sideBySide(servers: ServerKind[]): Promise<Turns[]> {
+  if (!run.has('bursts') && !run.has('churn'))
+    return servers.map(() => ({ churn: UNMEASURED_CHURN }));
   const up = await Promise.all(
-    kinds.map(async (kind) => {
+    servers.map(async (kind) => {
       const port = await freePort();
       const server = await kind.start(port).ready();
       const sampler = kind.ours ? new IdleSampler(() => server.pid).start() : undefined;
@@ -115,7 +148,7 @@ async function sideBySide(kinds: ServerKind[]): Promise<Turns[]> {
   );
   try {
     for (const s of up) await settled(s.kind, s.server.pid, s.port, 0);
-    for (let b = 0; b < plan.bursts; b++) {
+    for (let b = 0; b < (run.has('bursts') ? plan.bursts : 0); b++) {
       log(
         `burst ${b + 1} of ${plan.bursts}: ${plan.burstClients} clients in ${plan.burstSpreadMs} ms each`,
       );
@@ -127,7 +160,7 @@ async function sideBySide(kinds: ServerKind[]): Promise<Turns[]> {
         s.bursts.push(one.firstPushes);
       }
     }
-    for (let b = 0; b < plan.burstsAtOnce; b++) {
+    for (let b = 0; b < (run.has('bursts') ? plan.burstsAtOnce : 0); b++) {
       log(`burst at once ${b + 1} of ${plan.burstsAtOnce}: ${plan.burstClients} clients each`);
       for (const s of up) {
         if (!s.kind.phases.includes('bursts')) continue;
@@ -138,16 +171,18 @@ async function sideBySide(kinds: ServerKind[]): Promise<Turns[]> {
       }
     }
     const per = Math.ceil(plan.churn / plan.churnRounds);
-    for (let round = 0; round < plan.churnRounds; round++) {
+    for (let round = 0; round < (run.has('churn') ? plan.churnRounds : 0); round++) {
       log(
         `churn round ${round + 1} of ${plan.churnRounds}: ${per} clients each, ${CHURN_CONCURRENCY} at a time`,
       );
       for (const s of up) s.runs.push(await churnRun(s.port, per, CHURN_CONCURRENCY));
     }
+    const bursting = (s: (typeof up)[number]): boolean =>
+      run.has('bursts') && s.kind.phases.includes('bursts');
     return up.map((s) => ({
-      churn: mergeChurn(s.runs),
-      bursts: s.kind.phases.includes('bursts') ? burstsOf(s.bursts) : undefined,
-      burstsAtOnce: s.kind.phases.includes('bursts') ? burstsOf(s.atOnce) : undefined,
+      churn: run.has('churn') ? mergeChurn(s.runs) : UNMEASURED_CHURN,
+      bursts: bursting(s) ? burstsOf(s.bursts) : undefined,
+      burstsAtOnce: bursting(s) ? burstsOf(s.atOnce) : undefined,
       idle: s.sampler?.stop(),
     }));
   } finally {
@@ -160,14 +195,29 @@ async function sideBySide(kinds: ServerKind[]): Promise<Turns[]> {
 
 /** Paced arrivals, then the concurrency steps: one server at a time. */
 async function alone(kind: ServerKind, turns: Turns): Promise<ServerResult> {
+  if (!run.has('paced') && !run.has('steps')) {
+    const { churn, bursts: spreadOut, burstsAtOnce } = turns;
+    const result: ServerResult = {
+      name: kind.name,
+      role: kind.role,
+      sequential: UNMEASURED_PACED,
+      churn,
+      steps: [],
+    };
+    return { ...result, bursts: spreadOut, burstsAtOnce };
+  }
   const port = await freePort();
   const server = await kind.start(port).ready();
   const sampler = kind.ours ? new IdleSampler(() => server.pid).start() : undefined;
   try {
     await settled(kind, server.pid, port, plan.quietMs);
-    log(`${kind.name}: paced ${plan.sequential}, one every ${plan.pacedPeriodMs} ms`);
     const pacedFrom = epoch(performance.now());
-    const sequential = await paced(port, plan.sequential, plan.pacedPeriodMs);
+    if (run.has('paced')) {
+      log(`${kind.name}: paced ${plan.sequential}, one every ${plan.pacedPeriodMs} ms`);
+    }
+    const sequential = run.has('paced')
+      ? await paced(port, plan.sequential, plan.pacedPeriodMs)
+      : UNMEASURED_PACED;
     const pacedPhase: [number, number] = [pacedFrom, epoch(performance.now())];
     const result: ServerResult = {
       name: kind.name,
@@ -182,7 +232,7 @@ async function alone(kind: ServerKind, turns: Turns): Promise<ServerResult> {
     if (idle !== undefined && turns.idle !== undefined) {
       result.idleWorkers = mergeIdle(turns.idle, idle);
     }
-    if (kind.phases.includes('steps')) {
+    if (run.has('steps') && kind.phases.includes('steps')) {
       await settled(kind, server.pid, port);
       log(`${kind.name}: concurrency steps ${plan.steps.join(', ')}`);
       result.steps = await steps(port, server.pid, plan, {
@@ -202,10 +252,34 @@ async function alone(kind: ServerKind, turns: Turns): Promise<ServerResult> {
   }
 }
 
-async function main(): Promise<void> {
-  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${round(os.totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}, ${os.release()}`;
-  const loadBefore = os.loadavg().map((l) => round(l));
-  log(`machine: ${machine}; load ${loadBefore.join(' ')}; ${quick ? 'quick' : 'full'} run`);
+/** (h) Mass reconnect: the default server restarted under its clients. */
+async function restart(): Promise<Reconnect> {
+  log(`mass reconnect: ${plan.reconnectClients} clients, restart`);
+  const seed = Number(process.env.BENCH_SEED ?? Date.now() % 2 ** 31);
+  log(`reconnect jitter seed ${seed} (BENCH_SEED=${seed} replays it)`);
+  const { result: reconnect, server } = await massReconnect(
+    plan.reconnectClients,
+    plan.reconnectCapMs,
+    kindOf('default').start,
+    await freePort(),
+    seed,
+    log,
+  );
+  await server.stop(15000);
+  log(`reconnect ${JSON.stringify({ ...reconnect, curve: reconnect.curve.length })}`);
+  return reconnect;
+}
+
+/** The hot upgrade under a publisher. */
+async function upgradeUnderLoad(): Promise<HotUpgradeResult> {
+  log(`hot upgrade: ${plan.hotUpgradeClients} clients, SIGUSR2 under a publisher`);
+  const upgrade = await hotUpgrade(plan.hotUpgradeClients, log);
+  log(`hot upgrade ${JSON.stringify(upgrade)}`);
+  return upgrade;
+}
+
+/** (e) Start-up: `node -e 0`, and a worker alone (ours, with CA certs, the floor's). */
+async function startupCosts() {
   const bareWith = bareNode(plan.bare, process.env);
   const bare = bareNode(plan.bare, withoutCaCerts());
   const config: WorkerConfig = {
@@ -244,33 +318,35 @@ async function main(): Promise<void> {
   ]);
   log(`worker ${JSON.stringify(worker)}; with CA certs ${JSON.stringify(workerWithCaCerts)}`);
   log(`floor worker ${JSON.stringify(floorWorker)}`);
+  return { bare, bareWith, worker, workerWithCaCerts, floorWorker };
+}
 
-  const turns = await sideBySide(SERVERS);
+async function main(): Promise<void> {
+  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${round(os.totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}, ${os.release()}`;
+  const loadBefore = os.loadavg().map((l) => round(l));
+  log(`machine: ${machine}; load ${loadBefore.join(' ')}; ${quick ? 'quick' : 'full'} run`);
+  const { bare, bareWith, worker, workerWithCaCerts, floorWorker } = run.has('startup')
+    ? await startupCosts()
+    : {
+        bare: UNMEASURED_START,
+        bareWith: UNMEASURED_START,
+        worker: UNMEASURED_WORKER,
+        workerWithCaCerts: UNMEASURED_WORKER,
+        floorWorker: UNMEASURED_WORKER,
+      };
+
+  const turns = await sideBySide(kinds);
   const results: ServerResult[] = [];
-  for (const [i, kind] of SERVERS.entries()) results.push(await alone(kind, turns[i]));
+  for (const [i, kind] of kinds.entries()) results.push(await alone(kind, turns[i]));
   const result = (role: ServerRole): ServerResult =>
-    results.find((r) => r.role === role) as ServerResult;
+    results.find((r) => r.role === role) ?? unmeasuredServer(role);
   const [zero, spares, floor, reference] = (['zero', 'default', 'floor', 'ws'] as const).map(
     result,
   );
 
-  log(`mass reconnect: ${plan.reconnectClients} clients, restart`);
-  const seed = Number(process.env.BENCH_SEED ?? Date.now() % 2 ** 31);
-  log(`reconnect jitter seed ${seed} (BENCH_SEED=${seed} replays it)`);
-  const { result: reconnect, server } = await massReconnect(
-    plan.reconnectClients,
-    plan.reconnectCapMs,
-    kindOf('default').start,
-    await freePort(),
-    seed,
-    log,
-  );
-  await server.stop(15000);
-  log(`reconnect ${JSON.stringify({ ...reconnect, curve: reconnect.curve.length })}`);
+  const reconnect = run.has('reconnect') ? await restart() : undefined;
   // The hot upgrade of the same server; (h) above is its plain restart, not measured twice.
-  log(`hot upgrade: ${plan.hotUpgradeClients} clients, SIGUSR2 under a publisher`);
-  const upgrade = await hotUpgrade(plan.hotUpgradeClients, log);
-  log(`hot upgrade ${JSON.stringify(upgrade)}`);
+  const upgrade = run.has('upgrade') ? await upgradeUnderLoad() : undefined;
 
   const pssStep = plan.steps.includes(500) ? 500 : (plan.steps.at(-1) as number);
   const list = checks({
@@ -288,8 +364,53 @@ async function main(): Promise<void> {
     burstBaseline: spares,
     burstPolicy: result(BURST_POLICY),
   });
-  const instances = await instancesFanout(plan.instanceSizes, plan.broadcasts, log);
+  const instances = run.has('instances')
+    ? await instancesFanout(plan.instanceSizes, plan.broadcasts, log)
+    : undefined;
+  const sse = run.has('sse') ? await sseBeside(plan.sseClients, plan.ssePauseMs, log) : undefined;
   const loadAfter = os.loadavg().map((l) => round(l));
+  if (
+    partial ||
+    reconnect === undefined ||
+    upgrade === undefined ||
+    instances === undefined ||
+    sse === undefined
+  ) {
+    const all = [
+      ...list,
+      ...(upgrade !== undefined && reconnect !== undefined
+        ? hotUpgradeChecks(upgrade, reconnect)
+        : []),
+      ...(instances !== undefined ? instancesChecks(instances) : []),
+    ];
+    const startLines = run.has('startup')
+      ? [
+          `(e) our worker: fork → ready p50 ${worker.forkToReady.p50} ms, ${worker.cpuSeconds} CPU s; floor's ${floorWorker.forkToReady.p50} ms, ${floorWorker.cpuSeconds} CPU s`,
+        ]
+      : [];
+    const shown = judged(all, run);
+    console.log(partialTable(results, shown, { load: [loadBefore, loadAfter], lines: startLines }));
+    if (sse !== undefined) console.log(`\n${sseTable(sse)}`);
+    const partialReport = {
+      machine,
+      quick,
+      only: [...run],
+      load: { before: loadBefore, after: loadAfter },
+      bareNode: bare,
+      worker,
+      floorWorker,
+      results,
+      reconnect,
+      hotUpgrade: upgrade,
+      instances,
+      sse,
+      checks: shown,
+    };
+    if (jsonFile !== undefined) {
+      writeFileSync(jsonFile, `${JSON.stringify(partialReport, null, 2)}\n`);
+    }
+    return;
+  }
   const report = {
     machine,
     quick,
@@ -305,12 +426,14 @@ async function main(): Promise<void> {
     reconnect,
     hotUpgrade: upgrade,
     instances,
+    sse,
     checks: [...list, ...hotUpgradeChecks(upgrade, reconnect), ...instancesChecks(instances)],
   };
   console.log(table(report));
   console.log(
     `\nFan-out across instances (publish → last delivery):\n${instancesTable(instances)}`,
   );
+  console.log(`\n${sseTable(sse)}`);
   if (jsonFile !== undefined) writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   const written = await writeReport(report, reportDir);
   console.log(`\nPlots: ${written.join(', ')}`);

@@ -9,14 +9,16 @@
  * POST /publish relays its body as one IPC message per worker (each worker writes one
  * frame): the naive relay the fan-out figures are compared with. Answers {"queued": N}.
  *
- * Usage: node floor-server.js --port PORT [--interval SECONDS] [--max-starting N]
+ * Usage: node floor-server.js --port PORT [--interval SECONDS] [--max-starting N] [--nice N]
  * (port 0: any free port; --max-starting: workers starting at once, others wait their
- * turn, as our pool does with one per core; default: no bound)
+ * turn, as our pool does with one per core; default: no bound; --nice: workers' niceness,
+ * as ours run at 5; default 0)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { numberArg } from '../lib/args';
@@ -27,11 +29,13 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '0' },
     interval: { type: 'string', default: '1' },
     'max-starting': { type: 'string', default: '0' },
+    nice: { type: 'string', default: '0' },
   },
 });
 const port = numberArg('port', args.port, { min: 0, max: 65535 });
 const interval = numberArg('interval', args.interval, { min: 0 });
 const maxStarting = numberArg('max-starting', args['max-starting'], { min: 0 }) || Infinity;
+const nice = numberArg('nice', args.nice, { min: 0, max: 19 });
 let starting = 0;
 /** Upgrades waiting for a start-up slot (only with --max-starting). */
 const waiting: (() => void)[] = [];
@@ -86,6 +90,7 @@ function startWorker(socket: Socket, accept: string, id: number): void {
     env,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  if (nice > 0 && child.pid !== undefined) os.setPriority(child.pid, nice);
   child.on('exit', () => serving.delete(child));
   child.on('error', () => undefined);
   let ready = false;

@@ -43,9 +43,9 @@ export interface ServerKind {
 
 /**
  * Our server as `npm start` runs it, plus the master probe (--require); `root`: another
- * checkout's build (before/after pairs).
+ * checkout's build (before/after pairs); `extraEnv` added to the environment.
  */
-export function ours(flags: string[], root?: string) {
+export function ours(flags: string[], root?: string, extraEnv: NodeJS.ProcessEnv = {}) {
   return (port: number): ServerProcess =>
     ServerProcess.spawn(
       process.execPath,
@@ -63,20 +63,30 @@ export function ours(flags: string[], root?: string) {
       ],
       {
         cwd: root ?? ROOT,
-        env: { ...process.env, PUSH_WS_PUBLISH_TOKEN: PUBLISH_TOKEN, BENCH_PROBE_DIR: PROBE_DIR },
+        env: {
+          ...process.env,
+          ...extraEnv,
+          PUSH_WS_PUBLISH_TOKEN: PUBLISH_TOKEN,
+          BENCH_PROBE_DIR: PROBE_DIR,
+        },
       },
     );
 }
 
 /**
  * The floor server (floor-server.ts) on `port`, demo pushes every `interval` seconds,
- * its workers run with `nodeFlags` (FLOOR_NODE_FLAGS unless given), `args` added.
+ * its workers run with `nodeFlags` (FLOOR_NODE_FLAGS unless given), `args` and `env` added.
  */
 export function floorServer(
   port: number,
-  options: { interval?: string; nodeFlags?: string[]; args?: string[] } = {},
+  options: {
+    interval?: string;
+    nodeFlags?: string[];
+    args?: string[];
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): ServerProcess {
-  const { interval = '1', nodeFlags = FLOOR_NODE_FLAGS, args = [] } = options;
+  const { interval = '1', nodeFlags = FLOOR_NODE_FLAGS, args = [], env = {} } = options;
   return ServerProcess.spawn(
     process.execPath,
     [
@@ -87,7 +97,7 @@ export function floorServer(
       interval,
       ...args,
     ],
-    { env: { ...process.env, FLOOR_NODE_FLAGS: nodeFlags.join(' ') } },
+    { env: { ...process.env, ...env, FLOOR_NODE_FLAGS: nodeFlags.join(' ') } },
   );
 }
 

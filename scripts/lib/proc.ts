@@ -70,6 +70,21 @@ export function cpuSeconds(pid: number): number {
 }
 
 /**
+ * CPU seconds (user + system) of a process's children that it has reaped (waited for),
+ * from /proc/PID/stat (cutime, cstime); 0 once it is gone.
+ */
+export function reapedChildrenCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // cutime and cstime are fields 16 and 17 of stat(5); fields[0] here is field 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/**
  * A process's main thread's context switches, from /proc/PID/status: voluntary (it went
  * to sleep waiting for something) and involuntary (preempted). Undefined once it is gone.
  */
