@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { LogLevel, WorkerConfig } from '../src/shared/config';
-import type { ClientHandoff, WorkerMessage } from '../src/shared/ipc';
+import type { ClientHandoff, FirstPushTime, WorkerMessage } from '../src/shared/ipc';
 import { CloseCode } from '../src/shared/protocol/constants';
 import { DemoSource } from './demo-source';
 import { MemoryCeiling } from './memory-ceiling';
@@ -45,6 +45,9 @@ function commandParts(): CommandParts {
 export class ClientRuntime {
   private session: ClientSession | undefined;
   private readonly published: PublishSource;
+  /** When the client's first frame went out; told the master once (FirstPushTime). */
+  private firstPushAt: number | undefined;
+  private firstPushTold = false;
 
   constructor(
     private readonly config: WorkerConfig,
@@ -81,10 +84,18 @@ export class ClientRuntime {
       {
         onQuit: (word) => io.tell({ type: 'quit', text: word }),
         log: (level, message) => io.log(level, message),
-        onFirstPush: () => io.tell({ type: 'first-push' }),
+        onFirstPush: () => {
+          this.firstPushAt = Date.now();
+        },
         onActivity: () => ceiling.touch(),
         onEnded: ({ code, side }) => {
-          io.tellThenExit({ type: 'closed', code, side, frames: session.frameCount });
+          io.tellThenExit({
+            type: 'closed',
+            code,
+            side,
+            frames: session.frameCount,
+            ...this.firstPushTime(),
+          });
         },
       },
       config.quitWords,
@@ -110,6 +121,19 @@ export class ClientRuntime {
 
   report(): { pushed: number; frames: number } {
     return { pushed: this.session?.pushCount ?? 0, frames: this.session?.frameCount ?? 0 };
+  }
+
+  /** The answer to the master's `report`: the counts, and the first push's time once. */
+  reportMessage(): WorkerMessage {
+    return { type: 'report', ...this.report(), ...this.firstPushTime() };
+  }
+
+  /** The first push's time, if not told yet (then marked told). */
+  private firstPushTime(): FirstPushTime {
+    const at = this.firstPushAt;
+    if (at === undefined || this.firstPushTold) return {};
+    this.firstPushTold = true;
+    return { firstPushAt: at };
   }
 
   /** The sources this server's flags ask for: the command or the demo, and publishes. */

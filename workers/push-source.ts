@@ -18,7 +18,8 @@ export interface ClientSink {
   sendBytes(data: Buffer): boolean;
   /**
    * Sends published messages: `count` whole text frames, already in the client's format
-   * (the master framed them), as they are; none when `count` is 0 (a wake record).
+   * (the master framed them), as they are; none when `count` is 0 (a wake record: the
+   * path runs, with an empty buffer, and writes nothing; no push is counted).
    * True when the send buffer is over --max-buffered after them.
    */
   publishFrames(frames: Buffer, count: number): boolean;

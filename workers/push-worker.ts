@@ -124,7 +124,7 @@ function onMessage(message: MasterMessage, handle?: unknown): void {
       finish(message.code, message.reason);
       return;
     case 'report':
-      tell({ type: 'report', ...(runtime?.report() ?? { pushed: 0, frames: 0 }) });
+      tell(runtime?.reportMessage() ?? { type: 'report', pushed: 0, frames: 0 });
       return;
     case 'handover':
       masterLink().handover(message);

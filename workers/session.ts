@@ -90,6 +90,7 @@ export class ClientSession {
               chunked: handoff.request.httpVersion !== '1.0',
               headers: handoff.responseHeaders ?? [],
               retryMs: SSE_RETRY_MS,
+              clientId: handoff.id,
             },
             endpointEvents,
           )
@@ -160,6 +161,7 @@ export class ClientSession {
     const endpoint = this.endpoint;
     /** Every push (text, binary, published) counts the same way: pushes, the first push. */
     const pushed = (count = 1): void => {
+      if (count === 0) return; // the wake record's rehearsal: no push
       this.lifetimes.touch();
       const before = this.pushed;
       this.pushed += count;
@@ -180,7 +182,10 @@ export class ClientSession {
         return over;
       },
       publishFrames: (frames, count) => {
-        if (count === 0 || !endpoint.isOpen) return false;
+        // Count 0 (the master's wake record, empty frames) runs this whole path once while
+        // the client is new, writing no byte: V8 compiles it then, not in every worker at
+        // once at the first publication (docs/performance.md, round four).
+        if (!endpoint.isOpen) return false;
         const over = endpoint.sendFrames(frames, count);
         pushed(count);
         return over;

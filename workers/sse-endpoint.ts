@@ -6,6 +6,7 @@ import {
   httpChunk,
   LAST_CHUNK,
   sseComment,
+  sseHello,
   sseResponseHead,
   sseRetry,
 } from '../src/shared/protocol/sse';
@@ -25,6 +26,8 @@ export interface SseEndpointOptions {
   headers: readonly (readonly [string, string])[];
   /** The browser's reconnect delay (`retry:`). */
   retryMs: number;
+  /** The client's id, in the `hello` event that starts every stream. */
+  clientId: number;
   /** How long to wait for the peer to close after the body ended. */
   closeTimeoutMs?: number;
 }
@@ -39,8 +42,8 @@ function headerLength(frames: Buffer, offset: number): number {
 }
 
 /**
- * An event-stream (SSE) client: the worker writes the response head, a `retry:`, then
- * every message as an event, and a comment every --ping-interval so that proxies with
+ * An event-stream (SSE) client: the worker writes the response head, a `retry:`, the
+ * `hello` event, then every message as an event, and a comment every --ping-interval so that proxies with
  * an idle timeout (nginx's 60 s) keep the connection. The client says nothing after its
  * request: whatever it sends is ignored, and it leaves by closing the connection.
  * Publications arrive framed by the master (an SSE event inside a text frame): the
@@ -70,7 +73,8 @@ export class SseEndpoint implements ClientEndpoint {
     socket.on('close', () => this.onSocketClose());
     socket.on('drain', () => this.onDrained());
     socket.write(sseResponseHead({ chunked: options.chunked, extra: options.headers }));
-    this.write(Buffer.from(sseRetry(options.retryMs)));
+    // The hello says "served" (a refused stream opens too, then says `refused`).
+    this.write(Buffer.from(sseRetry(options.retryMs) + sseHello(options.clientId)));
     if (options.pingIntervalMs > 0) {
       this.keepAliveTimer = setInterval(() => this.keepAlive(), options.pingIntervalMs);
     }
@@ -99,7 +103,8 @@ export class SseEndpoint implements ClientEndpoint {
   }
 
   sendFrames(frames: Buffer, count: number): boolean {
-    if (!this.isOpen) return false;
+    // None (the wake record's rehearsal): an empty chunk would end a chunked body.
+    if (!this.isOpen || frames.length === 0) return false;
     const events: Buffer[] = [];
     for (let offset = 0; offset < frames.length;) {
       const length = unmaskedFrameLength(frames, offset, frames.length);

@@ -108,7 +108,8 @@ export class WebSocketEndpoint implements ClientEndpoint {
 
   /**
    * `count` whole data frames, encoded already (publications, framed by the master).
-   * True when the send buffer is over --max-buffered after them.
+   * True when the send buffer is over --max-buffered after them. None (an empty buffer,
+   * the wake record's rehearsal) goes the same way: a write of no byte sends nothing.
    */
   sendFrames(frames: Buffer, count: number): boolean {
     if (!this.isOpen) return false;

@@ -14,6 +14,8 @@ export interface Paced {
   quit: Spread;
   /** Each client's [connect, 101] in epoch ms. */
   handshakes: [number, number][];
+  /** Each client's [quit sent, TCP close] in epoch ms. */
+  quits: [number, number][];
   /** Each client's connect → first push in ms (for the latency plot). */
   firstPushes: number[];
 }
@@ -27,6 +29,7 @@ export async function paced(port: number, count: number, periodMs: number): Prom
   const firstPush: number[] = [];
   const quit: number[] = [];
   const handshakes: [number, number][] = [];
+  const quits: [number, number][] = [];
   for (let i = 0; i < count; i++) {
     const started = performance.now();
     const client = await BenchClient.open(port);
@@ -34,7 +37,10 @@ export async function paced(port: number, count: number, periodMs: number): Prom
     upgrade.push(client.upgradedAt - client.started);
     firstPush.push(client.firstPushAt - client.started);
     handshakes.push([epoch(client.started), epoch(client.upgradedAt)]);
-    quit.push(await client.quit());
+    const quitAt = epoch(performance.now());
+    const quitMs = await client.quit();
+    quit.push(quitMs);
+    quits.push([quitAt, quitAt + quitMs]);
     await sleep(Math.max(0, periodMs - (performance.now() - started)));
   }
   return {
@@ -42,6 +48,7 @@ export async function paced(port: number, count: number, periodMs: number): Prom
     firstPush: spread(firstPush),
     quit: spread(quit),
     handshakes,
+    quits,
     firstPushes: firstPush.map((ms) => round(ms)),
   };
 }

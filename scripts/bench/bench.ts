@@ -6,7 +6,8 @@
  * default spares and with 2:12 (adaptive), the floor (a minimal fork-per-client
  * server, floor-server.ts) and a single-process `ws` reference, all driven by the same
  * load client; then a mass reconnect of ours after a restart, and a hot upgrade of the
- * same server beside it (hot-upgrade.ts). Prints a table and the targets of the performance
+ * same server beside it (hot-upgrade.ts), fan-out across instances, and Server-Sent
+ * Events beside WebSockets (sse.ts). Prints a table and the targets of the performance
  * issues (met or missed, with numbers), writes JSON, and plots (report.ts).
  *
  * --only runs some sections (sections.ts) and prints only the targets they measure, no
@@ -64,6 +65,7 @@ import {
   sectionsOf,
   unmeasuredServer,
 } from './sections';
+import { sseBeside, sseTable } from './sse';
 import { bareNode, withoutCaCerts, workerCosts } from './startup-cost';
 import { round } from './stats';
 import { peakRssMiB } from '../lib/proc';
@@ -365,8 +367,15 @@ async function main(): Promise<void> {
   const instances = run.has('instances')
     ? await instancesFanout(plan.instanceSizes, plan.broadcasts, log)
     : undefined;
+  const sse = run.has('sse') ? await sseBeside(plan.sseClients, plan.ssePauseMs, log) : undefined;
   const loadAfter = os.loadavg().map((l) => round(l));
-  if (partial || reconnect === undefined || upgrade === undefined || instances === undefined) {
+  if (
+    partial ||
+    reconnect === undefined ||
+    upgrade === undefined ||
+    instances === undefined ||
+    sse === undefined
+  ) {
     const all = [
       ...list,
       ...(upgrade !== undefined && reconnect !== undefined
@@ -381,6 +390,7 @@ async function main(): Promise<void> {
       : [];
     const shown = judged(all, run);
     console.log(partialTable(results, shown, { load: [loadBefore, loadAfter], lines: startLines }));
+    if (sse !== undefined) console.log(`\n${sseTable(sse)}`);
     const partialReport = {
       machine,
       quick,
@@ -393,6 +403,7 @@ async function main(): Promise<void> {
       reconnect,
       hotUpgrade: upgrade,
       instances,
+      sse,
       checks: shown,
     };
     if (jsonFile !== undefined) {
@@ -415,12 +426,14 @@ async function main(): Promise<void> {
     reconnect,
     hotUpgrade: upgrade,
     instances,
+    sse,
     checks: [...list, ...hotUpgradeChecks(upgrade, reconnect), ...instancesChecks(instances)],
   };
   console.log(table(report));
   console.log(
     `\nFan-out across instances (publish → last delivery):\n${instancesTable(instances)}`,
   );
+  console.log(`\n${sseTable(sse)}`);
   if (jsonFile !== undefined) writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   const written = await writeReport(report, reportDir);
   console.log(`\nPlots: ${written.join(', ')}`);

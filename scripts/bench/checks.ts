@@ -66,6 +66,9 @@ export function checks(f: Figures): Check[] {
     `${paced.firstPush.p50} ≤ ${round(3 * reference.sequential.firstPush.p50 + 5)}`,
     paced.firstPush.p50 <= 3 * reference.sequential.firstPush.p50 + 5,
   );
+  // Issue 26, paced tails (checked by the bench): first push p99 ≤ 4 × p50, connect →
+  // 101 p99 ≤ 10 ms, quit → close p99 < 20 ms. Alone, ours beside the floor in turns:
+  // scripts/bench/investigations/paced-pair.ts (docs/performance.md, round four).
   add(
     'paced (1 per 200 ms): first push p99 with spares ≤ 4 × its p50',
     `${paced.firstPush.p99} ≤ ${round(4 * paced.firstPush.p50)}`,
@@ -176,6 +179,10 @@ export function checks(f: Figures): Check[] {
       `max ${ours.max} ≤ ${round(1.5 * relay.lastDelivery.max)}, p50 ${ours.p50} ≤ ${round(0.8 * relay.lastDelivery.p50)} ms`,
       ours.max <= 1.5 * relay.lastDelivery.max && ours.p50 <= 0.8 * relay.lastDelivery.p50,
     );
+    // Issue 26, the first broadcast (checked by the bench): here on clients whose demo
+    // pushes came before it, as (g) runs. The issue's case, clients that have received
+    // nothing yet (--no-demo), is not a bench phase: fanout-pair.ts --kinds
+    // ours:--no-demo,relay measures it (docs/performance.md, round four).
     add(
       `fan-out to ${step.target}: the first broadcast's last delivery ≤ 1.5 × the relay's worst`,
       `${step.fanout.first} ≤ ${round(1.5 * relay.lastDelivery.max)} ms (relay's first ${relay.first})`,

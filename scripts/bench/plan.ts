@@ -33,6 +33,9 @@ export interface Plan {
   /** Start-up costs: forks of each worker kind, bare `node -e 0` runs. */
   forks: number;
   bare: number;
+  /** SSE beside WebSocket: clients of each kind, in turns, `ssePauseMs` apart. */
+  sseClients: number;
+  ssePauseMs: number;
 }
 
 export const QUICK: Plan = {
@@ -57,6 +60,8 @@ export const QUICK: Plan = {
   instanceSizes: [20],
   forks: 4,
   bare: 4,
+  sseClients: 4,
+  ssePauseMs: 100,
 };
 
 export const FULL: Plan = {
@@ -81,6 +86,8 @@ export const FULL: Plan = {
   instanceSizes: [100, 500, 1000],
   forks: 20,
   bare: 20,
+  sseClients: 40,
+  ssePauseMs: 300,
 };
 
 export const CHURN_CONCURRENCY = 8;

@@ -18,6 +18,7 @@ export const SECTIONS = [
   'reconnect', // (h) mass reconnect after a restart
   'upgrade', // the hot upgrade
   'instances', // fan-out across instances through Redis
+  'sse', // Server-Sent Events beside WebSockets
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 
@@ -42,6 +43,7 @@ export const UNMEASURED_PACED: Paced = {
   quit: none,
   handshakes: [],
   firstPushes: [],
+  quits: [],
 };
 export const UNMEASURED_START: StartCost = { wallMs: none, cpuSeconds: NaN };
 export const UNMEASURED_WORKER: WorkerCost = {

@@ -28,7 +28,8 @@ function fmt(s: Spread | undefined): string {
   return s === undefined ? '-' : `${s.p50} / ${s.p90} / ${s.p99}`;
 }
 
-function markdown(rows: string[][]): string {
+/** A markdown table; the first row is the header. */
+export function markdown(rows: string[][]): string {
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
   const lines = rows.map(
     (row) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`,

@@ -29,13 +29,15 @@ import { parseTrustProxy } from './http/client-address';
 import { ConnectionGuard } from './http/connection-guard';
 import { DescriptorWatch } from './observability/descriptor-watch';
 import { healthRoute } from './http/health-route';
-import { httpFront } from './http/http-front';
+import { httpFront, isEventStreamRequest } from './http/http-front';
 import { metricsRoute } from './http/metrics-route';
 import { clientScriptRoute, pageRoute } from './http/page-route';
 import { publishRoute } from './http/publish-route';
 import { disconnectRoute } from './http/disconnect-route';
 import { ClientControl } from './clients/client-control';
-import { Refusals } from './http/refusal';
+import { MIN_STREAM_RETRY_MS, REFUSED_STREAM_HEADERS, Refusals } from './http/refusal';
+import { sseRefusalBody } from '../shared/protocol/sse';
+import { RefusalCode } from '../shared/protocol/reasons';
 import { Router } from './http/router';
 import type { ServerFacts } from './http/status';
 import { statusRoute } from './http/status-route';
@@ -413,6 +415,7 @@ export class Master {
       positions,
       clients,
       memory: broker instanceof MemoryBroker ? broker.snapshot() : undefined,
+      idempotency: broker instanceof MemoryBroker ? broker.snapshotKeys() : undefined,
     };
   }
 
@@ -424,13 +427,21 @@ export class Master {
   private answerUpgrading(): void {
     this.requestListeners = this.server.listeners('request') as ((...args: unknown[]) => void)[];
     this.server.removeAllListeners('request');
-    this.server.on('request', (_request: http.IncomingMessage, response: http.ServerResponse) => {
+    this.server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+      const reason = 'Server upgrading: try again';
+      if (isEventStreamRequest(request)) {
+        // An EventSource gives up on a 503: a stream that says when (docs/sse.md).
+        response.writeHead(200, { ...REFUSED_STREAM_HEADERS, 'Retry-After': '0' });
+        const code = RefusalCode.Unavailable;
+        response.end(sseRefusalBody({ status: 503, code, reason, retryMs: MIN_STREAM_RETRY_MS }));
+        return;
+      }
       response.writeHead(503, {
         'Content-Type': 'text/plain; charset=utf-8',
         'Retry-After': '0',
         Connection: 'close',
       });
-      response.end('Server upgrading: try again\n');
+      response.end(`${reason}\n`);
     });
   }
 
@@ -453,6 +464,9 @@ export class Master {
     this.directory.continueFrom(state.nextClientId);
     const broker = this.channels.broker;
     if (state.memory !== undefined && broker instanceof MemoryBroker) broker.restore(state.memory);
+    if (state.idempotency !== undefined && broker instanceof MemoryBroker) {
+      broker.restoreKeys(state.idempotency);
+    }
     this.handedPositions = new Map(state.positions);
     for (const client of state.clients) {
       const feed = this.channels.relay.adopt(client.channel, {

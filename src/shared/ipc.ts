@@ -129,15 +129,23 @@ export type WorkerMessage =
    * The answer to `report` (GET /status, GET /metrics): pushes made, and data frames
    * sent, so far. The master learns frame counts in these rounds, never per frame.
    */
-  | { type: 'report'; pushed: number; frames: number }
-  /** Sent once, right after the client's first frame (the master times it from the 101). */
+  | ({ type: 'report'; pushed: number; frames: number } & FirstPushTime)
+  /**
+   * Sent by workers of earlier builds (adopted after a hot upgrade) right after their
+   * client's first frame; workers now carry its time in `report` and `closed` instead.
+   */
   | { type: 'first-push' }
   /**
    * Sent once, just before the worker exits: how its client's connection ended. `code` is
    * the close code of the first close frame (undefined: none was sent or received, 1006);
    * `side` who sent it first (for a drop without any close frame: the client).
    */
-  | { type: 'closed'; code: number | undefined; side: 'client' | 'server'; frames: number }
+  | ({
+      type: 'closed';
+      code: number | undefined;
+      side: 'client' | 'server';
+      frames: number;
+    } & FirstPushTime)
   /** The --exec command's pid: the master ends its process group if the worker dies. */
   | { type: 'command'; pid: number }
   /**
@@ -145,3 +153,13 @@ export type WorkerMessage =
    * one, and how it was seen (a signal, the process count), for one log line and a count.
    */
   | { type: 'limit'; limit: LimitName; detail: string };
+
+/**
+ * When the client's first frame went out (ms since the epoch, the worker's clock: the
+ * master's on the same machine), in the first `report` or `closed` after it and in no
+ * other. Not a message of its own: at a first broadcast every worker would send one in
+ * the middle of the fan-out, for the master to read while it should be writing.
+ */
+export interface FirstPushTime {
+  firstPushAt?: number;
+}

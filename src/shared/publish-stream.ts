@@ -25,9 +25,6 @@ export const PUBLISH_FD = 4;
  */
 export const WAKE_RECORD: Readonly<Buffer> = Buffer.from([0x00, 0x00]);
 
-/** What `onFrames` gets for a wake record: no frame. */
-const NO_FRAMES = Buffer.alloc(0);
-
 /**
  * A copy of bytes[start, end) (the read buffer is reused). Typed-array built-ins only:
  * Buffer's own subarray is JavaScript V8 would compile in every worker at its first
@@ -43,8 +40,8 @@ function copyOf(bytes: Buffer, start: number, end: number): Buffer {
  * The worker's side: cuts the pipe's byte stream back into whole frames. Each call of
  * `push` hands `onFrames` the complete frames the bytes read so far end (copied: the
  * read buffer is reused) and how many they are; a frame cut by a read waits for the
- * rest. A wake record comes out as no frame (count 0): nothing to write, but the whole
- * path runs. The master writes only whole frames, so a split is rare (a frame over the
+ * rest. A wake record comes out as no frame (an empty buffer, count 0): nothing to
+ * write, but the whole path runs, down to the worker's socket write (of no byte). The master writes only whole frames, so a split is rare (a frame over the
  * read buffer, or a read that caught a write half done).
  */
 export class FrameSplitter {
@@ -112,7 +109,8 @@ export class FrameSplitter {
         // A wake record: the frames before it, then no frame.
         this.emit(bytes, start, end, count);
         if (this.onRecord !== undefined && size > 2) this.onRecord(copyOf(bytes, end, end + size));
-        else this.onFrames(NO_FRAMES, 0);
+        // (An empty copy rather than a constant: copyOf runs, and is compiled, here too.)
+        else this.onFrames(copyOf(bytes, end, end), 0);
         start = end + size;
         count = 0;
       } else {

@@ -161,6 +161,18 @@ describe('npm run bench -- --quick', () => {
         max: expect.any(Number),
       });
     }
+    // SSE beside WebSocket: the same count of each, every one timed, every worker measured.
+    expect(stdout).toMatch(
+      /SSE beside WebSocket .*\n\| transport .*\n.*\n\| WebSocket .*\n\| SSE /,
+    );
+    for (const kind of ['websocket', 'sse']) {
+      expect(report.sse[kind]).toEqual({
+        firstPush: { ...spreadShape, n: report.plan.sseClients },
+        pssMiB: expect.any(Number),
+        workers: report.plan.sseClients,
+      });
+      expect(report.sse[kind].pssMiB).toBeGreaterThan(0);
+    }
     for (const check of report.checks) expect(typeof check.met).toBe('boolean');
     for (const plot of ['first-push', 'steps', 'fanout', 'reconnect', 'startup']) {
       expect(readFileSync(path.join(plots, `${plot}.svg`), 'utf8')).toMatch(/^<svg/);

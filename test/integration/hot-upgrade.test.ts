@@ -88,6 +88,10 @@ function publisher(
 /** Publishing, no demo pushes, a history deep enough for the whole test. */
 const PUBLISHING = ['--publish-token', TOKEN, '--no-demo', '--history', '1000'];
 
+/** Those fields of a JSON answer. */
+const pick = (answer: unknown, fields: string[]): Record<string, unknown> =>
+  Object.fromEntries(fields.map((f) => [f, (answer as Record<string, unknown>)[f]]));
+
 const expected = (count: number): string[] =>
   Array.from({ length: count }, (_, i) => `pub:${i + 1}`);
 
@@ -226,6 +230,41 @@ describe('hot upgrade', () => {
     const everyone = [newPid, ...workers, ...commands, ...spares];
     await waitFor(() => everyone.every((pid) => !isAlive(pid)), 'every process to exit');
   }, 60_000);
+
+  test.each(['memory', 'redis'])(
+    'an idempotency key used before the upgrade is answered as the same duplicate after it (%s broker); no client gets it twice',
+    async (broker) => {
+      const backplane = broker === 'redis' ? ['--redis', (await startRedis()).url] : [];
+      const server = await startServer([...PUBLISHING, '--spare-workers', '1', ...backplane]);
+      const client = await WsClient.open(`${server.url}orders`);
+      await waitFor(async () => (await statusOf<Status>(server)).clients.length === 1, 'listed');
+      const order = { channel: '/orders', data: 'order 42 paid' };
+      const key = 'order-42:paid';
+      const answer = async (): Promise<[string | null, unknown]> => {
+        const response = await publish(server, order, { key });
+        expect(response.status).toBe(200);
+        return [response.headers.get('idempotent-replayed'), await response.json()];
+      };
+      const [firstReplayed, first] = await answer();
+      expect(firstReplayed).toBeNull();
+      // A retry is the duplicate: the first publication's offset and epoch, replayed.
+      const retry = await answer();
+      expect(retry).toEqual([
+        'true',
+        expect.objectContaining({ ...pick(first, ['channel', 'offset', 'epoch']), replayed: true }),
+      ]);
+
+      masters.push(await upgraded(server));
+      await server.exited;
+      expect(await answer()).toEqual(retry);
+      await published(server, { channel: '/orders', data: 'next' });
+      await client.waitForMessages(2);
+      expect(client.messages).toEqual(['order 42 paid', 'next']);
+      expect(client.closeCode).toBeUndefined();
+      client.ws.close();
+    },
+    60_000,
+  );
 
   test('a broken new build leaves the old master serving, and logs one line why', async () => {
     // A copy of the build of its own, so that breaking it touches no other test.

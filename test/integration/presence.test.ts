@@ -1,3 +1,6 @@
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startRedis, stopAllRedis, type RedisProcess } from '../helpers/redis';
 import { FAST, startServer, stopAllServers, type ServerProcess } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
@@ -122,6 +125,83 @@ describe('GET /presence across instances through Redis', () => {
     console.log(`B's clients left /presence ${Date.now() - killedAt} ms after its SIGKILL`);
     expect((await presence(a, '/room')).counts.instances).toBe(1);
   });
+
+  test('a channel whose last clients were on a SIGKILLed instance is vacated once, by a survivor, within ttl + grace + ttl/3', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pushws-vacate-'));
+    try {
+      const script = path.join(dir, 'record.sh');
+      writeFileSync(
+        script,
+        '#!/bin/sh\nprintf \'%s %s %s\\n\' "$PUSH_WS_EVENT" "$PUSH_WS_CHANNEL" "$PUSH_WS_INSTANCE" >> "$1"\n',
+      );
+      chmodSync(script, 0o755);
+      const file = path.join(dir, 'channel.log');
+      const events = (): string[][] =>
+        existsSync(file)
+          ? readFileSync(file, 'utf8')
+              .split('\n')
+              .filter(Boolean)
+              .map((line) => line.split(' '))
+          : [];
+      const ttl = 3;
+      const grace = 1;
+      const start = (): Promise<ServerProcess> =>
+        startServer([
+          ...FAST,
+          '--redis',
+          redis.url,
+          '--admin-token',
+          ADMIN,
+          '--presence-ttl',
+          String(ttl),
+          '--vacate-grace',
+          String(grace),
+          '--on-channel',
+          `${script} ${file}`,
+        ]);
+      // A alone has /only-a; A and B share /both; C has no client (it sweeps too).
+      const [a, b, c] = [await start(), await start(), await start()];
+      await client(a, '/only-a');
+      await client(a, '/both');
+      const onB = await client(b, '/both');
+      const of = (channel: string, event: string): string[][] =>
+        events().filter(([e, ch]) => e === event && ch === channel);
+      await waitFor(
+        () => of('/only-a', 'occupied').length === 1 && of('/both', 'occupied').length === 1,
+        'both channels occupied',
+      );
+      const instanceOf = async (server: ServerProcess): Promise<string> =>
+        (
+          (await (
+            await fetch(`${server.httpUrl}/status`, {
+              headers: { Authorization: `Bearer ${ADMIN}` },
+            })
+          ).json()) as { instance: string }
+        ).instance;
+      const survivors = [await instanceOf(b), await instanceOf(c)];
+
+      process.kill(a.pid, 'SIGKILL');
+      await a.exited;
+      const killedAt = Date.now();
+      // The documented bound (ttl + grace + one heartbeat), with room for a loaded box.
+      const bound = (ttl + grace + ttl / 3) * 1000;
+      await waitFor(() => of('/only-a', 'vacated').length > 0, 'the vacate', bound + 10_000);
+      console.log(`/only-a vacated ${Date.now() - killedAt} ms after A's SIGKILL (bound ${bound})`);
+      const [vacated] = of('/only-a', 'vacated');
+      expect(survivors).toContain(vacated[2]);
+
+      // /both still has B's client: no vacate. Then it leaves: one vacate, from B's own
+      // check after the grace, which comes after the survivors' later sweeps of /only-a.
+      expect(of('/both', 'vacated')).toEqual([]);
+      onB.ws.close(1000);
+      await waitFor(() => of('/both', 'vacated').length > 0, "B's client's vacate");
+      expect(of('/both', 'vacated')).toEqual([['vacated', '/both', survivors[0]]]);
+      expect(of('/only-a', 'vacated')).toHaveLength(1);
+      expect(of('/only-a', 'occupied')).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   test('with Redis down, GET /presence is 503 with a reason, never a stale list', async () => {
     const own = await startRedis();

@@ -152,6 +152,28 @@ describe('POST /publish', () => {
     expect(ws.messages).toEqual(['pub:first', 'pub:second']);
   });
 
+  test("a fresh client's first bytes after the 101 are the first publication: the wake writes none", async () => {
+    const quiet = await startServer(['--no-demo'], { env: { PUSH_WS_PUBLISH_TOKEN: TOKEN } });
+    const raw = await RawClient.open(quiet.port);
+    try {
+      // The worker has the client (and has run its wake record) once a publish is queued.
+      await waitFor(
+        async () =>
+          ((await (await post(quiet, 'pub:first')).json()) as { queued: number }).queued === 1,
+        'a queued publish',
+      );
+      await post(quiet, 'pub:second');
+      const frames = [await raw.nextFrame(), await raw.nextFrame()];
+      expect(frames.map((f) => [f.opcode, f.payload.toString()])).toEqual([
+        [1, 'pub:first'],
+        [1, 'pub:second'],
+      ]);
+      expect(raw.frames).toHaveLength(0);
+    } finally {
+      raw.destroy();
+    }
+  });
+
   test('without a token the endpoint does not exist (404)', async () => {
     const plain = await startServer([]);
     const response = await post(plain, 'x');

@@ -47,7 +47,8 @@ describe('Server-Sent Events', () => {
       await waitFor(() => out.includes('Connected to worker PID'), 'the hello through curl');
       await published(server, { channel: '/news', data: 'line one\nline two' });
       await waitFor(() => out.includes('event: pub'), 'the publication through curl');
-      expect(out).toMatch(/^retry: \d+\n\n/);
+      // Every served stream starts with retry: and a hello event (what a client counts as open).
+      expect(out).toMatch(/^retry: \d+\n\nevent: hello\ndata: \{"type":"hello","client":\d+\}\n\n/);
       expect(out).toMatch(/id: [\w.-]+:0\nevent: position\ndata: \{"type":"position"/);
       expect(out).toMatch(
         /id: [\w.-]+:1\nevent: pub\ndata: \{.*"data":"line one\\nline two"\}\n\n/,
@@ -177,7 +178,7 @@ describe('Server-Sent Events: admission as for a WebSocket', () => {
       expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
       expect(text).toContain('Connection: close\r\n');
       expect(text).not.toMatch(/transfer-encoding/i);
-      expect(text).toMatch(/\r\n\r\nretry: \d+\n\nid: /);
+      expect(text).toMatch(/\r\n\r\nretry: \d+\n\nevent: hello\n.*\n\nid: /);
     } finally {
       socket.destroy();
     }
@@ -203,8 +204,20 @@ describe('Server-Sent Events: admission as for a WebSocket', () => {
       await allowed.until((e) => e.event === 'push', 'the hello');
       const second = await SseClient.open(url, { Origin: 'https://app.example' });
       await second.untilEnded();
-      expect(second.status).toBe(503);
+      // A browser's EventSource gives up on a 503: a refusal worth retrying is a short
+      // stream that says when to come back (retry:) and why (a `refused` event, no hello).
+      expect(second.status).toBe(200);
       expect(second.headers['retry-after']).toBeDefined();
+      expect(second.retry).toBe(Number(second.headers['retry-after']) * 1000);
+      expect(second.events.map((e) => e.event)).toEqual(['refused']);
+      expect(second.json('refused')).toEqual([
+        {
+          type: 'refused',
+          status: 503,
+          code: 'SERVER_FULL',
+          reason: expect.stringMatching(/^Server full/),
+        },
+      ]);
       await server.waitForLog(/403 for .* GET \/c: Origin not allowed \[ORIGIN_NOT_ALLOWED\]/);
       await server.waitForLog(/503 for .* GET \/c: Server full .* \[SERVER_FULL\]/);
     } finally {

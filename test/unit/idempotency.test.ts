@@ -29,4 +29,35 @@ describe('IdempotencyMemo: the in-memory keys stay bounded', () => {
     memo.remember('/c', 'k', 'd', { offset: 1, epoch: 'e' });
     expect(memo.replay('/c', 'k', 'd')).toBeUndefined();
   });
+
+  test('a snapshot restored elsewhere replays the same answers, keeps expiry, and the newer window bounds it', () => {
+    let now = 0;
+    const old = new IdempotencyMemo(1000, 10, () => now);
+    old.remember('/c', 'k1', 'one', { offset: 1, epoch: 'e' });
+    now = 400;
+    old.remember('/d', 'k2', 'two', { offset: 7, epoch: 'f' });
+    const keys = JSON.parse(JSON.stringify(old.snapshot())) as ReturnType<typeof old.snapshot>;
+    expect(keys.map((k) => [k.channel, k.key])).toEqual([
+      ['/c', 'k1'],
+      ['/d', 'k2'],
+    ]);
+
+    const next = new IdempotencyMemo(1000, 10, () => now);
+    next.restore(keys);
+    expect(next.replay('/c', 'k1', 'one')).toEqual({ offset: 1, epoch: 'e', replayed: true });
+    expect(() => next.replay('/d', 'k2', 'other')).toThrow(IdempotencyKeyReusedError);
+    now = 1000; // k1's window is over, k2's is not
+    expect(next.replay('/c', 'k1', 'one')).toBeUndefined();
+    expect(next.replay('/d', 'k2', 'two')).toEqual({ offset: 7, epoch: 'f', replayed: true });
+
+    const shorter = new IdempotencyMemo(100, 10, () => now);
+    shorter.restore(keys);
+    now = 1099;
+    expect(shorter.replay('/d', 'k2', 'two')).toMatchObject({ offset: 7 });
+    now = 1100;
+    expect(shorter.replay('/d', 'k2', 'two')).toBeUndefined();
+    const none = new IdempotencyMemo(0);
+    none.restore(keys);
+    expect(none.size).toBe(0);
+  });
 });

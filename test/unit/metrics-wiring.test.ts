@@ -85,6 +85,34 @@ describe('MetricsEvents', () => {
     expect(master.gone).toBe(2);
   });
 
+  test('a first push told in a report or a goodbye is timed once, from its own time', async () => {
+    const metrics = new Metrics({ workerPids: () => [], defaultMetrics: false });
+    const events = new MetricsEvents(
+      inner(),
+      metrics,
+      new FrameTally(() => undefined),
+      () => 99_999,
+    );
+    const reported = servingWorker(5, new Date(20_000));
+    const ended = servingWorker(6, new Date(20_000));
+    const silent = servingWorker(7, new Date(20_000));
+    // Told in a report round long after the push: the push's own time counts.
+    events.onClientMessage(reported, { type: 'report', pushed: 1, frames: 1, firstPushAt: 20_004 });
+    events.onClientMessage(reported, { type: 'report', pushed: 2, frames: 2, firstPushAt: 20_004 });
+    events.onClientMessage(reported, { type: 'first-push' });
+    events.onClientMessage(ended, {
+      type: 'closed',
+      code: 1000,
+      side: 'client',
+      frames: 1,
+      firstPushAt: 20_010,
+    });
+    events.onClientMessage(silent, { type: 'report', pushed: 0, frames: 0 });
+    const { body } = await metrics.render();
+    expect(sample(body, 'push_websocket_first_push_seconds_count')).toBe(2);
+    expect(sample(body, 'push_websocket_first_push_seconds_sum')).toBeCloseTo(0.014);
+  });
+
   test('a close without a code frame said by the client is 1006 on its side', async () => {
     const metrics = new Metrics({ workerPids: () => [], defaultMetrics: false });
     const events = new MetricsEvents(inner(), metrics, new FrameTally(() => undefined));

@@ -6,6 +6,8 @@ import {
   type Worker,
 } from '../../src/master/pool/worker';
 import {
+  REPLACE_AFTER_MS,
+  REPLACE_DEFERRALS,
   WorkerPool,
   type PoolEvents,
   type WorkerPoolOptions,
@@ -54,6 +56,9 @@ function harness(options: Partial<Omit<WorkerPoolOptions, 'logger'>> = {}): Harn
   pool.attach(events);
   return { pool, children, log, events, spawnWith: (next) => (make = next) };
 }
+
+/** The longest a taken spare's replacement waits while its handshake stays in flight. */
+const REPLACE_HELD_MS = REPLACE_AFTER_MS * (REPLACE_DEFERRALS + 1);
 
 /** Runs what is due now (setImmediate included) and settles promises. */
 async function flush(): Promise<void> {
@@ -147,7 +152,7 @@ describe('spares', () => {
 });
 
 describe('acquire', () => {
-  it('takes a ready spare (reserved) and forks its replacement after this tick', async () => {
+  it('takes a ready spare (reserved) and forks its replacement once its handshake is done', async () => {
     const { pool, children } = harness({ spares: 1, maxStarting: 1 });
     pool.start();
     children[0].ready();
@@ -155,10 +160,30 @@ describe('acquire', () => {
     expect(worker?.process).toBe(children[0].asChild);
     expect(worker?.state).toBe(WorkerState.Reserved);
     expect(pool.spares).toHaveLength(0);
-    expect(children).toHaveLength(1);
-    await flush();
+    await advance(REPLACE_AFTER_MS);
+    expect(children).toHaveLength(1); // its handshake is in flight: not during it
+    pool.assign(worker as Worker, client(1));
+    await advance(REPLACE_AFTER_MS);
     expect(children).toHaveLength(2);
     expect(workerOf(pool, children[1]).state).toBe(WorkerState.Starting);
+  });
+
+  it('forks the replacement after REPLACE_AFTER_MS, and a handshake in flight defers it a bounded number of times', async () => {
+    const { pool, children } = harness({ spares: 1, maxStarting: 1 });
+    pool.start();
+    children[0].ready();
+    pool.assign((await pool.acquire()) as Worker, client(1));
+    await advance(REPLACE_AFTER_MS - 1);
+    expect(children).toHaveLength(1);
+    await advance(1);
+    expect(children).toHaveLength(2);
+    // A handshake that never ends (reserved) holds the next replacement back, not for good.
+    children[1].ready();
+    await pool.acquire();
+    await advance(REPLACE_AFTER_MS * REPLACE_DEFERRALS);
+    expect(children).toHaveLength(2);
+    await advance(REPLACE_AFTER_MS);
+    expect(children).toHaveLength(3);
   });
 
   it('with no spare, waits for the next worker to become ready', async () => {
@@ -303,7 +328,7 @@ describe('--spare-workers MIN:MAX', () => {
       await advance(1000);
       const taken = await pool.acquire(); // a spare is there, three or more stay ready
       pool.assign(taken as Worker, client(100 + second));
-      await flush(); // its replacement is forked after this tick
+      await advance(REPLACE_AFTER_MS); // its replacement is forked then
       await readyAll(pool, children);
       for (const child of signalled(children)) if (child.connected) child.exit(null, 'SIGTERM');
     }
@@ -351,7 +376,7 @@ describe('release, assign, terminate', () => {
     pool.start();
     children[0].ready();
     const worker = (await pool.acquire()) as Worker;
-    await flush(); // the replacement starts, which takes the only start-up slot
+    await advance(REPLACE_HELD_MS); // the replacement starts, which takes the only start-up slot
     expect(children).toHaveLength(2);
     const waiting = track(pool.acquire());
     await flush();
@@ -532,7 +557,7 @@ describe('failed starts', () => {
     expect(log.at('info')).toEqual(['Workers start again after 2 failure(s)']);
     expect(pool.unavailable()).toBeUndefined();
     const worker = (await pool.acquire()) as Worker;
-    await flush();
+    await advance(REPLACE_HELD_MS);
     children[3].exit(1, null);
     expect(log.at('error')[2]).toMatch(/next fork in 100 ms$/);
     // A spare in hand means a client can be served, back-off or not.
@@ -580,7 +605,7 @@ describe('forks the kernel refuses', () => {
       throw eagain();
     });
     await pool.acquire();
-    await flush();
+    await advance(REPLACE_HELD_MS);
     expect(log.at('error')).toHaveLength(2);
     expect(log.at('error')[1]).toMatch(/^Cannot fork a worker: EAGAIN; next try in 100 ms/);
   });
@@ -631,10 +656,10 @@ describe('shutdown', () => {
     children[0].ready();
     const serving = (await pool.acquire()) as Worker;
     pool.assign(serving, client(3));
-    await flush();
+    await advance(REPLACE_AFTER_MS);
     children[1].ready(); // an idle spare
     const waiting = track(pool.acquire()); // takes the spare: a reserved worker
-    await flush();
+    await advance(REPLACE_HELD_MS);
     const reserved = waiting.value as Worker;
     expect(reserved.process).toBe(children[1].asChild);
     expect(children).toHaveLength(3); // children[2] is starting

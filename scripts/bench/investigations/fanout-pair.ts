@@ -12,7 +12,8 @@
  *     [--gap 200] [--settle 1500]   (ms between broadcasts; ms from the opens to the first)
  *
  * `--base DIR`: a kind `base` runs the server built in DIR (DIR/dist/src/main.js), for
- * before/after pairs; a kind that is an absolute path runs the server built there;
+ * before/after pairs; a kind that is an absolute path runs the server built there (both
+ * take flags as `ours:` does: `base:--no-demo`, `/DIR:--no-demo`);
  * `ours:FLAG+FLAG` runs ours with these flags added (`ours:--no-demo+--handshake-timeout+60`). `--interval` is the demo pushes' (the full bench pushes every 1 s).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -86,6 +87,13 @@ function start(kind: string, port: number, options: Options): ServerProcess {
   if (kind.startsWith('ours:')) {
     // ours:FLAG+FLAG...: ours with these flags added
     return ServerProcess.ours([...oursArgs, ...kind.slice(5).split('+')], { env });
+  }
+  const withFlags = /^(base|\/[^:]*):(.+)$/.exec(kind);
+  if (withFlags !== null) {
+    // base:FLAG+FLAG, /DIR:FLAG+FLAG: another build with these flags added (before/after)
+    const dir = withFlags[1] === 'base' ? options.base : withFlags[1];
+    if (dir === undefined) throw new Error('kind base needs --base DIR');
+    return ServerProcess.builtIn(dir, [...oursArgs, ...withFlags[2].split('+')], { env });
   }
   switch (kind) {
     case 'ours':

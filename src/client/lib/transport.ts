@@ -90,7 +90,6 @@ export function webSocketTransport(WebSocketClass: WebSocketConstructor): Transp
 export interface EventSourceLike {
   readonly readyState: number;
   /* eslint-disable @typescript-eslint/no-explicit-any */
-  onopen: ((event: any) => void) | null;
   onerror: ((event: any) => void) | null;
   addEventListener(type: string, listener: (event: any) => void): void;
   /* eslint-enable @typescript-eslint/no-explicit-any */
@@ -111,7 +110,8 @@ const FRAME_EVENTS = ['pub', 'direct', 'push', 'recovery', 'position', 'gap', 'b
 /**
  * A Transport over Server-Sent Events (EventSource), for networks that refuse
  * WebSockets: the same URL with http(s), each event's data the JSON frame a WebSocket
- * client would get. Receive-only: nothing can be sent. The browser's own reconnect is
+ * client would get. Receive-only: nothing can be sent. It is open at the stream's first
+ * event (`hello`), not at the response head. The browser's own reconnect is
  * not used: any error ends the connection (1006), and the client comes back with its
  * position in the URL, as it does over WebSockets. The server's `close` event gives the
  * close code (4001, 1012, ...) a WebSocket would have had.
@@ -130,12 +130,33 @@ export function eventSourceTransport(EventSourceClass: EventSourceConstructor): 
         source.close();
         handlers.close(code, reason);
       };
-      source.onopen = () => handlers.open();
+      // Open at the first event, not at the browser's `open` (the 200 head): a refusal
+      // worth retrying is a 200 stream too, with a `refused` event and no hello.
+      let opened = false;
+      const served = (): void => {
+        if (opened || ended) return;
+        opened = true;
+        handlers.open();
+      };
+      source.addEventListener('hello', served);
       for (const type of FRAME_EVENTS) {
         source.addEventListener(type, (event: { data?: unknown }) => {
+          served();
           if (!ended && typeof event.data === 'string') handlers.message(event.data);
         });
       }
+      // Turned away (503, 429): not a connection; the client's back-off (and /healthz's
+      // Retry-After) decides when to come back, as for a refused WebSocket.
+      source.addEventListener('refused', (event: { data?: unknown }) => {
+        let reason = 'refused';
+        try {
+          const said = JSON.parse(String(event.data)) as { status?: unknown; code?: unknown };
+          reason = `refused: ${String(said.status)} ${String(said.code)}`;
+        } catch {
+          // Not ours: still a refusal.
+        }
+        end(1006, reason);
+      });
       source.addEventListener('close', (event: { data?: unknown }) => {
         let code = 1006;
         let reason = '';

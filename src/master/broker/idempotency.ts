@@ -37,6 +37,15 @@ interface Remembered {
   expires: number;
 }
 
+/**
+ * One remembered key as a hot upgrade hands it to the new master (docs/upgrade.md):
+ * `expires` in ms since the epoch (both masters share the machine's clock).
+ */
+export interface RememberedKey extends Remembered {
+  channel: string;
+  key: string;
+}
+
 /** The in-memory broker's keys: bounded in count and in time. */
 export class IdempotencyMemo {
   /** Insertion order is expiry order: every key lives the same window. */
@@ -77,6 +86,29 @@ export class IdempotencyMemo {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
     }
+  }
+
+  /** Every live key, oldest first (a hot upgrade's hand-over). */
+  snapshot(): RememberedKey[] {
+    this.expire();
+    return [...this.entries].map(([name, entry]) => {
+      const cut = name.indexOf('\n');
+      return { channel: name.slice(0, cut), key: name.slice(cut + 1), ...entry };
+    });
+  }
+
+  /** Takes on the old master's keys, oldest first, before anything is published here. */
+  restore(keys: readonly RememberedKey[]): void {
+    if (this.windowMs <= 0) return;
+    for (const { channel, key, result, fingerprint, expires } of keys) {
+      // This master's window, if shorter (a changed --idempotency-window), bounds them.
+      const bounded = Math.min(expires, this.now() + this.windowMs);
+      this.entries.set(memoKey(channel, key), { result, fingerprint, expires: bounded });
+    }
+    while (this.entries.size > this.maxKeys) {
+      this.entries.delete(this.entries.keys().next().value as string);
+    }
+    this.expire();
   }
 
   private expire(): void {

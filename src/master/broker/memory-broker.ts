@@ -2,7 +2,12 @@ import { EventEmitter } from 'node:events';
 import { BROADCAST_CHANNEL, isBrokerChannel } from '../../shared/channel-name';
 import { instanceOfClientId, isInstanceId } from './client-id';
 import { checkSince } from './history-answer';
-import { checkIdempotencyKey, DEFAULT_IDEMPOTENCY_WINDOW_MS, IdempotencyMemo } from './idempotency';
+import {
+  checkIdempotencyKey,
+  DEFAULT_IDEMPOTENCY_WINDOW_MS,
+  IdempotencyMemo,
+  type RememberedKey,
+} from './idempotency';
 import {
   DEFAULT_MEMORY_LIMITS,
   MemoryHistory,
@@ -151,6 +156,16 @@ export class MemoryBroker extends EventEmitter<BrokerEvents> implements Broker {
   /** Takes on the old master's channels (a hot upgrade), before anything is published. */
   restore(channels: readonly ChannelHistoryState[]): void {
     this.store.restore(channels);
+  }
+
+  /** The idempotency keys remembered, for a hot upgrade's new master. */
+  snapshotKeys(): RememberedKey[] {
+    return this.keys.snapshot();
+  }
+
+  /** Takes on the old master's idempotency keys (a hot upgrade): its retries stay replays. */
+  restoreKeys(keys: readonly RememberedKey[]): void {
+    this.keys.restore(keys);
   }
 
   /** Channels, history kept and its bytes (for /status and /metrics). */

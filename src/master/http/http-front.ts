@@ -72,7 +72,7 @@ export function httpFront(
  * A GET that asks for an event stream (SSE) of the channel its path names, whatever the
  * path (`/` too: the page is for browsers that do not ask for a stream).
  */
-function isEventStreamRequest(req: http.IncomingMessage): boolean {
+export function isEventStreamRequest(req: http.IncomingMessage): boolean {
   if (req.method !== 'GET') return false;
   const query = (req.url ?? '').split('?', 2)[1];
   const transport =

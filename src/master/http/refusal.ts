@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { HeaderPair } from '../../shared/config';
 import type { RefusalCode } from '../../shared/protocol/reasons';
 import type { Logger } from '../observability/logger';
+import { sseRefusalBody } from '../../shared/protocol/sse';
 import { drainThenClose } from './refuse-and-drain';
 
 /** Extra response headers of a refusal (Allow, Retry-After, WWW-Authenticate, ...). */
@@ -33,6 +34,12 @@ export function refusalBytes(status: number, reason: string, headers: RefusalHea
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }
 
+/** A whole close-delimited 200 response, for a socket without Node's response object. */
+function streamBytes(headers: RefusalHeaders, body: string): string {
+  const lines = ['HTTP/1.1 200 OK', ...Object.entries(headers).map(([n, v]) => `${n}: ${v}`)];
+  return `${lines.join('\r\n')}\r\n\r\n${body}`;
+}
+
 /** The log line with ` [CODE]` at the end of its first line (a stack may follow). */
 export function withCode(line: string, code: RefusalCode): string {
   const end = line.indexOf('\n');
@@ -47,7 +54,37 @@ export interface RefusalTarget {
   drain?: http.IncomingMessage;
   /** "ADDR:PORT METHOD URL" or "ADDR:PORT", for the log line. */
   describe: string;
+  /** An event-stream (SSE) request: a refusal worth retrying is answered as a stream. */
+  eventStream?: boolean;
 }
+
+/** Shortest reconnect delay a refused stream asks for (a Retry-After of 0 included). */
+export const MIN_STREAM_RETRY_MS = 250;
+
+/**
+ * The hazard: a browser's EventSource never retries after an answer that is not 200, so
+ * a 503 or 429 (server full, no worker yet, a server still starting, history unreadable)
+ * would end it for good although the answer says "come back". Such a refusal, when it
+ * carries a Retry-After, is answered as a short 200 stream: `retry:` that delay and one
+ * `refused` event (status, code, reason), then the end; the browser reconnects after the
+ * delay with its Last-Event-ID. It carries no `hello`, so a client that waits for one
+ * (the client library) does not take it for a connection. Other refusals (400, 401,
+ * 403, 404, ...) stay HTTP errors: coming back would not help. Undefined: not retryable.
+ */
+export function streamRetryMs(refusal: Refusal): number | undefined {
+  if (refusal.status !== 503 && refusal.status !== 429) return undefined;
+  const after = refusal.headers?.['Retry-After'];
+  if (after === undefined || !/^\d+$/.test(after.trim())) return undefined;
+  return Math.max(MIN_STREAM_RETRY_MS, Number(after) * 1000);
+}
+
+/** The head of a refused stream (it carries the refusal's own headers too: Retry-After). */
+export const REFUSED_STREAM_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache',
+  'X-Accel-Buffering': 'no',
+  Connection: 'close',
+};
 
 /**
  * The one way a request is refused, before or at the upgrade: the status line from
@@ -86,6 +123,21 @@ export class Refusals {
     else this.logger.warn(withCode(logLine, code));
     this.onRefused(status, code);
     const { socket, res } = target;
+    const retryMs = target.eventStream === true ? streamRetryMs(refusal) : undefined;
+    if (retryMs !== undefined && (res === undefined ? socket.writable : !res.headersSent)) {
+      const body = sseRefusalBody({ status, code, reason, retryMs });
+      const head = { ...this.extra, ...REFUSED_STREAM_HEADERS, ...headers };
+      if (res !== undefined) {
+        res.shouldKeepAlive = false;
+        res.writeHead(200, head);
+        res.end(body);
+        return;
+      }
+      socket.end(streamBytes(head, body));
+      socket.destroySoon();
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
     if (res !== undefined && !res.headersSent) {
       const text = `${reason}\n`;
       res.shouldKeepAlive = false;

@@ -331,7 +331,12 @@ export class UpgradeHandler {
     const kind = transport === 'sse' ? 'Event stream' : 'Handshake';
     this.logger.debug(`${kind} from ${from}: ${req.method} ${shownTarget} HTTP/${req.httpVersion}`);
     this.logger.debug(`${kind} headers: ${JSON.stringify(redactHeaders(req.headers))}`);
-    const target: RefusalTarget = { socket, res, describe: describeRequest(from, req) };
+    const target: RefusalTarget = {
+      socket,
+      res,
+      describe: describeRequest(from, req),
+      eventStream: transport === 'sse',
+    };
     const refuse = (refusal: Refusal): undefined => void this.refusals.refuse(target, refusal);
 
     // Draining: the client should go to another instance; nothing else is worth checking.

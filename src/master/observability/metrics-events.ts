@@ -25,6 +25,8 @@ export class MetricsEvents implements PoolEvents {
   private readonly goodbyes = new WeakMap<Worker, Goodbye>();
   /** Workers whose client's end onClientGone counts (and whose frames it forgets). */
   private readonly counted = new WeakSet<Worker>();
+  /** Workers whose client's first push has been timed. */
+  private readonly timed = new WeakSet<Worker>();
 
   constructor(
     private readonly inner: PoolEvents,
@@ -46,15 +48,15 @@ export class MetricsEvents implements PoolEvents {
     switch (message.type) {
       case 'report':
         this.frames.update(worker, message.frames);
+        this.firstPush(worker, message.firstPushAt);
         break;
       case 'first-push':
-        // The client was admitted right after its 101 was flushed.
-        if (worker.client !== undefined) {
-          this.metrics.firstPush((this.now() - worker.client.since.getTime()) / 1000);
-        }
+        // A worker of an earlier build (adopted): it says so right after the frame.
+        this.firstPush(worker, this.now());
         break;
       case 'closed':
         this.frames.update(worker, message.frames);
+        this.firstPush(worker, message.firstPushAt);
         this.goodbyes.set(worker, { code: message.code, side: message.side });
         break;
       case 'limit':
@@ -68,6 +70,17 @@ export class MetricsEvents implements PoolEvents {
         assertNever(message, 'client message');
     }
     this.inner.onClientMessage(worker, message);
+  }
+
+  /**
+   * Times a client's first push (connect → first frame; the client was admitted right
+   * after its 101 was flushed). Workers tell it in their next report round or as they
+   * end (ipc.ts, FirstPushTime), so the histogram fills at scrapes, once per client.
+   */
+  private firstPush(worker: Worker, at: number | undefined): void {
+    if (at === undefined || worker.client === undefined || this.timed.has(worker)) return;
+    this.timed.add(worker);
+    this.metrics.firstPush(Math.max(0, at - worker.client.since.getTime()) / 1000);
   }
 
   onClientGone(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {

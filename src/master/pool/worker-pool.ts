@@ -49,6 +49,11 @@ export interface Unavailable {
   retryAfterS: number;
 }
 
+/** How long after a spare is taken its replacement is forked (replaceLater). */
+export const REPLACE_AFTER_MS = 50;
+/** How many times a replacement waits again for a handshake in flight. */
+export const REPLACE_DEFERRALS = 3;
+
 /**
  * Forks and reaps workers. Keeps idle workers ready (like Apache's prefork spares) so
  * a client does not wait for a Node start-up: `spares` of them, or with `maxSpares`
@@ -69,6 +74,8 @@ export class WorkerPool {
   private readonly failedStarts = new WeakSet<Worker>();
   private readonly backoff = new Backoff(100, 30_000);
   private pumpTimer: NodeJS.Timeout | undefined;
+  /** A taken spare's replacement, due (replaceLater). */
+  private replaceTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   /** A hot upgrade is handing this master's clients over: no spare is forked. */
   private frozen = false;
@@ -197,9 +204,7 @@ export class WorkerPool {
         this.policy.taken(now, this.countIn(WorkerState.Idle));
         this.scheduleTrim(now);
       }
-      // After this tick: the hand-off comes first, and the replacement's synchronous
-      // spawn (a few ms of the master's time) does not delay the client that took the spare.
-      setImmediate(() => this.pump());
+      this.replaceLater();
       return Promise.resolve(spare);
     }
     if (this.unavailable() !== undefined) return Promise.resolve(undefined);
@@ -289,6 +294,8 @@ export class WorkerPool {
     this.frozen = true;
     clearTimeout(this.pumpTimer);
     this.pumpTimer = undefined;
+    clearTimeout(this.replaceTimer);
+    this.replaceTimer = undefined;
     this.failWaiters();
     for (const worker of [...this.workers]) {
       if (worker.state === WorkerState.Idle || worker.state === WorkerState.Starting) {
@@ -324,6 +331,28 @@ export class WorkerPool {
     for (let i = 0; i < Math.min(wanted, this.maxStarting - starting); i++) {
       if (!this.forkWorker()) return;
     }
+  }
+
+  /**
+   * Forks a taken spare's replacement REPLACE_AFTER_MS later, and not while a handshake
+   * is in flight (a worker reserved), at most REPLACE_DEFERRALS times: the fork blocks
+   * the master (1-5 ms, 100 ms on a loaded box: libuv's spawn waits for the exec) and
+   * the child's start takes a core for about 20 ms. Forked at once, it fell on the
+   * client that took the spare: its 101, its first push, a quit right after (the
+   * bench's paced tails). A client waiting for a worker never waits for this: with
+   * waiters, acquire() forks at once.
+   */
+  private replaceLater(deferrals = 0): void {
+    if (this.replaceTimer !== undefined) return;
+    this.replaceTimer = setTimeout(() => {
+      this.replaceTimer = undefined;
+      const inFlight = this.firstIn(WorkerState.Reserved) !== undefined;
+      if (inFlight && this.waiters.length === 0 && deferrals < REPLACE_DEFERRALS) {
+        this.replaceLater(deferrals + 1);
+        return;
+      }
+      this.pump();
+    }, REPLACE_AFTER_MS);
   }
 
   /** A client found no ready spare: the target grows (logged once a second at most). */
@@ -514,6 +543,7 @@ export class WorkerPool {
   async shutdown(graceMs: number): Promise<void> {
     this.stopping = true;
     clearTimeout(this.pumpTimer);
+    clearTimeout(this.replaceTimer);
     clearTimeout(this.trimTimer);
     clearTimeout(this.riseTimer);
     this.failWaiters();

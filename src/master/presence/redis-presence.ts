@@ -8,8 +8,12 @@ import {
   LEAVE_SCRIPT,
   LIST_SCRIPT,
   presenceKeys,
+  REGISTER_SCRIPT,
+  registryKey,
+  SWEEP_SCRIPT,
   SYNC_SCRIPT,
   type PresenceKeys,
+  UNREGISTER_SCRIPT,
   VACATE_SCRIPT,
 } from './redis-presence-scripts';
 import {
@@ -45,7 +49,13 @@ interface ScriptCommands {
   pushwsPresenceSync(...args: (string | number)[]): Promise<number>;
   pushwsPresenceList(...args: (string | number)[]): Promise<string[]>;
   pushwsPresenceVacate(...args: (string | number)[]): Promise<number>;
+  pushwsPresenceRegister(...args: (string | number)[]): Promise<number>;
+  pushwsPresenceSweep(...args: (string | number)[]): Promise<string[]>;
+  pushwsPresenceUnregister(...args: (string | number)[]): Promise<number>;
 }
+
+/** Channels a sweep looks at, at most, per heartbeat (the rest wait for the next). */
+const SWEEP_LIMIT = 100;
 
 /** The same commands queued on a pipeline (they return the pipeline, not a reply). */
 type PipelinedScripts = {
@@ -85,6 +95,10 @@ export class RedisPresence implements PresenceStore {
   /** Vacate checks waiting for the grace to end, by channel. */
   private readonly vacating = new Map<string, NodeJS.Timeout>();
   private readonly graceMs: number;
+  /** How long an occupied flag outlives its last write: see PresenceKeys.occupied. */
+  private readonly holdMs: number;
+  private readonly registry: string;
+  private sweeping = false;
   private closed = false;
   private downLogged = false;
 
@@ -98,6 +112,8 @@ export class RedisPresence implements PresenceStore {
     this.secret = target.password;
     this.prefix = options.keyPrefix ?? 'pushws:';
     this.graceMs = options.vacateGraceMs ?? 5000;
+    this.holdMs = 2 * options.ttlMs + this.graceMs;
+    this.registry = registryKey(this.prefix);
     this.redis = connect(target, DEFAULT_BACKOFF, {
       enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,
@@ -114,6 +130,14 @@ export class RedisPresence implements PresenceStore {
     this.redis.defineCommand('pushwsPresenceSync', { numberOfKeys: 3, lua: SYNC_SCRIPT });
     this.redis.defineCommand('pushwsPresenceList', { numberOfKeys: 1, lua: LIST_SCRIPT });
     this.redis.defineCommand('pushwsPresenceVacate', { numberOfKeys: 3, lua: VACATE_SCRIPT });
+    const registryScripts = [
+      ['pushwsPresenceRegister', REGISTER_SCRIPT],
+      ['pushwsPresenceSweep', SWEEP_SCRIPT],
+      ['pushwsPresenceUnregister', UNREGISTER_SCRIPT],
+    ] as const;
+    for (const [name, lua] of registryScripts) {
+      this.redis.defineCommand(name, { numberOfKeys: 1, lua });
+    }
     this.scripts = this.redis as unknown as ScriptCommands;
     this.redis.on('error', (error: Error) => this.down(error));
     this.redis.on('ready', () => {
@@ -142,12 +166,18 @@ export class RedisPresence implements PresenceStore {
       (occupied) => {
         if (occupied === 1) this.onChannel?.(entry.channel, 'occupied');
       },
-      () =>
-        this.scripts.pushwsPresenceJoin(
-          ...this.scriptHead(keys),
-          entry.client,
-          JSON.stringify(stored),
-        ),
+      async () => {
+        const [occupied] = await Promise.all([
+          this.scripts.pushwsPresenceJoin(
+            ...this.scriptHead(keys),
+            entry.client,
+            JSON.stringify(stored),
+          ),
+          // Registered at once: an instance killed before its first beat is swept too.
+          this.scripts.pushwsPresenceRegister(this.registry, this.holdMs, entry.channel),
+        ]);
+        return occupied;
+      },
     );
   }
 
@@ -165,7 +195,7 @@ export class RedisPresence implements PresenceStore {
         if (!this.local.has(entry.channel)) this.stale.delete(entry.channel);
         if (total === 0) this.vacateLater(entry.channel);
       },
-      () => this.scripts.pushwsPresenceLeave(...this.scriptHead(keys), entry.client, this.graceMs),
+      () => this.scripts.pushwsPresenceLeave(...this.scriptHead(keys), entry.client),
     );
   }
 
@@ -209,13 +239,14 @@ export class RedisPresence implements PresenceStore {
   }
 
   /** The keys and first arguments every per-channel script takes. */
-  private scriptHead(keys: PresenceKeys): [string, string, string, string, number] {
+  private scriptHead(keys: PresenceKeys): [string, string, string, string, number, number] {
     return [
       keys.instances,
       keys.clients,
       keys.occupied,
       this.options.instanceId,
       this.options.ttlMs,
+      this.holdMs,
     ];
   }
 
@@ -260,10 +291,18 @@ export class RedisPresence implements PresenceStore {
     this.vacating.set(channel, timer);
   }
 
-  /** Every ttl/3: each channel of this instance kept alive; a lost hash written again. */
+  /**
+   * Every ttl/3: each channel of this instance kept alive (and registered); a lost hash
+   * written again; then the sweep of channels whose instances are gone.
+   */
   private async beat(): Promise<void> {
     if (this.closed || this.redis.status !== 'ready') return;
-    if (this.dirty) return this.sync();
+    if (this.dirty) await this.sync();
+    else await this.beatChannels();
+    await this.sweep();
+  }
+
+  private async beatChannels(): Promise<void> {
     const channels = [...this.local.keys()];
     if (channels.length === 0) return;
     const pipeline = this.redis.pipeline();
@@ -271,6 +310,11 @@ export class RedisPresence implements PresenceStore {
       const keys = this.keys(channel);
       (pipeline as unknown as PipelinedScripts).pushwsPresenceBeat(...this.scriptHead(keys));
     }
+    (pipeline as unknown as PipelinedScripts).pushwsPresenceRegister(
+      this.registry,
+      this.holdMs,
+      ...channels,
+    );
     try {
       const results = (await pipeline.exec()) ?? [];
       if (results.some(([error, alive]) => error !== null || Number(alive) === 0)) {
@@ -280,6 +324,45 @@ export class RedisPresence implements PresenceStore {
     } catch (error) {
       this.dirty = true;
       this.down(error);
+    }
+  }
+
+  /**
+   * The hazard this closes: an instance SIGKILLed (or cut off) with a channel's last
+   * clients never leaves them, so no vacate check of its own runs; its entries expire
+   * after the TTL and nobody else has the channel among its own. Every instance, at
+   * each heartbeat, asks the registry for channels nobody has written for the TTL plus
+   * the grace (the grace counted from when the dead instance's entries expired, as a
+   * normal vacate counts it from the last leave) and runs the vacate check on each:
+   * the one DEL of the occupied flag that succeeds, on whichever instance, tells
+   * `vacated`, once. A channel still occupied somewhere is written at each beat, so
+   * never swept. Bound: the TTL + the grace + one heartbeat (ttl / 3) after the kill.
+   */
+  private async sweep(): Promise<void> {
+    if (this.sweeping || this.closed || this.redis.status !== 'ready') return;
+    this.sweeping = true;
+    const age = this.options.ttlMs + this.graceMs;
+    try {
+      const channels = await this.scripts.pushwsPresenceSweep(this.registry, age, SWEEP_LIMIT);
+      for (const channel of channels) {
+        if (this.closed) return;
+        // Ours, or waiting for our own vacate check: not a dead instance's.
+        if (this.local.has(channel) || this.vacating.has(channel)) continue;
+        const vacated = await this.scripts.pushwsPresenceVacate(
+          ...this.scriptHead(this.keys(channel)),
+        );
+        await this.scripts.pushwsPresenceUnregister(this.registry, age, channel);
+        if (Number(vacated) === 1) {
+          this.options.logger.info(
+            `Presence: channel ${channel} vacated (its instances stopped beating)`,
+          );
+          this.onChannel?.(channel, 'vacated');
+        }
+      }
+    } catch (error) {
+      this.down(error);
+    } finally {
+      this.sweeping = false;
     }
   }
 
@@ -300,6 +383,13 @@ export class RedisPresence implements PresenceStore {
       (pipeline as unknown as PipelinedScripts).pushwsPresenceSync(
         ...this.scriptHead(keys),
         ...pairs,
+      );
+    }
+    if (this.local.size > 0) {
+      (pipeline as unknown as PipelinedScripts).pushwsPresenceRegister(
+        this.registry,
+        this.holdMs,
+        ...this.local.keys(),
       );
     }
     try {

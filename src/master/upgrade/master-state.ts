@@ -1,4 +1,5 @@
 import type { StreamPosition } from '../../shared/ipc';
+import type { RememberedKey } from '../broker/idempotency';
 import type { ChannelHistoryState } from '../broker/memory-history';
 import type { FeedFormat } from '../channels/published-frames';
 
@@ -31,6 +32,11 @@ export interface MasterState {
   clients: HandedClient[];
   /** The in-memory broker's epochs, offsets and history (absent with --redis). */
   memory?: ChannelHistoryState[];
+  /**
+   * The in-memory broker's idempotency keys (absent with --redis: they live in Redis),
+   * so that a retry after the upgrade is answered as the duplicate it is.
+   */
+  idempotency?: RememberedKey[];
 }
 
 /** Messages between the old master (O) and the new one (N) it forked, over fork IPC. */

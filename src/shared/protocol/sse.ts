@@ -12,7 +12,16 @@ import type { StreamPosition } from '../ipc';
 
 /** The event names this server writes (the `type` of the JSON frames). */
 export type SseEventName =
-  'pub' | 'direct' | 'push' | 'recovery' | 'position' | 'gap' | 'close' | 'binary';
+  | 'hello'
+  | 'pub'
+  | 'direct'
+  | 'push'
+  | 'recovery'
+  | 'position'
+  | 'gap'
+  | 'close'
+  | 'binary'
+  | 'refused';
 
 export interface SseEvent {
   /** `EPOCH:OFFSET` for an event that moves the client's position; absent otherwise. */
@@ -45,6 +54,36 @@ export function sseComment(text: string): string {
 /** How long (ms) a browser waits before it reconnects (its `retry` setting). */
 export function sseRetry(ms: number): string {
   return `retry: ${Math.max(0, Math.floor(ms))}\n\n`;
+}
+
+/**
+ * The first event of every served stream, before any other: `{"type":"hello","client":ID}`.
+ * The response head alone (which fires a browser's `open`) does not say the stream is
+ * served: a refusal worth retrying is a 200 stream too (a `refused` event). A client
+ * counts its stream as open at this event. No `id:`: it leaves Last-Event-ID as it was.
+ */
+export function sseHello(clientId: number): string {
+  return encodeSseEvent({
+    event: 'hello',
+    data: JSON.stringify({ type: 'hello', client: clientId }),
+  });
+}
+
+/** What a refused event-stream request is told, as a stream (see docs/sse.md). */
+export interface SseRefusal {
+  status: number;
+  /** The stable refusal code (src/shared/protocol/reasons.ts). */
+  code: string;
+  reason: string;
+  /** The browser's reconnect delay. */
+  retryMs: number;
+}
+
+/** `retry:` then one `refused` event: the whole body of a refused stream. */
+export function sseRefusalBody(refusal: SseRefusal): string {
+  const { status, code, reason, retryMs } = refusal;
+  const data = JSON.stringify({ type: 'refused', status, code, reason });
+  return sseRetry(retryMs) + encodeSseEvent({ event: 'refused', data });
 }
 
 /** The event id of a position in a channel's stream: `EPOCH:OFFSET`. */

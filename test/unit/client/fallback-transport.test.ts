@@ -85,6 +85,8 @@ describe('eventSourceTransport', () => {
     const source = FakeEventSource.last;
     expect(source.url).toBe('https://h/c?format=json&since=3&epoch=e');
     source.onopen?.({});
+    expect(heard).toEqual([]); // the head alone: not open yet
+    source.listeners.get('hello')?.({ data: '{"type":"hello","client":1}' });
     source.listeners.get('pub')?.({ data: '{"type":"pub"}' });
     source.listeners.get('close')?.({
       data: '{"type":"close","code":4001,"reason":"token expired"}',
@@ -104,5 +106,35 @@ describe('eventSourceTransport', () => {
     FakeEventSource.last.onerror?.({});
     expect(ended).toEqual([1006]);
     expect(FakeEventSource.last.closed).toBe(true);
+  });
+
+  test('a refused stream (200, then `refused`) never opens: it ends as a failed connection', () => {
+    const heard: string[] = [];
+    const ended: [number, string][] = [];
+    eventSourceTransport(FakeEventSource).connect('ws://h/c', {
+      open: () => heard.push('open'),
+      message: (text) => heard.push(text),
+      close: (code, reason) => ended.push([code, reason]),
+    });
+    const source = FakeEventSource.last;
+    source.onopen?.({});
+    source.listeners.get('refused')?.({
+      data: '{"type":"refused","status":503,"code":"NO_WORKER","reason":"No worker"}',
+    });
+    source.onerror?.({});
+    expect(heard).toEqual([]);
+    expect(ended).toEqual([[1006, 'refused: 503 NO_WORKER']]);
+    expect(source.closed).toBe(true);
+  });
+
+  test('a stream opens at its first frame event when no hello came first', () => {
+    const heard: string[] = [];
+    eventSourceTransport(FakeEventSource).connect('ws://h/c', {
+      ...noop,
+      open: () => heard.push('open'),
+      message: (text) => heard.push(text),
+    });
+    FakeEventSource.last.listeners.get('position')?.({ data: '{"type":"position"}' });
+    expect(heard).toEqual(['open', '{"type":"position"}']);
   });
 });
