@@ -7,7 +7,8 @@
  * server, floor-server.ts) and a single-process `ws` reference, all driven by the same
  * load client; then a mass reconnect of ours after a restart, and a hot upgrade of the
  * same server beside it (hot-upgrade.ts), fan-out across instances, and Server-Sent
- * Events beside WebSockets (sse.ts). Prints a table and the targets of the performance
+ * Events beside WebSockets (sse.ts), the first broadcast to fresh clients beside the
+ * naive relay (fresh-broadcast.ts). Prints a table and the targets of the performance
  * issues (met or missed, with numbers), writes JSON, and plots (report.ts).
  *
  * --only runs some sections (sections.ts) and prints only the targets they measure, no
@@ -44,6 +45,7 @@ import { forkWaits } from './probe-analysis';
 import { massReconnect, type Reconnect } from './reconnect';
 import { hotUpgrade, hotUpgradeChecks, type HotUpgradeResult } from './hot-upgrade';
 import { instancesChecks, instancesFanout, instancesTable } from './instances';
+import { freshBroadcast, freshBroadcastChecks, freshBroadcastTable } from './fresh-broadcast';
 import { writeReport } from './report';
 import {
   FLOOR_NODE_FLAGS,
@@ -368,13 +370,17 @@ async function main(): Promise<void> {
     ? await instancesFanout(plan.instanceSizes, plan.broadcasts, log)
     : undefined;
   const sse = run.has('sse') ? await sseBeside(plan.sseClients, plan.ssePauseMs, log) : undefined;
+  const fresh = run.has('fresh')
+    ? await freshBroadcast(plan.freshClients, plan.broadcasts, 100, plan.freshRounds, log)
+    : undefined;
   const loadAfter = os.loadavg().map((l) => round(l));
   if (
     partial ||
     reconnect === undefined ||
     upgrade === undefined ||
     instances === undefined ||
-    sse === undefined
+    sse === undefined ||
+    fresh === undefined
   ) {
     const all = [
       ...list,
@@ -382,6 +388,7 @@ async function main(): Promise<void> {
         ? hotUpgradeChecks(upgrade, reconnect)
         : []),
       ...(instances !== undefined ? instancesChecks(instances) : []),
+      ...(fresh !== undefined ? freshBroadcastChecks(fresh) : []),
     ];
     const startLines = run.has('startup')
       ? [
@@ -391,6 +398,7 @@ async function main(): Promise<void> {
     const shown = judged(all, run);
     console.log(partialTable(results, shown, { load: [loadBefore, loadAfter], lines: startLines }));
     if (sse !== undefined) console.log(`\n${sseTable(sse)}`);
+    if (fresh !== undefined) console.log(`\n${freshBroadcastTable(fresh)}`);
     const partialReport = {
       machine,
       quick,
@@ -404,6 +412,7 @@ async function main(): Promise<void> {
       hotUpgrade: upgrade,
       instances,
       sse,
+      freshBroadcast: fresh,
       checks: shown,
     };
     if (jsonFile !== undefined) {
@@ -427,13 +436,22 @@ async function main(): Promise<void> {
     hotUpgrade: upgrade,
     instances,
     sse,
-    checks: [...list, ...hotUpgradeChecks(upgrade, reconnect), ...instancesChecks(instances)],
+    freshBroadcast: fresh,
+    checks: [
+      ...list,
+      ...hotUpgradeChecks(upgrade, reconnect),
+      ...instancesChecks(instances),
+      ...freshBroadcastChecks(fresh),
+    ],
   };
   console.log(table(report));
   console.log(
     `\nFan-out across instances (publish → last delivery):\n${instancesTable(instances)}`,
   );
   console.log(`\n${sseTable(sse)}`);
+  console.log(
+    `\nThe first broadcast to fresh clients (${fresh.clients}, ${fresh.broadcasts} broadcasts ${fresh.gapMs} ms apart):\n${freshBroadcastTable(fresh)}`,
+  );
   if (jsonFile !== undefined) writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   const written = await writeReport(report, reportDir);
   console.log(`\nPlots: ${written.join(', ')}`);

@@ -36,6 +36,9 @@ export interface Plan {
   /** SSE beside WebSocket: clients of each kind, in turns, `ssePauseMs` apart. */
   sseClients: number;
   ssePauseMs: number;
+  /** The first broadcast to fresh clients (--no-demo) beside the relay, in turns. */
+  freshClients: number;
+  freshRounds: number;
 }
 
 export const QUICK: Plan = {
@@ -62,6 +65,8 @@ export const QUICK: Plan = {
   bare: 4,
   sseClients: 4,
   ssePauseMs: 100,
+  freshClients: 10,
+  freshRounds: 1,
 };
 
 export const FULL: Plan = {
@@ -88,6 +93,8 @@ export const FULL: Plan = {
   bare: 20,
   sseClients: 40,
   ssePauseMs: 300,
+  freshClients: 500,
+  freshRounds: 2,
 };
 
 export const CHURN_CONCURRENCY = 8;

@@ -19,6 +19,7 @@ export const SECTIONS = [
   'upgrade', // the hot upgrade
   'instances', // fan-out across instances through Redis
   'sse', // Server-Sent Events beside WebSockets
+  'fresh', // the first broadcast to fresh clients, beside the relay
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 

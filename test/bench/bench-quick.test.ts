@@ -173,6 +173,23 @@ describe('npm run bench -- --quick', () => {
       });
       expect(report.sse[kind].pssMiB).toBeGreaterThan(0);
     }
+    // The first broadcast to fresh clients, ours beside the relay, every broadcast timed.
+    expect(report.freshBroadcast.rounds).toHaveLength(report.plan.freshRounds);
+    for (const round of report.freshBroadcast.rounds) {
+      for (const kind of ['ours', 'relay']) {
+        expect(round[kind]).toEqual({
+          kind,
+          first: expect.any(Number),
+          laterP50: expect.any(Number),
+          worst: expect.any(Number),
+          missing: 0,
+        });
+        expect(round[kind].worst).toBeGreaterThanOrEqual(round[kind].first);
+      }
+    }
+    const fresh = report.checks.filter((c: { target: string }) => c.target.includes('fresh'));
+    expect(fresh).toHaveLength(1);
+    expect(stdout).toContain(`] ${fresh[0].target}: ${fresh[0].value}`);
     for (const check of report.checks) expect(typeof check.met).toBe('boolean');
     for (const plot of ['first-push', 'steps', 'fanout', 'reconnect', 'startup']) {
       expect(readFileSync(path.join(plots, `${plot}.svg`), 'utf8')).toMatch(/^<svg/);
