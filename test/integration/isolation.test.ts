@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,22 @@ import { WsClient } from '../helpers/ws-client';
  */
 const ROOT_USER = process.getuid?.() === 0;
 const NOBODY = Number(readFileSync('/etc/passwd', 'utf8').match(/^nobody:[^:]*:(\d+):/m)?.[1]);
+
+/**
+ * The capabilities a server run as `uid` needs beside the ones under test: none when that
+ * user can read the built tree, as in a real deployment; CAP_DAC_READ_SEARCH when the
+ * tree lies in a directory only root may enter (a clone in `mktemp -d`, mode 0700), and
+ * the test says so. Neither refusal nor command under test depends on it: the server
+ * still lacks or holds CAP_SETUID as each test needs, and its commands get no capability.
+ */
+function readCapsFor(uid: number): string[] {
+  if (!ROOT_USER) return [];
+  const main = path.join(ROOT, 'dist/src/main.js');
+  const probe = spawnSync('setpriv', [`--reuid=${uid}`, '--clear-groups', 'test', '-r', main]);
+  if (probe.status === 0) return [];
+  console.log(`uid ${uid} cannot read ${main}: the server is lent CAP_DAC_READ_SEARCH`);
+  return ['dac_read_search'];
+}
 
 /** A marker no other process on the machine has: the fork bomb's sleepers. */
 const BOMB_SLEEP = '37.77';
@@ -104,13 +120,15 @@ describe('--exec-user: refusals at start', () => {
 
   test('a server without the right to switch: exit 2, one line', async () => {
     // setpriv drops to nobody with no capabilities; it then may not switch to root.
+    const read = readCapsFor(NOBODY);
     const child = spawn(
       'setpriv',
       [
         '--reuid=nobody',
         '--regid=nogroup',
         '--clear-groups',
-        '--inh-caps=-all',
+        `--inh-caps=${['-all', ...read.map((cap) => `+${cap}`)].join(',')}`,
+        ...(read.length > 0 ? [`--ambient-caps=${read.map((cap) => `+${cap}`).join(',')}`] : []),
         process.execPath,
         ...NODE_ARGS,
         '--port',
@@ -157,6 +175,7 @@ asRoot('--exec-user in a server that is not root (AmbientCapabilities, as the un
   test('the command runs as nobody and keeps none of the capabilities that allowed the switch', async () => {
     // The server as uid 1 (daemon) holding CAP_SETUID, CAP_SETGID and CAP_KILL as ambient
     // capabilities, as the unit gives them.
+    const caps = ['setuid', 'setgid', 'kill', ...readCapsFor(1)].map((cap) => `+${cap}`).join(',');
     const server = await serverReady(
       spawn(
         'setpriv',
@@ -164,8 +183,8 @@ asRoot('--exec-user in a server that is not root (AmbientCapabilities, as the un
           '--reuid=1',
           '--regid=1',
           '--clear-groups',
-          '--inh-caps=+setuid,+setgid,+kill',
-          '--ambient-caps=+setuid,+setgid,+kill',
+          `--inh-caps=${caps}`,
+          `--ambient-caps=${caps}`,
           process.execPath,
           ...NODE_ARGS,
           '--port',

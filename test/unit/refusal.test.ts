@@ -218,3 +218,62 @@ describe('Refusals.refuse', () => {
     expect(log.entries).toHaveLength(1);
   });
 });
+
+describe('Refusals.refuse of an event-stream request', () => {
+  const retryable = (status: number, retryAfter?: string) => ({
+    status,
+    code: status === 429 ? RefusalCode.RateLimited : RefusalCode.ServerFull,
+    reason: 'Come back later',
+    headers: retryAfter === undefined ? undefined : { 'Retry-After': retryAfter },
+  });
+
+  it('a 503 with Retry-After: a 200 stream of retry: and one refused event, still counted as 503', () => {
+    const log = new FakeLogger();
+    const onRefused = jest.fn();
+    const res = fakeRes();
+    new Refusals(log.logger, onRefused).refuse(
+      { socket: fakeSocket(), res, describe: 'a:1 GET /c', eventStream: true },
+      retryable(503, '5'),
+    );
+    expect(res.writeHead).toHaveBeenCalledWith(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache',
+      'X-Accel-Buffering': 'no',
+      Connection: 'close',
+      'Retry-After': '5',
+    });
+    expect(res.end).toHaveBeenCalledWith(
+      'retry: 5000\n\nevent: refused\n' +
+        'data: {"type":"refused","status":503,"code":"SERVER_FULL","reason":"Come back later"}\n\n',
+    );
+    expect(res.shouldKeepAlive).toBe(false);
+    expect(onRefused).toHaveBeenCalledWith(503, 'SERVER_FULL');
+    expect(log.at('error')).toEqual(['503 for a:1 GET /c: Come back later [SERVER_FULL]']);
+  });
+
+  it('a 429 on a raw socket is a stream too; Retry-After 0 asks for 250 ms', () => {
+    const socket = fakeSocket();
+    new Refusals(new FakeLogger().logger).refuse(
+      { socket, describe: 'a:1', eventStream: true },
+      retryable(429, '0'),
+    );
+    const { statusLine, headers, body } = parse(socket.end.mock.calls[0][0] as string);
+    expect(statusLine).toBe('HTTP/1.1 200 OK');
+    expect(headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(body).toMatch(/^retry: 250\n\nevent: refused\ndata: \{"type":"refused","status":429,/);
+  });
+
+  it.each([
+    ['a 403', { status: 403, code: RefusalCode.OriginNotAllowed, reason: 'no' }],
+    ['a 401', { status: 401, code: RefusalCode.Unauthorized, reason: 'no' }],
+    ['a 503 without Retry-After', retryable(503)],
+  ])('%s stays a plain HTTP answer', (_what, refusal) => {
+    const res = fakeRes();
+    new Refusals(new FakeLogger().logger).refuse(
+      { socket: fakeSocket(), res, describe: 'a:1', eventStream: true },
+      refusal,
+    );
+    expect(res.writeHead).toHaveBeenCalledWith(refusal.status, expect.anything());
+    expect(res.end).toHaveBeenCalledWith(`${refusal.reason}\n`);
+  });
+});

@@ -104,6 +104,9 @@ export function globalEventSource(): EventSourceConstructor | undefined {
   return typeof found === 'function' ? found : undefined;
 }
 
+/** How long a refused stream may take to end after its `refused` event (ms). */
+const REFUSED_STREAM_END_MS = 1000;
+
 /** The server's event names whose data is a frame's JSON text (docs/sse.md). */
 const FRAME_EVENTS = ['pub', 'direct', 'push', 'recovery', 'position', 'gap', 'binary'];
 
@@ -124,9 +127,11 @@ export function eventSourceTransport(EventSourceClass: EventSourceConstructor): 
       http.protocol = http.protocol === 'wss:' ? 'https:' : 'http:';
       const source = new EventSourceClass(http.href);
       let ended = false;
+      let refusal: { reason: string; bound: ReturnType<typeof setTimeout> } | undefined;
       const end = (code: number, reason: string): void => {
         if (ended) return;
         ended = true;
+        if (refusal !== undefined) clearTimeout(refusal.bound);
         source.close();
         handlers.close(code, reason);
       };
@@ -155,7 +160,12 @@ export function eventSourceTransport(EventSourceClass: EventSourceConstructor): 
         } catch {
           // Not ours: still a refusal.
         }
-        end(1006, reason);
+        // The server ends the stream right after this event. Closing the source now would
+        // abort a response still arriving (a failed request in the browser's console):
+        // the end comes with the stream's own end (onerror), or after a bound.
+        if (refusal === undefined && !ended) {
+          refusal = { reason, bound: setTimeout(() => end(1006, reason), REFUSED_STREAM_END_MS) };
+        }
       });
       source.addEventListener('close', (event: { data?: unknown }) => {
         let code = 1006;
@@ -170,7 +180,7 @@ export function eventSourceTransport(EventSourceClass: EventSourceConstructor): 
         end(code, reason);
       });
       // A failed request, or a broken stream: the client decides when to come back.
-      source.onerror = () => end(1006, 'event stream error');
+      source.onerror = () => end(1006, refusal?.reason ?? 'event stream error');
       return {
         isOpen: false,
         send: () => undefined,

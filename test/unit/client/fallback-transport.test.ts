@@ -121,10 +121,33 @@ describe('eventSourceTransport', () => {
     source.listeners.get('refused')?.({
       data: '{"type":"refused","status":503,"code":"NO_WORKER","reason":"No worker"}',
     });
+    // Left to end by itself: closing it here would abort a response still arriving.
+    expect(source.closed).toBe(false);
+    expect(ended).toEqual([]);
     source.onerror?.({});
     expect(heard).toEqual([]);
     expect(ended).toEqual([[1006, 'refused: 503 NO_WORKER']]);
     expect(source.closed).toBe(true);
+  });
+
+  test('a refused stream that does not end by itself is ended after a bound', () => {
+    jest.useFakeTimers();
+    try {
+      const ended: [number, string][] = [];
+      eventSourceTransport(FakeEventSource).connect('ws://h/c', {
+        ...noop,
+        close: (code, reason) => ended.push([code, reason]),
+      });
+      const source = FakeEventSource.last;
+      source.listeners.get('refused')?.({ data: '{"status":429,"code":"RATE_LIMITED"}' });
+      jest.advanceTimersByTime(999);
+      expect(ended).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(ended).toEqual([[1006, 'refused: 429 RATE_LIMITED']]);
+      expect(source.closed).toBe(true);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   test('a stream opens at its first frame event when no hello came first', () => {
