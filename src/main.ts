@@ -2,6 +2,8 @@
  * The master's entry point: parse the command line, start the server, and stop it
  * cleanly on SIGTERM/SIGINT (close every client with 1001, wait for the workers).
  */
+// First: from here on SIGHUP, SIGQUIT and SIGUSR2 are held until the master is ready.
+import { startupSignals } from './master/signals/held-at-start';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AuthSetup } from './master/auth/auth-setup';
@@ -85,7 +87,6 @@ async function main(): Promise<void> {
 
   // SIGUSR2: a new master from the code on disk takes over (docs/upgrade.md).
   const hotUpgrade = new HotUpgrade(master, logger, () => exit(0));
-  process.on('SIGUSR2', () => hotUpgrade.start());
 
   let stopping = false;
   /** `why`: the log line that says what ends the server. */
@@ -105,13 +106,18 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void onSignal('SIGINT'));
   // Graceful drain (docs/operations.md#draining): once every client has gone, exit 0.
   master.onDrained(() => void stop('Every client has left: stopping after the drain'));
-  // Reload what may change live (docs/operations.md#configuration-file).
-  process.on('SIGHUP', () => {
-    reloadSettings({ argv, version, running: config, master, logger });
-  });
-  process.on('SIGQUIT', () => {
-    if (!master.drain('SIGQUIT')) logger.info('Received SIGQUIT: already draining');
-  });
+  // Held since the start (src/master/signals/startup-signals.ts); from now on:
+  startupSignals.ready(
+    {
+      // Reload what may change live (docs/operations.md#configuration-file).
+      SIGHUP: () => reloadSettings({ argv, version, running: config, master, logger }),
+      SIGQUIT: () => {
+        if (!master.drain('SIGQUIT')) logger.info('Received SIGQUIT: already draining');
+      },
+      SIGUSR2: () => hotUpgrade.start(),
+    },
+    logger,
+  );
 }
 
 void main();

@@ -21,7 +21,8 @@ import { isAlive } from '../lib/proc';
 import { ServerProcess } from '../lib/server-process';
 import { sleep } from '../lib/sleep';
 import type { Check } from './checks';
-import { openClients, type BenchClient } from './load-client';
+import { BenchClient } from './load-client';
+import { OPEN_CONCURRENCY } from './plan';
 import { massReconnect, type Reconnect } from './reconnect';
 import { kindOf } from './servers';
 
@@ -77,6 +78,42 @@ function publishOnce(port: number, data: string): Promise<number> {
   });
 }
 
+/**
+ * Opens `count` clients, OPEN_CONCURRENCY handshakes at a time. A refused one (503
+ * while forks lag on a loaded machine) is tried again after a pause, as a client
+ * would; a client that cannot be opened in `count` retries in all stops the run.
+ */
+async function openAll(
+  port: number,
+  count: number,
+  log: (line: string) => void,
+): Promise<BenchClient[]> {
+  const clients: BenchClient[] = [];
+  let next = 0;
+  let refused = 0;
+  await Promise.all(
+    Array.from({ length: OPEN_CONCURRENCY }, async () => {
+      while (next < count) {
+        const slot = next++;
+        for (;;) {
+          const client = BenchClient.connect(port, '/');
+          try {
+            await client.upgraded(60_000);
+            clients[slot] = client;
+            break;
+          } catch (error) {
+            client.destroy();
+            if (++refused > count) throw error;
+            await sleep(250);
+          }
+        }
+      }
+    }),
+  );
+  if (refused > 0) log(`hot-upgrade: ${refused} handshakes refused while opening, tried again`);
+  return clients;
+}
+
 export async function hotUpgrade(
   count: number,
   log: (line: string) => void,
@@ -97,7 +134,7 @@ export async function hotUpgrade(
   try {
     await server.ready(30_000);
     log(`hot-upgrade: opening ${count} clients`);
-    const clients: BenchClient[] = await openClients(port, count, { timeoutMs: 60_000 });
+    const clients = await openAll(port, count, log);
     const got = clients.map(() => [] as number[]);
     const lastAt = clients.map(() => 0);
     let longestGap = 0;

@@ -152,7 +152,7 @@ describe('spares', () => {
 });
 
 describe('acquire', () => {
-  it('takes a ready spare (reserved) and forks its replacement once its handshake is done', async () => {
+  it('takes the last ready spare (reserved) and forks its replacement after this tick', async () => {
     const { pool, children } = harness({ spares: 1, maxStarting: 1 });
     pool.start();
     children[0].ready();
@@ -160,30 +160,33 @@ describe('acquire', () => {
     expect(worker?.process).toBe(children[0].asChild);
     expect(worker?.state).toBe(WorkerState.Reserved);
     expect(pool.spares).toHaveLength(0);
-    await advance(REPLACE_AFTER_MS);
-    expect(children).toHaveLength(1); // its handshake is in flight: not during it
-    pool.assign(worker as Worker, client(1));
-    await advance(REPLACE_AFTER_MS);
+    expect(children).toHaveLength(1);
+    await flush();
     expect(children).toHaveLength(2);
     expect(workerOf(pool, children[1]).state).toBe(WorkerState.Starting);
   });
 
-  it('forks the replacement after REPLACE_AFTER_MS, and a handshake in flight defers it a bounded number of times', async () => {
-    const { pool, children } = harness({ spares: 1, maxStarting: 1 });
+  it('with another spare ready, forks the replacement REPLACE_AFTER_MS later, not during a handshake', async () => {
+    const { pool, children } = harness({ spares: 2, maxStarting: 2 });
     pool.start();
-    children[0].ready();
-    pool.assign((await pool.acquire()) as Worker, client(1));
-    await advance(REPLACE_AFTER_MS - 1);
-    expect(children).toHaveLength(1);
-    await advance(1);
+    await readyAll(pool, children);
     expect(children).toHaveLength(2);
-    // A handshake that never ends (reserved) holds the next replacement back, not for good.
-    children[1].ready();
-    await pool.acquire();
-    await advance(REPLACE_AFTER_MS * REPLACE_DEFERRALS);
-    expect(children).toHaveLength(2);
+    const worker = (await pool.acquire()) as Worker;
     await advance(REPLACE_AFTER_MS);
+    expect(children).toHaveLength(2); // its handshake is in flight: not during it
+    pool.assign(worker, client(1));
+    await advance(REPLACE_AFTER_MS - 1);
+    expect(children).toHaveLength(2);
+    await advance(1);
     expect(children).toHaveLength(3);
+    expect(workerOf(pool, children[2]).state).toBe(WorkerState.Starting);
+    // A handshake that never ends (reserved) holds the next replacement back, not for good.
+    await readyAll(pool, children);
+    await pool.acquire();
+    await advance(REPLACE_AFTER_MS * (REPLACE_DEFERRALS + 1) - 1);
+    expect(children).toHaveLength(3);
+    await advance(1);
+    expect(children).toHaveLength(4);
   });
 
   it('with no spare, waits for the next worker to become ready', async () => {

@@ -204,7 +204,9 @@ export class WorkerPool {
         this.policy.taken(now, this.countIn(WorkerState.Idle));
         this.scheduleTrim(now);
       }
-      this.replaceLater();
+      // The last ready spare taken: its replacement at once (the next client would wait).
+      if (this.firstIn(WorkerState.Idle) === undefined) setImmediate(() => this.pump());
+      else this.replaceLater();
       return Promise.resolve(spare);
     }
     if (this.unavailable() !== undefined) return Promise.resolve(undefined);
@@ -339,8 +341,10 @@ export class WorkerPool {
    * the master (1-5 ms, 100 ms on a loaded box: libuv's spawn waits for the exec) and
    * the child's start takes a core for about 20 ms. Forked at once, it fell on the
    * client that took the spare: its 101, its first push, a quit right after (the
-   * bench's paced tails). A client waiting for a worker never waits for this: with
-   * waiters, acquire() forks at once.
+   * bench's paced tails). Only while another spare is ready: the delay adds to the time
+   * a replacement takes, and on a box so loaded that a start takes 250 ms the spares ran
+   * out at one client per 200 ms with a 100 ms delay (paced-pair.js). A client waiting
+   * for a worker never waits for this: with waiters, acquire() forks at once.
    */
   private replaceLater(deferrals = 0): void {
     if (this.replaceTimer !== undefined) return;

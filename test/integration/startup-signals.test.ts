@@ -1,0 +1,118 @@
+import { execFileSync } from 'node:child_process';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { published, TOKEN } from '../helpers/channels';
+import { ServerProcess, stopAllServers, track } from '../helpers/server';
+import { waitFor } from '../helpers/wait';
+import { WsClient } from '../helpers/ws-client';
+
+/**
+ * Signals that reach the master while it is still starting: before the fix, Node's
+ * default action for SIGHUP, SIGQUIT and SIGUSR2 ended it. The start is held open by a
+ * --config that is a FIFO (as `--config <(command)` gives): the master blocks reading
+ * it until the test writes the file, a window in which it runs but is not ready.
+ */
+
+/** Whether process `pid` has `file` open (it is reading it). */
+function hasOpen(pid: number, file: string): boolean {
+  try {
+    const dir = `/proc/${pid}/fd`;
+    return readdirSync(dir).some((fd) => {
+      try {
+        return readlinkSync(path.join(dir, fd)) === file;
+      } catch {
+        return false; // closed meanwhile
+      }
+    });
+  } catch {
+    return false; // the process is gone
+  }
+}
+
+describe('signals while the master is starting', () => {
+  let dir = '';
+  let writer: number | undefined;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-startup-'));
+  });
+  afterEach(async () => {
+    if (writer !== undefined) closeSync(writer);
+    writer = undefined;
+    await stopAllServers();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * A master whose --config is a FIFO, blocked reading it; the test gives it the file
+   * once `signals` have been sent. `give` gives it again (a reload reads it anew).
+   */
+  async function startingMaster(signals: NodeJS.Signals[]): Promise<{
+    server: ServerProcess;
+    fifo: string;
+    give: () => Promise<void>;
+  }> {
+    const fifo = path.join(dir, 'push-websocket.json');
+    execFileSync('mkfifo', [fifo]);
+    const config = JSON.stringify({ 'publish-token': TOKEN });
+    // Read and write: opening it so does not wait for a reader (Linux), and the master's
+    // open for reading does not wait for this writer.
+    const open = (): number => openSync(fifo, 'r+');
+    writer = open();
+    const server = track(ServerProcess.ours(['--port', '0', '--no-demo', '--config', fifo]));
+    await waitFor(() => hasOpen(server.pid, fifo), 'the master reading its config');
+    // Unhandled, any of them ends the master: ready() then rejects ("exited before").
+    for (const signal of signals) process.kill(server.pid, signal);
+    /** Writes the file; the master reads it to its end when the writer closes. */
+    const give = async (): Promise<void> => {
+      writer ??= open();
+      writeSync(writer, config);
+      await waitFor(() => hasOpen(server.pid, fifo), 'the master reading its config');
+      closeSync(writer);
+      writer = undefined;
+    };
+    await give();
+    return { server, fifo, give };
+  }
+
+  test('a SIGHUP and a SIGUSR2 while the master is starting do not kill it; it reloads once ready and serves', async () => {
+    const { server, give } = await startingMaster(['SIGHUP', 'SIGUSR2']);
+    await server.ready();
+    // The held SIGHUP: the config is read again (the FIFO once more) now it is ready.
+    await server.waitForLog(/Received SIGHUP while starting: reading the configuration again/);
+    await give();
+    await server.waitForLog(/SIGHUP: settings read again, nothing changed/);
+    await server.waitForLog(
+      /Received SIGUSR2 while starting: ignored \(this master has just loaded the code on disk\)/,
+    );
+    expect(server.output).not.toMatch(/Hot upgrade/);
+
+    const client = await WsClient.open(`${server.url}news`);
+    await waitFor(async () => {
+      await published(server, { channel: '/news', data: 'served' });
+      return client.messages.length > 0;
+    }, 'a publication to reach the client');
+    expect(client.messages[0]).toBe('served');
+    client.ws.close();
+    expect(server.running).toBe(true);
+  }, 30_000);
+
+  test('a SIGQUIT while the master is starting does not kill it: it drains once ready, and exits cleanly', async () => {
+    const { server } = await startingMaster(['SIGQUIT']);
+    await server.ready();
+    // No client to drain: the drain ends at once, and the master stops as after any drain.
+    expect(await server.exited).toMatchObject({ code: 0, signal: null });
+    expect(server.output).toMatch(
+      /Received SIGQUIT while starting: draining now that the master is ready\n.*Draining \(SIGQUIT\)/,
+    );
+    expect(server.output).toMatch(/Every client has left: stopping after the drain/);
+  }, 30_000);
+});
