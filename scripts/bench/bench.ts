@@ -399,6 +399,7 @@ async function main(): Promise<void> {
     console.log(partialTable(results, shown, { load: [loadBefore, loadAfter], lines: startLines }));
     if (sse !== undefined) console.log(`\n${sseTable(sse)}`);
     if (fresh !== undefined) console.log(`\n${freshBroadcastTable(fresh)}`);
+    const measured = { reconnect, hotUpgrade: upgrade, instances, sse, freshBroadcast: fresh };
     const partialReport = {
       machine,
       quick,
@@ -408,11 +409,7 @@ async function main(): Promise<void> {
       worker,
       floorWorker,
       results,
-      reconnect,
-      hotUpgrade: upgrade,
-      instances,
-      sse,
-      freshBroadcast: fresh,
+      ...measured,
       checks: shown,
     };
     if (jsonFile !== undefined) {
