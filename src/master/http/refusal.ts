@@ -24,20 +24,32 @@ export interface Refusal {
  */
 export function refusalBytes(status: number, reason: string, headers: RefusalHeaders = {}): string {
   const body = `${reason}\n`;
+  return responseBytes(
+    status,
+    [
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Content-Length', String(Buffer.byteLength(body))],
+      ['Connection', 'close'],
+      ...Object.entries(headers),
+    ],
+    body,
+  );
+}
+
+/** A whole HTTP/1.1 response as bytes to write on a socket without Node's response object. */
+function responseBytes(status: number, headers: [string, string][], body: string): string {
   const lines = [
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}`,
-    'Content-Type: text/plain; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Connection: close',
-    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    ...headers.map(([name, value]) => `${name}: ${value}`),
   ];
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }
 
-/** A whole close-delimited 200 response, for a socket without Node's response object. */
-function streamBytes(headers: RefusalHeaders, body: string): string {
-  const lines = ['HTTP/1.1 200 OK', ...Object.entries(headers).map(([n, v]) => `${n}: ${v}`)];
-  return `${lines.join('\r\n')}\r\n\r\n${body}`;
+/** Writes a whole response and closes; a peer that never reads must not hold the socket. */
+function endWith(socket: Socket, bytes: string): void {
+  socket.end(bytes);
+  socket.destroySoon();
+  setTimeout(() => socket.destroy(), 1000).unref();
 }
 
 /** The log line with ` [CODE]` at the end of its first line (a stack may follow). */
@@ -133,9 +145,7 @@ export class Refusals {
         res.end(body);
         return;
       }
-      socket.end(streamBytes(head, body));
-      socket.destroySoon();
-      setTimeout(() => socket.destroy(), 1000).unref();
+      endWith(socket, responseBytes(200, Object.entries(head), body));
       return;
     }
     if (res !== undefined && !res.headersSent) {
@@ -164,9 +174,6 @@ export class Refusals {
       socket.destroy();
       return;
     }
-    socket.end(refusalBytes(status, reason, { ...this.extra, ...headers }));
-    socket.destroySoon();
-    // A peer that never reads must not hold the socket open.
-    setTimeout(() => socket.destroy(), 1000).unref();
+    endWith(socket, refusalBytes(status, reason, { ...this.extra, ...headers }));
   }
 }
