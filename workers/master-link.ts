@@ -9,8 +9,30 @@ import {
 import type { ClientHandoff, MasterMessage, WorkerMessage } from '../src/shared/ipc';
 import { FrameSplitter } from '../src/shared/publish-stream';
 
-/** How long a worker told of a hand-over waits to be adopted before it gives up. */
-export const ADOPT_TIMEOUT_MS = 10_000;
+/**
+ * How long a worker told of a hand-over keeps trying to be adopted before it gives up.
+ * Generous: on a loaded machine a thousand workers re-attach at once, and the new master
+ * takes them one by one (issue 23: at 10 s, 918 of 1,000 gave up under load 300; the new
+ * master took 40 s for them all there). Waiting longer harms no one: what is published
+ * meanwhile is held for it, and a new master that dies closes the socket at once.
+ */
+export const ADOPT_TIMEOUT_MS = 120_000;
+/** The pause before the second connection attempt (ms); it doubles, up to the next. */
+const RETRY_FIRST_MS = 20;
+const RETRY_MAX_MS = 1000;
+
+/**
+ * Connection errors worth another attempt: the control socket's backlog is full (a Unix
+ * socket answers EAGAIN, not a wait, when a thousand workers connect at once), or the
+ * socket is not there (yet, or any more: the deadline ends the tries).
+ */
+const RETRYABLE = new Set(['EAGAIN', 'ECONNREFUSED', 'ENOENT']);
+
+/** The pause before attempt `tries + 1`: doubling from RETRY_FIRST_MS, jittered. */
+export function retryDelayMs(tries: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.max(0, tries - 1));
+  return Math.round(ceiling * (0.5 + random() / 2));
+}
 
 /** What a worker knows of its client, for a new master. */
 export interface ServedFacts {
@@ -73,8 +95,8 @@ export interface LinkHandlers {
 export class MasterLink {
   /** The control socket of the master that adopted this worker (none: fork IPC). */
   private socket: net.Socket | undefined;
-  /** A hand-over under way: the new master's socket, not yet confirmed. */
-  private pending: net.Socket | undefined;
+  /** A hand-over under way, not yet confirmed by the new master. */
+  private pending: { master: number } | undefined;
   private ipcGone = false;
 
   constructor(private readonly handlers: LinkHandlers) {}
@@ -106,19 +128,23 @@ export class MasterLink {
     if (this.socket === undefined && this.pending === undefined) this.handlers.onGone();
   }
 
-  /** Re-attaches to a new master (one hand-over at a time). */
+  /**
+   * Re-attaches to a new master (one hand-over at a time): connects to its control
+   * socket and sends the adopt request; a connection refused, full or closed before the
+   * master said anything is tried again, with growing pauses, until ADOPT_TIMEOUT_MS.
+   */
   handover(message: HandoverMessage): void {
     const request = this.handlers.adoptRequest();
     if (request === undefined || this.pending !== undefined) return;
-    const socket = net.connect(message.path);
-    this.pending = socket;
-    let adopted = false;
-    const timer = setTimeout(() => fail('no answer'), ADOPT_TIMEOUT_MS);
-    timer.unref();
-    const fail = (why: string): void => {
+    const handover = { master: message.master };
+    this.pending = handover;
+    const deadline = Date.now() + ADOPT_TIMEOUT_MS;
+    let tries = 0;
+    let current: net.Socket | undefined;
+    const giveUp = (why: string): void => {
       clearTimeout(timer);
-      socket.destroy();
-      if (this.pending !== socket) return;
+      current?.destroy();
+      if (this.pending !== handover) return;
       this.pending = undefined;
       if (this.linked()) {
         this.handlers.log('warn', `not adopted by master ${message.master} (${why}): staying`);
@@ -126,33 +152,59 @@ export class MasterLink {
         this.handlers.onGone();
       }
     };
-    const splitter = new FrameSplitter(
-      (frames, count) => this.handlers.deliver(frames, count),
-      (record) => {
-        const payload = recordPayload(record);
-        if (payload === undefined) return;
-        const control = JSON.parse(payload.toString('utf8')) as ControlMessage;
-        if (control.type === 'adopted') {
-          adopted = true;
-          clearTimeout(timer);
-          this.adopt(socket, control.master);
-        } else {
-          this.handlers.onMessage(control);
-        }
-      },
-    );
-    socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`));
-    socket.on('data', (chunk: Buffer) => splitter.push(chunk));
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      if (!adopted) fail(error.code ?? error.message);
-    });
-    socket.on('close', () => {
-      if (!adopted) return fail('closed');
-      if (this.socket !== socket) return; // an older master's, dropped after a newer took over
-      this.socket = undefined;
-      // This master is gone: a newer one may be taking over (pending), else none is left.
-      if (this.pending === undefined) this.handlers.onGone();
-    });
+    const timer = setTimeout(() => giveUp('no answer'), ADOPT_TIMEOUT_MS);
+    timer.unref();
+    const attempt = (): void => {
+      if (this.pending !== handover) return;
+      const socket = net.connect(message.path);
+      current = socket;
+      let heard = false;
+      let adopted = false;
+      let ended = false;
+      const again = (why: string): void => {
+        if (ended) return;
+        ended = true;
+        socket.destroy();
+        if (this.pending !== handover) return;
+        const pause = retryDelayMs(++tries);
+        if (Date.now() + pause >= deadline) return giveUp(why);
+        setTimeout(attempt, pause);
+      };
+      const splitter = new FrameSplitter(
+        (frames, count) => this.handlers.deliver(frames, count),
+        (record) => {
+          heard = true;
+          const payload = recordPayload(record);
+          if (payload === undefined) return;
+          const control = JSON.parse(payload.toString('utf8')) as ControlMessage;
+          if (control.type === 'adopted') {
+            adopted = true;
+            clearTimeout(timer);
+            this.adopt(socket, control.master);
+          } else {
+            this.handlers.onMessage(control);
+          }
+        },
+      );
+      socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`));
+      socket.on('data', (chunk: Buffer) => splitter.push(chunk));
+      socket.on('error', (error: NodeJS.ErrnoException) => {
+        if (adopted || heard) return;
+        const code = error.code ?? error.message;
+        if (RETRYABLE.has(code)) again(code);
+        else giveUp(code);
+      });
+      socket.on('close', () => {
+        // Closed before a word from the master (its hello bound, a restart of the
+        // socket): try again. After a word (`disconnect`: a drain), the worker is ending.
+        if (!adopted) return heard ? giveUp('closed') : again('closed');
+        if (this.socket !== socket) return; // an older master's, dropped after a newer took over
+        this.socket = undefined;
+        // This master is gone: a newer one may be taking over (pending), else none is left.
+        if (this.pending === undefined) this.handlers.onGone();
+      });
+    };
+    attempt();
   }
 
   /** Whether an old link is still up. */

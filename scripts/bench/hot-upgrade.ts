@@ -28,6 +28,8 @@ import { kindOf } from './servers';
 
 const TOKEN = 'bench-publish-token';
 const PUBLISH_EVERY_MS = 50;
+/** How long the publish gaps are watched before the upgrade, for the baseline. */
+const BASELINE_MS = 3000;
 
 export interface HotUpgradeResult {
   clients: number;
@@ -39,6 +41,11 @@ export interface HotUpgradeResult {
   longestNoAcceptMs: number;
   /** The longest gap between two publications at one client, across all (ms). */
   longestPublishGapMs: number;
+  /**
+   * The same in the seconds before the upgrade, with nothing happening: what the machine
+   * allows at this load (a 2-core box cannot deliver 20 broadcasts a second to 1,000).
+   */
+  baselineGapMs: number;
   /** SIGUSR2 → the old master's "took over in N ms". */
   upgradeMs: number;
   /** Publish requests answered 503 or reset, then retried (none is lost). */
@@ -170,12 +177,17 @@ export async function hotUpgrade(
         await sleep(10);
       }
     })();
-    await sleep(2000);
+    await sleep(1000);
+    longestGap = 0;
+    await sleep(BASELINE_MS);
+    const baselineGap = longestGap;
     longestGap = 0;
     longestProbe = 0;
     const before = server.output.length;
     process.kill(server.pid, 'SIGUSR2');
-    const took = await server.waitForLog(/master pid (\d+) took over in (\d+) ms/, 60_000);
+    // Bounded beyond the new master's own wait (120 s, successor.ts): a loaded machine
+    // re-attaches a thousand workers over tens of seconds.
+    const took = await server.waitForLog(/master pid (\d+) took over in (\d+) ms/, 240_000);
     newMaster = Number(took[1]);
     const upgradeMs = Number(took[2]);
     await server.exited;
@@ -214,6 +226,7 @@ export async function hotUpgrade(
       duplicated,
       longestNoAcceptMs: Math.round(longestProbe),
       longestPublishGapMs: Math.round(longestGap),
+      baselineGapMs: Math.round(baselineGap),
       upgradeMs,
       retried,
     };
@@ -251,7 +264,7 @@ export function hotUpgradeChecks(h: HotUpgradeResult, restart: Reconnect): Check
     ),
     check(
       `hot upgrade: longest publish pause at a client ≤ ${PAUSE_TARGET_MS} ms`,
-      `${h.longestPublishGapMs} ms (one every ${PUBLISH_EVERY_MS} ms)`,
+      `${h.longestPublishGapMs} ms (one every ${PUBLISH_EVERY_MS} ms; ${h.baselineGapMs} ms in the ${BASELINE_MS / 1000} s before, with no upgrade)`,
       h.longestPublishGapMs <= PAUSE_TARGET_MS,
     ),
   ];
@@ -262,7 +275,7 @@ export function hotUpgradeLine(h: HotUpgradeResult, restart: Reconnect): string 
   return (
     `(i) Hot upgrade (SIGUSR2), ${h.clients} clients, a publication every ${PUBLISH_EVERY_MS} ms with history: ` +
     `took ${h.upgradeMs} ms; ${h.disconnected} disconnected; ${h.lost} lost, ${h.duplicated} duplicated of ${h.published} publications; ` +
-    `longest without an answered connection ${h.longestNoAcceptMs} ms, longest publish pause ${h.longestPublishGapMs} ms; ${h.retried} publish requests retried. ` +
+    `longest without an answered connection ${h.longestNoAcceptMs} ms, longest publish pause ${h.longestPublishGapMs} ms (${h.baselineGapMs} ms before the upgrade); ${h.retried} publish requests retried. ` +
     `Beside it, the plain restart (h): all ${restart.clients} closed, all back after ${restart.allBackMs ?? '-'} ms (${restart.notBack} not back).`
   );
 }

@@ -266,9 +266,18 @@ export class Master {
     return this.listenTo({ port, host });
   }
 
-  /** Listens on a socket inherited from the old master (a hot upgrade). */
+  /**
+   * Listens on a socket inherited from the old master (a hot upgrade). Its spares wait
+   * until the old master's workers have re-attached (`adopted()`).
+   */
   listenOnFd(fd: number): Promise<string> {
+    this.pool.holdSpares();
     return this.listenTo({ fd } as ListenOptions);
+  }
+
+  /** A hot upgrade's re-attaches are done (or given up waiting for): spares now. */
+  adoptionsDone(): void {
+    this.pool.releaseSpares();
   }
 
   /** The listening socket's descriptor, for a hot upgrade's new master to inherit. */
@@ -279,11 +288,6 @@ export class Master {
 
   get instanceId(): string {
     return this.channels.relay.instanceId;
-  }
-
-  /** Starts forking spares before listening (a hot upgrade's new master, while it waits). */
-  prepare(): void {
-    this.pool.start();
   }
 
   /** The workers serving a client (those a hot upgrade hands over). */
@@ -539,7 +543,8 @@ export class Master {
     };
     if (client.user !== undefined) connected.user = client.user;
     this.lifecycle.adopted(connected);
-    this.logger.info(`Adopted the worker of client #${client.id}`, worker.meta);
+    // One line per worker at debug: a thousand adoptions log one summary at info.
+    this.logger.debug(`Adopted the worker of client #${client.id}`, worker.meta);
   }
 
   private facts(version: string): ServerFacts {

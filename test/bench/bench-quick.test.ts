@@ -141,6 +141,7 @@ describe('npm run bench -- --quick', () => {
       duplicated: expect.any(Number),
       longestNoAcceptMs: expect.any(Number),
       longestPublishGapMs: expect.any(Number),
+      baselineGapMs: expect.any(Number),
       upgradeMs: expect.any(Number),
       retried: expect.any(Number),
     });

@@ -80,6 +80,8 @@ export class WorkerPool {
   /** A hot upgrade is handing this master's clients over: no spare is forked. */
   private frozen = false;
   private policy: SparePolicy;
+  /** No spares for now (holdSpares): only the clients waiting get workers. */
+  private sparesHeld = false;
   /** The idle target as last logged (an adaptive policy's changes are logged). */
   private shownTarget: number;
   /** Logs a rise once a second at most: a burst raises the target many times. */
@@ -307,6 +309,21 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * A hot upgrade's new master while the old one's workers re-attach: no spares (each is
+   * a Node start, some 30 ms of CPU, competing with the re-attaches); a client that comes
+   * meanwhile still gets a worker forked for it.
+   */
+  holdSpares(): void {
+    this.sparesHeld = true;
+  }
+
+  /** The re-attaches are done: the spares are forked. */
+  releaseSpares(): void {
+    this.sparesHeld = false;
+    this.pump();
+  }
+
   /** The hot upgrade failed: spares again. */
   thaw(): void {
     this.frozen = false;
@@ -329,7 +346,8 @@ export class WorkerPool {
     }
     const starting = this.countIn(WorkerState.Starting);
     const idle = starting + this.countIn(WorkerState.Idle);
-    const wanted = this.policy.target(Date.now()) + this.waiters.length - idle;
+    const spares = this.sparesHeld ? 0 : this.policy.target(Date.now());
+    const wanted = spares + this.waiters.length - idle;
     for (let i = 0; i < Math.min(wanted, this.maxStarting - starting); i++) {
       if (!this.forkWorker()) return;
     }

@@ -15,8 +15,14 @@ import { AdoptedProcess } from './adopted-process';
 
 /** A worker's line (a log message, a report) is short; a longer one is cut. */
 const MAX_LINE_BYTES = 1024 * 1024;
-/** How long a connection may take to send its adopt request. */
-const HELLO_TIMEOUT_MS = 5000;
+/** How long a connection may take to send its adopt request (a starved worker is slow). */
+const HELLO_TIMEOUT_MS = 30_000;
+/**
+ * The control socket's backlog: every worker of the old master connects at once, and a
+ * Unix socket whose backlog is full refuses at once (EAGAIN) where TCP would wait. The
+ * kernel caps it at net.core.somaxconn (4096 on current kernels); workers retry besides.
+ */
+const BACKLOG = 65_535;
 
 /**
  * Closes the client of a worker too old (or too new) to adopt as a drain does: 1012
@@ -59,7 +65,7 @@ export class ControlServer {
     rmSync(this.path, { force: true });
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.path, () => {
+      this.server.listen({ path: this.path, backlog: BACKLOG }, () => {
         this.server.off('error', reject);
         chmodSync(this.path, 0o600);
         resolve(this.path);

@@ -8,10 +8,14 @@ import {
   type UpgradeMessage,
 } from './master-state';
 
-/** How long the new master may take to load and say it is ready. */
-const READY_TIMEOUT_MS = 30_000;
-/** How long the old master waits, once it has handed over, for the adoptions to be done. */
-const ADOPTED_TIMEOUT_MS = 15_000;
+/** How long the new master may take to load and say it is ready (18 s seen at load 300). */
+const READY_TIMEOUT_MS = 60_000;
+/**
+ * How long the old master waits, once it has handed over, for the new one to say the
+ * adoptions are done: beyond the new master's own bound (successor.ts, ADOPT_MAX_MS), so
+ * that only a new master that hangs meets it.
+ */
+const ADOPTED_TIMEOUT_MS = 150_000;
 /** The inherited listening socket's descriptor in the new master (its index in stdio). */
 const LISTEN_FD = 4;
 

@@ -13,8 +13,16 @@ import { runtimeDirectory } from './runtime-dir';
 
 /** How long the old master may take to hand its state over. */
 const STATE_TIMEOUT_MS = 30_000;
-/** How long the new master waits for the old master's workers to re-attach. */
-const ADOPT_WAIT_MS = 5000;
+/**
+ * How long the new master waits for the old master's workers to re-attach: as long as
+ * they keep coming (no adoption in ADOPT_STALL_MS ends the wait), and ADOPT_MAX_MS at
+ * most. A fixed bound failed at 1,000 workers on a loaded machine, where they came for
+ * tens of seconds (issue 23); a stall means those left are stuck or gone.
+ */
+const ADOPT_STALL_MS = 10_000;
+const ADOPT_MAX_MS = 120_000;
+/** How often the wait checks whether a worker it waits for has died. */
+const ALIVE_CHECK_MS = 1000;
 /** How long the control socket stays open for a late worker after that. */
 const LATE_WORKER_MS = 10_000;
 
@@ -99,27 +107,47 @@ export async function takeOver(
 }
 
 /**
- * Waits (bounded) for the old master's workers, then tells the old master it may go.
- * A worker still alive but not yet attached (a loaded machine) keeps its feed, holding
- * what is published for it, until the control socket closes.
+ * Waits (bounded, see ADOPT_STALL_MS) for the old master's workers, then tells the old
+ * master it may go. A worker still alive but not yet attached (a loaded machine) keeps
+ * its feed, holding what is published for it, until the control socket closes.
  */
 async function adoptions(master: Master, control: ControlServer, logger: Logger): Promise<void> {
-  const until = Date.now() + ADOPT_WAIT_MS;
-  while (master.awaited > 0 && Date.now() < until) {
+  const started = Date.now();
+  const expected = master.awaited;
+  let lastProgress = started;
+  let left = expected;
+  let checkedAt = started;
+  let exited = 0;
+  while (master.awaited > 0) {
     await new Promise((resolve) => setTimeout(resolve, 20));
+    const now = Date.now();
+    if (now - checkedAt >= ALIVE_CHECK_MS) {
+      checkedAt = now;
+      exited += master.giveUpAwaited((pid) => !alive(pid)).length;
+    }
+    if (master.awaited < left) {
+      left = master.awaited;
+      lastProgress = now;
+    }
+    if (now - lastProgress >= ADOPT_STALL_MS || now - started >= ADOPT_MAX_MS) break;
   }
-  const gone = master.giveUpAwaited((pid) => !alive(pid));
-  if (gone.length > 0) {
-    logger.warn(`Hot upgrade: ${gone.length} worker(s) exited before they re-attached`);
+  exited += master.giveUpAwaited((pid) => !alive(pid)).length;
+  if (exited > 0) {
+    logger.warn(`Hot upgrade: ${exited} worker(s) exited before they re-attached`);
   }
+  logger.info(
+    `Hot upgrade: adopted ${master.adoptedCount} of ${expected} worker(s) in ${Date.now() - started} ms` +
+      (master.awaited > 0 ? `, ${master.awaited} still to come` : ''),
+  );
+  master.adoptionsDone();
   writePidFile();
   send({ type: 'adopted', adopted: master.adoptedCount, missing: master.awaited });
   setTimeout(() => {
     const late = master.giveUpAwaited(() => true);
     if (late.length > 0) {
       logger.warn(
-        `Hot upgrade: ${late.length} worker(s) did not re-attach in ` +
-          `${ADOPT_WAIT_MS + LATE_WORKER_MS} ms (clients #${late.slice(0, 10).join(', #')})`,
+        `Hot upgrade: ${late.length} worker(s) did not re-attach in time ` +
+          `(clients #${late.slice(0, 10).join(', #')})`,
       );
     }
     control.close();
