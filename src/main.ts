@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AuthSetup } from './master/auth/auth-setup';
 import { parseSettings, UsageError, type Settings } from './master/cli/cli';
-import { reloadSettings, settingLines } from './master/config/reload';
+import { reloadOnSignal, settingLines } from './master/config/reload';
 import { openAdminWarning } from './master/http/admin-access';
 import { createLogger } from './master/observability/logger';
 import { Master } from './master/master';
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   startupSignals.ready(
     {
       // Reload what may change live (docs/operations.md#configuration-file).
-      SIGHUP: () => reloadSettings({ argv, version, running: config, master, logger }),
+      SIGHUP: reloadOnSignal({ argv, version, running: config, master, logger }),
       SIGQUIT: () => {
         if (!master.drain('SIGQUIT')) logger.info('Received SIGQUIT: already draining');
       },

@@ -9,10 +9,11 @@ import type { AdoptedProcess } from './upgrade/adopted-process';
 import type { HandedClient, MasterState } from './upgrade/master-state';
 import { workerConfigOf, type ServerConfig } from '../shared/config';
 import { hostPort } from '../shared/host-port';
+import { CloseCode } from '../shared/protocol/constants';
 import { Channels } from './channels/channels';
 import { ClientDirectory } from './clients/client-directory';
 import { ClientEvents } from './clients/client-events';
-import { ClientLifecycle, type ClientConnected } from './clients/client-lifecycle';
+import { ClientLifecycle, UNKNOWN_EXIT, type ClientConnected } from './clients/client-lifecycle';
 import { LAST_WORDS_MS } from './pool/last-words';
 import { HookRunner } from './hooks/hook-runner';
 import { LifecycleHooks } from './hooks/lifecycle-hooks';
@@ -414,6 +415,8 @@ export class Master {
     for (const worker of this.pool.serving) {
       (worker.process as unknown as Partial<AdoptedProcess>).release?.();
     }
+    // From here their ends are the new master's to tell.
+    this.lifecycle.handOver();
     return {
       nextClientId: this.directory.nextClientId,
       positions,
@@ -457,6 +460,7 @@ export class Master {
       (worker.process as unknown as Partial<AdoptedProcess>).reclaim?.();
     }
     this.channels.relay.unfreeze();
+    this.lifecycle.resume();
     this.pool.thaw();
     this.server.removeAllListeners('error');
     const { port, host } = this.listenedOn ?? { port: 0, host: '127.0.0.1' };
@@ -498,12 +502,23 @@ export class Master {
       this.channels.relay.close(feed);
       this.expected.delete(id);
       ids.push(id);
+      // Its end is this master's to tell (the old one holds it: ClientLifecycle.handOver),
+      // with what is known: no close frame seen (1006), no exit status.
+      this.lifecycle.adopted(this.lifecycle.factsOf(handedInfo(client)));
+      this.lifecycle.ended(id, UNKNOWN_EXIT);
     }
     return ids;
   }
 
-  /** A worker re-attached over the control socket: this master serves it from now on. */
-  adopt(request: AdoptRequest, process: AdoptedProcess): void {
+  /**
+   * The client of a worker that reports over the control socket, from its adopt request
+   * and what the old master handed over (that entry is taken: not awaited any more).
+   */
+  private takeHanded(request: AdoptRequest): {
+    client: ClientInfo;
+    connected: ClientConnected;
+    feed: ClientFeed | undefined;
+  } {
     const { client: facts } = request;
     const handed = this.expected.get(facts.id);
     this.expected.delete(facts.id);
@@ -516,12 +531,19 @@ export class Master {
     if (facts.user !== undefined) client.user = facts.user;
     if (handed?.client.transport !== undefined) client.transport = handed.client.transport;
     if (handed?.client.presence === true) client.presence = true;
+    return { client, connected: this.lifecycle.factsOf(client, facts.address), feed: handed?.feed };
+  }
+
+  /** A worker re-attached over the control socket: this master serves it from now on. */
+  adopt(request: AdoptRequest, process: AdoptedProcess): void {
+    const { client: facts } = request;
+    const { client, connected, feed: handedFeed } = this.takeHanded(request);
     const worker = this.pool.adopt(process as unknown as ChildProcess, client);
     this.directory.adopt(worker, client, facts.address);
     this.counts.reported(worker, request.pushed);
     if (request.command !== undefined) this.reaper.started(worker, request.command);
     const feed =
-      handed?.feed ??
+      handedFeed ??
       this.channels.relay.adopt(facts.channel, {
         format: facts.format,
         position: this.handedPositions.get(facts.channel),
@@ -531,20 +553,27 @@ export class Master {
     this.adoptedCount++;
     // Known to presence and the hooks from now on; its `ended` (exit code and signal
     // unknown: null, null) comes when its control connection closes.
-    const connected: ClientConnected = {
-      id: client.id,
-      globalId: `${this.instanceId}-${client.id}`,
-      channel: client.channel,
-      remote: client.remote,
-      address: facts.address,
-      transport: client.transport ?? 'websocket',
-      presence: client.presence === true,
-      since: client.since,
-    };
-    if (client.user !== undefined) connected.user = client.user;
     this.lifecycle.adopted(connected);
     // One line per worker at debug: a thousand adoptions log one summary at info.
     this.logger.debug(`Adopted the worker of client #${client.id}`, worker.meta);
+  }
+
+  /**
+   * A worker too old to adopt was told to close its client with 1012 (control-server.ts,
+   * drainUnadoptable): not awaited, its feed closed, and its client's end told as an
+   * adopted client's is (the disconnect hook, the presence leave and leave frame): close
+   * code 1012 by the server; exit code and signal unknown (null), as for adopted workers.
+   * It is entered in presence first (adopted), so that the leave removes the entry the
+   * old master wrote (with Redis) and a memory table stays consistent.
+   */
+  drained(request: AdoptRequest): void {
+    const { connected, feed } = this.takeHanded(request);
+    if (feed !== undefined) this.channels.relay.close(feed);
+    this.lifecycle.adopted(connected);
+    this.lifecycle.ended(connected.id, UNKNOWN_EXIT, {
+      code: CloseCode.ServiceRestart,
+      side: 'server',
+    });
   }
 
   private facts(version: string): ServerFacts {
@@ -556,4 +585,18 @@ export class Master {
       backplane: this.channels.backplane,
     };
   }
+}
+
+/** A client the old master handed over, as this master's pool knows clients. */
+function handedInfo(handed: HandedClient): ClientInfo {
+  const client: ClientInfo = {
+    id: handed.id,
+    remote: handed.remote,
+    channel: handed.channel,
+    since: new Date(handed.since),
+  };
+  if (handed.user !== undefined) client.user = handed.user;
+  if (handed.transport !== undefined) client.transport = handed.transport;
+  if (handed.presence === true) client.presence = true;
+  return client;
 }

@@ -116,6 +116,20 @@ export function presenceContract(name: string, makeHarness: () => PresenceHarnes
       ]);
     });
 
+    test('an adopted client (hot upgrade) is listed as a joined one, with no occupied; its leave vacates', async () => {
+      const store = await create('one', 200);
+      const events: string[] = [];
+      record(store, events);
+      const ann = entry('one', channel, 1, { user: 'ann' });
+      store.adopt(ann);
+      // Its write's reply (and any event) comes before the list's, on one connection.
+      expect(await store.list(channel)).toEqual([ann]);
+      store.leave(ann);
+      await waitFor(() => events.length === 1, 'vacated');
+      expect(events).toEqual([`${channel} vacated`]);
+      expect(await store.list(channel)).toEqual([]);
+    });
+
     test('across instances a channel is occupied once and vacated once', async () => {
       if (harness.peer === undefined) return; // one instance: the test above holds it
       const one = await create('one', 200);

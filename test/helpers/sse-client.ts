@@ -26,10 +26,17 @@ export class SseClient {
   private lastId = '';
   private request: http.ClientRequest | undefined;
   private response: http.IncomingMessage | undefined;
+  /** Told of each event as it is read, and of the end (NodeEventSource). */
+  private watcher: { event(event: ReadEvent): void; end(): void } | undefined;
 
   /** Opens `url`; resolves once the response head has arrived. */
-  static open(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+  static open(
+    url: string,
+    headers: Record<string, string> = {},
+    watcher?: SseClient['watcher'],
+  ): Promise<SseClient> {
     const client = new SseClient();
+    client.watcher = watcher;
     return new Promise((resolve, reject) => {
       const request = http.get(
         url,
@@ -40,9 +47,7 @@ export class SseClient {
           client.headers = response.headers;
           response.setEncoding('utf8');
           response.on('data', (text: string) => client.take(text));
-          response.on('end', () => (client.ended = true));
-          response.on('close', () => (client.ended = true));
-          response.on('error', () => (client.ended = true));
+          for (const event of ['end', 'close', 'error']) response.on(event, () => client.end());
           resolve(client);
         },
       );
@@ -80,6 +85,12 @@ export class SseClient {
     this.request?.destroy();
   }
 
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.watcher?.end();
+  }
+
   private take(text: string): void {
     this.body += text;
     this.buffer += text;
@@ -96,11 +107,13 @@ export class SseClient {
   private line(line: string): void {
     if (line === '') {
       if (this.data.length > 0) {
-        this.events.push({
+        const event = {
           event: this.event || 'message',
           data: this.data.join('\n'),
           lastEventId: this.lastId,
-        });
+        };
+        this.events.push(event);
+        this.watcher?.event(event);
       }
       this.data = [];
       this.event = '';
@@ -118,5 +131,53 @@ export class SseClient {
     else if (field === 'event') this.event = value;
     else if (field === 'id' && !value.includes('\0')) this.lastId = value;
     else if (field === 'retry' && /^\d+$/.test(value)) this.retry = Number(value);
+  }
+}
+
+/**
+ * An EventSource for the client library in Node (which has none), over SseClient: its
+ * named events to their listeners, the stream's end or a failed request as `onerror`.
+ * No reconnect of its own: the library closes it at any error and decides itself.
+ */
+export class NodeEventSource {
+  readyState = 0;
+  onerror: ((event: unknown) => void) | null = null;
+  /** Every one made, for a test to close what is left. */
+  static readonly made: NodeEventSource[] = [];
+  private readonly listeners = new Map<string, ((event: { data: string }) => void)[]>();
+  private client: SseClient | undefined;
+
+  constructor(readonly url: string) {
+    NodeEventSource.made.push(this);
+    SseClient.open(
+      url,
+      {},
+      { event: (event) => this.dispatch(event), end: () => this.fail() },
+    ).then(
+      (client) => {
+        this.client = client;
+        if (this.readyState === 2) client.close();
+        else this.readyState = 1;
+      },
+      () => this.fail(),
+    );
+  }
+
+  addEventListener(type: string, listener: (event: { data: string }) => void): void {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
+  }
+
+  close(): void {
+    this.readyState = 2;
+    this.client?.close();
+  }
+
+  private dispatch(event: ReadEvent): void {
+    if (this.readyState === 2) return;
+    for (const listener of this.listeners.get(event.event) ?? []) listener({ data: event.data });
+  }
+
+  private fail(): void {
+    if (this.readyState !== 2) this.onerror?.({});
   }
 }

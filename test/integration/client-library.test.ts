@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { PushClient, type PushClientEvents } from '../../src/client';
 import { published, TOKEN } from '../helpers/channels';
 import { procStat } from '../helpers/proc';
+import { NodeEventSource } from '../helpers/sse-client';
 import { hs256Issuer } from '../helpers/tokens';
 import { FAST, ROOT, ServerProcess, startServer, stopAllServers, track } from '../helpers/server';
 import { Conditions, HANG_BOUND_MS, waitFor } from '../helpers/wait';
@@ -210,6 +211,46 @@ describe('the client library against the real server', () => {
     expect(waited?.delayMs).toBeGreaterThanOrEqual(1000);
     refused.client.close();
     expect(refused.client.state).toBe('closed');
+  }, 60000);
+
+  test("a refused event stream: it comes back no sooner than the stream's retry, then is served", async () => {
+    const server = await startServer(['--no-demo', '--max-clients', '1', ...FLAGS], { env });
+    const occupant = clientOf(server, '/full');
+    occupant.client.connect();
+    await occupant.until(() => occupant.of('position').length === 1, 'the occupant served');
+    const client = new PushClient(`ws://${server.host}:${server.port}/full`, {
+      only: 'sse',
+      EventSource: NodeEventSource,
+      random: () => 0, // no spread: the wait is the retry itself
+    });
+    clients.push(client);
+    const stream = new Recorder(client);
+    const at = new Map<string, number[]>();
+    client.on('state', ({ state }) => at.set(state, [...(at.get(state) ?? []), Date.now()]));
+    client.connect();
+    await stream.until(
+      () => stream.of('state').some((s) => s.state === 'reconnecting'),
+      'the refusal',
+    );
+    const [waiting] = stream.of('state').filter((s) => s.state === 'reconnecting');
+    // Server full: Retry-After 5, a stream with retry: 5000 (docs/sse.md).
+    expect(waiting).toMatchObject({
+      wasOpen: false,
+      reason: 'refused: 503 SERVER_FULL',
+      delayMs: 5000,
+      retryAfter: true,
+    });
+    occupant.client.close();
+    await stream.until(
+      () => stream.of('state').some((s) => s.state === 'open'),
+      'served once the slot is free',
+    );
+    const [refusedAt] = at.get('reconnecting') ?? [];
+    const [, again] = at.get('connecting') ?? [];
+    console.log(`refused stream: came back ${again - refusedAt} ms after its refusal (retry 5000)`);
+    expect(again - refusedAt).toBeGreaterThanOrEqual(5000 - 1);
+    expect(stream.of('state').filter((s) => s.state === 'connecting')).toHaveLength(2);
+    expect(stream.of('state').find((s) => s.state === 'open')).toMatchObject({ transport: 'sse' });
   }, 60000);
 
   test('a token that expires: 4001, then back with a fresh token and its position', async () => {

@@ -216,6 +216,7 @@ describe('Server-Sent Events: admission as for a WebSocket', () => {
           status: 503,
           code: 'SERVER_FULL',
           reason: expect.stringMatching(/^Server full/),
+          retry_ms: second.retry,
         },
       ]);
       await server.waitForLog(/403 for .* GET \/c: Origin not allowed \[ORIGIN_NOT_ALLOWED\]/);

@@ -1,16 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import {
-  closeSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readlinkSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { published, TOKEN } from '../helpers/channels';
+import { hasOpen } from '../helpers/fifo';
 import { ServerProcess, stopAllServers, track } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
@@ -21,22 +14,6 @@ import { WsClient } from '../helpers/ws-client';
  * --config that is a FIFO (as `--config <(command)` gives): the master blocks reading
  * it until the test writes the file, a window in which it runs but is not ready.
  */
-
-/** Whether process `pid` has `file` open (it is reading it). */
-function hasOpen(pid: number, file: string): boolean {
-  try {
-    const dir = `/proc/${pid}/fd`;
-    return readdirSync(dir).some((fd) => {
-      try {
-        return readlinkSync(path.join(dir, fd)) === file;
-      } catch {
-        return false; // closed meanwhile
-      }
-    });
-  } catch {
-    return false; // the process is gone
-  }
-}
 
 describe('signals while the master is starting', () => {
   let dir = '';

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MIN_CONTROL_VERSION } from '../../src/shared/control-channel';
 import { published, TOKEN } from '../helpers/channels';
+import { hookRuns, recordingHook } from '../helpers/hook-log';
 import { childrenOf, isAlive } from '../helpers/proc';
 import { ROOT, ServerProcess, statusOf, stopAllServers, track } from '../helpers/server';
 import { HANG_BOUND_MS, waitFor } from '../helpers/wait';
@@ -35,6 +36,10 @@ function oldBuild(): string {
   return root;
 }
 
+interface Presence {
+  clients: { client: string }[];
+}
+
 describe('hot upgrade over workers too old to adopt', () => {
   let root = '';
   let newMaster = 0;
@@ -49,6 +54,7 @@ describe('hot upgrade over workers too old to adopt', () => {
 
   test('a worker too old to adopt closes its client with 1012 and a hint; the reconnect is served by the new master', async () => {
     root = oldBuild();
+    const hookLog = path.join(root, 'hooks.log');
     const server = track(
       ServerProcess.builtIn(root, [
         '--port',
@@ -58,6 +64,8 @@ describe('hot upgrade over workers too old to adopt', () => {
         '--no-demo',
         '--spare-workers',
         '1',
+        '--on-disconnect',
+        recordingHook(root, hookLog),
       ]),
     );
     await server.ready();
@@ -94,6 +102,21 @@ describe('hot upgrade over workers too old to adopt', () => {
     expect(server.output).not.toMatch(/exited before they re-attached|still re-attaching/);
     expect((await statusOf<Status>(server)).clients).toEqual([]);
 
+    // Their ends are told as any client's: the new master runs the disconnect hook of
+    // each, with 1012 by the server and no exit status (it is not the worker's parent).
+    const ended = await waitFor(() => {
+      const found = hookRuns(hookLog, 'disconnect');
+      return found.length === 2 && found;
+    }, 'the disconnect hook of both drained clients');
+    const ids = before.clients.map((c) => String(c.id)).sort();
+    expect(ended.map(([, client]) => client.replace(/^.*-/, '')).sort()).toEqual(ids);
+    for (const [, , channel, code, by, exit, signal] of ended) {
+      expect([channel, code, by, exit, signal]).toEqual(['/news', '1012', 'server', '', '']);
+    }
+    // And they have left the presence table.
+    const presence = await (await fetch(`${server.httpUrl}/presence/news`)).json();
+    expect((presence as Presence).clients).toEqual([]);
+
     // The client comes back (after its hint) to a worker of the new master.
     const back = await WsClient.open(`${server.url}news`);
     const after = await waitFor(async () => {
@@ -107,5 +130,9 @@ describe('hot upgrade over workers too old to adopt', () => {
     await back.waitForMessages(1);
     expect(back.messages).toEqual(['after the upgrade']);
     back.ws.close();
+    // One hook run each, never a duplicate (the reconnected client's end aside).
+    await waitFor(() => hookRuns(hookLog, 'disconnect').length === 3, 'the last client’s hook');
+    const clientsEnded = hookRuns(hookLog, 'disconnect').map(([, client]) => client);
+    expect(new Set(clientsEnded).size).toBe(3);
   }, 60_000);
 });

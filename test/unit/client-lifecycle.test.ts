@@ -60,7 +60,9 @@ describe('ClientLifecycle', () => {
     expect(lifecycle.size).toBe(0);
   });
 
-  test('an adopted client (hot upgrade) has no connected event and one end', () => {
+  test('an adopted client (hot upgrade) has no connected event, one adopted event and one end', () => {
+    const adopted: number[] = [];
+    lifecycle.on('adopted', (event) => adopted.push(event.id));
     lifecycle.adopted({
       id: 3,
       globalId: 'old-3',
@@ -74,7 +76,24 @@ describe('ClientLifecycle', () => {
     lifecycle.ended(3, { exitCode: 0, exitSignal: null }, { code: 1001, side: 'server' });
     lifecycle.ended(3, { exitCode: 0, exitSignal: null });
     expect(connected).toBe(0);
+    expect(adopted).toEqual([3]);
     expect(ended.map((event) => [event.id, event.closeCode])).toEqual([[3, 1001]]);
+  });
+
+  test('after a hand-over the old master tells no end (the new one does); a failed one tells them late', () => {
+    lifecycle.connected(client(1));
+    lifecycle.connected(client(2));
+    lifecycle.handOver();
+    lifecycle.goodbye(1, { code: 1012, side: 'server' });
+    lifecycle.reaped(1, { exitCode: 0, exitSignal: null });
+    expect(ended).toEqual([]);
+    expect(lifecycle.size).toBe(1);
+    // The new master died: this one serves again, and tells what it held, once.
+    lifecycle.resume();
+    lifecycle.resume();
+    expect(ended.map((event) => [event.id, event.closeCode])).toEqual([[1, 1012]]);
+    lifecycle.reaped(2, { exitCode: 0, exitSignal: null });
+    expect(ended.map((event) => event.id)).toEqual([1, 2]);
   });
 
   test('a client never connected is never ended; a goodbye for it is not kept', () => {

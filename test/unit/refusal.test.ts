@@ -244,7 +244,7 @@ describe('Refusals.refuse of an event-stream request', () => {
     });
     expect(res.end).toHaveBeenCalledWith(
       'retry: 5000\n\nevent: refused\n' +
-        'data: {"type":"refused","status":503,"code":"SERVER_FULL","reason":"Come back later"}\n\n',
+        'data: {"type":"refused","status":503,"code":"SERVER_FULL","reason":"Come back later","retry_ms":5000}\n\n',
     );
     expect(res.shouldKeepAlive).toBe(false);
     expect(onRefused).toHaveBeenCalledWith(503, 'SERVER_FULL');

@@ -56,3 +56,20 @@ export function retryAfterMs(value: string | null | undefined, now: number): num
 export function restartDelay(hintMs: number, random: () => number): number {
   return Math.round(hintMs + random() * (hintMs / 2));
 }
+
+/**
+ * The wait after a refused event stream that said when to come back (its `retry`, in
+ * ms): that delay plus a draw of up to half of it (spread as restartDelay spreads a
+ * hint), at most the back-off's `maxMs`, and never shorter than `backoffMs`, the
+ * back-off's own wait for this attempt (a server cannot bring a client back sooner
+ * than the back-off would). Pure.
+ */
+export function refusedStreamDelay(
+  retryMs: number,
+  backoffMs: number,
+  random: () => number,
+  options: BackoffOptions = {},
+): number {
+  const max = options.maxMs ?? DEFAULT_MAX_MS;
+  return Math.max(backoffMs, Math.min(restartDelay(retryMs, random), max));
+}

@@ -1,4 +1,10 @@
-import { reconnectDelay, restartDelay, retryAfterMs, type BackoffOptions } from './backoff';
+import {
+  reconnectDelay,
+  refusedStreamDelay,
+  restartDelay,
+  retryAfterMs,
+  type BackoffOptions,
+} from './backoff';
 import { channelOfPath } from './channel';
 import { systemClock, type Clock } from './clock';
 import { CLOSE_SERVICE_RESTART, NO_RECONNECT_CODES, restartHintMs } from './close-codes';
@@ -35,7 +41,8 @@ export interface StateEvent {
   wasOpen?: boolean;
   /** reconnecting: milliseconds until the next try. */
   delayMs?: number;
-  /** reconnecting: the wait is the server's Retry-After (from GET /healthz). */
+  /** reconnecting: the wait is the server's: its Retry-After (from GET /healthz), or a
+   * refused event stream's retry. */
   retryAfter?: boolean;
   /** connecting, open: the transport of this connection, 'websocket' or 'sse'. */
   transport?: string;
@@ -320,10 +327,10 @@ export class PushClient extends Emitter<PushClientEvents> {
       message: (text) => {
         if (this.current === attempt) this.receive(text);
       },
-      close: (code, reason) => {
+      close: (code, reason, retryMs) => {
         if (this.current !== attempt) return;
         this.detach();
-        this.ended(attempt, code, reason);
+        this.ended(attempt, code, reason, retryMs);
       },
     });
   }
@@ -349,8 +356,16 @@ export class PushClient extends Emitter<PushClientEvents> {
     this.clock.clearTimeout(this.openTimer);
   }
 
-  /** A connection ended (it is detached already): closed, or wait and come back. */
-  private ended(attempt: { openedAt: number }, code: number, reason: string): void {
+  /**
+   * A connection ended (it is detached already): closed, or wait and come back;
+   * `retryMs`: the server said how long to stay away (a refused event stream).
+   */
+  private ended(
+    attempt: { openedAt: number },
+    code: number,
+    reason: string,
+    retryMs?: number,
+  ): void {
     const wasOpen = attempt.openedAt !== 0;
     if (this.stopped || NO_RECONNECT_CODES.has(code)) {
       this.stopped = true;
@@ -361,14 +376,19 @@ export class PushClient extends Emitter<PushClientEvents> {
     if (wasOpen && this.clock.now() - attempt.openedAt >= stableMs) this.attempt = 0;
     // A drain's 1012 says when to come back (to another instance, behind a balancer).
     const hint = code === CLOSE_SERVICE_RESTART ? restartHintMs(reason) : undefined;
-    const delayMs =
+    const backoffMs =
       hint === undefined
         ? reconnectDelay(this.attempt, this.random, this.options.backoff)
         : restartDelay(hint, this.random);
+    // A refused stream said when: that is the server's answer, /healthz need not be asked.
+    const delayMs =
+      retryMs === undefined
+        ? backoffMs
+        : refusedStreamDelay(retryMs, backoffMs, this.random, this.options.backoff);
     this.attempt++;
     const ending = { code, reason, wasOpen };
-    this.waitThenConnect(delayMs, ending);
-    if (!wasOpen) void this.askRetryAfter(ending);
+    this.waitThenConnect(delayMs, ending, delayMs > backoffMs);
+    if (!wasOpen && retryMs === undefined) void this.askRetryAfter(ending);
   }
 
   private waitThenConnect(

@@ -9,8 +9,11 @@ export interface ConnectionHandlers {
   open(): void;
   /** One text message. */
   message(text: string): void;
-  /** The end, once: the close code (1006 when there was no close frame) and reason. */
-  close(code: number, reason: string): void;
+  /**
+   * The end, once: the close code (1006 when there was no close frame) and reason;
+   * `retryMs`: when the server said how long to stay away (a refused event stream).
+   */
+  close(code: number, reason: string, retryMs?: number): void;
 }
 
 export interface Connection {
@@ -127,13 +130,15 @@ export function eventSourceTransport(EventSourceClass: EventSourceConstructor): 
       http.protocol = http.protocol === 'wss:' ? 'https:' : 'http:';
       const source = new EventSourceClass(http.href);
       let ended = false;
-      let refusal: { reason: string; bound: ReturnType<typeof setTimeout> } | undefined;
+      let refusal:
+        | { reason: string; retryMs: number | undefined; bound: ReturnType<typeof setTimeout> }
+        | undefined;
       const end = (code: number, reason: string): void => {
         if (ended) return;
         ended = true;
         if (refusal !== undefined) clearTimeout(refusal.bound);
         source.close();
-        handlers.close(code, reason);
+        handlers.close(code, reason, refusal?.retryMs);
       };
       // Open at the first event, not at the browser's `open` (the 200 head): a refusal
       // worth retrying is a 200 stream too, with a `refused` event and no hello.
@@ -150,13 +155,21 @@ export function eventSourceTransport(EventSourceClass: EventSourceConstructor): 
           if (!ended && typeof event.data === 'string') handlers.message(event.data);
         });
       }
-      // Turned away (503, 429): not a connection; the client's back-off (and /healthz's
-      // Retry-After) decides when to come back, as for a refused WebSocket.
+      // Turned away (503, 429): not a connection. The stream says when to come back
+      // (`retry_ms`, its `retry:`); the client waits that long (refusedStreamDelay), or
+      // without it decides as for a refused WebSocket (back-off, /healthz's Retry-After).
       source.addEventListener('refused', (event: { data?: unknown }) => {
         let reason = 'refused';
+        let retryMs: number | undefined;
         try {
-          const said = JSON.parse(String(event.data)) as { status?: unknown; code?: unknown };
+          const said = JSON.parse(String(event.data)) as {
+            status?: unknown;
+            code?: unknown;
+            retry_ms?: unknown;
+          };
           reason = `refused: ${String(said.status)} ${String(said.code)}`;
+          const retry = said.retry_ms;
+          if (typeof retry === 'number' && Number.isFinite(retry) && retry >= 0) retryMs = retry;
         } catch {
           // Not ours: still a refusal.
         }
@@ -164,7 +177,8 @@ export function eventSourceTransport(EventSourceClass: EventSourceConstructor): 
         // abort a response still arriving (a failed request in the browser's console):
         // the end comes with the stream's own end (onerror), or after a bound.
         if (refusal === undefined && !ended) {
-          refusal = { reason, bound: setTimeout(() => end(1006, reason), REFUSED_STREAM_END_MS) };
+          const bound = setTimeout(() => end(1006, reason), REFUSED_STREAM_END_MS);
+          refusal = { reason, retryMs, bound };
         }
       });
       source.addEventListener('close', (event: { data?: unknown }) => {
@@ -222,10 +236,10 @@ export function fallbackTransport(webSocket: Transport, eventSource: Transport):
           handlers.open();
         },
         message: (text) => handlers.message(text),
-        close: (code, reason) => {
+        close: (code, reason, retryMs) => {
           if (using === webSocket && !opened) current = eventSource;
           else if (using === eventSource && !settled) current = webSocket;
-          handlers.close(code, reason);
+          handlers.close(code, reason, retryMs);
         },
       });
     },

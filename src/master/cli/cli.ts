@@ -6,7 +6,7 @@ import { findExecutable } from './find-executable';
 import { checkRedisUrl } from '../broker/redis-url';
 import { parseTrustProxy, TrustProxyError } from '../http/client-address';
 import { flagsGiven, repeatedFlag } from './repeated-flags';
-import { readConfigFile, type FileValue } from '../config/config-file';
+import { flagsOfFile, readConfigFile, type FileValue } from '../config/config-file';
 import { ShellWordsError, splitShellWords } from './shell-words';
 import { nonNegative, positive, UsageError, wholeNumber } from './usage-error';
 import { websocketdFlags, WEBSOCKETD_OPTIONS } from './websocketd-flags';
@@ -304,7 +304,7 @@ export function environmentName(flag: string): string {
 }
 
 /** --config FILE (or --config=FILE) on the command line, else PUSH_WS_CONFIG. */
-function configFileOf(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+export function configFileOf(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
   for (let index = 0; index < argv.length; index += 1) {
     const token = argv[index];
     if (token === '--') break;
@@ -321,6 +321,15 @@ function flagNamed(message: string): string | undefined {
   return name !== undefined && ALL_FLAGS.has(name) ? name : undefined;
 }
 
+export interface SettingsInput {
+  env?: NodeJS.ProcessEnv;
+  /**
+   * --config's text, read by the caller (the SIGHUP reload reads it without blocking:
+   * src/master/config/read-bounded.ts); left out, the file is read here, synchronously.
+   */
+  configText?: string;
+}
+
 /**
  * The settings from every source: the command line, then PUSH_WS_* variables, then
  * --config's file, then the defaults (docs/operations.md#configuration-file). The
@@ -330,13 +339,19 @@ function flagNamed(message: string): string | undefined {
 export function parseSettings(
   argv: string[],
   version: string,
-  env: NodeJS.ProcessEnv = process.env,
+  input: SettingsInput = {},
 ): Settings {
+  const env = input.env ?? process.env;
   // Before yargs: it would join the values, or answer --help, before we could say why.
   const repeated = repeatedFlag(argv, SINGLE_VALUED);
   if (repeated !== undefined) throw givenTwice(repeated);
   const configFile = configFileOf(argv, env);
-  const fromFile = configFile === undefined ? {} : readConfigFile(configFile, OPTIONS);
+  const fromFile =
+    configFile === undefined
+      ? {}
+      : input.configText === undefined
+        ? readConfigFile(configFile, OPTIONS)
+        : flagsOfFile(configFile, input.configText, OPTIONS);
   const onCommandLine = flagsGiven(argv, ALL_FLAGS);
   const sources = new Map<string, SettingSource>();
   for (const flag of ALL_FLAGS) {

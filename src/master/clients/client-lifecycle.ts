@@ -49,8 +49,13 @@ export interface WorkerEnd {
   exitSignal: string | null;
 }
 
+/** The end of a worker this master is not the parent of (adopted): exit status unknown. */
+export const UNKNOWN_EXIT: WorkerEnd = { exitCode: null, exitSignal: null };
+
 export interface LifecycleEvents {
   connected: [client: ClientConnected];
+  /** A client of the previous master (hot upgrade): presence lists it; no hook, no frame. */
+  adopted: [client: ClientConnected];
   ended: [client: ClientEnded];
 }
 
@@ -76,6 +81,8 @@ const NO_CLOSE_FRAME = 1006;
 export class ClientLifecycle extends EventEmitter<LifecycleEvents> {
   private readonly live = new Map<number, ClientConnected>();
   private readonly goodbyes = new Map<number, Goodbye>();
+  /** Ends held since a hot upgrade's hand-over (`handOver`). */
+  private held: ClientEnded[] | undefined;
 
   constructor(
     /** This instance's id (the prefix of global client ids). */
@@ -119,30 +126,56 @@ export class ClientLifecycle extends EventEmitter<LifecycleEvents> {
     });
   }
 
-  /** A worker was assigned its client. */
-  connected(client: ClientInfo): void {
-    if (this.live.has(client.id)) return;
+  /** A client's facts as events carry them (`address`: when a proxy named it, else from remote). */
+  factsOf(client: ClientInfo, address = addressOf(client.remote)): ClientConnected {
     const facts: ClientConnected = {
       id: client.id,
       globalId: `${this.instanceId()}-${client.id}`,
       channel: client.channel,
       remote: client.remote,
-      address: addressOf(client.remote),
+      address,
       transport: client.transport ?? 'websocket',
       presence: client.presence === true,
       since: client.since,
     };
     if (client.user !== undefined) facts.user = client.user;
+    return facts;
+  }
+
+  /** A worker was assigned its client. */
+  connected(client: ClientInfo): void {
+    if (this.live.has(client.id)) return;
+    const facts = this.factsOf(client);
     this.live.set(client.id, facts);
     this.emit('connected', facts);
   }
 
   /**
+   * Hot upgrade, old master: its state is handed over, and with it the telling of its
+   * clients' ends (the new master tells each once: adopted, drained or given up). Ends
+   * that come meanwhile (its children reaped before it exits) are held, not told: told
+   * twice, a disconnect hook would run twice. `resume` tells them if the hand-over fails.
+   */
+  handOver(): void {
+    this.held ??= [];
+  }
+
+  /** The hand-over failed: this master tells its clients' ends again, those held first. */
+  resume(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const client of held) this.emit('ended', client);
+  }
+
+  /**
    * An adopted client (hot upgrade): known from now on, without a `connected` event (it
-   * connected to the previous master, whose hooks ran then). Its `ended` comes once.
+   * connected to the previous master, whose hooks and join frames ran then), but with
+   * `adopted` (the presence table of this master lists it). Its `ended` comes once.
    */
   adopted(client: ClientConnected): void {
-    if (!this.live.has(client.id)) this.live.set(client.id, client);
+    if (this.live.has(client.id)) return;
+    this.live.set(client.id, client);
+    this.emit('adopted', client);
   }
 
   /** The worker's last word about its connection (IPC `closed`). */
@@ -164,14 +197,16 @@ export class ClientLifecycle extends EventEmitter<LifecycleEvents> {
     this.goodbyes.delete(id);
     if (client === undefined) return;
     this.live.delete(id);
-    this.emit('ended', {
+    const ended: ClientEnded = {
       ...client,
       durationMs: Math.max(0, this.now() - client.since.getTime()),
       closeCode: goodbye?.code ?? NO_CLOSE_FRAME,
       closedBy: goodbye?.side ?? 'server',
       exitCode: end.exitCode,
       exitSignal: end.exitSignal,
-    });
+    };
+    if (this.held !== undefined) this.held.push(ended);
+    else this.emit('ended', ended);
   }
 }
 

@@ -102,6 +102,13 @@ export function createLogger(level: LogLevel, format: LogFormat): MasterLogger {
       logger.level = next;
     },
     flush(): Promise<void> {
+      // Hazard: the process is exiting, but events still come (a hot upgrade's old master
+      // reaps a child that ended meanwhile) and log: a write after the end is an 'error'
+      // event, which with no listener ended the exiting master with a stack trace.
+      // Such a late line is dropped; any other error still surfaces.
+      logger.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ERR_STREAM_WRITE_AFTER_END') throw error;
+      });
       return new Promise<void>((resolve) => {
         const done = (): void => resolve();
         // Bounded: a stuck stdout must not keep a stopping server alive.

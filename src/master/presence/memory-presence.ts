@@ -23,6 +23,15 @@ export class MemoryPresence implements PresenceStore {
   }
 
   join(entry: PresenceEntry): void {
+    this.enter(entry, true);
+  }
+
+  adopt(entry: PresenceEntry): void {
+    this.enter(entry, false);
+  }
+
+  /** Lists `entry`; `tell`: a channel that was empty is told `occupied`. */
+  private enter(entry: PresenceEntry, tell: boolean): void {
     let clients = this.byChannel.get(entry.channel);
     if (clients === undefined) {
       this.byChannel.set(entry.channel, (clients = new Map<string, PresenceEntry>()));
@@ -31,7 +40,7 @@ export class MemoryPresence implements PresenceStore {
         // Back within the grace: still occupied, nothing to tell.
         clearTimeout(pending);
         this.vacating.delete(entry.channel);
-      } else {
+      } else if (tell) {
         this.onChannel?.(entry.channel, 'occupied');
       }
     }

@@ -74,6 +74,7 @@ export class Presence {
     lifecycle: ClientLifecycle,
   ) {
     lifecycle.on('connected', (client) => store.join(entryOf(client, lifecycle.instance)));
+    lifecycle.on('adopted', (client) => store.adopt(entryOf(client, lifecycle.instance)));
     lifecycle.on('ended', (client) => store.leave(entryOf(client, lifecycle.instance)));
   }
 

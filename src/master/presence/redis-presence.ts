@@ -156,6 +156,15 @@ export class RedisPresence implements PresenceStore {
   }
 
   join(entry: PresenceEntry): void {
+    this.enter(entry, true);
+  }
+
+  adopt(entry: PresenceEntry): void {
+    this.enter(entry, false);
+  }
+
+  /** Lists `entry`; `tell`: a channel this write made occupied is told so. */
+  private enter(entry: PresenceEntry, tell: boolean): void {
     let clients = this.local.get(entry.channel);
     if (clients === undefined) this.local.set(entry.channel, (clients = new Map<string, Stored>()));
     const stored: Stored = { user: entry.user, since: entry.since, transport: entry.transport };
@@ -164,7 +173,7 @@ export class RedisPresence implements PresenceStore {
     const keys = this.keys(entry.channel);
     this.write(
       (occupied) => {
-        if (occupied === 1) this.onChannel?.(entry.channel, 'occupied');
+        if (occupied === 1 && tell) this.onChannel?.(entry.channel, 'occupied');
       },
       async () => {
         const [occupied] = await Promise.all([

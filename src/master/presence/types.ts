@@ -37,6 +37,12 @@ export interface PresenceStore {
    * (Redis down) writes this instance's whole table again once it can.
    */
   join(entry: PresenceEntry): void;
+  /**
+   * A client of this instance that connected to the previous master (a hot upgrade
+   * adopted its worker, or drained it): listed as `join` lists it, but no channel event
+   * is told (its channel was occupied already), so that its `leave` is consistent.
+   */
+  adopt(entry: PresenceEntry): void;
   /** A client of this instance has gone (same fault handling as join). */
   leave(entry: PresenceEntry): void;
   /**

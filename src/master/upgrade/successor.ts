@@ -65,8 +65,9 @@ export async function takeOver(
 ): Promise<string> {
   const control = new ControlServer(runtimeDirectory(), {
     onAdopt: (request, process) => master.adopt(request, process),
-    // Its client reconnects: the hand-over need not wait for it, nor hold its feed.
-    onDrain: (request) => master.giveUpAwaited((pid) => pid === request.pid),
+    // Its client reconnects: the hand-over need not wait for it, nor hold its feed;
+    // its end is told (hooks, presence) as an adopted client's would be.
+    onDrain: (request) => master.drained(request),
     logger,
   });
   await control.listen();

@@ -79,10 +79,14 @@ export interface SseRefusal {
   retryMs: number;
 }
 
-/** `retry:` then one `refused` event: the whole body of a refused stream. */
+/**
+ * `retry:` then one `refused` event: the whole body of a refused stream. The event says
+ * the delay too (`retry_ms`): a browser's EventSource keeps `retry:` to itself, and the
+ * client library, which reconnects on its own, reads it there.
+ */
 export function sseRefusalBody(refusal: SseRefusal): string {
   const { status, code, reason, retryMs } = refusal;
-  const data = JSON.stringify({ type: 'refused', status, code, reason });
+  const data = JSON.stringify({ type: 'refused', status, code, reason, retry_ms: retryMs });
   return sseRetry(retryMs) + encodeSseEvent({ event: 'refused', data });
 }
 

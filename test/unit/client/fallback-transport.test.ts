@@ -130,6 +130,35 @@ describe('eventSourceTransport', () => {
     expect(source.closed).toBe(true);
   });
 
+  test("a refused stream's retry_ms goes with its end, for the client's wait", () => {
+    const ended: [number, string, number | undefined][] = [];
+    eventSourceTransport(FakeEventSource).connect('ws://h/c', {
+      ...noop,
+      close: (code, reason, retryMs) => ended.push([code, reason, retryMs]),
+    });
+    FakeEventSource.last.listeners.get('refused')?.({
+      data: '{"type":"refused","status":503,"code":"SERVER_FULL","reason":"full","retry_ms":5000}',
+    });
+    FakeEventSource.last.onerror?.({});
+    expect(ended).toEqual([[1006, 'refused: 503 SERVER_FULL', 5000]]);
+    // One without (an older server), or with nonsense: no retry, the back-off decides.
+    for (const retry of ['', ',"retry_ms":-1', ',"retry_ms":"soon"']) {
+      eventSourceTransport(FakeEventSource).connect('ws://h/c', {
+        ...noop,
+        close: (code, reason, retryMs) => ended.push([code, reason, retryMs]),
+      });
+      FakeEventSource.last.listeners.get('refused')?.({
+        data: `{"status":503,"code":"NO_WORKER"${retry}}`,
+      });
+      FakeEventSource.last.onerror?.({});
+    }
+    expect(ended.slice(1).map(([, , retryMs]) => retryMs)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
   test('a refused stream that does not end by itself is ended after a bound', () => {
     jest.useFakeTimers();
     try {

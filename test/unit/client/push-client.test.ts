@@ -3,6 +3,7 @@ import {
   type PushClientOptions,
   type StateEvent,
 } from '../../../src/client/lib/client';
+import type { ConnectionHandlers, Transport } from '../../../src/client/lib/transport';
 import { FakeClock, FakeSocket, FakeWebSocket, settle } from './fake-socket';
 
 /**
@@ -220,6 +221,41 @@ describe('coming back', () => {
     FakeSocket.last.drop(1006);
     await settle();
     expect(asked).toHaveLength(1);
+  });
+
+  test('a refused event stream: its retry sets the wait, no sooner; /healthz is not asked', async () => {
+    const asked: string[] = [];
+    const fetch: PushClientOptions['fetch'] = (url) => {
+      asked.push(url);
+      return Promise.resolve({ status: 503, headers: { get: () => '1' } });
+    };
+    const dialled: ConnectionHandlers[] = [];
+    const transport: Transport = {
+      name: 'sse',
+      connect: (_url, handlers) => {
+        dialled.push(handlers);
+        return { isOpen: false, send: () => undefined, close: () => undefined };
+      },
+    };
+    const h = harness('ws://h/news', { transport, fetch, healthUrl: 'http://h/healthz' });
+    h.client.connect();
+    dialled[0].close(1006, 'refused: 503 SERVER_FULL', 5000);
+    // 5 s plus a draw of up to half (0.5 here), instead of the back-off's 375 ms.
+    expect(h.states.at(-1)).toMatchObject({
+      state: 'reconnecting',
+      wasOpen: false,
+      delayMs: 6250,
+      retryAfter: true,
+    });
+    await settle();
+    expect(asked).toEqual([]);
+    h.clock.advance(6249);
+    expect(dialled).toHaveLength(1);
+    h.clock.advance(1);
+    expect(dialled).toHaveLength(2);
+    // A retry shorter than the back-off's wait leaves the back-off (the second attempt's).
+    dialled[1].close(1006, 'refused: 429 RATE_LIMITED', 250);
+    expect(h.states.at(-1)).toMatchObject({ delayMs: 750, retryAfter: false });
   });
 
   test('healthz 200, or a Retry-After shorter than the wait, leaves the back-off', async () => {

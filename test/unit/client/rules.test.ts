@@ -3,6 +3,7 @@ import {
   DEFAULT_BASE_MS,
   DEFAULT_MAX_MS,
   reconnectDelay,
+  refusedStreamDelay,
   retryAfterMs,
 } from '../../../src/client/lib/backoff';
 import { channelOfPath } from '../../../src/client/lib/channel';
@@ -88,6 +89,31 @@ describe('reconnect back-off', () => {
           const delay = reconnectDelay(attempt, () => draw);
           expect(delay).toBeGreaterThanOrEqual(ceiling / 2);
           expect(delay).toBeLessThanOrEqual(ceiling);
+        },
+      ),
+      { seed },
+    );
+  });
+
+  test("a refused stream's retry: no sooner than it, spread by up to half, within the back-off's bounds", () => {
+    // The retry wins over a shorter back-off, plus a draw of up to half of it.
+    expect(refusedStreamDelay(5000, 375, () => 0)).toBe(5000);
+    expect(refusedStreamDelay(5000, 375, () => 0.5)).toBe(6250);
+    // Never past the back-off's ceiling, never shorter than the back-off's own wait.
+    expect(refusedStreamDelay(60000, 375, () => 0)).toBe(DEFAULT_MAX_MS);
+    expect(refusedStreamDelay(5000, 375, () => 0, { maxMs: 4000 })).toBe(4000);
+    expect(refusedStreamDelay(250, 3000, () => 0.9)).toBe(3000);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 600000 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (retry, attempt, draw) => {
+          const backoff = reconnectDelay(attempt, () => draw);
+          const delay = refusedStreamDelay(retry, backoff, () => draw);
+          expect(delay).toBeGreaterThanOrEqual(Math.min(retry, DEFAULT_MAX_MS));
+          expect(delay).toBeGreaterThanOrEqual(backoff);
+          expect(delay).toBeLessThanOrEqual(Math.max(backoff, DEFAULT_MAX_MS));
         },
       ),
       { seed },

@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Fifo, hasOpen } from '../helpers/fifo';
+import { ServerProcess, statusOf, stopAllServers, track } from '../helpers/server';
+import { waitFor } from '../helpers/wait';
+
+/**
+ * A SIGHUP reload whose --config is a FIFO nobody writes again (`--config <(command)`):
+ * before the fix, the reload's readFileSync blocked the master's event loop for good
+ * (no handshake, no /healthz, no publication). Now the read waits without blocking, for
+ * at most 5 s, and then leaves the running settings as they are with one line.
+ */
+
+let dir = '';
+let fifo: Fifo | undefined;
+beforeAll(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-fifo-'))));
+afterAll(async () => {
+  fifo?.close();
+  await stopAllServers();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const NOT_READ =
+  /SIGHUP: settings not reloaded, nothing changed: --config .*: cannot read it: nothing read to its end within 5 s/;
+
+const maxClients = async (server: ServerProcess): Promise<number> =>
+  (await statusOf<{ limits: { max_clients: number } }>(server)).limits.max_clients;
+
+test('a SIGHUP reload from a FIFO nobody writes keeps the master serving, then a written one applies', async () => {
+  const config = new Fifo(path.join(dir, 'push-websocket.json'));
+  fifo = config;
+  config.write(JSON.stringify({ 'max-clients': 10 }));
+  const server = track(ServerProcess.ours(['--port', '0', '--no-demo', '--config', config.file]));
+  await config.closeWhenRead(server.pid);
+  await server.ready();
+  expect(await maxClients(server)).toBe(10);
+
+  // Nobody writes: the reload waits for the FIFO, the master answers meanwhile.
+  let before = server.output.length;
+  server.child.kill('SIGHUP');
+  await waitFor(() => hasOpen(server.pid, config.file), 'the reload to open the FIFO');
+  // A second SIGHUP while the first waits is not queued behind it.
+  server.child.kill('SIGHUP');
+  await server.waitForLog(/a reload is still reading its file; this one is ignored/);
+  let answers = 0;
+  let slowest = 0;
+  while (!NOT_READ.test(server.output.slice(before))) {
+    const asked = Date.now();
+    // Generous: a blocked loop never answers; a loaded CI box answers in well under 2 s.
+    const response = await fetch(`${server.httpUrl}/healthz`, {
+      signal: AbortSignal.timeout(2000),
+    });
+    expect(response.status).toBe(200);
+    await response.arrayBuffer();
+    slowest = Math.max(slowest, Date.now() - asked);
+    answers += 1;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  console.log(`/healthz answered ${answers} times while the reload waited, slowest ${slowest} ms`);
+  expect(answers).toBeGreaterThan(3);
+  expect(
+    server.output
+      .slice(before)
+      .split('\n')
+      .filter((line) => NOT_READ.test(line)),
+  ).toHaveLength(1);
+  expect(await maxClients(server)).toBe(10);
+  expect(hasOpen(server.pid, config.file)).toBe(false);
+
+  // Written again: the next SIGHUP reads it and the change takes effect.
+  before = server.output.length;
+  config.write(JSON.stringify({ 'max-clients': 3 }));
+  server.child.kill('SIGHUP');
+  await config.closeWhenRead(server.pid);
+  await server.waitForLog(/SIGHUP: reloaded --max-clients$/m);
+  expect(server.output.slice(before)).not.toMatch(/not reloaded/);
+  expect(await maxClients(server)).toBe(3);
+  expect(server.running).toBe(true);
+}, 60_000);
