@@ -142,6 +142,8 @@ describe('npm run bench -- --quick', () => {
       longestNoAcceptMs: expect.any(Number),
       longestPublishGapMs: expect.any(Number),
       baselineGapMs: expect.any(Number),
+      baselineNoAcceptMs: expect.any(Number),
+      baselinePerSecond: expect.any(Number),
       upgradeMs: expect.any(Number),
       retried: expect.any(Number),
     });

@@ -60,7 +60,7 @@ test('adopted clients stay in the presence table after a hot upgrade, with no se
   const took = await server.waitForLog(/master pid (\d+) took over/, HANG_BOUND_MS);
   newMaster = Number(took[1]);
   await server.exited;
-  expect(server.output).toMatch(/Adopted the worker of client/);
+  expect(server.output).toMatch(/Hot upgrade: adopted 2 of 2 worker\(s\)/);
 
   // The new master lists them, as they were.
   expect(await presence()).toEqual(listed);

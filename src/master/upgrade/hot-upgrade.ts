@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../observability/logger';
 import type { Worker } from '../pool/worker';
+import { HandoverPacer } from './handover-pacer';
 import {
   UPGRADE_ENV,
   type MasterState,
@@ -16,6 +17,10 @@ const READY_TIMEOUT_MS = 60_000;
  * that only a new master that hangs meets it.
  */
 const ADOPTED_TIMEOUT_MS = 150_000;
+/** How many workers re-attach at once (handover-pacer.ts). */
+const HANDOVER_AT_ONCE = 16;
+/** A worker not re-attached after this long frees its place in the pacing. */
+const HANDOVER_SLOT_MS = 3000;
 /** The inherited listening socket's descriptor in the new master (its index in stdio). */
 const LISTEN_FD = 4;
 
@@ -46,6 +51,8 @@ export class HotUpgrade {
   private startedAt = 0;
   /** The new master's control socket. */
   private control = '';
+  /** Tells the workers to re-attach, a few at a time, once the new master listens. */
+  private pacer: HandoverPacer<Worker> | undefined;
 
   constructor(
     private readonly master: UpgradingMaster,
@@ -105,10 +112,19 @@ export class HotUpgrade {
         clearTimeout(timer);
         void this.handOver(child, message.control);
       } else if (message.type === 'listening' && this.phase === 'handing-over') {
-        // The new master accepts: this one's workers re-attach to it.
-        for (const worker of this.master.servingWorkers) {
-          worker.send({ type: 'handover', path: this.control, master: child.pid ?? 0 });
-        }
+        // The new master accepts: this one's workers re-attach to it, a few at a time.
+        const handover = { type: 'handover', path: this.control, master: child.pid ?? 0 } as const;
+        this.pacer = new HandoverPacer(
+          this.master.servingWorkers,
+          (worker) => worker.send(handover),
+          {
+            atOnce: HANDOVER_AT_ONCE,
+            slotMs: HANDOVER_SLOT_MS,
+          },
+        );
+        this.pacer.start();
+      } else if (message.type === 'reattached' && this.phase === 'handing-over') {
+        this.pacer?.done(message.pids);
       } else if (message.type === 'adopted' && this.phase === 'handing-over') {
         void this.finish(child, message.adopted, message.missing);
       }
@@ -129,6 +145,8 @@ export class HotUpgrade {
   private async finish(child: ChildProcess, adopted: number, missing: number): Promise<void> {
     if (this.phase !== 'handing-over') return;
     this.phase = 'done';
+    // Any worker not told yet goes on its own now (the control socket stays open a while).
+    this.pacer?.rest();
     const ms = Date.now() - this.startedAt;
     const counts = adopted < 0 ? 'adoptions not confirmed in time' : `${adopted} worker(s) adopted`;
     const lost = missing > 0 ? `, ${missing} still re-attaching` : '';

@@ -47,6 +47,8 @@ export type UpgradeMessage =
   | { type: 'state'; state: MasterState }
   /** N → O: listening on the inherited socket: O tells its workers to re-attach. */
   | { type: 'listening' }
+  /** N → O: these workers have re-attached (or were drained): O tells the next ones. */
+  | { type: 'reattached'; pids: number[] }
   /** N → O: workers adopted (or given up): O may exit. */
   | { type: 'adopted'; adopted: number; missing: number };
 

@@ -53,6 +53,25 @@ function send(message: UpgradeMessage): void {
 }
 
 /**
+ * Tells the old master which workers have re-attached, so that it tells the next ones
+ * (it paces them: handover-pacer.ts); those of one turn of the event loop in one message.
+ */
+class Reattached {
+  private pids: number[] = [];
+
+  add(pid: number): void {
+    if (this.pids.length === 0) setImmediate(() => this.flush());
+    this.pids.push(pid);
+  }
+
+  private flush(): void {
+    const pids = this.pids;
+    this.pids = [];
+    send({ type: 'reattached', pids });
+  }
+}
+
+/**
  * The new master's side of a hot upgrade (docs/upgrade.md): opens the control socket,
  * forks its spares, says ready, takes the old master's state, then listens on the
  * inherited socket; the old master's workers re-attach meanwhile. Resolves with the
@@ -63,11 +82,18 @@ export async function takeOver(
   upgrade: UpgradeEnv,
   logger: Logger,
 ): Promise<string> {
+  const reattached = new Reattached();
   const control = new ControlServer(runtimeDirectory(), {
-    onAdopt: (request, process) => master.adopt(request, process),
+    onAdopt: (request, process) => {
+      master.adopt(request, process);
+      reattached.add(request.pid);
+    },
     // Its client reconnects: the hand-over need not wait for it, nor hold its feed;
     // its end is told (hooks, presence) as an adopted client's would be.
-    onDrain: (request) => master.drained(request),
+    onDrain: (request) => {
+      master.drained(request);
+      reattached.add(request.pid);
+    },
     logger,
   });
   await control.listen();

@@ -1,0 +1,89 @@
+import { HandoverPacer, type PacerTimers } from '../../src/master/upgrade/handover-pacer';
+
+/** Timers a test fires by hand: each pending callback with its delay. */
+function manualTimers(): PacerTimers & { fire(): void; pending: number } {
+  const callbacks = new Map<number, () => void>();
+  let next = 0;
+  return {
+    setTimeout: (callback) => {
+      callbacks.set(++next, callback);
+      return next;
+    },
+    clearTimeout: (timer) => callbacks.delete(timer as number),
+    fire() {
+      const due = [...callbacks.values()];
+      callbacks.clear();
+      for (const callback of due) callback();
+    },
+    get pending() {
+      return callbacks.size;
+    },
+  };
+}
+
+const workers = (count: number): { pid: number }[] =>
+  Array.from({ length: count }, (_, i) => ({ pid: 100 + i }));
+
+describe('HandoverPacer: the old master tells its workers to re-attach a few at a time', () => {
+  test('tells atOnce at first, then one more for each that has re-attached', () => {
+    const told: number[] = [];
+    const timers = manualTimers();
+    const pacer = new HandoverPacer(workers(10), (w) => told.push(w.pid), {
+      atOnce: 3,
+      slotMs: 1000,
+      timers,
+    });
+    pacer.start();
+    expect(told).toEqual([100, 101, 102]);
+    pacer.done([101]);
+    expect(told).toEqual([100, 101, 102, 103]);
+    pacer.done([100, 102]);
+    expect(told).toEqual([100, 101, 102, 103, 104, 105]);
+    expect(pacer.waiting).toBe(4);
+  });
+
+  test('a pid it is not waiting for frees no place (told twice, or not by this pacer)', () => {
+    const told: number[] = [];
+    const pacer = new HandoverPacer(workers(5), (w) => told.push(w.pid), {
+      atOnce: 2,
+      slotMs: 1000,
+      timers: manualTimers(),
+    });
+    pacer.start();
+    pacer.done([100]);
+    pacer.done([100, 999]);
+    expect(told).toEqual([100, 101, 102]);
+  });
+
+  test('a worker that has not re-attached within slotMs frees its place (it goes on trying)', () => {
+    const told: number[] = [];
+    const timers = manualTimers();
+    const pacer = new HandoverPacer(workers(5), (w) => told.push(w.pid), {
+      atOnce: 2,
+      slotMs: 1000,
+      timers,
+    });
+    pacer.start();
+    timers.fire();
+    expect(told).toEqual([100, 101, 102, 103]);
+    // Its late re-attach then frees nothing more.
+    pacer.done([100]);
+    expect(told).toEqual([100, 101, 102, 103]);
+  });
+
+  test('rest() tells every worker not told yet, at once', () => {
+    const told: number[] = [];
+    const timers = manualTimers();
+    const pacer = new HandoverPacer(workers(6), (w) => told.push(w.pid), {
+      atOnce: 2,
+      slotMs: 1000,
+      timers,
+    });
+    pacer.start();
+    pacer.rest();
+    expect(told).toEqual([100, 101, 102, 103, 104, 105]);
+    expect(pacer.waiting).toBe(0);
+    pacer.done([100, 101]);
+    expect(told).toHaveLength(6);
+  });
+});
