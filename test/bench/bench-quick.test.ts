@@ -144,6 +144,7 @@ describe('npm run bench -- --quick', () => {
       baselineGapMs: expect.any(Number),
       baselineNoAcceptMs: expect.any(Number),
       baselinePerSecond: expect.any(Number),
+      everyMs: 50,
       upgradeMs: expect.any(Number),
       retried: expect.any(Number),
     });
