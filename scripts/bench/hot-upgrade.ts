@@ -97,7 +97,7 @@ function publishOnce(port: number, data: string): Promise<number> {
  * while forks lag on a loaded machine) is tried again after a pause, as a client
  * would; a client that cannot be opened in `count` retries in all stops the run.
  */
-async function openAll(
+export async function openAll(
   port: number,
   count: number,
   log: (line: string) => void,

@@ -8,8 +8,8 @@
  * it adopts, and the hand-over's own log lines (the old master's stop, the adoptions).
  */
 import { parseArgs } from 'node:util';
-import { BenchClient } from '../load-client';
-import { OPEN_CONCURRENCY } from '../plan';
+import { openAll } from '../hot-upgrade';
+import type { BenchClient } from '../load-client';
 import { numberArg } from '../../lib/args';
 import { freePort } from '../../lib/free-port';
 import { childPids, cpuSeconds, isAlive, schedstat } from '../../lib/proc';
@@ -23,31 +23,6 @@ const { values: args } = parseArgs({ options: { clients: { type: 'string', defau
 const count = numberArg('clients', args.clients, { min: 1, max: 3000 });
 
 const cpuOf = (pids: number[]): number => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-
-async function openAll(port: number): Promise<BenchClient[]> {
-  const clients: BenchClient[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: OPEN_CONCURRENCY }, async () => {
-      while (next < count) {
-        const slot = next++;
-        for (let attempt = 0; ; attempt++) {
-          const client = BenchClient.connect(port, '/');
-          try {
-            await client.upgraded(60_000);
-            clients[slot] = client;
-            break;
-          } catch (error) {
-            client.destroy();
-            if (attempt > 20) throw error;
-            await sleep(250);
-          }
-        }
-      }
-    }),
-  );
-  return clients;
-}
 
 async function main(): Promise<void> {
   const port = await freePort();
@@ -64,7 +39,7 @@ async function main(): Promise<void> {
   let clients: BenchClient[] = [];
   try {
     await server.ready(30_000);
-    clients = await openAll(port);
+    clients = await openAll(port, count, (line) => console.error(line));
     const workers = childPids(server.pid);
     await sleep(QUIET_MS);
     const quietStart = cpuOf(workers);
