@@ -71,6 +71,23 @@ describe('HandoverPacer: the old master tells its workers to re-attach a few at 
     expect(told).toEqual([100, 101, 102, 103]);
   });
 
+  test('stop() (the new master died) tells no one more, and leaves no timer', () => {
+    const told: number[] = [];
+    const timers = manualTimers();
+    const pacer = new HandoverPacer(workers(6), (w) => told.push(w.pid), {
+      atOnce: 2,
+      slotMs: 1000,
+      timers,
+    });
+    pacer.start();
+    pacer.stop();
+    expect(timers.pending).toBe(0);
+    pacer.done([100, 101]);
+    timers.fire();
+    expect(told).toEqual([100, 101]);
+    expect(pacer.waiting).toBe(0);
+  });
+
   test('rest() tells every worker not told yet, at once', () => {
     const told: number[] = [];
     const timers = manualTimers();

@@ -55,6 +55,16 @@ export class HandoverPacer<W extends { readonly pid: number }> {
     for (const worker of this.queue.splice(0)) this.tell(worker);
   }
 
+  /**
+   * The hand-over failed (the new master died): no worker is told any more, and no
+   * timer of the pacer's is left.
+   */
+  stop(): void {
+    this.queue.splice(0);
+    for (const timer of this.pending.values()) this.timers.clearTimeout(timer);
+    this.pending.clear();
+  }
+
   /** Workers not told yet. */
   get waiting(): number {
     return this.queue.length;

@@ -166,6 +166,9 @@ export class HotUpgrade {
         return;
       case 'handing-over':
         this.phase = 'idle';
+        // Workers not told yet stay with this master, which serves them again.
+        this.pacer?.stop();
+        this.pacer = undefined;
         this.master.resume().then(
           () =>
             this.logger.error(
