@@ -21,18 +21,22 @@ function manualTimers(): PacerTimers & { fire(): void; pending: number } {
   };
 }
 
-const workers = (count: number): { pid: number }[] =>
-  Array.from({ length: count }, (_, i) => ({ pid: 100 + i }));
+/** A pacer over `count` workers (pids 100, 101, ...), with what it told and its timers. */
+function paced(count: number, atOnce: number) {
+  const told: number[] = [];
+  const timers = manualTimers();
+  const workers = Array.from({ length: count }, (_, i) => ({ pid: 100 + i }));
+  const pacer = new HandoverPacer(workers, (w) => told.push(w.pid), {
+    atOnce,
+    slotMs: 1000,
+    timers,
+  });
+  return { told, timers, pacer };
+}
 
 describe('HandoverPacer: the old master tells its workers to re-attach a few at a time', () => {
   test('tells atOnce at first, then one more for each that has re-attached', () => {
-    const told: number[] = [];
-    const timers = manualTimers();
-    const pacer = new HandoverPacer(workers(10), (w) => told.push(w.pid), {
-      atOnce: 3,
-      slotMs: 1000,
-      timers,
-    });
+    const { told, pacer } = paced(10, 3);
     pacer.start();
     expect(told).toEqual([100, 101, 102]);
     pacer.done([101]);
@@ -43,12 +47,7 @@ describe('HandoverPacer: the old master tells its workers to re-attach a few at 
   });
 
   test('a pid it is not waiting for frees no place (told twice, or not by this pacer)', () => {
-    const told: number[] = [];
-    const pacer = new HandoverPacer(workers(5), (w) => told.push(w.pid), {
-      atOnce: 2,
-      slotMs: 1000,
-      timers: manualTimers(),
-    });
+    const { told, pacer } = paced(5, 2);
     pacer.start();
     pacer.done([100]);
     pacer.done([100, 999]);
@@ -56,13 +55,7 @@ describe('HandoverPacer: the old master tells its workers to re-attach a few at 
   });
 
   test('a worker that has not re-attached within slotMs frees its place (it goes on trying)', () => {
-    const told: number[] = [];
-    const timers = manualTimers();
-    const pacer = new HandoverPacer(workers(5), (w) => told.push(w.pid), {
-      atOnce: 2,
-      slotMs: 1000,
-      timers,
-    });
+    const { told, timers, pacer } = paced(5, 2);
     pacer.start();
     timers.fire();
     expect(told).toEqual([100, 101, 102, 103]);
@@ -72,13 +65,7 @@ describe('HandoverPacer: the old master tells its workers to re-attach a few at 
   });
 
   test('stop() (the new master died) tells no one more, and leaves no timer', () => {
-    const told: number[] = [];
-    const timers = manualTimers();
-    const pacer = new HandoverPacer(workers(6), (w) => told.push(w.pid), {
-      atOnce: 2,
-      slotMs: 1000,
-      timers,
-    });
+    const { told, timers, pacer } = paced(6, 2);
     pacer.start();
     pacer.stop();
     expect(timers.pending).toBe(0);
@@ -89,13 +76,7 @@ describe('HandoverPacer: the old master tells its workers to re-attach a few at 
   });
 
   test('rest() tells every worker not told yet, at once', () => {
-    const told: number[] = [];
-    const timers = manualTimers();
-    const pacer = new HandoverPacer(workers(6), (w) => told.push(w.pid), {
-      atOnce: 2,
-      slotMs: 1000,
-      timers,
-    });
+    const { told, pacer } = paced(6, 2);
     pacer.start();
     pacer.rest();
     expect(told).toEqual([100, 101, 102, 103, 104, 105]);
