@@ -6,6 +6,7 @@ import {
   type ControlMessage,
   type HandoverMessage,
 } from '../src/shared/control-channel';
+import { equalJitterDelay, type BackoffOptions } from '../src/shared/exponential-backoff';
 import type { ClientHandoff, MasterMessage, WorkerMessage } from '../src/shared/ipc';
 import { FrameSplitter } from '../src/shared/publish-stream';
 
@@ -17,9 +18,8 @@ import { FrameSplitter } from '../src/shared/publish-stream';
  * meanwhile is held for it, and a new master that dies closes the socket at once.
  */
 export const ADOPT_TIMEOUT_MS = 120_000;
-/** The pause before the second connection attempt (ms); it doubles, up to the next. */
-const RETRY_FIRST_MS = 20;
-const RETRY_MAX_MS = 1000;
+/** The pauses between connection attempts: from 20 ms, doubling, at most 1 s (jittered). */
+const RETRY_BACKOFF: BackoffOptions = { baseMs: 20, maxMs: 1000 };
 
 /**
  * Connection errors worth another attempt: the control socket's backlog is full (a Unix
@@ -27,12 +27,6 @@ const RETRY_MAX_MS = 1000;
  * socket is not there (yet, or any more: the deadline ends the tries).
  */
 const RETRYABLE = new Set(['EAGAIN', 'ECONNREFUSED', 'ENOENT']);
-
-/** The pause before attempt `tries + 1`: doubling from RETRY_FIRST_MS, jittered. */
-export function retryDelayMs(tries: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.max(0, tries - 1));
-  return Math.round(ceiling * (0.5 + random() / 2));
-}
 
 /** What a worker knows of its client, for a new master. */
 export interface ServedFacts {
@@ -166,7 +160,7 @@ export class MasterLink {
         ended = true;
         socket.destroy();
         if (this.pending !== handover) return;
-        const pause = retryDelayMs(++tries);
+        const pause = equalJitterDelay(++tries, RETRY_BACKOFF);
         if (Date.now() + pause >= deadline) return giveUp(why);
         setTimeout(attempt, pause);
       };

@@ -31,10 +31,15 @@ export class Fifo {
     execFileSync('mkfifo', [file]);
   }
 
+  /** Opens the writing end now: a reader's open then returns at once (it waits for none). */
+  open(): void {
+    this.writer ??= openSync(this.file, 'r+');
+  }
+
   /** Writes `text` now; the reader gets it, then its end of file at `close`. */
   write(text: string): void {
-    this.writer ??= openSync(this.file, 'r+');
-    writeSync(this.writer, text);
+    this.open();
+    writeSync(this.writer as number, text);
   }
 
   /**

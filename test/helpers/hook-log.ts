@@ -1,5 +1,6 @@
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeScript } from './script';
 
 /** The facts a recording hook writes, in this order, '|' between them. */
 const FIELDS = [
@@ -18,10 +19,8 @@ const FIELDS = [
  * from its PUSH_WS_* environment (empty when unset). Returns the hook's command.
  */
 export function recordingHook(dir: string, log: string): string {
-  const script = path.join(dir, 'record-hook.sh');
   const line = FIELDS.map((name) => `\${PUSH_WS_${name}:-}`).join('|');
-  writeFileSync(script, `#!/bin/sh\nprintf '%s\\n' "${line}" >> "$1"\n`);
-  chmodSync(script, 0o755);
+  const script = writeScript(path.join(dir, 'record-hook.sh'), `printf '%s\\n' "${line}" >> "$1"`);
   return `${script} ${log}`;
 }
 

@@ -11,8 +11,9 @@ import {
   stopAllServers,
   track,
 } from '../helpers/server';
-import { waitFor, HANG_BOUND_MS } from '../helpers/wait';
+import { waitFor } from '../helpers/wait';
 import { startRedis, stopAllRedis } from '../helpers/redis';
+import { stopByPid, upgraded } from '../helpers/upgrade';
 import { WsClient } from '../helpers/ws-client';
 
 /**
@@ -22,24 +23,6 @@ import { WsClient } from '../helpers/ws-client';
 
 interface Status {
   clients: { id: number; pid: number; channel?: string; pushed: number }[];
-}
-
-/** The new master's pid, from the old master's last line. */
-async function upgraded(server: ServerProcess, from = 0): Promise<number> {
-  process.kill(server.pid, 'SIGUSR2');
-  const match = await waitFor(
-    () => /master pid (\d+) took over/.exec(server.output.slice(from)) ?? undefined,
-    'the hand-over',
-    HANG_BOUND_MS,
-  );
-  return Number(match[1]);
-}
-
-/** Stops a master that is no test's child (a new one) by PID, and waits until it is gone. */
-async function stopByPid(pid: number): Promise<void> {
-  if (!isAlive(pid)) return;
-  process.kill(pid, 'SIGTERM');
-  await waitFor(() => !isAlive(pid), `master ${pid} to exit`);
 }
 
 /** Publishes `pub:N` to each channel every `everyMs` until stopped; returns how many. */

@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { published, TOKEN } from '../helpers/channels';
-import { hasOpen } from '../helpers/fifo';
+import { Fifo, hasOpen } from '../helpers/fifo';
 import { ServerProcess, stopAllServers, track } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
 import { WsClient } from '../helpers/ws-client';
@@ -17,13 +16,13 @@ import { WsClient } from '../helpers/ws-client';
 
 describe('signals while the master is starting', () => {
   let dir = '';
-  let writer: number | undefined;
+  let fifo: Fifo | undefined;
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-startup-'));
   });
   afterEach(async () => {
-    if (writer !== undefined) closeSync(writer);
-    writer = undefined;
+    fifo?.close();
+    fifo = undefined;
     await stopAllServers();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -37,27 +36,22 @@ describe('signals while the master is starting', () => {
     fifo: string;
     give: () => Promise<void>;
   }> {
-    const fifo = path.join(dir, 'push-websocket.json');
-    execFileSync('mkfifo', [fifo]);
-    const config = JSON.stringify({ 'publish-token': TOKEN });
-    // Read and write: opening it so does not wait for a reader (Linux), and the master's
-    // open for reading does not wait for this writer.
-    const open = (): number => openSync(fifo, 'r+');
-    writer = open();
-    const server = track(ServerProcess.ours(['--port', '0', '--no-demo', '--config', fifo]));
-    await waitFor(() => hasOpen(server.pid, fifo), 'the master reading its config');
+    const config = new Fifo(path.join(dir, 'push-websocket.json'));
+    fifo = config;
+    const text = JSON.stringify({ 'publish-token': TOKEN });
+    // Open before the master starts: its open for reading then waits for no writer.
+    config.open();
+    const server = track(ServerProcess.ours(['--port', '0', '--no-demo', '--config', config.file]));
+    await waitFor(() => hasOpen(server.pid, config.file), 'the master reading its config');
     // Unhandled, any of them ends the master: ready() then rejects ("exited before").
     for (const signal of signals) process.kill(server.pid, signal);
     /** Writes the file; the master reads it to its end when the writer closes. */
     const give = async (): Promise<void> => {
-      writer ??= open();
-      writeSync(writer, config);
-      await waitFor(() => hasOpen(server.pid, fifo), 'the master reading its config');
-      closeSync(writer);
-      writer = undefined;
+      config.write(text);
+      await config.closeWhenRead(server.pid);
     };
     await give();
-    return { server, fifo, give };
+    return { server, fifo: config.file, give };
   }
 
   test('a SIGHUP and a SIGUSR2 while the master is starting do not kill it; it reloads once ready and serves', async () => {

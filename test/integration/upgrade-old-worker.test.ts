@@ -7,6 +7,7 @@ import { hookRuns, recordingHook } from '../helpers/hook-log';
 import { childrenOf, isAlive } from '../helpers/proc';
 import { ROOT, ServerProcess, statusOf, stopAllServers, track } from '../helpers/server';
 import { HANG_BOUND_MS, waitFor } from '../helpers/wait';
+import { stopByPid, tookOver } from '../helpers/upgrade';
 import { WsClient } from '../helpers/ws-client';
 
 /**
@@ -44,10 +45,7 @@ describe('hot upgrade over workers too old to adopt', () => {
   let root = '';
   let newMaster = 0;
   afterEach(async () => {
-    if (newMaster !== 0 && isAlive(newMaster)) {
-      process.kill(newMaster, 'SIGTERM');
-      await waitFor(() => !isAlive(newMaster), `master ${newMaster} to exit`);
-    }
+    await stopByPid(newMaster);
     await stopAllServers();
     rmSync(root, { recursive: true, force: true });
   });
@@ -87,8 +85,7 @@ describe('hot upgrade over workers too old to adopt', () => {
       expect(await client.closed(HANG_BOUND_MS)).toBe(1012);
       expect(client.closeReason).toMatch(/^service restart; reconnect in \d+ ms$/);
     }
-    const took = await server.waitForLog(/master pid (\d+) took over/, HANG_BOUND_MS);
-    newMaster = Number(took[1]);
+    newMaster = await tookOver(server);
     await server.exited;
     for (const pid of oldWorkers) {
       expect(server.output).toMatch(

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { hookRuns, recordingHook } from '../helpers/hook-log';
-import { isAlive } from '../helpers/proc';
 import { startServer, stopAllServers } from '../helpers/server';
-import { HANG_BOUND_MS, waitFor } from '../helpers/wait';
+import { waitFor } from '../helpers/wait';
+import { stopByPid, upgraded } from '../helpers/upgrade';
 import { WsClient } from '../helpers/ws-client';
 
 /**
@@ -22,10 +22,7 @@ let dir = '';
 let newMaster = 0;
 beforeAll(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-upgrade-presence-'))));
 afterAll(async () => {
-  if (newMaster !== 0 && isAlive(newMaster)) {
-    process.kill(newMaster, 'SIGTERM');
-    await waitFor(() => !isAlive(newMaster), `master ${newMaster} to exit`);
-  }
+  await stopByPid(newMaster);
   await stopAllServers();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -56,9 +53,7 @@ test('adopted clients stay in the presence table after a hot upgrade, with no se
   }, 'both clients in presence');
   expect(hookRuns(log, 'occupied')).toHaveLength(1);
 
-  process.kill(server.pid, 'SIGUSR2');
-  const took = await server.waitForLog(/master pid (\d+) took over/, HANG_BOUND_MS);
-  newMaster = Number(took[1]);
+  newMaster = await upgraded(server);
   await server.exited;
   expect(server.output).toMatch(/Hot upgrade: adopted 2 of 2 worker\(s\)/);
 

@@ -59,7 +59,11 @@ const EVERY_WORKER = [
 
 /** What only a worker that runs a command loads (--exec at start, --dir at hand-off). */
 /** Loaded only at a hot upgrade (docs/upgrade.md): the link to the new master. */
-const UPGRADE_PARTS = ['dist/src/shared/control-channel.js', 'dist/workers/master-link.js'];
+const UPGRADE_PARTS = [
+  'dist/src/shared/control-channel.js',
+  'dist/src/shared/exponential-backoff.js',
+  'dist/workers/master-link.js',
+];
 
 const COMMAND_PARTS = [
   'dist/src/shared/client-cgroup.js',
