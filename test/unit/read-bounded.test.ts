@@ -48,6 +48,10 @@ test('a FIFO written while it is read is read to its end', async () => {
   const fifo = new Fifo(path.join(dir, 'written'));
   fifos.push(fifo);
   const reading = readBounded(fifo.file, { ...bounds, timeoutMs: 5000 });
+  // The reader's open first: once this process holds the writing end too, hasOpen no
+  // longer tells them apart, and a writer closed before the reader opens takes the text
+  // with it (failed once in CI: the read met the time bound).
+  await waitFor(() => hasOpen(process.pid, fifo.file), 'the FIFO open', 2000);
   fifo.write('origin = ');
   fifo.write('["https://a.example"]');
   await fifo.closeWhenRead(process.pid);
