@@ -6,6 +6,8 @@ import type { AdoptRequest } from '../shared/control-channel';
 import { MemoryBroker } from './broker/memory-broker';
 import type { ClientFeed } from './channels/client-feed';
 import type { AdoptedProcess } from './upgrade/adopted-process';
+import { HandedPipe } from './upgrade/handed-pipe';
+import { PUBLISH_FD } from '../shared/publish-stream';
 import type { HandedClient, MasterState } from './upgrade/master-state';
 import { workerConfigOf, type ServerConfig } from '../shared/config';
 import { hostPort } from '../shared/host-port';
@@ -51,7 +53,7 @@ import { CommandReaper } from './pool/command-reaper';
 import { PushCounts } from './pool/push-counts';
 import { DEFAULT_WORKER_ENTRY, workerForker } from './pool/worker-process';
 import { WorkerPool } from './pool/worker-pool';
-import type { ClientInfo, Worker } from './pool/worker';
+import type { ClientInfo, Worker, WorkerMeta } from './pool/worker';
 import type { StreamPosition } from '../shared/ipc';
 import { Drain } from './drain/drain';
 import { drainRoute } from './drain/drain-route';
@@ -97,6 +99,8 @@ export class Master {
   private readonly reaper: CommandReaper;
   /** Hot upgrade: feeds opened for the old master's clients, waiting for their workers. */
   private readonly expected = new Map<number, { client: HandedClient; feed: ClientFeed }>();
+  /** Hot upgrade: publish pipes the old master passed over, by client id, until adoption. */
+  private readonly handedPipes = new Map<number, net.Socket>();
   /** Hot upgrade: where each channel stood when the old master stopped delivering. */
   private handedPositions = new Map<string, StreamPosition>();
 
@@ -486,6 +490,50 @@ export class Master {
     }
   }
 
+  /**
+   * A hot upgrade's old master passed over the publish pipe of client `clientId`'s worker
+   * (handed-pipe.ts): its publications go there from now on, before the worker is
+   * adopted. False (the pipe closed here) for a client this master does not expect.
+   */
+  takePipe(clientId: number, pipe: net.Socket): boolean {
+    const handed = this.expected.get(clientId);
+    if (handed === undefined || this.handedPipes.has(clientId)) {
+      pipe.destroy();
+      return false;
+    }
+    this.handedPipes.set(clientId, pipe);
+    const { client } = handed;
+    const meta: WorkerMeta = { client: client.id, pid: client.pid };
+    if (client.user !== undefined) meta.user = client.user;
+    this.channels.relay.admitted(handed.feed, new HandedPipe(pipe, meta), clientId);
+    return true;
+  }
+
+  /** The handed pipe of a client this master will not serve: closed here. */
+  private dropPipe(clientId: number): void {
+    this.handedPipes.get(clientId)?.destroy();
+    this.handedPipes.delete(clientId);
+  }
+
+  /**
+   * The publish pipes of the clients a hot upgrade hands over, for the new master
+   * (handed-pipe.ts): a forked worker's stdio[4], an adopted one's handed pipe (one
+   * adopted without: none, its publications wait for its adoption).
+   */
+  publishPipes(): { client: number; pipe: net.Socket }[] {
+    return this.pool.serving.flatMap((worker) => {
+      const client = worker.client?.id;
+      const process = worker.process as unknown as Partial<AdoptedProcess>;
+      const pipe =
+        process.handedPipe !== undefined
+          ? process.handedPipe()
+          : worker.process.stdio?.[PUBLISH_FD];
+      return client !== undefined && pipe instanceof net.Socket && !pipe.destroyed
+        ? [{ client, pipe }]
+        : [];
+    });
+  }
+
   /** Clients of the old master whose workers have not attached yet. */
   get awaited(): number {
     return this.expected.size;
@@ -501,6 +549,7 @@ export class Master {
       if (!drop(client.pid)) continue;
       this.channels.relay.close(feed);
       this.expected.delete(id);
+      this.dropPipe(id);
       ids.push(id);
       // Its end is this master's to tell (the old one holds it: ClientLifecycle.handOver),
       // with what is known: no close frame seen (1006), no exit status.
@@ -538,6 +587,9 @@ export class Master {
   adopt(request: AdoptRequest, process: AdoptedProcess): void {
     const { client: facts } = request;
     const { client, connected, feed: handedFeed } = this.takeHanded(request);
+    const pipe = this.handedPipes.get(client.id);
+    this.handedPipes.delete(client.id);
+    if (pipe !== undefined) process.usePipe(pipe);
     const worker = this.pool.adopt(process as unknown as ChildProcess, client);
     this.directory.adopt(worker, client, facts.address);
     this.counts.reported(worker, request.pushed);
@@ -569,6 +621,7 @@ export class Master {
   drained(request: AdoptRequest): void {
     const { connected, feed } = this.takeHanded(request);
     if (feed !== undefined) this.channels.relay.close(feed);
+    this.dropPipe(connected.id);
     this.lifecycle.adopted(connected);
     this.lifecycle.ended(connected.id, UNKNOWN_EXIT, {
       code: CloseCode.ServiceRestart,

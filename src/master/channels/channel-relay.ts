@@ -2,10 +2,9 @@ import type { RecoveryNotice, StreamPosition } from '../../shared/ipc';
 import type { Broker, DirectMessage, HistoryResult, Publication } from '../broker/types';
 import { parseClientId } from '../broker/client-id';
 import type { Logger } from '../observability/logger';
-import type { Worker } from '../pool/worker';
 import { BROADCAST_CHANNEL } from '../../shared/channel-name';
 import { ChannelSequence, type Gap, type SequenceIo, type SequenceSink } from './channel-sequence';
-import { ClientFeed } from './client-feed';
+import { ClientFeed, type FeedTarget } from './client-feed';
 import { PublishedFrames, type FeedFormat } from './published-frames';
 import { RecoveringDelivery } from './recovering-delivery';
 
@@ -223,7 +222,7 @@ export class ChannelRelay {
    * The client is admitted and its hand-off message is on its way: its feed is found by
    * id, and what waited flows to its worker (after the hand-off, as IPC keeps order).
    */
-  admitted(feed: ClientFeed, worker: Worker, clientId: number): void {
+  admitted(feed: ClientFeed, worker: FeedTarget, clientId: number): void {
     this.byClient.set(clientId, feed);
     feed.attach(worker, clientId);
   }
@@ -296,6 +295,7 @@ export class ChannelRelay {
    * for them; returns how many. Not sequenced: it has no offset.
    */
   notice(channel: string, json: string): number {
+    if (this.frozen) return 0;
     let frames: PublishedFrames | undefined;
     let count = 0;
     for (const feed of this.byChannel.get(channel) ?? []) {
@@ -316,6 +316,7 @@ export class ChannelRelay {
 
   /** A gap the sequence could not fill: JSON clients are told, and it is logged. */
   private tellGap(gap: Gap): void {
+    if (this.frozen) return; // the new master's to tell (see deliver)
     let json = 0;
     let text = 0;
     const feeds =
@@ -336,6 +337,9 @@ export class ChannelRelay {
 
   /** The sequence's next publication, to every feed of its channel. */
   private deliver(publication: Publication): void {
+    // A history read that ends after a hot upgrade's freeze: the new master delivers from
+    // the position handed over, and may be writing to the same pipes already.
+    if (this.frozen) return;
     const frames = PublishedFrames.of(publication); // framed once for every feed
     if (publication.channel === BROADCAST_CHANNEL) {
       for (const members of this.byChannel.values()) {

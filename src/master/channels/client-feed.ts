@@ -1,11 +1,22 @@
 import { WAKE_RECORD } from '../../shared/publish-stream';
 import type { Publication } from '../broker/types';
 import type { Logger } from '../observability/logger';
-import type { Worker } from '../pool/worker';
+import type { WorkerMeta } from '../pool/worker';
 import { BROADCAST_CHANNEL } from '../../shared/channel-name';
 import type { Gap } from './channel-sequence';
 import { PublishedFrames, type FeedFormat } from './published-frames';
 import type { RecoveringDelivery } from './recovering-delivery';
+
+/**
+ * Where a feed writes its client's frames: its worker's publish pipe, through the Worker
+ * (src/master/pool/worker.ts), or, in a hot upgrade's new master before the worker is
+ * adopted, through the pipe the old master passed over (src/master/upgrade/handed-pipe.ts).
+ */
+export interface FeedTarget {
+  /** False when the frames were dropped (the worker gone or stuck). */
+  publish(frames: Buffer): boolean;
+  readonly meta: WorkerMeta;
+}
 
 /** Messages kept for a client whose hand-off is still under way. */
 const MAX_PENDING = 1000;
@@ -18,7 +29,7 @@ const MAX_PENDING = 1000;
  * publications go through its recovery first.
  */
 export class ClientFeed {
-  private worker: Worker | undefined;
+  private worker: FeedTarget | undefined;
   private pending: PublishedFrames[] = [];
   private dropped = 0;
   /** Set while (and after) a returning client is brought up to date from history. */
@@ -92,9 +103,10 @@ export class ClientFeed {
 
   /**
    * The worker has the client (its hand-off message is sent): a wake record first (see
-   * src/shared/publish-stream.ts), then what waited.
+   * src/shared/publish-stream.ts), then what waited. Attached again (a hot upgrade's
+   * handed pipe, then the adopted worker on that same pipe), it writes to the latest.
    */
-  attach(worker: Worker, clientId: number): void {
+  attach(worker: FeedTarget, clientId: number): void {
     this.worker = worker;
     this.clientId = clientId;
     worker.publish(WAKE_RECORD);

@@ -6,7 +6,8 @@ import type { MasterMessage } from '../../shared/ipc';
 /**
  * A worker this master adopted in a hot upgrade, seen through its control socket as a
  * forked child is seen through its ChildProcess: `send` writes a worker record, the
- * publish "pipe" (stdio[4]) is the same socket, `message` events are its JSON lines,
+ * publish "pipe" (stdio[4]) is the pipe the old master passed over (handed-pipe.ts) or,
+ * when it did not, the same socket, `message` events are its JSON lines,
  * `kill` signals its pid, and `exit` comes when the socket closes (the worker's process
  * holds it until it exits). The pool and every part that reads a Worker then serve it
  * as any other.
@@ -16,7 +17,9 @@ import type { MasterMessage } from '../../shared/ipc';
  * have been reused while the process still holds the socket).
  */
 export class AdoptedProcess extends EventEmitter {
-  readonly stdio: readonly [null, null, null, null, Socket];
+  private publishTo: Socket;
+  /** The publish pipe the old master passed over (handed-pipe.ts), if it did. */
+  private pipe: Socket | undefined;
   private released = false;
   private exited = false;
 
@@ -25,8 +28,28 @@ export class AdoptedProcess extends EventEmitter {
     private readonly socket: Socket,
   ) {
     super();
-    this.stdio = [null, null, null, null, socket];
+    this.publishTo = socket;
     socket.on('close', () => this.gone());
+  }
+
+  /** Where the Worker writes published frames: the handed pipe, else the control socket. */
+  get stdio(): readonly [null, null, null, null, Socket] {
+    return [null, null, null, null, this.publishTo];
+  }
+
+  /**
+   * Publications go on the worker's own publish pipe, which the old master passed over
+   * (the worker reads it for good), rather than the control socket: a later upgrade can
+   * pass it on in turn. Set before the Worker is made (it takes stdio[4] once).
+   */
+  usePipe(pipe: Socket): void {
+    this.pipe = pipe;
+    this.publishTo = pipe;
+  }
+
+  /** The publish pipe a later hot upgrade may pass on (none: publications use the socket). */
+  handedPipe(): Socket | undefined {
+    return this.pipe;
   }
 
   /** A line the worker wrote after its adopt request (the control server reads them). */
@@ -34,8 +57,13 @@ export class AdoptedProcess extends EventEmitter {
     if (message.type !== 'adopt' && !this.released) this.emit('message', message);
   }
 
+  /**
+   * Open while its socket is: released too, since the hand-over's `handover` record goes
+   * on it after the release (a second upgrade told no adopted worker to re-attach while
+   * this said false once released: 0 of them were adopted).
+   */
   get connected(): boolean {
-    return !this.socket.destroyed && !this.released;
+    return !this.socket.destroyed;
   }
 
   get exitCode(): number | null {
@@ -78,6 +106,7 @@ export class AdoptedProcess extends EventEmitter {
   private gone(): void {
     if (this.released || this.exited) return;
     this.exited = true;
+    this.pipe?.destroy();
     this.emit('disconnect');
     this.emit('exit', null, null);
   }

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import type { Logger } from '../observability/logger';
 import type { Worker } from '../pool/worker';
 import { HandoverPacer } from './handover-pacer';
@@ -21,6 +22,12 @@ const ADOPTED_TIMEOUT_MS = 150_000;
 const HANDOVER_AT_ONCE = 16;
 /** A worker not re-attached after this long frees its place in the pacing. */
 const HANDOVER_SLOT_MS = 3000;
+/**
+ * How long a publish pipe may take to empty (what this master wrote before it froze)
+ * before it is passed to the new master; one still writing after that is not passed: its
+ * client's publications wait for its worker's adoption, as they did before pipes passed.
+ */
+const PIPE_DRAIN_MS = 1000;
 /** The inherited listening socket's descriptor in the new master (its index in stdio). */
 const LISTEN_FD = 4;
 
@@ -30,6 +37,8 @@ export interface UpgradingMaster {
   readonly instanceId: string;
   readonly servingWorkers: Worker[];
   handOver(): Promise<MasterState>;
+  /** Each handed client's publish pipe (handed-pipe.ts). */
+  publishPipes(): { client: number; pipe: Socket }[];
   /** The hand-over failed after it began: serve again on host:port. */
   resume(): Promise<void>;
 }
@@ -137,9 +146,47 @@ export class HotUpgrade {
     const state = await this.master.handOver();
     this.logger.info(`Hot upgrade: stopped accepting; state ready in ${Date.now() - handingAt} ms`);
     if (this.phase !== 'handing-over') return; // the new master died meanwhile
-    child.send({ type: 'state', state } satisfies UpgradeMessage);
+    child.send({ type: 'state', state: { ...state, pipes: true } } satisfies UpgradeMessage);
     this.control = control;
     setTimeout(() => void this.finish(child, -1, -1), ADOPTED_TIMEOUT_MS).unref();
+    await this.passPipes(child);
+  }
+
+  /**
+   * Passes each handed client's publish pipe to the new master (handed-pipe.ts) once
+   * nothing of it is queued here, so that publications reach the client before its
+   * worker re-attaches. This master keeps its own descriptor (`keepOpen`): if the new
+   * master dies before adopting the worker, this one serves it again on it.
+   */
+  private async passPipes(child: ChildProcess): Promise<void> {
+    const startedAt = Date.now();
+    let left = this.master.publishPipes();
+    let passed = 0;
+    for (;;) {
+      const waiting: typeof left = [];
+      for (const handed of left) {
+        if (handed.pipe.destroyed) continue; // its worker has gone
+        if (handed.pipe.writableLength > 0) {
+          waiting.push(handed);
+          continue;
+        }
+        const message: UpgradeMessage = { type: 'pipe', client: handed.client };
+        child.send(message, handed.pipe, { keepOpen: true }, () => undefined);
+        passed++;
+      }
+      left = waiting;
+      if (left.length === 0 || Date.now() - startedAt >= PIPE_DRAIN_MS) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (this.phase !== 'handing-over' || !child.connected) return;
+    }
+    child.send({ type: 'pipes', count: passed } satisfies UpgradeMessage);
+    const still =
+      left.length > 0
+        ? `; ${left.length} still writing after ${PIPE_DRAIN_MS} ms: their publications wait for their adoption`
+        : '';
+    this.logger.info(
+      `Hot upgrade: passed ${passed} publish pipe(s) to the new master in ${Date.now() - startedAt} ms${still}`,
+    );
   }
 
   private async finish(child: ChildProcess, adopted: number, missing: number): Promise<void> {

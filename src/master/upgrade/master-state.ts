@@ -37,6 +37,12 @@ export interface MasterState {
    * so that a retry after the upgrade is answered as the duplicate it is.
    */
   idempotency?: RememberedKey[];
+  /**
+   * Publish pipes follow the state (`pipe` messages, then `pipes`): the new master says
+   * `listening` only once it has them all, so that no worker re-attaches before its pipe
+   * is here. Absent from an old master that passes none.
+   */
+  pipes?: true;
 }
 
 /** Messages between the old master (O) and the new one (N) it forked, over fork IPC. */
@@ -45,7 +51,17 @@ export type UpgradeMessage =
   | { type: 'ready'; control: string }
   /** O → N: the state; O has stopped accepting. */
   | { type: 'state'; state: MasterState }
-  /** N → O: listening on the inherited socket: O tells its workers to re-attach. */
+  /**
+   * O → N, after the state, with a handle: the write end of client `client`'s publish
+   * pipe (handed-pipe.ts), nothing of it still queued in O.
+   */
+  | { type: 'pipe'; client: number }
+  /** O → N, after the last `pipe`: how many it passed. */
+  | { type: 'pipes'; count: number }
+  /**
+   * N → O: listening on the inherited socket (and holding every pipe passed): O tells
+   * its workers to re-attach.
+   */
   | { type: 'listening' }
   /** N → O: these workers have re-attached (or were drained): O tells the next ones. */
   | { type: 'reattached'; pids: number[] }

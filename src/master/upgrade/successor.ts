@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { Master } from '../master';
 import type { Logger } from '../observability/logger';
@@ -96,6 +97,23 @@ export async function takeOver(
     },
     logger,
   });
+  // Publish pipes (handed-pipe.ts) come after the state; one that comes before the state
+  // is taken on (IPC emits on the next tick, before the await below goes on) waits.
+  const pipes: [number, net.Socket][] = [];
+  let restored = false;
+  let passed = 0;
+  let allPipes: () => void = () => undefined;
+  const pipesHere = new Promise<void>((resolve) => (allPipes = resolve));
+  process.on('message', (message: UpgradeMessage, handle: unknown) => {
+    if (message.type === 'pipes') allPipes();
+    if (message.type !== 'pipe') return;
+    if (!(handle instanceof net.Socket)) return;
+    if (!restored) {
+      pipes.push([message.client, handle]);
+    } else if (master.takePipe(message.client, handle)) {
+      passed++;
+    }
+  });
   await control.listen();
   // Its spares are forked once it listens: forking them now would compete for the CPU
   // with the hand-over, while no connection is accepted.
@@ -121,15 +139,23 @@ export async function takeOver(
   });
   const stateAt = Date.now();
   master.restore(state);
+  restored = true;
+  for (const [client, pipe] of pipes.splice(0)) if (master.takePipe(client, pipe)) passed++;
   const address = await master.listenOnFd(upgrade.fd);
   // Only now are the workers told to re-attach: their adoption does not delay the accepts.
-  send({ type: 'listening' });
+  // Not before their pipes are here: a worker adopted first would keep publishing over
+  // its control socket, and a later upgrade would have no pipe of it to pass on.
+  if (state.pipes === true) {
+    void pipesHere.then(() => send({ type: 'listening' }));
+  } else {
+    send({ type: 'listening' });
+  }
   logger.info(
     `Hot upgrade from master pid ${upgrade.from}: ${state.clients.length} client(s) to adopt, ` +
       `next client id ${state.nextClientId}; state ${stateAt - asked} ms after asking, ` +
       `listening ${Date.now() - stateAt} ms later`,
   );
-  void adoptions(master, control, logger);
+  void adoptions(master, control, logger, () => passed);
   return address;
 }
 
@@ -138,7 +164,13 @@ export async function takeOver(
  * master it may go. A worker still alive but not yet attached (a loaded machine) keeps
  * its feed, holding what is published for it, until the control socket closes.
  */
-async function adoptions(master: Master, control: ControlServer, logger: Logger): Promise<void> {
+async function adoptions(
+  master: Master,
+  control: ControlServer,
+  logger: Logger,
+  /** Publish pipes taken over so far (handed-pipe.ts). */
+  pipes: () => number,
+): Promise<void> {
   const started = Date.now();
   const expected = master.awaited;
   let lastProgress = started;
@@ -164,7 +196,8 @@ async function adoptions(master: Master, control: ControlServer, logger: Logger)
   }
   logger.info(
     `Hot upgrade: adopted ${master.adoptedCount} of ${expected} worker(s) in ${Date.now() - started} ms` +
-      (master.awaited > 0 ? `, ${master.awaited} still to come` : ''),
+      (master.awaited > 0 ? `, ${master.awaited} still to come` : '') +
+      `; publications went on meanwhile through ${pipes()} publish pipe(s) passed over`,
   );
   master.adoptionsDone();
   writePidFile();
