@@ -28,6 +28,8 @@ const HANDOVER_SLOT_MS = 3000;
  * client's publications wait for its worker's adoption, as they did before pipes passed.
  */
 const PIPE_DRAIN_MS = 1000;
+/** How long passing the pipes may hold the hand-over back (see passPipes). */
+const PIPE_PASS_MS = 10_000;
 /** The inherited listening socket's descriptor in the new master (its index in stdio). */
 const LISTEN_FD = 4;
 
@@ -60,6 +62,8 @@ export class HotUpgrade {
   private startedAt = 0;
   /** The new master's control socket. */
   private control = '';
+  /** The pipes passed to the new master (passPipes), released once frozen. */
+  private passed: { client: number; pipe: Socket }[] = [];
   /** Tells the workers to re-attach, a few at a time, once the new master listens. */
   private pacer: HandoverPacer<Worker> | undefined;
 
@@ -119,7 +123,11 @@ export class HotUpgrade {
     child.on('message', (message: UpgradeMessage) => {
       if (message.type === 'ready' && this.phase === 'starting') {
         clearTimeout(timer);
-        void this.handOver(child, message.control);
+        void this.passPipes(child).then(() => {
+          if (this.phase === 'starting' && this.child === child) {
+            void this.handOver(child, message.control);
+          }
+        });
       } else if (message.type === 'listening' && this.phase === 'handing-over') {
         // The new master accepts: this one's workers re-attach to it, a few at a time.
         const handover = { type: 'handover', path: this.control, master: child.pid ?? 0 } as const;
@@ -149,44 +157,69 @@ export class HotUpgrade {
     child.send({ type: 'state', state: { ...state, pipes: true } } satisfies UpgradeMessage);
     this.control = control;
     setTimeout(() => void this.finish(child, -1, -1), ADOPTED_TIMEOUT_MS).unref();
-    await this.passPipes(child);
+    await this.releasePipes(child);
   }
 
   /**
-   * Passes each handed client's publish pipe to the new master (handed-pipe.ts) once
-   * nothing of it is queued here, so that publications reach the client before its
-   * worker re-attaches. This master keeps its own descriptor (`keepOpen`): if the new
-   * master dies before adopting the worker, this one serves it again on it.
+   * Passes each serving client's publish pipe to the new master (handed-pipe.ts) while
+   * this one still serves: one descriptor per IPC message, each acknowledged before the
+   * next, about 0.5 ms apiece (450 ms for 1,000 on a loaded machine: done inside the
+   * freeze, it was the longest publish pause). This master keeps its own descriptor
+   * (`keepOpen`) and writes on; the new one writes nothing to a pipe until told that
+   * this one has finished with it (releasePipes). Bounded: a new master slow to take
+   * them is handed over to all the same (what is left goes before the state, in order).
    */
   private async passPipes(child: ChildProcess): Promise<void> {
     const startedAt = Date.now();
-    let left = this.master.publishPipes();
-    let passed = 0;
-    for (;;) {
-      const waiting: typeof left = [];
-      for (const handed of left) {
-        if (handed.pipe.destroyed) continue; // its worker has gone
-        if (handed.pipe.writableLength > 0) {
-          waiting.push(handed);
-          continue;
-        }
-        const message: UpgradeMessage = { type: 'pipe', client: handed.client };
-        child.send(message, handed.pipe, { keepOpen: true }, () => undefined);
-        passed++;
+    const pipes = this.master.publishPipes();
+    await new Promise<void>((resolve) => {
+      let left = pipes.length;
+      const timer = setTimeout(resolve, PIPE_PASS_MS);
+      const sent = (): void => {
+        if (--left > 0) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      if (left === 0) sent();
+      for (const { client, pipe } of pipes) {
+        const message: UpgradeMessage = { type: 'pipe', client };
+        child.send(message, pipe, { keepOpen: true }, sent);
       }
-      left = waiting;
-      if (left.length === 0 || Date.now() - startedAt >= PIPE_DRAIN_MS) break;
+    });
+    this.passed = pipes;
+    this.logger.info(
+      `Hot upgrade: passed ${pipes.length} publish pipe(s) to the new master in ${Date.now() - startedAt} ms`,
+    );
+  }
+
+  /**
+   * Frozen, this master tells the new one which passed pipes it may write to: those with
+   * nothing still queued here (waited for, PIPE_DRAIN_MS at most), so that the worker
+   * reads this master's frames, then the new master's, whole. A pipe still writing then
+   * is not released: its client's publications wait for its adoption.
+   */
+  private async releasePipes(child: ChildProcess): Promise<void> {
+    const startedAt = Date.now();
+    let waiting = this.passed.filter(({ pipe }) => !pipe.destroyed);
+    const released: number[] = [];
+    for (;;) {
+      const still: typeof waiting = [];
+      for (const handed of waiting) {
+        if (handed.pipe.writableLength > 0) still.push(handed);
+        else released.push(handed.client);
+      }
+      waiting = still;
+      if (waiting.length === 0 || Date.now() - startedAt >= PIPE_DRAIN_MS) break;
       await new Promise((resolve) => setTimeout(resolve, 5));
       if (this.phase !== 'handing-over' || !child.connected) return;
     }
-    child.send({ type: 'pipes', count: passed } satisfies UpgradeMessage);
-    const still =
-      left.length > 0
-        ? `; ${left.length} still writing after ${PIPE_DRAIN_MS} ms: their publications wait for their adoption`
-        : '';
-    this.logger.info(
-      `Hot upgrade: passed ${passed} publish pipe(s) to the new master in ${Date.now() - startedAt} ms${still}`,
-    );
+    child.send({ type: 'pipes', clients: released } satisfies UpgradeMessage);
+    if (waiting.length > 0) {
+      this.logger.warn(
+        `Hot upgrade: ${waiting.length} publish pipe(s) still writing after ${PIPE_DRAIN_MS} ms: ` +
+          'their publications wait for their workers to re-attach',
+      );
+    }
   }
 
   private async finish(child: ChildProcess, adopted: number, missing: number): Promise<void> {

@@ -38,9 +38,9 @@ export interface MasterState {
    */
   idempotency?: RememberedKey[];
   /**
-   * Publish pipes follow the state (`pipe` messages, then `pipes`): the new master says
-   * `listening` only once it has them all, so that no worker re-attaches before its pipe
-   * is here. Absent from an old master that passes none.
+   * A `pipes` message follows the state (handed-pipe.ts): the new master says `listening`
+   * only once it has it, so that no worker re-attaches before its pipe is in use. Absent
+   * from an old master that passes no pipe.
    */
   pipes?: true;
 }
@@ -52,12 +52,12 @@ export type UpgradeMessage =
   /** O → N: the state; O has stopped accepting. */
   | { type: 'state'; state: MasterState }
   /**
-   * O → N, after the state, with a handle: the write end of client `client`'s publish
-   * pipe (handed-pipe.ts), nothing of it still queued in O.
+   * O → N, after `ready` and before the state, with a handle: the write end of client
+   * `client`'s publish pipe (handed-pipe.ts). N holds it, writing nothing, until `pipes`.
    */
   | { type: 'pipe'; client: number }
-  /** O → N, after the last `pipe`: how many it passed. */
-  | { type: 'pipes'; count: number }
+  /** O → N, after the state: the clients whose pipes O has finished writing to. */
+  | { type: 'pipes'; clients: number[] }
   /**
    * N → O: listening on the inherited socket (and holding every pipe passed): O tells
    * its workers to re-attach.

@@ -97,23 +97,21 @@ export async function takeOver(
     },
     logger,
   });
-  // Publish pipes (handed-pipe.ts) come after the state; one that comes before the state
-  // is taken on (IPC emits on the next tick, before the await below goes on) waits.
-  const pipes: [number, net.Socket][] = [];
-  let restored = false;
-  let passed = 0;
-  let allPipes: () => void = () => undefined;
-  const pipesHere = new Promise<void>((resolve) => (allPipes = resolve));
+  // Publish pipes (handed-pipe.ts) come between `ready` and the state, held unused until
+  // the old master's `pipes` (after the state) says which it has finished writing to.
+  const pipes = new Map<number, net.Socket>();
+  let released: (clients: number[]) => void = () => undefined;
+  const pipesReleased = new Promise<number[]>((resolve) => (released = resolve));
   process.on('message', (message: UpgradeMessage, handle: unknown) => {
-    if (message.type === 'pipes') allPipes();
-    if (message.type !== 'pipe') return;
-    if (!(handle instanceof net.Socket)) return;
-    if (!restored) {
-      pipes.push([message.client, handle]);
-    } else if (master.takePipe(message.client, handle)) {
-      passed++;
+    if (message.type === 'pipes') {
+      released(message.clients);
+    } else if (message.type === 'pipe' && handle instanceof net.Socket) {
+      pipes.get(message.client)?.destroy();
+      pipes.set(message.client, handle);
     }
   });
+  // The old master gone: none is released (the workers' fork IPC to it closed too).
+  process.once('disconnect', () => released([]));
   await control.listen();
   // Its spares are forked once it listens: forking them now would compete for the CPU
   // with the hand-over, while no connection is accepted.
@@ -139,15 +137,28 @@ export async function takeOver(
   });
   const stateAt = Date.now();
   master.restore(state);
-  restored = true;
-  for (const [client, pipe] of pipes.splice(0)) if (master.takePipe(client, pipe)) passed++;
+  let passed = 0;
+  const takePipes = (clients: number[]): void => {
+    for (const client of clients) {
+      const pipe = pipes.get(client);
+      pipes.delete(client);
+      if (pipe !== undefined && master.takePipe(client, pipe)) passed++;
+    }
+    // Not released (still writing in the old master), or of a client gone meanwhile.
+    for (const pipe of pipes.values()) pipe.destroy();
+    pipes.clear();
+  };
   const address = await master.listenOnFd(upgrade.fd);
   // Only now are the workers told to re-attach: their adoption does not delay the accepts.
   // Not before their pipes are here: a worker adopted first would keep publishing over
   // its control socket, and a later upgrade would have no pipe of it to pass on.
   if (state.pipes === true) {
-    void pipesHere.then(() => send({ type: 'listening' }));
+    void pipesReleased.then((clients) => {
+      takePipes(clients);
+      send({ type: 'listening' });
+    });
   } else {
+    takePipes([]);
     send({ type: 'listening' });
   }
   logger.info(
