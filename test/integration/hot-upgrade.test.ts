@@ -349,6 +349,23 @@ describe('hot upgrade', () => {
     60_000,
   );
 
+  // Regression: with no worker to adopt, the new master said `adopted` before `listening`;
+  // the old master exited on it, and the new one died of EPIPE writing `listening`.
+  test('a hot upgrade with no client leaves the new master serving', async () => {
+    const server = await startServer([...PUBLISHING, '--spare-workers', '1']);
+    const newPid = await upgraded(server);
+    masters.push(newPid);
+    await server.exited;
+    const client = await WsClient.open(`${server.url}news`);
+    await waitFor(async () => (await statusOf<Status>(server)).clients.length === 1, 'listed');
+    await published(server, { channel: '/news', data: 'pub:1' });
+    await client.waitForMessages(1);
+    expect(client.messages).toEqual(['pub:1']);
+    expect(isAlive(newPid)).toBe(true);
+    expect(server.output).not.toMatch(/EPIPE|Unhandled/);
+    client.ws.close();
+  }, 60_000);
+
   test('a broken new build leaves the old master serving, and logs one line why', async () => {
     // A copy of the build of its own, so that breaking it touches no other test.
     const root = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-upgrade-'));

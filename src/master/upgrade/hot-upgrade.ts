@@ -246,6 +246,7 @@ export class HotUpgrade {
         return;
       case 'handing-over':
         this.phase = 'idle';
+        this.passed = [];
         // Workers not told yet stay with this master, which serves them again.
         this.pacer?.stop();
         this.pacer = undefined;
@@ -270,6 +271,7 @@ export class HotUpgrade {
     if (this.phase === 'idle') return;
     this.phase = 'idle';
     this.child = undefined;
+    this.passed = [];
     this.logger.error(`Hot upgrade failed: ${why}; this master carries on`);
   }
 }

@@ -49,8 +49,12 @@ export function writePidFile(env: NodeJS.ProcessEnv = process.env): void {
   writeFileSync(path.join(dir, 'master.pid'), `${process.pid}\n`);
 }
 
+/**
+ * A message to the old master, if it is still there. With a callback, a write that fails
+ * (the old master gone meanwhile: EPIPE) is no 'error' event, which would end this one.
+ */
 function send(message: UpgradeMessage): void {
-  if (process.connected) process.send?.(message);
+  if (process.connected) process.send?.(message, undefined, undefined, () => undefined);
 }
 
 /**
@@ -152,21 +156,23 @@ export async function takeOver(
   // Only now are the workers told to re-attach: their adoption does not delay the accepts.
   // Not before their pipes are here: a worker adopted first would keep publishing over
   // its control socket, and a later upgrade would have no pipe of it to pass on.
-  if (state.pipes === true) {
-    void pipesReleased.then((clients) => {
-      takePipes(clients);
-      send({ type: 'listening' });
-    });
-  } else {
-    takePipes([]);
+  // The adoptions' wait starts after `listening`: with no worker to adopt it says `adopted`
+  // at once, and the old master, gone on that word, must have had `listening` first.
+  const listening = (clients: number[]): void => {
+    takePipes(clients);
     send({ type: 'listening' });
+    void adoptions(master, control, logger, () => passed);
+  };
+  if (state.pipes === true) {
+    void pipesReleased.then(listening);
+  } else {
+    listening([]);
   }
   logger.info(
     `Hot upgrade from master pid ${upgrade.from}: ${state.clients.length} client(s) to adopt, ` +
       `next client id ${state.nextClientId}; state ${stateAt - asked} ms after asking, ` +
       `listening ${Date.now() - stateAt} ms later`,
   );
-  void adoptions(master, control, logger, () => passed);
   return address;
 }
 
