@@ -78,3 +78,40 @@ test('a SIGHUP reload from a FIFO nobody writes keeps the master serving, then a
   expect(await maxClients(server)).toBe(3);
   expect(server.running).toBe(true);
 }, 60_000);
+
+// Regression: `--config <(command)` is a pipe read to its end at start. Read again, by a
+// SIGHUP or by a hot upgrade's new master (which inherits the descriptor), it gave
+// nothing at once, and an empty TOML file sets nothing: every setting went back to its
+// default without a word (--max-clients 10 became the default).
+test('a config pipe that gives nothing when read again changes nothing: neither a reload nor a hot upgrade', async () => {
+  const config = new Fifo(path.join(dir, 'once.json'));
+  fifo = config;
+  config.write(JSON.stringify({ 'max-clients': 10 }));
+  const server = track(ServerProcess.ours(['--port', '0', '--no-demo', '--config', config.file]));
+  await config.closeWhenRead(server.pid);
+  await server.ready();
+  expect(await maxClients(server)).toBe(10);
+
+  // A writer that gives nothing: the reader gets its end of file at once, as from <(...).
+  config.open();
+  server.child.kill('SIGHUP');
+  await config.closeWhenRead(server.pid);
+  const refused = await server.waitForLog(/SIGHUP: settings not reloaded, nothing changed: .*\n/);
+  expect(refused[0]).toMatch(/nothing in it, and it is no file/);
+  expect(await maxClients(server)).toBe(10);
+
+  // The hot upgrade's new master reads the same nothing: it stops, the old one serves on.
+  const before = server.output.length;
+  config.open();
+  server.child.kill('SIGUSR2');
+  const started = await server.waitForLog(/starting a new master \(pid (\d+)\)/);
+  const newPid = Number(started[1]);
+  await config.closeWhenRead(newPid);
+  const failed = await server.waitForLog(/Hot upgrade failed: .*\n/);
+  expect(failed[0]).toMatch(
+    /exited \(code 2, signal null\) before it was ready; this master carries on/,
+  );
+  expect(server.output.slice(before)).toMatch(/nothing in it, and it is no file/);
+  expect(server.running).toBe(true);
+  expect(await maxClients(server)).toBe(10);
+}, 60_000);

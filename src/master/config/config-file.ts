@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../cli/usage-error';
 
@@ -108,6 +108,23 @@ export function flagsOfFile(
   return flags;
 }
 
+/**
+ * Why `text`, read from --config's `file`, is not to be taken: nothing in it, read from
+ * a pipe. `--config <(command)` is a pipe read to its end at start: read again (SIGHUP,
+ * a hot upgrade's new master, which inherits the descriptor) it gives nothing at once,
+ * and an empty TOML file is a valid one that sets nothing: every setting, tokens
+ * included, would silently go back to its default. An empty regular file stays valid.
+ */
+export function emptyPipeProblem(file: string, text: string): string | undefined {
+  if (text.trim() !== '') return undefined;
+  try {
+    if (statSync(file).isFile()) return undefined;
+  } catch {
+    // gone meanwhile: it was no file to read again either
+  }
+  return 'nothing in it, and it is no file (a pipe already read to its end?): give a file to reload or upgrade from';
+}
+
 /** Reads the file's flags (ConfigFileError when it cannot be read, or does not fit). */
 export function readConfigFile(
   file: string,
@@ -122,5 +139,7 @@ export function readConfigFile(
       cause: error,
     });
   }
+  const empty = emptyPipeProblem(file, text);
+  if (empty !== undefined) throw new ConfigFileError(`--config ${file}: ${empty}`);
   return flagsOfFile(file, text, shapes);
 }

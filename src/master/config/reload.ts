@@ -2,6 +2,7 @@ import type { ServerConfig } from '../../shared/config';
 import { configFileOf, parseSettings, SECRET_FLAGS, UsageError, type Settings } from '../cli/cli';
 import type { Master } from '../master';
 import type { MasterLogger } from '../observability/logger';
+import { emptyPipeProblem } from './config-file';
 import { RELOAD_READ_BOUNDS, readBounded, ReadProblem, type ReadBounds } from './read-bounded';
 import { flagList, reloadPlan } from './reload-plan';
 
@@ -36,13 +37,18 @@ const NOT_RELOADED = 'SIGHUP: settings not reloaded, nothing changed';
 async function configText(options: ReloadOptions): Promise<string | undefined | null> {
   const file = configFileOf(options.argv, process.env);
   if (file === undefined) return undefined;
+  let text: string;
   try {
-    return await readBounded(file, options.bounds ?? RELOAD_READ_BOUNDS);
+    text = await readBounded(file, options.bounds ?? RELOAD_READ_BOUNDS);
   } catch (error) {
     if (!(error instanceof ReadProblem)) throw error;
     options.logger.error(`${NOT_RELOADED}: --config ${file}: cannot read it: ${error.message}`);
     return null;
   }
+  const empty = emptyPipeProblem(file, text);
+  if (empty === undefined) return text;
+  options.logger.error(`${NOT_RELOADED}: --config ${file}: ${empty}`);
+  return null;
 }
 
 /**
