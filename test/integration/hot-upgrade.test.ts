@@ -14,6 +14,7 @@ import {
 import { waitFor } from '../helpers/wait';
 import { startRedis, stopAllRedis } from '../helpers/redis';
 import { stopByPid, tookOver, upgraded } from '../helpers/upgrade';
+import { SseClient } from '../helpers/sse-client';
 import { WsClient } from '../helpers/ws-client';
 
 /**
@@ -164,15 +165,17 @@ describe('hot upgrade', () => {
 
   // Regression: a second upgrade told none of the workers the first adopted to re-attach
   // (their control socket counted as closed once released): "adopted 0 of 2".
-  test('a second hot upgrade re-attaches the workers the first adopted and passes their publish pipes on; nothing lost', async () => {
+  test('a second hot upgrade re-attaches the workers the first adopted and passes their publish pipes on (WebSocket and SSE); nothing lost', async () => {
     const server = await startServer([...PUBLISHING, '--spare-workers', '1']);
     const text = await WsClient.open(`${server.url}news`);
     const json = await WsClient.open(`${server.url}news?format=json`);
+    const sse = await SseClient.open(`${server.httpUrl}/news`);
     await json.waitForMessages(1); // its position
     const before = await waitFor(async () => {
       const status = await statusOf<Status>(server);
-      return status.clients.length === 2 && status;
-    }, 'both clients listed');
+      return status.clients.length === 3 && status;
+    }, 'the three clients listed');
+    const sseData = (): string[] => sse.json<{ data: string }>('pub').map((event) => event.data);
     const pub = publisher(server, ['/news'], 10);
     publishers.push(pub);
     let masterPid = server.pid;
@@ -185,24 +188,28 @@ describe('hot upgrade', () => {
       await waitFor(() => !isAlive(masterPid), `master ${masterPid} (round ${round}) to exit`);
       masterPid = next;
       const output = server.output.slice(from);
-      expect(output).toMatch(/passed 2 publish pipe\(s\) to the new master/);
-      expect(output).toMatch(/through 2 publish pipe\(s\) passed over/);
+      expect(output).toMatch(/passed 3 publish pipe\(s\) to the new master/);
+      expect(output).toMatch(/through 3 publish pipe\(s\) passed over/);
       await waitFor(() => pubTexts(text).length >= got + 5, `publications after round ${round}`);
     }
     const sent = await pub.stop();
     expect(pub.failures).toEqual([]);
     await waitFor(
-      () => pubTexts(text).length >= sent && pubData(json).length >= sent,
+      () =>
+        pubTexts(text).length >= sent && pubData(json).length >= sent && sseData().length >= sent,
       'every publication',
     );
     expect(pubTexts(text)).toEqual(expected(sent));
     expect(pubData(json)).toEqual(expected(sent));
+    expect(sseData()).toEqual(expected(sent));
     for (const client of [text, json]) expect(client.closeCode).toBeUndefined();
+    expect(sse.ended).toBe(false);
     const after = await statusOf<Status>(server);
     expect(after.clients.map((c) => [c.id, c.pid]).sort()).toEqual(
       before.clients.map((c) => [c.id, c.pid]).sort(),
     );
     for (const client of [text, json]) client.ws.close();
+    sse.close();
   }, 60_000);
 
   test('the new master killed once it holds the publish pipes: the old one serves again, no acknowledged publication lost', async () => {
