@@ -27,14 +27,20 @@ const NOT_READ =
 const maxClients = async (server: ServerProcess): Promise<number> =>
   (await statusOf<{ limits: { max_clients: number } }>(server)).limits.max_clients;
 
-test('a SIGHUP reload from a FIFO nobody writes keeps the master serving, then a written one applies', async () => {
-  const config = new Fifo(path.join(dir, 'push-websocket.json'));
+/** A server whose --config is a FIFO, written once at its start: --max-clients 10. */
+async function startFromFifo(name: string): Promise<{ config: Fifo; server: ServerProcess }> {
+  const config = new Fifo(path.join(dir, name));
   fifo = config;
   config.write(JSON.stringify({ 'max-clients': 10 }));
   const server = track(ServerProcess.ours(['--port', '0', '--no-demo', '--config', config.file]));
   await config.closeWhenRead(server.pid);
   await server.ready();
   expect(await maxClients(server)).toBe(10);
+  return { config, server };
+}
+
+test('a SIGHUP reload from a FIFO nobody writes keeps the master serving, then a written one applies', async () => {
+  const { config, server } = await startFromFifo('push-websocket.json');
 
   // Nobody writes: the reload waits for the FIFO, the master answers meanwhile.
   let before = server.output.length;
@@ -84,13 +90,7 @@ test('a SIGHUP reload from a FIFO nobody writes keeps the master serving, then a
 // nothing at once, and an empty TOML file sets nothing: every setting went back to its
 // default without a word (--max-clients 10 became the default).
 test('a config pipe that gives nothing when read again changes nothing: neither a reload nor a hot upgrade', async () => {
-  const config = new Fifo(path.join(dir, 'once.json'));
-  fifo = config;
-  config.write(JSON.stringify({ 'max-clients': 10 }));
-  const server = track(ServerProcess.ours(['--port', '0', '--no-demo', '--config', config.file]));
-  await config.closeWhenRead(server.pid);
-  await server.ready();
-  expect(await maxClients(server)).toBe(10);
+  const { config, server } = await startFromFifo('once.json');
 
   // A writer that gives nothing: the reader gets its end of file at once, as from <(...).
   config.open();
