@@ -356,6 +356,38 @@ describe('hot upgrade', () => {
     60_000,
   );
 
+  // Regression: a worker that died with publications unread in its pipe reset the new
+  // master's copy of that pipe (ECONNRESET) while it held it unreleased, and the new master
+  // died of the unhandled 'error' (the old one then served again).
+  test('a worker killed during the hand-over with publications unread harms no master', async () => {
+    const server = await startServer([...PUBLISHING, '--spare-workers', '1']);
+    const stuck = await WsClient.open(`${server.url}news`);
+    const other = await WsClient.open(`${server.url}other`);
+    const { clients } = await waitFor(async () => {
+      const status = await statusOf<Status>(server);
+      return status.clients.length === 2 && status;
+    }, 'both clients listed');
+    const stuckPid = clients.sort((a, b) => a.id - b.id)[0].pid;
+    process.kill(stuckPid, 'SIGSTOP');
+    // More than its pipe holds: the old master still has some queued when it hands over.
+    const big = 'x'.repeat(60_000);
+    for (let i = 0; i < 20; i++) await published(server, { channel: '/news', data: big });
+    process.kill(server.pid, 'SIGUSR2');
+    await server.waitForLog(/passed 2 publish pipe\(s\) to the new master/);
+    // While the old master waits (1 s at most) for that pipe to empty.
+    process.kill(stuckPid, 'SIGKILL');
+    const newPid = await tookOver(server);
+    masters.push(newPid);
+    await server.exited;
+    expect(server.output).not.toMatch(/Hot upgrade failed|ECONNRESET|Unhandled/);
+    await published(server, { channel: '/other', data: 'after' });
+    await other.waitForMessages(1);
+    expect(other.messages).toEqual(['after']);
+    expect(isAlive(newPid)).toBe(true);
+    expect(await stuck.closed()).toBe(1006);
+    other.ws.close();
+  }, 60_000);
+
   // Regression: with no worker to adopt, the new master said `adopted` before `listening`;
   // the old master exited on it, and the new one died of EPIPE writing `listening`.
   test('a hot upgrade with no client leaves the new master serving', async () => {

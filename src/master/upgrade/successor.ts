@@ -110,6 +110,9 @@ export async function takeOver(
     if (message.type === 'pipes') {
       released(message.clients);
     } else if (message.type === 'pipe' && handle instanceof net.Socket) {
+      // A worker that exits with frames unread in its end resets this one (ECONNRESET):
+      // no 'error' listener would make that an uncaught exception.
+      handle.on('error', () => undefined);
       pipes.get(message.client)?.destroy();
       pipes.set(message.client, handle);
     }
