@@ -23,9 +23,9 @@ const HANDOVER_AT_ONCE = 16;
 /** A worker not re-attached after this long frees its place in the pacing. */
 const HANDOVER_SLOT_MS = 3000;
 /**
- * How long a publish pipe may take to empty (what this master wrote before it froze)
- * before it is passed to the new master; one still writing after that is not passed: its
- * client's publications wait for its worker's adoption, as they did before pipes passed.
+ * How long a passed publish pipe may take to empty (what this master wrote before it
+ * froze) before it is released to the new master; one still writing after that is not
+ * released: its client's publications wait for its worker's adoption.
  */
 const PIPE_DRAIN_MS = 1000;
 /** How long passing the pipes may hold the hand-over back (see passPipes). */
