@@ -81,9 +81,18 @@ const expected = (count: number): string[] =>
   Array.from({ length: count }, (_, i) => `pub:${i + 1}`);
 
 describe('hot upgrade', () => {
+  const roots: string[] = [];
+  /** A copy of the build of its own, so that changing it touches no other test. */
+  const buildCopy = (): string => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-upgrade-'));
+    roots.push(root);
+    cpSync(path.join(ROOT, 'dist'), path.join(root, 'dist'), { recursive: true });
+    cpSync(path.join(ROOT, 'package.json'), path.join(root, 'package.json'));
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'));
+    return root;
+  };
   const masters: number[] = [];
   const publishers: { stop: () => Promise<number> }[] = [];
-  const roots: string[] = [];
   afterEach(async () => {
     for (const pub of publishers.splice(0)) await pub.stop();
     for (const pid of masters.splice(0)) await stopByPid(pid);
@@ -405,13 +414,46 @@ describe('hot upgrade', () => {
     client.ws.close();
   }, 60_000);
 
+  test('a new master that takes no publish pipes (a rollback to a build before them) is passed none; nothing lost', async () => {
+    const root = buildCopy();
+    const server = track(ServerProcess.builtIn(root, ['--port', '0', ...PUBLISHING]));
+    await server.ready();
+    // The build on disk now says `ready` as one before the pipes did.
+    const successor = path.join(root, 'dist/src/master/upgrade/successor.js');
+    const current = readFileSync(successor, 'utf8');
+    const ready = "send({ type: 'ready', control: control.path, pipes: true })";
+    expect(current).toContain(ready);
+    writeFileSync(
+      successor,
+      current.replace(ready, "send({ type: 'ready', control: control.path })"),
+    );
+    const text = await WsClient.open(`${server.url}news`);
+    const json = await WsClient.open(`${server.url}news?format=json`);
+    await json.waitForMessages(1); // its position
+    await waitFor(async () => (await statusOf<Status>(server)).clients.length === 2, 'listed');
+    const pub = publisher(server, ['/news'], 10);
+    publishers.push(pub);
+    await waitFor(() => pubTexts(text).length >= 5, 'publications before');
+    masters.push(await upgraded(server));
+    await server.exited;
+    const got = pubTexts(text).length;
+    await waitFor(() => pubTexts(text).length >= got + 5, 'publications after');
+    const sent = await pub.stop();
+    expect(pub.failures).toEqual([]);
+    await waitFor(
+      () => pubTexts(text).length >= sent && pubData(json).length >= sent,
+      'every publication',
+    );
+    expect(pubTexts(text)).toEqual(expected(sent));
+    expect(pubData(json)).toEqual(expected(sent));
+    expect(server.output).not.toMatch(/publish pipe\(s\) to the new master/);
+    expect(server.output).toMatch(/adopted 2 of 2 worker\(s\) .*through 0 publish pipe\(s\)/);
+    for (const client of [text, json]) expect(client.closeCode).toBeUndefined();
+    for (const client of [text, json]) client.ws.close();
+  }, 60_000);
+
   test('a broken new build leaves the old master serving, and logs one line why', async () => {
-    // A copy of the build of its own, so that breaking it touches no other test.
-    const root = mkdtempSync(path.join(os.tmpdir(), 'push-websocket-upgrade-'));
-    roots.push(root);
-    cpSync(path.join(ROOT, 'dist'), path.join(root, 'dist'), { recursive: true });
-    cpSync(path.join(ROOT, 'package.json'), path.join(root, 'package.json'));
-    symlinkSync(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'));
+    const root = buildCopy();
     const server = track(ServerProcess.builtIn(root, ['--port', '0', ...PUBLISHING]));
     await server.ready();
     const client = await WsClient.open(`${server.url}news`);

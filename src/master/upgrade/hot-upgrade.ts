@@ -123,9 +123,11 @@ export class HotUpgrade {
     child.on('message', (message: UpgradeMessage) => {
       if (message.type === 'ready' && this.phase === 'starting') {
         clearTimeout(timer);
-        void this.passPipes(child).then(() => {
+        // A new master of a build before the pipes (a rollback) is passed none.
+        const pipes = message.pipes === true;
+        void (pipes ? this.passPipes(child) : Promise.resolve()).then(() => {
           if (this.phase === 'starting' && this.child === child) {
-            void this.handOver(child, message.control);
+            void this.handOver(child, message.control, pipes);
           }
         });
       } else if (message.type === 'listening' && this.phase === 'handing-over') {
@@ -148,16 +150,17 @@ export class HotUpgrade {
     });
   }
 
-  private async handOver(child: ChildProcess, control: string): Promise<void> {
+  private async handOver(child: ChildProcess, control: string, pipes: boolean): Promise<void> {
     this.phase = 'handing-over';
     const handingAt = Date.now();
     const state = await this.master.handOver();
     this.logger.info(`Hot upgrade: stopped accepting; state ready in ${Date.now() - handingAt} ms`);
     if (this.phase !== 'handing-over') return; // the new master died meanwhile
-    child.send({ type: 'state', state: { ...state, pipes: true } } satisfies UpgradeMessage);
+    const message: UpgradeMessage = { type: 'state', state: pipes ? { ...state, pipes } : state };
+    child.send(message);
     this.control = control;
     setTimeout(() => void this.finish(child, -1, -1), ADOPTED_TIMEOUT_MS).unref();
-    await this.releasePipes(child);
+    if (pipes) await this.releasePipes(child);
   }
 
   /**

@@ -48,7 +48,16 @@ export interface MasterState {
 /** Messages between the old master (O) and the new one (N) it forked, over fork IPC. */
 export type UpgradeMessage =
   /** N → O: loaded, its control socket listening: O may hand over. */
-  | { type: 'ready'; control: string }
+  | {
+      type: 'ready';
+      control: string;
+      /**
+       * N takes publish pipes (handed-pipe.ts). A build without them never sets it: O
+       * passes it none (it would hold each as a socket it never reads, with no 'error'
+       * listener: a worker's reset would end it).
+       */
+      pipes?: true;
+    }
   /** O → N: the state; O has stopped accepting. */
   | { type: 'state'; state: MasterState }
   /**

@@ -137,7 +137,7 @@ export async function takeOver(
       clearTimeout(timer);
       reject(new Error('the old master went away before its hand-over'));
     });
-    send({ type: 'ready', control: control.path });
+    send({ type: 'ready', control: control.path, pipes: true });
   }).catch((error: unknown) => {
     control.close();
     throw error;
