@@ -6,7 +6,7 @@ import type { AdoptRequest } from '../shared/control-channel';
 import { MemoryBroker } from './broker/memory-broker';
 import type { ClientFeed } from './channels/client-feed';
 import type { AdoptedProcess } from './upgrade/adopted-process';
-import { HandedPipe } from './upgrade/handed-pipe';
+import { handedPipe } from './upgrade/handed-pipe';
 import { PUBLISH_FD } from '../shared/publish-stream';
 import type { HandedClient, MasterState } from './upgrade/master-state';
 import { workerConfigOf, type ServerConfig } from '../shared/config';
@@ -53,7 +53,7 @@ import { CommandReaper } from './pool/command-reaper';
 import { PushCounts } from './pool/push-counts';
 import { DEFAULT_WORKER_ENTRY, workerForker } from './pool/worker-process';
 import { WorkerPool } from './pool/worker-pool';
-import type { ClientInfo, Worker, WorkerMeta } from './pool/worker';
+import { workerMeta, type ClientInfo, type Worker } from './pool/worker';
 import type { StreamPosition } from '../shared/ipc';
 import { Drain } from './drain/drain';
 import { drainRoute } from './drain/drain-route';
@@ -503,9 +503,8 @@ export class Master {
     }
     this.handedPipes.set(clientId, pipe);
     const { client } = handed;
-    const meta: WorkerMeta = { client: client.id, pid: client.pid };
-    if (client.user !== undefined) meta.user = client.user;
-    this.channels.relay.admitted(handed.feed, new HandedPipe(pipe, meta), clientId);
+    const meta = workerMeta(client.id, client.pid, client.user);
+    this.channels.relay.admitted(handed.feed, handedPipe(pipe, meta), clientId);
     return true;
   }
 

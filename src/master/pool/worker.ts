@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import type { Writable } from 'node:stream';
 import type { MasterMessage } from '../../shared/ipc';
 import { PUBLISH_FD } from '../../shared/publish-stream';
+import { MAX_IN_FLIGHT, PipeWriter } from './pipe-writer';
 
 /**
  * A worker's life, in one place. A worker serves one client and is never reused:
@@ -61,11 +61,12 @@ export interface WorkerMeta {
   user?: string;
 }
 
-/**
- * Messages a worker may have waiting on its IPC channel, and published messages on its
- * publish pipe, before it counts as stuck.
- */
-export const MAX_IN_FLIGHT = 1000;
+export { MAX_IN_FLIGHT };
+
+/** The keys of a log line about client `client` served by process `pid`. */
+export function workerMeta(client: number | undefined, pid: number, user?: string): WorkerMeta {
+  return user === undefined ? { client, pid } : { client, pid, user };
+}
 
 /**
  * One worker process and its state. Only the pool moves it between states
@@ -76,21 +77,14 @@ export class Worker {
   private clientInfo: ClientInfo | undefined;
   /** IPC messages sent and not yet written to the channel. */
   private inFlight = 0;
-  /** Writes on the publish pipe not yet taken by the kernel. */
-  private publishing = 0;
-  private readonly published = (): void => {
-    this.publishing--;
-  };
   /** Where published frames go (src/shared/publish-stream.ts); none in a stand-in process. */
-  private readonly publishPipe: Writable | undefined;
+  private readonly publishPipe: PipeWriter | undefined;
   readonly forkedAt = Date.now();
 
   constructor(readonly process: ChildProcess) {
     const pipe = process.stdio?.[PUBLISH_FD];
     if (pipe !== null && pipe !== undefined && 'write' in pipe) {
-      this.publishPipe = pipe;
-      // EPIPE once the worker is gone: its exit is handled where the process's is.
-      pipe.on('error', () => undefined);
+      this.publishPipe = new PipeWriter(pipe);
     }
   }
 
@@ -109,10 +103,7 @@ export class Worker {
 
   /** The keys of a log line about this worker and its client: `#ID`, `pid`, `user`. */
   get meta(): WorkerMeta {
-    const user = this.clientInfo?.user;
-    return user === undefined
-      ? { client: this.clientInfo?.id, pid: this.pid }
-      : { client: this.clientInfo?.id, pid: this.pid, user };
+    return workerMeta(this.clientInfo?.id, this.pid, this.clientInfo?.user);
   }
 
   /** Whether it has been ready at some point (a failed start never was). */
@@ -155,12 +146,8 @@ export class Worker {
    * the pipe: such a worker is stuck and gets no more (false: dropped).
    */
   publish(frames: Buffer): boolean {
-    const pipe = this.publishPipe;
-    if (pipe === undefined || pipe.destroyed || !this.process.connected) return false;
-    if (this.publishing >= MAX_IN_FLIGHT) return false;
-    this.publishing++;
-    pipe.write(frames, this.published);
-    return true;
+    if (this.publishPipe === undefined || !this.process.connected) return false;
+    return this.publishPipe.write(frames);
   }
 
   signal(signal: NodeJS.Signals): void {

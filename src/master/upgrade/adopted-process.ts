@@ -17,7 +17,6 @@ import type { MasterMessage } from '../../shared/ipc';
  * have been reused while the process still holds the socket).
  */
 export class AdoptedProcess extends EventEmitter {
-  private publishTo: Socket;
   /** The publish pipe the old master passed over (handed-pipe.ts), if it did. */
   private pipe: Socket | undefined;
   private released = false;
@@ -28,13 +27,12 @@ export class AdoptedProcess extends EventEmitter {
     private readonly socket: Socket,
   ) {
     super();
-    this.publishTo = socket;
     socket.on('close', () => this.gone());
   }
 
   /** Where the Worker writes published frames: the handed pipe, else the control socket. */
   get stdio(): readonly [null, null, null, null, Socket] {
-    return [null, null, null, null, this.publishTo];
+    return [null, null, null, null, this.pipe ?? this.socket];
   }
 
   /**
@@ -44,7 +42,6 @@ export class AdoptedProcess extends EventEmitter {
    */
   usePipe(pipe: Socket): void {
     this.pipe = pipe;
-    this.publishTo = pipe;
   }
 
   /** The publish pipe a later hot upgrade may pass on (none: publications use the socket). */

@@ -177,13 +177,13 @@ export class HotUpgrade {
     const pipes = this.master.publishPipes();
     await new Promise<void>((resolve) => {
       let left = pipes.length;
+      if (left === 0) return resolve();
       const timer = setTimeout(resolve, PIPE_PASS_MS);
       const sent = (): void => {
         if (--left > 0) return;
         clearTimeout(timer);
         resolve();
       };
-      if (left === 0) sent();
       for (const { client, pipe } of pipes) {
         const message: UpgradeMessage = { type: 'pipe', client };
         child.send(message, pipe, { keepOpen: true }, sent);
