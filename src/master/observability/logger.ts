@@ -87,7 +87,20 @@ export type MasterLogger = Logger & {
   setLevel(level: LogLevel): void;
 };
 
+/**
+ * Hazard: the log's reader can go away while the master runs (the journal restarted, the
+ * other end of `npm start | tee` exited). Every later write then fails with EPIPE, an
+ * 'error' event on process.stdout or stderr, which with no listener ended the master
+ * and every client with it. Lines written after that are lost; nothing else is.
+ */
+function keepServingWithoutLogReader(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
+  }
+}
+
 export function createLogger(level: LogLevel, format: LogFormat): MasterLogger {
+  keepServingWithoutLogReader();
   const logger = winston.createLogger({
     levels: { [READY_LEVEL]: 0, ...winston.config.npm.levels },
     level,
