@@ -33,15 +33,16 @@ import {
   churnRun,
   epoch,
   mergeChurn,
-  paced,
+  pacedInTurns,
   type Bursts,
   type Churn,
   type ChurnRun,
+  type Paced,
 } from './arrivals';
 import { checks, type ServerResult } from './checks';
 import { IdleSampler, mergeIdle, type IdleCount } from './idle-sampler';
 import { CHURN_CONCURRENCY, FULL, QUICK } from './plan';
-import { forkWaits } from './probe-analysis';
+import { forkWaits, type ForkWaits } from './probe-analysis';
 import { massReconnect, type Reconnect } from './reconnect';
 import { hotUpgrade, hotUpgradeChecks, type HotUpgradeResult } from './hot-upgrade';
 import { instancesChecks, instancesFanout, instancesTable } from './instances';
@@ -195,60 +196,99 @@ async function sideBySide(servers: ServerKind[]): Promise<Turns[]> {
   }
 }
 
-/** Paced arrivals, then the concurrency steps: one server at a time. */
-async function alone(kind: ServerKind, turns: Turns): Promise<ServerResult> {
-  if (!run.has('paced') && !run.has('steps')) {
-    const { churn, bursts: spreadOut, burstsAtOnce } = turns;
-    const result: ServerResult = {
-      name: kind.name,
-      role: kind.role,
-      sequential: UNMEASURED_PACED,
-      churn,
-      steps: [],
-    };
-    return { ...result, bursts: spreadOut, burstsAtOnce };
-  }
-  const port = await freePort();
-  const server = await kind.start(port).ready();
-  const sampler = kind.ours ? new IdleSampler(() => server.pid).start() : undefined;
+/** What the paced block measured of one server. */
+interface PacedTurn {
+  sequential: Paced;
+  forkWaits?: ForkWaits;
+  idle?: IdleCount;
+  masterPeakRssMiB?: number;
+}
+
+/**
+ * (a) Paced arrivals with every server up at once, started for it and settled, taking
+ * turns (arrivals.ts pacedInTurns): a client of each server per period, one after the
+ * other, so that each server's figures, and their ratios, come from the same minutes.
+ * A server's master probe is read for the whole block; only its own handshakes are
+ * matched against its own forks.
+ */
+async function pacedSideBySide(servers: ServerKind[]): Promise<PacedTurn[]> {
+  if (!run.has('paced')) return servers.map(() => ({ sequential: UNMEASURED_PACED }));
+  const up = await Promise.all(
+    servers.map(async (kind) => {
+      const port = await freePort();
+      const server = await kind.start(port).ready();
+      const sampler = kind.ours ? new IdleSampler(() => server.pid).start() : undefined;
+      return { kind, port, server, sampler };
+    }),
+  );
   try {
-    await settled(kind, server.pid, port, plan.quietMs);
-    const pacedFrom = epoch(performance.now());
-    if (run.has('paced')) {
-      log(`${kind.name}: paced ${plan.sequential}, one every ${plan.pacedPeriodMs} ms`);
-    }
-    const sequential = run.has('paced')
-      ? await paced(port, plan.sequential, plan.pacedPeriodMs)
-      : UNMEASURED_PACED;
-    const pacedPhase: [number, number] = [pacedFrom, epoch(performance.now())];
-    const result: ServerResult = {
-      name: kind.name,
-      role: kind.role,
-      sequential,
-      churn: turns.churn,
-      bursts: turns.bursts,
-      burstsAtOnce: turns.burstsAtOnce,
-      steps: [],
-    };
-    const idle = sampler?.stop();
-    if (idle !== undefined && turns.idle !== undefined) {
-      result.idleWorkers = mergeIdle(turns.idle, idle);
-    }
-    if (run.has('steps') && kind.phases.includes('steps')) {
-      await settled(kind, server.pid, port);
-      log(`${kind.name}: concurrency steps ${plan.steps.join(', ')}`);
-      result.steps = await steps(port, server.pid, plan, {
-        publishHeaders: kind.ours ? { Authorization: `Bearer ${PUBLISH_TOKEN}` } : {},
-        log,
+    for (const s of up) await settled(s.kind, s.server.pid, s.port, plan.quietMs);
+    log(
+      `paced, in turns: ${plan.sequential} turns, a client of each server every ${plan.pacedPeriodMs} ms`,
+    );
+    const from = epoch(performance.now());
+    const measured = await pacedInTurns(
+      up.map((s) => ({ port: s.port, spares: s.kind.maxIdle > 0 })),
+      plan.sequential,
+      plan.pacedPeriodMs,
+    );
+    const phase: [number, number] = [from, epoch(performance.now())];
+    const turns: PacedTurn[] = [];
+    for (const [i, s] of up.entries()) {
+      const idle = s.sampler?.stop();
+      const masterPeakRssMiB = s.kind.ours ? peakRssMiB(s.server.pid) : undefined;
+      await s.server.stop(15000);
+      const probe = probeOf(s.server.pid);
+      turns.push({
+        sequential: measured[i],
+        idle,
+        masterPeakRssMiB,
+        forkWaits:
+          probe === undefined ? undefined : forkWaits(probe, measured[i].handshakes, phase),
       });
     }
-    if (kind.ours) result.masterPeakRssMiB = peakRssMiB(server.pid);
-    await server.stop(15000);
-    const probe = probeOf(server.pid);
-    if (probe !== undefined) result.forkWaits = forkWaits(probe, sequential.handshakes, pacedPhase);
+    return turns;
+  } finally {
+    for (const s of up) {
+      s.sampler?.stop();
+      await s.server.stop(15000);
+    }
+    await sleep(200);
+  }
+}
+
+/** One server's results: the blocks in turns above, then its concurrency steps alone. */
+async function alone(kind: ServerKind, turns: Turns, pacedTurn: PacedTurn): Promise<ServerResult> {
+  const result: ServerResult = {
+    name: kind.name,
+    role: kind.role,
+    sequential: pacedTurn.sequential,
+    churn: turns.churn,
+    bursts: turns.bursts,
+    burstsAtOnce: turns.burstsAtOnce,
+    steps: [],
+  };
+  const idle = [turns.idle, pacedTurn.idle].filter((count) => count !== undefined);
+  if (idle.length > 0) result.idleWorkers = idle.reduce(mergeIdle);
+  if (pacedTurn.forkWaits !== undefined) result.forkWaits = pacedTurn.forkWaits;
+  if (pacedTurn.masterPeakRssMiB !== undefined) {
+    result.masterPeakRssMiB = pacedTurn.masterPeakRssMiB;
+  }
+  if (!run.has('steps') || !kind.phases.includes('steps')) return result;
+  const port = await freePort();
+  const server = await kind.start(port).ready();
+  try {
+    await settled(kind, server.pid, port);
+    log(`${kind.name}: concurrency steps ${plan.steps.join(', ')}`);
+    result.steps = await steps(port, server.pid, plan, {
+      publishHeaders: kind.ours ? { Authorization: `Bearer ${PUBLISH_TOKEN}` } : {},
+      log,
+    });
+    if (kind.ours) {
+      result.masterPeakRssMiB = Math.max(result.masterPeakRssMiB ?? 0, peakRssMiB(server.pid));
+    }
     return result;
   } finally {
-    sampler?.stop();
     await server.stop(15000);
     await sleep(200);
   }
@@ -338,8 +378,11 @@ async function main(): Promise<void> {
       };
 
   const turns = await sideBySide(kinds);
+  const pacedTurns = await pacedSideBySide(kinds);
   const results: ServerResult[] = [];
-  for (const [i, kind] of kinds.entries()) results.push(await alone(kind, turns[i]));
+  for (const [i, kind] of kinds.entries()) {
+    results.push(await alone(kind, turns[i], pacedTurns[i]));
+  }
   const result = (role: ServerRole): ServerResult =>
     results.find((r) => r.role === role) ?? unmeasuredServer(role);
   const [zero, spares, floor, reference] = (['zero', 'default', 'floor', 'ws'] as const).map(
