@@ -175,7 +175,7 @@ export function checks(f: Figures): Check[] {
     if (step.fanout === undefined || relay === undefined) continue;
     const ours = step.fanout.lastDelivery;
     add(
-      `fan-out to ${step.target}: last delivery max ≤ 1.5 × relay's, p50 ≤ 0.8 × relay's`,
+      `fan-out to ${step.target} (each in its steps, one server after the other): last delivery max ≤ 1.5 × relay's, p50 ≤ 0.8 × relay's`,
       `max ${ours.max} ≤ ${round(1.5 * relay.lastDelivery.max)}, p50 ${ours.p50} ≤ ${round(0.8 * relay.lastDelivery.p50)} ms`,
       ours.max <= 1.5 * relay.lastDelivery.max && ours.p50 <= 0.8 * relay.lastDelivery.p50,
     );

@@ -119,6 +119,18 @@ export function freshBroadcastChecks(fresh: FreshBroadcast): Check[] {
         ` (${ratios.map((r) => `${r}×`).join(', ')}); ${missing} receipts missing`,
       met: ratios.every((r) => r <= 1.5) && missing === 0,
     },
+    {
+      // (g)'s p50 target, read here side by side: (g) takes each server's broadcasts in
+      // its own concurrency steps, one server after the other, minutes apart.
+      target: `fan-out to ${fresh.clients}, in turns with the relay: the later broadcasts' last delivery p50 ≤ 0.8 × the relay's, every round`,
+      value: fresh.rounds
+        .map(
+          ({ ours, relay }) =>
+            `${ours.laterP50} vs ${relay.laterP50} ms (${round(ours.laterP50 / relay.laterP50)}×)`,
+        )
+        .join(', '),
+      met: fresh.rounds.every(({ ours, relay }) => ours.laterP50 <= 0.8 * relay.laterP50),
+    },
   ];
 }
 
