@@ -22,6 +22,14 @@ export async function tookOver(server: ServerProcess, from = 0): Promise<number>
 }
 
 /**
+ * The master that took over from `server`, if its log names one yet (0 if not): for an
+ * afterEach to stop it even when the test failed before it read the PID.
+ */
+export function newMasterOf(server: ServerProcess | undefined): number {
+  return Number(/master pid (\d+) took over/.exec(server?.output ?? '')?.[1] ?? 0);
+}
+
+/**
  * Stops a master that is no test's child (a hot upgrade's new one) by PID, and waits
  * until it is gone.
  */
