@@ -37,6 +37,7 @@ if (built < source) {
       stdio: 'inherit',
     },
   );
-  bundleWorker();
-  bundleClient();
+  bundleWorker().then(bundleClient, () => {
+    process.exitCode = 1; // esbuild has printed why
+  });
 }

@@ -1,10 +1,11 @@
+import type { StreamPosition } from '../src/shared/ipc';
 import type { SseEventName } from '../src/shared/protocol/sse';
 
 /** What a message is, for a transport that names it (SSE: `event:` and `id:`). */
 export interface MessageKind {
   event: SseEventName;
-  /** `EPOCH:OFFSET` for a message that moves the client's position. */
-  id?: string;
+  /** Where a message that moves the client's position leaves it (SSE: its `id:`). */
+  position?: StreamPosition;
 }
 
 /**

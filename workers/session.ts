@@ -6,9 +6,7 @@ import { DEFAULT_QUIT_WORDS, quitWord } from '../src/shared/quit-words';
 import { FrameText } from './frames';
 import { Lifetimes } from './lifetimes';
 import type { ClientSink, PushSource } from './push-source';
-import { sseEventId } from '../src/shared/protocol/sse';
 import type { ClientEndpoint } from './client-endpoint';
-import { SSE_RETRY_MS, SseEndpoint } from './sse-endpoint';
 import {
   WebSocketEndpoint,
   type CloseInfo,
@@ -37,6 +35,15 @@ export function overBufferedMs(config: WorkerConfig): number {
 
 /** setTimeout's longest delay (about 24.8 days): a later expiry is reached in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The event-stream endpoint, loaded only by a worker that serves one: a WebSocket
+ * worker never reads its code (the build keeps it in a file of its own).
+ */
+function sseEndpoint(): typeof import('./sse-endpoint') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded for SSE only
+  return require('./sse-endpoint') as typeof import('./sse-endpoint');
+}
 
 /** Longest client text quoted in the "Performing action" log line. */
 const SHOWN_CHARS = 200;
@@ -80,7 +87,7 @@ export class ClientSession {
     const overMs = overBufferedMs(config);
     this.endpoint =
       handoff.transport === 'sse'
-        ? new SseEndpoint(
+        ? new (sseEndpoint().SseEndpoint)(
             socket,
             {
               pingIntervalMs: config.pingInterval * 1000,
@@ -89,7 +96,7 @@ export class ClientSession {
               // HTTP/1.0 knows no chunks: its body ends with the connection.
               chunked: handoff.request.httpVersion !== '1.0',
               headers: handoff.responseHeaders ?? [],
-              retryMs: SSE_RETRY_MS,
+              retryMs: sseEndpoint().SSE_RETRY_MS,
               clientId: handoff.id,
             },
             endpointEvents,
@@ -122,10 +129,9 @@ export class ClientSession {
     const opening = this.frames.opening(channel, position, recovery);
     if (opening !== undefined) {
       // The event id (SSE) is the position: a reconnect before any publication keeps it.
-      const id = position === undefined ? undefined : sseEventId(position);
       this.endpoint.sendText(opening, {
         event: recovery === undefined ? 'position' : 'recovery',
-        id,
+        position,
       });
     }
     const sink = this.sink();

@@ -7,6 +7,7 @@ import {
   LAST_CHUNK,
   sseComment,
   sseHello,
+  sseEventId,
   sseResponseHead,
   sseRetry,
 } from '../src/shared/protocol/sse';
@@ -93,7 +94,9 @@ export class SseEndpoint implements ClientEndpoint {
   }
 
   sendText(text: string, kind: MessageKind = { event: 'push' }): boolean {
-    return this.sendData(Buffer.from(encodeSseEvent({ ...kind, data: text })));
+    const { event, position } = kind;
+    const id = position === undefined ? undefined : sseEventId(position);
+    return this.sendData(Buffer.from(encodeSseEvent({ event, id, data: text })));
   }
 
   /** --binary: an event-stream carries text only, so the bytes go as base64. */

@@ -62,6 +62,9 @@ describe('the npm package', () => {
       'dist/src/main.js',
       'dist/src/master/master.js',
       'dist/workers/push-worker.bundle.js',
+      'dist/workers/push-worker.command-source.js', // the bundle's lazy parts
+      'dist/workers/push-worker.command-environment.js',
+      'dist/workers/push-worker.sse.js',
       'dist/client/index.html',
       'dist/client/client.js',
       'dist/client/package.json',

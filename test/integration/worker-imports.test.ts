@@ -37,7 +37,6 @@ const EVERY_WORKER = [
   'dist/src/shared/protocol/frame.js',
   'dist/src/shared/protocol/message-buffer.js',
   'dist/src/shared/protocol/receiver.js',
-  'dist/src/shared/protocol/sse.js',
   'dist/src/shared/protocol/utf8.js',
   'dist/src/shared/publish-stream.js',
   'dist/src/shared/quit-words.js',
@@ -52,12 +51,10 @@ const EVERY_WORKER = [
   'dist/workers/publish-source.js',
   'dist/workers/push-worker.js',
   'dist/workers/session.js',
-  'dist/workers/sse-endpoint.js',
   'dist/workers/warm-up.js',
   'dist/workers/websocket-endpoint.js',
 ];
 
-/** What only a worker that runs a command loads (--exec at start, --dir at hand-off). */
 /** Loaded only at a hot upgrade (docs/upgrade.md): the link to the new master. */
 const UPGRADE_PARTS = [
   'dist/src/shared/control-channel.js',
@@ -65,6 +62,10 @@ const UPGRADE_PARTS = [
   'dist/workers/master-link.js',
 ];
 
+/** Loaded only by a worker that serves an event stream (docs/sse.md). */
+const SSE_PARTS = ['dist/src/shared/protocol/sse.js', 'dist/workers/sse-endpoint.js'];
+
+/** What only a worker that runs a command loads (--exec at start, --dir at hand-off). */
 const COMMAND_PARTS = [
   'dist/src/shared/client-cgroup.js',
   'dist/src/shared/host-port.js',
@@ -107,30 +108,82 @@ describe("the worker's require graph", () => {
   });
 });
 
+/** A compiled file's source, as the bundle's metafile names it. */
+function sourceOf(compiled: string): string {
+  return compiled.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+}
+
+/** The bundle and the files of its lazy parts (scripts/bundle-worker.js). */
+const SSE_FILE = 'dist/workers/push-worker.sse.js';
+const COMMAND_FILES = [
+  'dist/workers/push-worker.command-environment.js',
+  'dist/workers/push-worker.command-source.js',
+];
+
+/**
+ * Pure modules (no state of their own) that a lazy part holds a copy of: two copies of
+ * a module that kept state would be two states.
+ */
+const PURE_SHARED = [
+  'src/shared/command-sandbox.ts',
+  'src/shared/protocol/close-codes.ts',
+  'src/shared/protocol/constants.ts',
+  'src/shared/protocol/frame.ts',
+  'src/shared/protocol/utf8.ts',
+  'src/shared/publish-stream.ts',
+];
+
+type Metafile = {
+  outputs: Record<string, { inputs: Record<string, unknown>; imports: { path: string }[] }>;
+};
+
 describe('the bundle the pool forks', () => {
-  test('is the one file a worker loads, with or without a command', () => {
+  const meta = (): Metafile =>
+    JSON.parse(
+      readFileSync(path.join(ROOT, 'dist/workers/push-worker.bundle.meta.json'), 'utf8'),
+    ) as Metafile;
+  const inputsOf = (file: string): string[] =>
+    Object.keys(meta().outputs[file]?.inputs ?? {}).sort();
+
+  test('is the one file a WebSocket worker loads; a command adds its own two', () => {
     const compiledPool = readFileSync(path.join(ROOT, 'dist/src/master/pool/worker-process.js'));
     expect(compiledPool.toString()).toContain("'../../../workers/push-worker.bundle.js'");
     expect(loadedBy(VALID_WORKER_CONFIG, false, BUNDLE)).toEqual([BUNDLE]);
-    expect(loadedBy({ ...VALID_WORKER_CONFIG, exec: ['cat'] }, false, BUNDLE)).toEqual([BUNDLE]);
+    expect(loadedBy({ ...VALID_WORKER_CONFIG, exec: ['cat'] }, false, BUNDLE)).toEqual(
+      [BUNDLE, ...COMMAND_FILES].sort(),
+    );
   });
 
-  test('holds the modules above and no package (esbuild metafile)', () => {
-    const meta = JSON.parse(
-      readFileSync(path.join(ROOT, 'dist/workers/push-worker.bundle.meta.json'), 'utf8'),
-    ) as {
-      inputs: Record<string, unknown>;
-      outputs: Record<string, { imports: { path: string }[] }>;
-    };
-    expect(Object.keys(meta.inputs).sort()).toEqual(
-      [
-        ...EVERY_WORKER,
-        ...COMMAND_PARTS,
-        ...UPGRADE_PARTS,
-        'dist/workers/reverse-lookup.js',
-      ].sort(),
+  test('holds what a WebSocket worker runs, and its lazy parts apart (esbuild metafile)', () => {
+    // The hot upgrade's link too: it is needed once a deploy has replaced the files on
+    // disk, when reading it from there would mix two builds in one worker.
+    expect(inputsOf(BUNDLE)).toEqual([...EVERY_WORKER, ...UPGRADE_PARTS].map(sourceOf).sort());
+    const lazy = [...inputsOf(SSE_FILE), ...COMMAND_FILES.flatMap(inputsOf)].filter(
+      (input) => !PURE_SHARED.includes(input),
     );
-    const imports = [...new Set(meta.outputs[BUNDLE].imports.map((i) => i.path))].sort();
-    expect(imports).toEqual(['node:child_process', 'node:dns/promises', 'node:fs', 'node:net']);
+    expect(lazy.sort()).toEqual(
+      [...SSE_PARTS, ...COMMAND_PARTS, 'dist/workers/reverse-lookup.js']
+        // esbuild leaves out what nothing calls: url-path's callers here need no Result
+        .filter((file) => file !== 'dist/src/shared/result.js')
+        .map(sourceOf)
+        .sort(),
+    );
+  });
+
+  test('imports no package: only Node built-ins and its own lazy parts', () => {
+    const files = [BUNDLE, SSE_FILE, ...COMMAND_FILES];
+    expect(Object.keys(meta().outputs).sort()).toEqual(files.sort());
+    const imports = [
+      ...new Set(files.flatMap((file) => meta().outputs[file].imports.map((i) => i.path))),
+    ].sort();
+    expect(imports).toEqual([
+      './push-worker.command-environment.js',
+      './push-worker.command-source.js',
+      './push-worker.sse.js',
+      'node:child_process',
+      'node:dns/promises',
+      'node:fs',
+      'node:net',
+    ]);
   });
 });
