@@ -17,7 +17,6 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import type { WorkerConfig } from '../../src/shared/config';
 import {
@@ -25,7 +24,7 @@ import {
   WORKER_NODE_FLAGS,
   workerEnvironment,
 } from '../../src/master/pool/worker-process';
-import { ROOT } from '../lib/server-process';
+import { ROOT, stopStartedOnSignal } from '../lib/server-process';
 import { sleep } from '../lib/sleep';
 import {
   bursts,
@@ -74,17 +73,23 @@ import { round } from './stats';
 import { peakRssMiB } from '../lib/proc';
 import { steps } from './steps';
 import { table } from './table';
+import { flagsOrUsage } from '../lib/args';
 import { freePort } from '../lib/free-port';
 
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    json: { type: 'string' },
-    report: { type: 'string' },
-    only: { type: 'string' },
-    servers: { type: 'string' },
+stopStartedOnSignal();
+
+const { values: args } = flagsOrUsage(
+  {
+    options: {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'string' },
+      report: { type: 'string' },
+      only: { type: 'string' },
+      servers: { type: 'string' },
+    },
   },
-});
+  'npm run bench [-- --quick] [--json FILE] [--report DIR] [--only SECTION,...] [--servers ROLE,...]',
+);
 /** The sections this run measures (--only), and the servers it starts (--servers). */
 const run = ((): ReturnType<typeof sectionsOf> => {
   try {

@@ -1,3 +1,27 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/**
+ * node:util parseArgs for a script run by hand: --help prints its usage; an unknown
+ * flag or a missing value stops it with one line and the usage (exit 2), not a stack
+ * trace.
+ */
+export function flagsOrUsage<T extends ParseArgsConfig>(
+  config: T,
+  usage: string,
+): ReturnType<typeof parseArgs<T>> {
+  const given = config.args ?? process.argv.slice(2);
+  if (given.includes('--help') || given.includes('-h')) {
+    process.stdout.write(`usage: ${usage}\n`);
+    process.exit(0);
+  }
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\nusage: ${usage}\n`);
+    process.exit(2);
+  }
+}
+
 /**
  * Number-valued arguments of the bench scripts, read with node:util parseArgs (which
  * gives strings): a value that is not a number within bounds stops the script with a

@@ -22,6 +22,28 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
+/** Every process started here that has not exited yet (see stopStartedOnSignal). */
+const live = new Set<LoggedProcess>();
+
+/**
+ * For a script run by hand (the bench and its investigations): SIGINT or SIGTERM stops
+ * every server it started, by PID, with the servers' workers, before it exits. A bench
+ * killed by PID left its servers (and their spares) running. Not for jest: a test file
+ * stops its own in afterAll.
+ */
+export function stopStartedOnSignal(): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const code = signal === 'SIGINT' ? 130 : 143;
+    process.once(signal, () => {
+      // The signal goes to each server now, synchronously: the script's own code may
+      // exit first, seeing its servers gone; it then exits with the signal's code.
+      process.on('exit', () => (process.exitCode = code));
+      const stops = [...live].map((started) => started.terminateTree(5000));
+      void Promise.allSettled(stops).then(() => process.exit(code));
+    });
+  }
+}
+
 /**
  * A child process whose output is collected and whose exit is awaited: a server run in
  * the foreground (ours, redis-server, websocketd, nginx), stopped by its PID.
@@ -44,8 +66,12 @@ export class LoggedProcess {
       append(chunk);
     });
     child.stderr?.on('data', append);
+    live.add(this);
     this.exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => resolve({ code, signal })),
+      child.once('exit', (code, signal) => {
+        live.delete(this);
+        resolve({ code, signal });
+      }),
     );
   }
 

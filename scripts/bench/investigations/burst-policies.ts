@@ -17,6 +17,9 @@ import { settle } from '../settle';
 import type { Spread } from '../stats';
 import { numberArg } from '../../lib/args';
 import { freePort } from '../../lib/free-port';
+import { stopStartedOnSignal } from '../../lib/server-process';
+
+stopStartedOnSignal();
 
 const CLIENTS = 20;
 const SPREAD_MS = 100;

@@ -24,12 +24,14 @@ import { parseArgs } from 'node:util';
 import { numberArg } from '../../lib/args';
 import { freePort } from '../../lib/free-port';
 import { cpuSeconds, reapedChildrenCpuSeconds } from '../../lib/proc';
-import { ServerProcess } from '../../lib/server-process';
+import { ServerProcess, stopStartedOnSignal } from '../../lib/server-process';
 import { churnRun } from '../arrivals';
 import { CHURN_CONCURRENCY } from '../plan';
 import { floorServer, ours } from '../servers';
 import { settle } from '../settle';
 import { round, spread } from '../stats';
+
+stopStartedOnSignal();
 
 const { values: args } = parseArgs({
   options: {

@@ -23,12 +23,14 @@ import { parseArgs } from 'node:util';
 import { numberArg, numberListArg } from '../../lib/args';
 import { freePort } from '../../lib/free-port';
 import { contextSwitches, runNs, schedstat, childPids } from '../../lib/proc';
-import { ServerProcess } from '../../lib/server-process';
+import { ServerProcess, stopStartedOnSignal } from '../../lib/server-process';
 import { sleep } from '../../lib/sleep';
 import { broadcastOnce } from '../broadcast';
 import { openClients } from '../load-client';
 import { PUBLISH_TOKEN, floorServer } from '../servers';
 import { round, spread } from '../stats';
+
+stopStartedOnSignal();
 
 interface Options {
   clients: number[];

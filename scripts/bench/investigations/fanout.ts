@@ -8,12 +8,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { ServerProcess } from '../../lib/server-process';
+import { ServerProcess, stopStartedOnSignal } from '../../lib/server-process';
 import { openClients } from '../load-client';
 import { round, spread } from '../stats';
 import { treePssKiB } from '../../lib/proc';
 import { sleep } from '../../lib/sleep';
 import { PUBLISH_TOKEN } from '../servers';
+
+stopStartedOnSignal();
 
 // No options: a stray argument stops the script rather than being ignored.
 parseArgs({ options: {} });

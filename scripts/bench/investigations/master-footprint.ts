@@ -14,11 +14,13 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { numberArg } from '../../lib/args';
 import { freePort } from '../../lib/free-port';
-import { ServerProcess } from '../../lib/server-process';
+import { ServerProcess, stopStartedOnSignal } from '../../lib/server-process';
 import { sleep } from '../../lib/sleep';
 import { paced } from '../arrivals';
 import { floorServer, ours, probeOf } from '../servers';
 import { round, spread } from '../stats';
+
+stopStartedOnSignal();
 
 const { values: args } = parseArgs({
   options: {

@@ -20,6 +20,9 @@ import { BenchClient } from '../load-client';
 import { OPEN_CONCURRENCY } from '../plan';
 import { ours, probeOf } from '../servers';
 import { round, spread } from '../stats';
+import { stopStartedOnSignal } from '../../lib/server-process';
+
+stopStartedOnSignal();
 
 const { values: args } = parseArgs({
   options: {

@@ -22,6 +22,9 @@ import { forkWaits } from '../probe-analysis';
 import { floorServer, ours, probeOf } from '../servers';
 import { settle } from '../settle';
 import { round, spread } from '../stats';
+import { stopStartedOnSignal } from '../../lib/server-process';
+
+stopStartedOnSignal();
 
 const { values } = parseArgs({
   options: {

@@ -13,8 +13,10 @@ import type { BenchClient } from '../load-client';
 import { numberArg } from '../../lib/args';
 import { freePort } from '../../lib/free-port';
 import { childPids, cpuSeconds, isAlive, schedstat } from '../../lib/proc';
-import { ServerProcess } from '../../lib/server-process';
+import { ServerProcess, stopStartedOnSignal } from '../../lib/server-process';
 import { sleep } from '../../lib/sleep';
+
+stopStartedOnSignal();
 
 const QUIET_MS = 3000;
 const SAMPLE_MS = 2000;

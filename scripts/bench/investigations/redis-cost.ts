@@ -14,12 +14,14 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { numberArg, numberListArg } from '../../lib/args';
 import { cpuSeconds } from '../../lib/proc';
-import { ServerProcess } from '../../lib/server-process';
+import { ServerProcess, stopStartedOnSignal } from '../../lib/server-process';
 import { sleep } from '../../lib/sleep';
 import { BenchClient } from '../load-client';
 import { benchRedis } from '../redis-server';
 import { PUBLISH_TOKEN } from '../servers';
 import { round } from '../stats';
+
+stopStartedOnSignal();
 
 const { values: args } = parseArgs({
   options: {

@@ -15,11 +15,13 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { numberArg } from '../../lib/args';
-import { ServerProcess } from '../../lib/server-process';
+import { ServerProcess, stopStartedOnSignal } from '../../lib/server-process';
 import { openClients } from '../load-client';
 import { round, spread } from '../stats';
 import { cpuSeconds, processTree } from '../../lib/proc';
 import { sleep } from '../../lib/sleep';
+
+stopStartedOnSignal();
 
 const { values: args } = parseArgs({
   options: {

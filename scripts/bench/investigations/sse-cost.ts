@@ -8,6 +8,9 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { numberArg } from '../../lib/args';
 import { sseBeside, sseTable } from '../sse';
+import { stopStartedOnSignal } from '../../lib/server-process';
+
+stopStartedOnSignal();
 
 const { values: args } = parseArgs({
   options: {

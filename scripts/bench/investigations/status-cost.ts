@@ -10,10 +10,12 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { numberArg } from '../../lib/args';
-import { ROOT, ServerProcess } from '../../lib/server-process';
+import { ROOT, ServerProcess, stopStartedOnSignal } from '../../lib/server-process';
 import { type BenchClient, openClients } from '../load-client';
 import { round, spread } from '../stats';
 import { cpuSeconds } from '../../lib/proc';
+
+stopStartedOnSignal();
 
 const { values: args } = parseArgs({
   options: {

@@ -14,11 +14,13 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_WORKER_ENTRY } from '../../../src/master/pool/worker-process';
 import { numberArg } from '../../lib/args';
 import { commandLine, childPids } from '../../lib/proc';
-import { ServerProcess } from '../../lib/server-process';
+import { ServerProcess, stopStartedOnSignal } from '../../lib/server-process';
 import { sleep } from '../../lib/sleep';
 import { BenchClient } from '../load-client';
 import { FLOOR_NODE_FLAGS, ours } from '../servers';
 import { round } from '../stats';
+
+stopStartedOnSignal();
 
 const { values: args } = parseArgs({
   options: {
