@@ -101,4 +101,4 @@ if (require.main === module) {
   });
 }
 
-module.exports = { bundleWorker, WORKER_BUNDLE };
+module.exports = { bundleWorker, WORKER_BUNDLE, LAZY_PARTS };

@@ -56,6 +56,13 @@ function anchorsOf(markdown: string): Set<string> {
   return anchors;
 }
 
+/** The worker bundle's lazy parts (scripts/bundle-worker.js): built files, no source of their own. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain build script
+const { LAZY_PARTS } = require('../../scripts/bundle-worker') as {
+  LAZY_PARTS: Record<string, string>;
+};
+const LAZY_FILES = Object.values(LAZY_PARTS).map((file) => `dist/workers/${file}`);
+
 const read = (relative: string): string => readFileSync(path.join(ROOT, relative), 'utf8');
 
 async function runHelp(): Promise<string> {
@@ -133,7 +140,7 @@ describe('the repository paths the pages name', () => {
       /(?<![\w./-])((?:dist\/)?(?:src|workers|scripts|test|deploy|docs)\/[\w./-]*[\w/])/g,
     );
     for (const [, named] of paths) {
-      if (named.endsWith('.bundle.js')) continue; // built by npm run build
+      if (named.endsWith('.bundle.js') || LAZY_FILES.includes(named)) continue; // built by npm run build
       // A compiled file (dist/scripts/bench/x.js) is named for its source.
       const source = named.replace(/^dist\/(.*)\.js$/, '$1.ts');
       const found = [source, `${source}.ts`].some((file) => existsSync(path.join(ROOT, file)));
