@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { cpuSeconds, reapedChildrenCpuSeconds } from '../lib/proc';
 import { sleep } from '../lib/sleep';
 import { BenchClient } from './load-client';
 import { round, spread, type Spread } from './stats';
@@ -106,6 +107,13 @@ export async function pacedInTurns(
 export interface Churn {
   clientsPerSecond: number;
   quit: Spread;
+  /**
+   * CPU per client (ms, user + system, from /proc): the server process's own, and its
+   * reaped children's (the workers; a worker counts once it has exited and been
+   * reaped). Machine load moves it far less than clients/s: it says where a ratio of
+   * clients/s comes from.
+   */
+  cpuMs: { server: number; workers: number };
 }
 
 /** One churn run's raw figures, to merge runs taken in turns with other servers. */
@@ -113,14 +121,24 @@ export interface ChurnRun {
   clients: number;
   seconds: number;
   quits: number[];
+  /** CPU seconds the server and its reaped children took meanwhile (NaN: not read). */
+  serverCpuS: number;
+  workersCpuS: number;
 }
 
-/** Churn: connect + first push + quit, `concurrency` at a time, `count` clients. */
+/**
+ * Churn: connect + first push + quit, `concurrency` at a time, `count` clients; with
+ * `pid`, the server's CPU and its reaped children's over the run.
+ */
 export async function churnRun(
   port: number,
   count: number,
   concurrency: number,
+  pid?: number,
 ): Promise<ChurnRun> {
+  const cpuAt = (): [number, number] =>
+    pid === undefined ? [NaN, NaN] : [cpuSeconds(pid), reapedChildrenCpuSeconds(pid)];
+  const [serverBefore, workersBefore] = cpuAt();
   let remaining = count;
   const quits: number[] = [];
   const started = performance.now();
@@ -134,7 +152,14 @@ export async function churnRun(
       }
     }),
   );
-  return { clients: count, seconds: (performance.now() - started) / 1000, quits };
+  const [serverAfter, workersAfter] = cpuAt();
+  return {
+    clients: count,
+    seconds: (performance.now() - started) / 1000,
+    quits,
+    serverCpuS: serverAfter - serverBefore,
+    workersCpuS: workersAfter - workersBefore,
+  };
 }
 
 /** Runs merged: clients over the seconds they took together, quits together. */
@@ -144,6 +169,10 @@ export function mergeChurn(runs: ChurnRun[]): Churn {
   return {
     clientsPerSecond: round(clients / Math.max(seconds, 1e-9), 1),
     quit: spread(runs.flatMap((run) => run.quits)),
+    cpuMs: {
+      server: round((runs.reduce((sum, run) => sum + run.serverCpuS, 0) * 1000) / clients, 1),
+      workers: round((runs.reduce((sum, run) => sum + run.workersCpuS, 0) * 1000) / clients, 1),
+    },
   };
 }
 

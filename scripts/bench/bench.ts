@@ -183,7 +183,9 @@ async function sideBySide(servers: ServerKind[]): Promise<Turns[]> {
       log(
         `churn round ${round + 1} of ${plan.churnRounds}: ${per} clients each, ${CHURN_CONCURRENCY} at a time`,
       );
-      for (const s of up) s.runs.push(await churnRun(s.port, per, CHURN_CONCURRENCY));
+      for (const s of up) {
+        s.runs.push(await churnRun(s.port, per, CHURN_CONCURRENCY, s.server.pid));
+      }
     }
     const bursting = (s: (typeof up)[number]): boolean =>
       run.has('bursts') && s.kind.phases.includes('bursts');

@@ -108,7 +108,11 @@ export function checks(f: Figures): Check[] {
         (x) =>
           `${x.churn.clientsPerSecond} / ${floor.churn.clientsPerSecond} = ${ratio(x.churn.clientsPerSecond, floor.churn.clientsPerSecond)}`,
       )
-      .join(', '),
+      .join(', ') +
+      // Where the ratio comes from: both keep the CPU busy, so it is CPU per client.
+      `; CPU per client, master + workers: ${[zero, spares, floor]
+        .map((x) => `${x.churn.cpuMs.server} + ${x.churn.cpuMs.workers}`)
+        .join(', ')} ms (floor last)`,
     Math.min(zero.churn.clientsPerSecond, spares.churn.clientsPerSecond) >=
       0.95 * floor.churn.clientsPerSecond,
   );

@@ -37,7 +37,11 @@ export function sectionsOf(only: string | undefined): Set<Section> {
 
 /** A figure not measured in this run. */
 const none = spread([]);
-export const UNMEASURED_CHURN: Churn = { clientsPerSecond: NaN, quit: none };
+export const UNMEASURED_CHURN: Churn = {
+  clientsPerSecond: NaN,
+  quit: none,
+  cpuMs: { server: NaN, workers: NaN },
+};
 export const UNMEASURED_PACED: Paced = {
   upgrade: none,
   firstPush: none,
@@ -97,7 +101,7 @@ export function partialTable(
     }
     if (!Number.isNaN(r.churn.clientsPerSecond)) {
       parts.push(
-        `churn: ${r.churn.clientsPerSecond} clients/s, quit → close ${ms(r.churn.quit)} ms`,
+        `churn: ${r.churn.clientsPerSecond} clients/s (CPU per client ${r.churn.cpuMs.server} + ${r.churn.cpuMs.workers} ms), quit → close ${ms(r.churn.quit)} ms`,
       );
     }
     if (r.bursts !== undefined) parts.push(`bursts: first push ${ms(r.bursts.firstPush)} ms`);

@@ -76,6 +76,9 @@ export function table(report: Report): string {
     x.forkWaits ? `${x.forkWaits.loopDelayP99Ms} / ${x.forkWaits.loopDelayMaxMs}` : '-',
   );
   row('(b) churn, clients/s (8 at a time)', (x) => String(x.churn.clientsPerSecond));
+  row('(b) churn: CPU per client, server + workers (ms)', (x) =>
+    Number.isNaN(x.churn.cpuMs.server) ? '-' : `${x.churn.cpuMs.server} + ${x.churn.cpuMs.workers}`,
+  );
   row('(d) quit → TCP close, paced', (x) => fmt(x.sequential.quit));
   row('(d) quit → TCP close, churn', (x) => fmt(x.churn.quit));
   const p = report.plan;

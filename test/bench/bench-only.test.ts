@@ -48,7 +48,9 @@ describe('npm run bench -- --only', () => {
     const targets = report.checks.map((c: { target: string }) => c.target);
     // Churn: each of ours against the floor of the same run, the worst deciding.
     const churn = report.checks.find((c: { target: string }) => c.target.startsWith('churn'));
-    expect(churn.value).toMatch(/^[\d.]+ \/ [\d.]+ = [\d.]+, [\d.]+ \/ [\d.]+ = [\d.]+$/);
+    expect(churn.value).toMatch(
+      /^[\d.]+ \/ [\d.]+ = [\d.]+, [\d.]+ \/ [\d.]+ = [\d.]+; CPU per client, master \+ workers: [\d.]+ \+ [\d.]+, [\d.]+ \+ [\d.]+, [\d.]+ \+ [\d.]+ ms \(floor last\)$/,
+    );
     expect(targets).toContain('first push p50 with 0 spares ≤ 1.1 × floor (paced)');
     // Nothing from a section that did not run, nor from a server left out (ws).
     expect(targets.some((t: string) => /PSS|fork → ready|burst|reconnect|fan-out/.test(t))).toBe(

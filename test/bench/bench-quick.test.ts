@@ -67,10 +67,20 @@ describe('npm run bench -- --quick', () => {
       });
       expect(result.sequential.firstPush.n).toBe(report.plan.sequential);
       expect(result.sequential.firstPushes).toHaveLength(report.plan.sequential);
-      expect(result.churn).toEqual({ clientsPerSecond: expect.any(Number), quit: spreadShape });
+      expect(result.churn).toEqual({
+        clientsPerSecond: expect.any(Number),
+        quit: spreadShape,
+        cpuMs: { server: expect.any(Number), workers: expect.any(Number) },
+      });
+
       expect(result.churn.quit.n).toBe(report.plan.churn);
     }
     const [zero, spares, adaptive, floor, reference] = report.results;
+    // Every forking server's churn took CPU in the master and in its reaped workers.
+    for (const forking of [zero, spares, adaptive, floor]) {
+      expect(forking.churn.cpuMs.server).toBeGreaterThan(0);
+      expect(forking.churn.cpuMs.workers).toBeGreaterThan(0);
+    }
     // Our masters run with the probe: forks and handshakes lined up.
     for (const ours of [zero, spares, adaptive]) {
       expect(ours.forkWaits).toMatchObject({
