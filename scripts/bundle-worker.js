@@ -51,15 +51,10 @@ const LAZY_PARTS = {
 const lazyPartsApart = {
   name: 'lazy-parts-apart',
   setup(build) {
-    const filter = new RegExp(
-      `^(${Object.keys(LAZY_PARTS)
-        .map((s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
-        .join('|')})$`,
+    // Any sibling module; undefined (bundled as usual) for all but the lazy parts.
+    build.onResolve({ filter: /^\.\/[\w-]+$/ }, (args) =>
+      args.path in LAZY_PARTS ? { path: `./${LAZY_PARTS[args.path]}`, external: true } : undefined,
     );
-    build.onResolve({ filter }, (args) => ({
-      path: `./${LAZY_PARTS[args.path]}`,
-      external: true,
-    }));
   },
 };
 

@@ -37,12 +37,33 @@ export function overBufferedMs(config: WorkerConfig): number {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * The event-stream endpoint, loaded only by a worker that serves one: a WebSocket
- * worker never reads its code (the build keeps it in a file of its own).
+ * An event-stream endpoint, its module loaded only by a worker that serves one: a
+ * WebSocket worker never reads its code (the build keeps it in a file of its own).
  */
-function sseEndpoint(): typeof import('./sse-endpoint') {
+function sseEndpoint(
+  socket: Socket,
+  handoff: ClientHandoff,
+  config: WorkerConfig,
+  overMs: number,
+  events: WebSocketEndpointEvents,
+): ClientEndpoint {
+  type SseModule = typeof import('./sse-endpoint');
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded for SSE only
-  return require('./sse-endpoint') as typeof import('./sse-endpoint');
+  const { SseEndpoint, SSE_RETRY_MS } = require('./sse-endpoint') as SseModule;
+  return new SseEndpoint(
+    socket,
+    {
+      pingIntervalMs: config.pingInterval * 1000,
+      maxBuffered: config.maxBuffered,
+      overBufferedMs: overMs,
+      // HTTP/1.0 knows no chunks: its body ends with the connection.
+      chunked: handoff.request.httpVersion !== '1.0',
+      headers: handoff.responseHeaders ?? [],
+      retryMs: SSE_RETRY_MS,
+      clientId: handoff.id,
+    },
+    events,
+  );
 }
 
 /** Longest client text quoted in the "Performing action" log line. */
@@ -87,20 +108,7 @@ export class ClientSession {
     const overMs = overBufferedMs(config);
     this.endpoint =
       handoff.transport === 'sse'
-        ? new (sseEndpoint().SseEndpoint)(
-            socket,
-            {
-              pingIntervalMs: config.pingInterval * 1000,
-              maxBuffered: config.maxBuffered,
-              overBufferedMs: overMs,
-              // HTTP/1.0 knows no chunks: its body ends with the connection.
-              chunked: handoff.request.httpVersion !== '1.0',
-              headers: handoff.responseHeaders ?? [],
-              retryMs: sseEndpoint().SSE_RETRY_MS,
-              clientId: handoff.id,
-            },
-            endpointEvents,
-          )
+        ? sseEndpoint(socket, handoff, config, overMs, endpointEvents)
         : new WebSocketEndpoint(
             socket,
             {

@@ -128,13 +128,15 @@ export interface ChurnRun {
 
 /**
  * Churn: connect + first push + quit, `concurrency` at a time, `count` clients; with
- * `pid`, the server's CPU and its reaped children's over the run.
+ * `pid`, the server's CPU and its reaped children's over the run, read once `drained`
+ * (if given) has resolved: a wait for the last workers to be reaped.
  */
 export async function churnRun(
   port: number,
   count: number,
   concurrency: number,
   pid?: number,
+  drained?: () => Promise<unknown>,
 ): Promise<ChurnRun> {
   const cpuAt = (): [number, number] =>
     pid === undefined ? [NaN, NaN] : [cpuSeconds(pid), reapedChildrenCpuSeconds(pid)];
@@ -152,10 +154,12 @@ export async function churnRun(
       }
     }),
   );
+  const seconds = (performance.now() - started) / 1000;
+  await drained?.();
   const [serverAfter, workersAfter] = cpuAt();
   return {
     clients: count,
-    seconds: (performance.now() - started) / 1000,
+    seconds,
     quits,
     serverCpuS: serverAfter - serverBefore,
     workersCpuS: workersAfter - workersBefore,

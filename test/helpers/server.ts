@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { ServerProcess } from '../../scripts/lib/server-process';
 import { RunningProcesses } from './running';
+import { stopByPid, successorsOf } from './upgrade';
 import { HANG_BOUND_MS } from './wait';
 
 export { MAIN, NODE_ARGS, ROOT, ServerProcess } from '../../scripts/lib/server-process';
@@ -9,9 +10,12 @@ export { MAIN, NODE_ARGS, ROOT, ServerProcess } from '../../scripts/lib/server-p
 export const FAST = ['--interval-min', '0.05', '--interval-max', '0.1'];
 
 const running = new RunningProcesses<ServerProcess>();
+/** The servers tracked since the last stopAllServers, exited or not (their logs, below). */
+const tracked: ServerProcess[] = [];
 
-/** Tracks a server so that stopAllServers() stops it. */
+/** Tracks a server so that stopAllServers() stops it, and any master that took over. */
 export function track(server: ServerProcess): ServerProcess {
+  tracked.push(server);
   return running.add(server);
 }
 
@@ -47,9 +51,14 @@ export function serverReady(
   return track(new ServerProcess(child)).ready(timeoutMs);
 }
 
-/** Stops every server a test file started (call from afterAll/afterEach). */
+/**
+ * Stops every server a test file started (call from afterAll/afterEach), and the
+ * masters that took over from them in a hot upgrade: those are no test's children, and
+ * a test that failed before it read one's PID left it running.
+ */
 export async function stopAllServers(): Promise<void> {
   await running.stopAll();
+  await Promise.all(tracked.splice(0).flatMap(successorsOf).map(stopByPid));
 }
 
 /**

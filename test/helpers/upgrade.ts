@@ -1,5 +1,5 @@
 import type { ServerProcess } from '../../scripts/lib/server-process';
-import { isAlive } from './proc';
+import { commandLine, isAlive } from './proc';
 import { HANG_BOUND_MS, waitFor } from './wait';
 
 /**
@@ -22,11 +22,13 @@ export async function tookOver(server: ServerProcess, from = 0): Promise<number>
 }
 
 /**
- * The master that took over from `server`, if its log names one yet (0 if not): for an
- * afterEach to stop it even when the test failed before it read the PID.
+ * The masters that took over from `server` and are still up: each logs "master pid N
+ * took over" to the output it inherited from the one it replaced. For stopAllServers.
  */
-export function newMasterOf(server: ServerProcess | undefined): number {
-  return Number(/master pid (\d+) took over/.exec(server?.output ?? '')?.[1] ?? 0);
+export function successorsOf(server: ServerProcess): number[] {
+  return [...server.output.matchAll(/master pid (\d+) took over/g)]
+    .map((match) => Number(match[1]))
+    .filter((pid) => commandLine(pid)?.startsWith('push-websocket') === true);
 }
 
 /**

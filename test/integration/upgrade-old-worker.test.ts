@@ -7,7 +7,7 @@ import { hookRuns, recordingHook } from '../helpers/hook-log';
 import { childrenOf, isAlive } from '../helpers/proc';
 import { ROOT, ServerProcess, statusOf, stopAllServers, track } from '../helpers/server';
 import { HANG_BOUND_MS, waitFor } from '../helpers/wait';
-import { newMasterOf, stopByPid, tookOver } from '../helpers/upgrade';
+import { stopByPid, tookOver } from '../helpers/upgrade';
 import { WsClient } from '../helpers/ws-client';
 
 /**
@@ -44,11 +44,8 @@ interface Presence {
 describe('hot upgrade over workers too old to adopt', () => {
   let root = '';
   let newMaster = 0;
-  let oldMaster: ServerProcess | undefined;
   afterEach(async () => {
-    // Regression: a test that failed before it read the new master's PID left it running.
-    await stopByPid(newMaster || newMasterOf(oldMaster));
-    oldMaster = undefined;
+    await stopByPid(newMaster);
     await stopAllServers();
     rmSync(root, { recursive: true, force: true });
   });
@@ -69,7 +66,6 @@ describe('hot upgrade over workers too old to adopt', () => {
         recordingHook(root, hookLog),
       ]),
     );
-    oldMaster = server;
     await server.ready();
     const clients = await Promise.all([
       WsClient.open(`${server.url}news`),

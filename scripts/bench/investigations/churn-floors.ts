@@ -23,7 +23,6 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { numberArg } from '../../lib/args';
 import { freePort } from '../../lib/free-port';
-import { cpuSeconds, reapedChildrenCpuSeconds } from '../../lib/proc';
 import { ServerProcess, stopStartedOnSignal } from '../../lib/server-process';
 import { churnRun } from '../arrivals';
 import { CHURN_CONCURRENCY } from '../plan';
@@ -116,15 +115,15 @@ async function main(): Promise<void> {
       for (const s of order) {
         await settle(s.server.pid, sparesOf(s.kind), 500, undefined);
         const pid = s.server.pid;
-        const [master0, workers0] = [cpuSeconds(pid), reapedChildrenCpuSeconds(pid)];
-        const run = await churnRun(s.port, clients, CHURN_CONCURRENCY);
         // The last workers are reaped a moment after their clients saw the close.
-        await settle(pid, sparesOf(s.kind), 200, undefined);
+        const run = await churnRun(s.port, clients, CHURN_CONCURRENCY, pid, () =>
+          settle(pid, sparesOf(s.kind), 200, undefined),
+        );
         const perClient = (seconds: number): number => round((seconds * 1000) / run.clients, 1);
         s.runs.push({
           rate: round(run.clients / run.seconds, 1),
-          masterMs: perClient(cpuSeconds(pid) - master0),
-          workersMs: perClient(reapedChildrenCpuSeconds(pid) - workers0),
+          masterMs: perClient(run.serverCpuS),
+          workersMs: perClient(run.workersCpuS),
         });
         const last = s.runs.at(-1) as Round;
         console.log(
