@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { promtoolCheck, sample, scrape } from '../helpers/metrics';
+import { wakeUps } from '../helpers/proc';
 import { RawClient, handshakeRequest } from '../helpers/raw-client';
 import { FAST, ROOT, ServerProcess, startServer, stopAllServers, track } from '../helpers/server';
 import { waitFor } from '../helpers/wait';
@@ -186,6 +187,26 @@ describe('GET /metrics of the real server', () => {
     );
     await server.waitForLog(/401 for 127\.0\.0\.1:\d+ POST \/publish: .* \[UNAUTHORIZED\]/);
   });
+});
+
+describe('an idle master', () => {
+  afterAll(stopAllServers);
+
+  // Regression: prom-client samples the event-loop delay with a timer, every 10 ms unless
+  // told otherwise, so a master with no client and no request woke 100 times a second.
+  test('sleeps: the event-loop sampler wakes it about 10 times a second, not 100', async () => {
+    const server = await startServer(['--spare-workers', '0']);
+    // A window to count in, not a wait for an event: nothing else is due in it.
+    const window = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    await window(500);
+    const before = wakeUps(server.pid);
+    await window(3000);
+    const after = wakeUps(server.pid);
+    expect(before).toBeDefined();
+    const perSecond = (after! - before!) / 3;
+    console.log(`idle master: ${perSecond.toFixed(1)} wake-ups a second`);
+    expect(perSecond).toBeLessThan(25);
+  }, 20_000);
 });
 
 describe('--admin-token', () => {
