@@ -26,6 +26,7 @@ export class FakeLogger {
     warn: this.record('warn'),
     info: this.record('info'),
     debug: this.record('debug'),
+    isDebugEnabled: () => true,
     flush: () => {
       this.flushed++;
       return Promise.resolve();

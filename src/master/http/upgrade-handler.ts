@@ -330,7 +330,9 @@ export class UpgradeHandler {
     const shownTarget = redactTarget(req.url ?? '');
     const kind = transport === 'sse' ? 'Event stream' : 'Handshake';
     this.logger.debug(`${kind} from ${from}: ${req.method} ${shownTarget} HTTP/${req.httpVersion}`);
-    this.logger.debug(`${kind} headers: ${JSON.stringify(redactHeaders(req.headers))}`);
+    if (this.logger.isDebugEnabled()) {
+      this.logger.debug(`${kind} headers: ${JSON.stringify(redactHeaders(req.headers))}`);
+    }
     const target: RefusalTarget = {
       socket,
       res,
