@@ -102,6 +102,23 @@ function keepServingWithoutLogReader(): void {
   }
 }
 
+/** The level methods the master calls (`ready` passes every level: it is not one). */
+const LEVEL_METHODS = ['error', 'warn', 'info', 'debug'] as const;
+
+/**
+ * Hazard: winston formats every line it is given and leaves the level to its transports,
+ * so a line below --log-level still went through the escapes, the timestamp and two
+ * streams before it was dropped: at info, four debug lines for every client's handshake
+ * (perf, churn). Each level method now drops such a line before winston sees it.
+ */
+function dropBelowLevel(logger: winston.Logger): void {
+  for (const level of LEVEL_METHODS) {
+    const log = logger[level].bind(logger);
+    logger[level] = ((...args: Parameters<typeof log>) =>
+      logger.isLevelEnabled(level) ? log(...args) : logger) as typeof log;
+  }
+}
+
 export function createLogger(level: LogLevel, format: LogFormat): MasterLogger {
   keepServingWithoutLogReader();
   const logger = winston.createLogger({
@@ -110,16 +127,8 @@ export function createLogger(level: LogLevel, format: LogFormat): MasterLogger {
     format: format === 'json' ? jsonFormat : textFormat,
     transports: [new winston.transports.Console({ stderrLevels: ['error'] })],
   });
-  const debug = logger.debug.bind(logger);
+  dropBelowLevel(logger);
   return Object.assign(logger, {
-    /**
-     * Hazard: winston formats every line it is given and leaves the level to its
-     * transports, so a debug line at --log-level info still went through the escapes,
-     * the timestamp and two streams before it was dropped: four such lines for every
-     * client's handshake (perf, churn). They stop here now.
-     */
-    debug: ((...args: Parameters<typeof debug>) =>
-      logger.isDebugEnabled() ? debug(...args) : logger) as typeof debug,
     ready(message: string): void {
       logger.log(READY_LEVEL, message);
     },
