@@ -281,6 +281,72 @@ describe('RedisBroker across instances and failures', () => {
     await late.stop();
   });
 
+  // Regression: with Sentinel, ioredis ended a connection for good (a failover detector's
+  // disconnect during a reconnect) and the instance stayed down until restarted. The
+  // end is made here the way ioredis makes it: the connection's own disconnect().
+  test('a connection ioredis ends by itself is opened again: down, then up, delivering', async () => {
+    const logger = new CaptureLogger();
+    const broker = makeBroker(redis.url, { logger, instanceId: 'ended', keyPrefix: 'ended:' });
+    await stateOf(broker, 'up');
+    const recorder = new Recorder(broker);
+    await broker.subscribe('/ended');
+    const connections = broker as unknown as { commands: Redis; subscriber: Redis };
+    const sent: string[] = [];
+    for (const name of ['subscriber', 'commands'] as const) {
+      const down = stateOf(broker, 'down');
+      connections[name].disconnect();
+      await down;
+      await stateOf(broker, 'up');
+      expect(logger.text).toMatch(
+        new RegExp(
+          `warn: Redis backplane: ioredis ended the ${name} connection .*opening it again in \\d+ ms`,
+        ),
+      );
+      sent.push(`after the ${name} ended`);
+      await broker.publish('/ended', sent[sent.length - 1]);
+      expect((await recorder.next('/ended', sent.length)).map((p) => p.data)).toEqual(sent);
+    }
+    // Closed by us: not opened again.
+    await broker.close();
+    expect(connections.subscriber.status).toBe('end');
+    expect(logger.text.match(/ioredis ended/g)).toHaveLength(2);
+  });
+
+  // Regression: a SUBSCRIBE refused on a link that stayed up left the broker down for
+  // good, since only a reconnect's 'ready' retried it (seen as a sentinel test flake).
+  test('SUBSCRIBE refused on a live link (ACL): down, logged, up once allowed, no reconnect', async () => {
+    const own = await startRedis();
+    await admin(own.url, (connection) =>
+      connection.call('ACL', 'SETUSER', 'default', 'resetchannels'),
+    );
+    const logger = new CaptureLogger();
+    const broker = makeBroker(own.url, { logger, instanceId: 'acl' });
+    await waitFor(
+      () => /warn: Redis backplane at .*: SUBSCRIBE refused \(.*NOPERM/.test(logger.text),
+      'the refused SUBSCRIBE in the log',
+    );
+    // Still refused some retries later: down, and publishing says why.
+    await waitFor(
+      () => (logger.text.match(/SUBSCRIBE refused/g) ?? []).length >= 3,
+      'the SUBSCRIBE retried',
+    );
+    expect(broker.state).toBe('down');
+    await expect(broker.publish('/acl', 'refused')).rejects.toThrow(/SUBSCRIBE refused/);
+
+    await admin(own.url, (connection) =>
+      connection.call('ACL', 'SETUSER', 'default', 'allchannels'),
+    );
+    await stateOf(broker, 'up');
+    const recorder = new Recorder(broker);
+    await broker.subscribe('/acl');
+    await broker.publish('/acl', 'allowed');
+    expect((await recorder.next('/acl')).map((p) => p.data)).toEqual(['allowed']);
+    expect(logger.text).not.toMatch(/reconnecting in/);
+    expect(logger.text).toMatch(/info: Redis backplane up at .* after \d+ ms down/);
+    await broker.close();
+    await own.stop();
+  });
+
   test('a password in the URL is used and never logged', async () => {
     const secured = await startRedis();
     const password = 'pw-9f3b1c7e-do-not-log';

@@ -118,6 +118,10 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
   private downSince = Date.now();
   private downLogged = false;
   private closed = false;
+  private readonly backoff: BackoffOptions;
+  /** SUBSCRIBEs refused in a row on a link that stayed up, and the timer of the next. */
+  private refusedSubscribes = 0;
+  private resubscribeTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RedisBrokerOptions) {
     super();
@@ -151,6 +155,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     }
 
     const backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.backoff = backoff;
     const common: RedisOptions = {
       // Never queue or replay a command while the link is down: refuse it instead.
       enableOfflineQueue: false,
@@ -165,14 +170,18 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
       // (2 s by default); a short one lets whatever owns the broker end promptly.
       disconnectTimeout: 300,
     };
-    this.commands = connect(target, backoff, {
-      ...common,
-      connectionName: `push-websocket:${this.instanceId}:commands`,
-    });
-    this.subscriber = connect(target, backoff, {
-      ...common,
-      connectionName: `push-websocket:${this.instanceId}:subscriber`,
-    });
+    this.commands = connect(
+      target,
+      backoff,
+      { ...common, connectionName: `push-websocket:${this.instanceId}:commands` },
+      (delay) => this.logEnded('commands', delay),
+    );
+    this.subscriber = connect(
+      target,
+      backoff,
+      { ...common, connectionName: `push-websocket:${this.instanceId}:subscriber` },
+      (delay) => this.logEnded('subscriber', delay),
+    );
     this.commands.defineCommand('pushwsPublish', { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
     this.commands.defineCommand('pushwsHistory', { numberOfKeys: 2, lua: HISTORY_SCRIPT });
     this.scripts = this.commands as unknown as ScriptCommands;
@@ -333,6 +342,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.resubscribeTimer);
     await Promise.all([this.commands, this.subscriber].map(disconnect));
   }
 
@@ -341,7 +351,11 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
       this.commandsReady = true;
       this.update();
     });
-    this.subscriber.on('ready', () => void this.resubscribe());
+    this.subscriber.on('ready', () => {
+      clearTimeout(this.resubscribeTimer);
+      this.refusedSubscribes = 0;
+      void this.resubscribe();
+    });
     this.subscriber.on('message', (topic: string, message: string) => this.deliver(topic, message));
     for (const connection of [this.commands, this.subscriber]) {
       connection.on('error', (error: Error) => {
@@ -371,10 +385,29 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     try {
       await this.subscriber.subscribe(...topics);
     } catch (error) {
-      this.logger.debug(`Redis backplane: resubscribe failed: ${this.errorText(error)}`);
-      return; // The link broke again; the next 'ready' retries.
+      const text = this.errorText(error);
+      if (this.closed || this.subscriber.status !== 'ready') {
+        this.logger.debug(`Redis backplane: resubscribe failed: ${text}`);
+        return; // The link broke again; the next 'ready' retries.
+      }
+      // Hazard: refused on a link that stays up (an ACL without these channels, a
+      // command timeout on a slow Redis). No 'ready' will come to retry it, and the
+      // broker stayed down for good until this retry was added.
+      this.refusedSubscribes += 1;
+      const delay = equalJitterDelay(this.refusedSubscribes, this.backoff);
+      this.lastError = `SUBSCRIBE refused: ${text}`;
+      const line = `Redis backplane at ${this.where}: SUBSCRIBE refused (${text}); retrying in ${delay} ms`;
+      if (this.refusedSubscribes === 1) {
+        this.logger.warn(line);
+        this.downLogged = this.current === 'down';
+      } else {
+        this.logger.debug(line);
+      }
+      this.resubscribeTimer = setTimeout(() => void this.resubscribe(), delay);
+      return;
     }
     if (this.subscriber.status !== 'ready') return;
+    this.refusedSubscribes = 0;
     this.subscriberReady = true;
     this.update();
   }
@@ -424,6 +457,14 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
       this.logDown();
     }
     this.emit('state', next, previous);
+  }
+
+  private logEnded(connection: 'commands' | 'subscriber', delay: number): void {
+    if (this.closed) return;
+    this.logger.warn(
+      `Redis backplane: ioredis ended the ${connection} connection to ${this.where} ` +
+        `(${this.lastError ?? 'no error'}); opening it again in ${delay} ms`,
+    );
   }
 
   private logDown(): void {
@@ -481,7 +522,50 @@ export function connect(
   target: RedisTarget,
   backoff: BackoffOptions,
   options: RedisOptions,
+  onEnded: (reopenInMs: number) => void,
 ): Redis {
+  const connection = open(target, backoff, options);
+  reopenWhenEnded(connection, backoff, onEnded);
+  return connection;
+}
+
+/** Connections being closed by disconnect() below: their end is ours, not ioredis's. */
+const closing = new WeakSet<Redis>();
+/** The timer that opens an ended connection again (reopenWhenEnded). */
+const reopening = new WeakMap<Redis, NodeJS.Timeout>();
+
+/**
+ * Hazard: ioredis can end a connection for good, with no retry, though we never closed
+ * it. Seen with Sentinel, one failover in about fourteen under load: the sentinels'
+ * +switch-master reached the failover detector while a reconnect was still asking them
+ * for the primary; the detector's disconnect made that reconnect fail ("Connection is
+ * closed.") and the connection ended. An instance then stayed down until restarted.
+ * So an end that disconnect() did not ask for opens the connection again, with the
+ * back-off (reset by the next 'ready').
+ */
+function reopenWhenEnded(
+  connection: Redis,
+  backoff: BackoffOptions,
+  onEnded: (reopenInMs: number) => void,
+): void {
+  let attempts = 0;
+  connection.on('ready', () => (attempts = 0));
+  connection.on('end', () => {
+    if (closing.has(connection)) return;
+    attempts += 1;
+    const delay = equalJitterDelay(attempts, backoff);
+    onEnded(delay);
+    clearTimeout(reopening.get(connection));
+    const timer = setTimeout(() => {
+      reopening.delete(connection);
+      // connect() rejects when this attempt fails too: its 'error' and 'end' say so.
+      connection.connect().catch(() => undefined);
+    }, delay);
+    reopening.set(connection, timer);
+  });
+}
+
+function open(target: RedisTarget, backoff: BackoffOptions, options: RedisOptions): Redis {
   switch (target.kind) {
     case 'direct':
       return new Redis(target.url, options);
@@ -512,6 +596,8 @@ export function connect(
 
 /** Closes a connection for good and waits for it to end (bounded), leaving no handle. */
 export function disconnect(connection: Redis): Promise<void> {
+  closing.add(connection);
+  clearTimeout(reopening.get(connection));
   if (connection.status === 'end') return Promise.resolve();
   if (connection.status === 'reconnecting') {
     // No socket, only the retry timer, which disconnect() clears: nothing to wait for.

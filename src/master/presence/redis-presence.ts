@@ -114,16 +114,27 @@ export class RedisPresence implements PresenceStore {
     this.graceMs = options.vacateGraceMs ?? 5000;
     this.holdMs = 2 * options.ttlMs + this.graceMs;
     this.registry = registryKey(this.prefix);
-    this.redis = connect(target, DEFAULT_BACKOFF, {
-      enableOfflineQueue: false,
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (attempt) => equalJitterDelay(attempt, DEFAULT_BACKOFF),
-      connectTimeout: 3000,
-      commandTimeout: options.commandTimeoutMs ?? 2000,
-      disconnectTimeout: 300,
-      connectionName: `push-websocket:${options.instanceId}:presence`,
-    });
+    this.redis = connect(
+      target,
+      DEFAULT_BACKOFF,
+      {
+        enableOfflineQueue: false,
+        autoResendUnfulfilledCommands: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: (attempt) => equalJitterDelay(attempt, DEFAULT_BACKOFF),
+        connectTimeout: 3000,
+        commandTimeout: options.commandTimeoutMs ?? 2000,
+        disconnectTimeout: 300,
+        connectionName: `push-websocket:${options.instanceId}:presence`,
+      },
+      (delay) => {
+        if (!this.closed) {
+          options.logger.warn(
+            `Presence: ioredis ended its connection to ${this.where}; opening it again in ${delay} ms`,
+          );
+        }
+      },
+    );
     this.redis.defineCommand('pushwsPresenceJoin', { numberOfKeys: 3, lua: JOIN_SCRIPT });
     this.redis.defineCommand('pushwsPresenceLeave', { numberOfKeys: 3, lua: LEAVE_SCRIPT });
     this.redis.defineCommand('pushwsPresenceBeat', { numberOfKeys: 3, lua: HEARTBEAT_SCRIPT });
