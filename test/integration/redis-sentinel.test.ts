@@ -121,7 +121,13 @@ describe('--redis redis+sentinel://: two instances follow a failover', () => {
     const left = lastPosition(away);
     away.terminate();
     await published(b, { channel: '/ha', data: 'while away' });
-    const workers = (await Promise.all([a, b].map(status))).flatMap((s) => s.clients);
+    // The away client's worker exits when its master sees the close: until then /status
+    // still lists it, and a snapshot taken too early counted three workers, not two.
+    let workers: Array<{ pid: number }> = [];
+    await waitFor(async () => {
+      workers = (await Promise.all([a, b].map(status))).flatMap((s) => s.clients);
+      return workers.length === 2;
+    }, "the away client's worker to exit");
     await replicated(primary, replica);
 
     const killedAt = Date.now();
