@@ -14,18 +14,29 @@ export function exponentialDelay(attempt: number, baseMs: number, maxMs: number)
 
 /**
  * Exponential back-off after failures: `initialMs`, doubling per failure, at most
- * `maxMs`. Used for worker starts and --channel-exec restarts (the Redis backplane's
- * reconnects add jitter: equalJitterDelay).
+ * `maxMs`. Used for worker starts and --channel-exec restarts; Backoff.jittered for
+ * what retries Redis (equalJitterDelay).
  */
 export class Backoff {
   private count = 0;
   private until = 0;
+  private readonly delayOf: (failures: number) => number;
 
   constructor(
-    private readonly initialMs: number,
-    private readonly maxMs: number,
+    initialMs: number,
+    maxMs: number,
     private readonly now: () => number = Date.now,
-  ) {}
+    delayOf?: (failures: number) => number,
+  ) {
+    this.delayOf = delayOf ?? ((failures) => exponentialDelay(failures, initialMs, maxMs));
+  }
+
+  /** The same, with equal jitter: for many instances that may retry Redis at once. */
+  static jittered(options: BackoffOptions, now: () => number = Date.now): Backoff {
+    return new Backoff(options.baseMs, options.maxMs, now, (failures) =>
+      equalJitterDelay(failures, options),
+    );
+  }
 
   /** Failures since the last success. */
   get failures(): number {
@@ -35,7 +46,7 @@ export class Backoff {
   /** Counts a failure; returns the delay before the next try. */
   fail(): number {
     this.count++;
-    const delay = exponentialDelay(this.count, this.initialMs, this.maxMs);
+    const delay = this.delayOf(this.count);
     this.until = this.now() + delay;
     return delay;
   }

@@ -17,6 +17,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
+import { round, spread } from '../stats';
 import { numberArg } from '../../lib/args';
 
 type Mode = 'ready' | 'eager' | 'stdio';
@@ -109,10 +110,9 @@ async function drive(): Promise<void> {
   }
   console.log(`connect → first byte, ${clients} clients each, in turns (ms):`);
   for (const [mode, list] of times) {
-    const sorted = [...list].sort((a, b) => a - b);
-    const at = (q: number): string => sorted[Math.floor(sorted.length * q)].toFixed(2);
-    const mean = (sorted.reduce((a, b) => a + b, 0) / sorted.length).toFixed(2);
-    console.log(`${mode.padEnd(6)} p50 ${at(0.5)}  p90 ${at(0.9)}  mean ${mean}`);
+    const { p50, p90 } = spread(list);
+    const mean = round(list.reduce((a, b) => a + b, 0) / list.length);
+    console.log(`${mode.padEnd(6)} p50 ${p50}  p90 ${p90}  mean ${mean}`);
   }
 }
 

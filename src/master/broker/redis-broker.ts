@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import Redis, { type RedisOptions } from 'ioredis';
 import { BROADCAST_CHANNEL, isBrokerChannel } from '../../shared/channel-name';
 import {
+  Backoff,
   DEFAULT_BACKOFF,
   equalJitterDelay,
   type BackoffOptions,
@@ -118,9 +119,8 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
   private downSince = Date.now();
   private downLogged = false;
   private closed = false;
-  private readonly backoff: BackoffOptions;
   /** SUBSCRIBEs refused in a row on a link that stayed up, and the timer of the next. */
-  private refusedSubscribes = 0;
+  private readonly subscribeRetry: Backoff;
   private resubscribeTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RedisBrokerOptions) {
@@ -155,7 +155,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     }
 
     const backoff = options.backoff ?? DEFAULT_BACKOFF;
-    this.backoff = backoff;
+    this.subscribeRetry = Backoff.jittered(backoff);
     const common: RedisOptions = {
       // Never queue or replay a command while the link is down: refuse it instead.
       enableOfflineQueue: false,
@@ -353,7 +353,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     });
     this.subscriber.on('ready', () => {
       clearTimeout(this.resubscribeTimer);
-      this.refusedSubscribes = 0;
+      this.subscribeRetry.reset();
       void this.resubscribe();
     });
     this.subscriber.on('message', (topic: string, message: string) => this.deliver(topic, message));
@@ -393,11 +393,10 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
       // Hazard: refused on a link that stays up (an ACL without these channels, a
       // command timeout on a slow Redis). No 'ready' will come to retry it, and the
       // broker stayed down for good until this retry was added.
-      this.refusedSubscribes += 1;
-      const delay = equalJitterDelay(this.refusedSubscribes, this.backoff);
+      const delay = this.subscribeRetry.fail();
       this.lastError = `SUBSCRIBE refused: ${text}`;
       const line = `Redis backplane at ${this.where}: SUBSCRIBE refused (${text}); retrying in ${delay} ms`;
-      if (this.refusedSubscribes === 1) {
+      if (this.subscribeRetry.failures === 1) {
         this.logger.warn(line);
         this.downLogged = this.current === 'down';
       } else {
@@ -407,7 +406,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
       return;
     }
     if (this.subscriber.status !== 'ready') return;
-    this.refusedSubscribes = 0;
+    this.subscribeRetry.reset();
     this.subscriberReady = true;
     this.update();
   }
@@ -460,7 +459,6 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
   }
 
   private logEnded(connection: 'commands' | 'subscriber', delay: number): void {
-    if (this.closed) return;
     this.logger.warn(
       `Redis backplane: ioredis ended the ${connection} connection to ${this.where} ` +
         `(${this.lastError ?? 'no error'}); opening it again in ${delay} ms`,
@@ -529,10 +527,8 @@ export function connect(
   return connection;
 }
 
-/** Connections being closed by disconnect() below: their end is ours, not ioredis's. */
-const closing = new WeakSet<Redis>();
-/** The timer that opens an ended connection again (reopenWhenEnded). */
-const reopening = new WeakMap<Redis, NodeJS.Timeout>();
+/** Stops reopenWhenEnded for a connection: disconnect() below ends it for good. */
+const stopReopening = new WeakMap<Redis, () => void>();
 
 /**
  * Hazard: ioredis can end a connection for good, with no retry, though we never closed
@@ -548,20 +544,21 @@ function reopenWhenEnded(
   backoff: BackoffOptions,
   onEnded: (reopenInMs: number) => void,
 ): void {
-  let attempts = 0;
-  connection.on('ready', () => (attempts = 0));
+  const retry = Backoff.jittered(backoff);
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  stopReopening.set(connection, () => {
+    stopped = true;
+    clearTimeout(timer);
+  });
+  connection.on('ready', () => retry.reset());
   connection.on('end', () => {
-    if (closing.has(connection)) return;
-    attempts += 1;
-    const delay = equalJitterDelay(attempts, backoff);
+    if (stopped) return;
+    const delay = retry.fail();
     onEnded(delay);
-    clearTimeout(reopening.get(connection));
-    const timer = setTimeout(() => {
-      reopening.delete(connection);
-      // connect() rejects when this attempt fails too: its 'error' and 'end' say so.
-      connection.connect().catch(() => undefined);
-    }, delay);
-    reopening.set(connection, timer);
+    clearTimeout(timer);
+    // connect() rejects when this attempt fails too: its 'error' and 'end' say so.
+    timer = setTimeout(() => void connection.connect().catch(() => undefined), delay);
   });
 }
 
@@ -596,8 +593,7 @@ function open(target: RedisTarget, backoff: BackoffOptions, options: RedisOption
 
 /** Closes a connection for good and waits for it to end (bounded), leaving no handle. */
 export function disconnect(connection: Redis): Promise<void> {
-  closing.add(connection);
-  clearTimeout(reopening.get(connection));
+  stopReopening.get(connection)?.();
   if (connection.status === 'end') return Promise.resolve();
   if (connection.status === 'reconnecting') {
     // No socket, only the retry timer, which disconnect() clears: nothing to wait for.
