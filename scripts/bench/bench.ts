@@ -62,7 +62,9 @@ import {
   UNMEASURED_PACED,
   UNMEASURED_START,
   UNMEASURED_WORKER,
+  SECTIONS,
   judged,
+  missingPrograms,
   partialTable,
   sectionsOf,
   unmeasuredServer,
@@ -99,6 +101,15 @@ const run = ((): ReturnType<typeof sectionsOf> => {
     process.exit(2);
   }
 })();
+const missing = missingPrograms(run);
+if (missing.length > 0) {
+  const others = SECTIONS.filter(
+    (section) => run.has(section) && !missing.some((m) => m.section === section),
+  );
+  console.error(`bench: ${missing.map((m) => m.line).join('; ')}.`);
+  console.error(`Install it, or leave the section out: --only ${others.join(',')}`);
+  process.exit(2);
+}
 const partial = args.only !== undefined;
 const kinds = SERVERS.filter(
   (kind) => args.servers === undefined || args.servers.split(',').includes(kind.role),

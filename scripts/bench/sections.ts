@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import type { Churn, Paced } from './arrivals';
 import type { Check, ServerResult } from './checks';
 import type { ServerRole } from './servers';
@@ -33,6 +34,34 @@ export function sectionsOf(only: string | undefined): Set<Section> {
     }
   }
   return new Set(chosen as Section[]);
+}
+
+/** The programs a section starts besides Node (Debian package in brackets). */
+const PROGRAMS: Partial<Record<Section, { path: string; from: string }[]>> = {
+  instances: [{ path: '/usr/bin/redis-server', from: 'redis-server' }],
+};
+
+/**
+ * What this run's sections need and this machine lacks; checked before anything runs,
+ * so that a missing program stops the run at once with its name rather than half an
+ * hour in.
+ */
+export function missingPrograms(
+  run: Set<Section>,
+  programs = PROGRAMS,
+): { section: Section; line: string }[] {
+  const missing: { section: Section; line: string }[] = [];
+  for (const section of run) {
+    for (const program of programs[section] ?? []) {
+      try {
+        accessSync(program.path, constants.X_OK);
+      } catch {
+        const line = `the ${section} section needs ${program.path} (Debian package ${program.from})`;
+        missing.push({ section, line });
+      }
+    }
+  }
+  return missing;
 }
 
 /** A figure not measured in this run. */

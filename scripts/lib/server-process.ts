@@ -67,12 +67,21 @@ export class LoggedProcess {
     });
     child.stderr?.on('data', append);
     live.add(this);
-    this.exited = new Promise((resolve) =>
+    this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         live.delete(this);
         resolve({ code, signal });
-      }),
-    );
+      });
+      // A program that could not be started (ENOENT, EACCES) emits 'error' and no
+      // 'exit': it counts as exited, with why in its output, so readyOn says so
+      // instead of the process dying of an unhandled 'error' event.
+      child.on('error', (error) => {
+        if (child.pid !== undefined) return;
+        live.delete(this);
+        this.output += `could not start it: ${error.message}\n`;
+        resolve({ code: null, signal: null });
+      });
+    });
   }
 
   get pid(): number {
@@ -85,33 +94,45 @@ export class LoggedProcess {
 
   /** Resolves with the match once the output has a line matching `pattern`. */
   waitForLog(pattern: RegExp, timeoutMs = 15000): Promise<RegExpMatchArray> {
+    return this.lineOrExit(pattern, timeoutMs);
+  }
+
+  /** Waits for a line matching `pattern`; rejects at once if the process exits first. */
+  readyOn(pattern: RegExp, timeoutMs = 15000, what = 'it'): Promise<RegExpMatchArray> {
+    return this.lineOrExit(pattern, timeoutMs, what);
+  }
+
+  /** The line, or a rejection after `timeoutMs` (or, given `what`, at its exit); no timer left behind. */
+  private lineOrExit(pattern: RegExp, timeoutMs: number, what?: string): Promise<RegExpMatchArray> {
     return new Promise((resolve, reject) => {
+      let done = false;
+      const end = (): void => {
+        done = true;
+        this.listeners.delete(check);
+        clearTimeout(timer);
+      };
       const check = (): boolean => {
         const match = this.output.match(pattern);
         if (match === null) return false;
-        this.listeners.delete(check);
-        clearTimeout(timer);
+        end();
         resolve(match);
         return true;
       };
       const timer = setTimeout(() => {
-        this.listeners.delete(check);
+        end();
         reject(
           new Error(`no log line matching ${pattern} in ${timeoutMs} ms; output:\n${this.output}`),
         );
       }, timeoutMs);
-      if (!check()) this.listeners.add(check);
+      if (check()) return;
+      this.listeners.add(check);
+      if (what === undefined) return;
+      void this.exited.then(({ code }) => {
+        if (done || check()) return;
+        end();
+        reject(new Error(`${what} exited (${code}) before it was ready:\n${this.output}`));
+      });
     });
-  }
-
-  /** Waits for a line matching `pattern`; rejects at once if the process exits first. */
-  async readyOn(pattern: RegExp, timeoutMs = 15000, what = 'it'): Promise<RegExpMatchArray> {
-    return Promise.race([
-      this.waitForLog(pattern, timeoutMs),
-      this.exited.then(({ code }) => {
-        throw new Error(`${what} exited (${code}) before it was ready:\n${this.output}`);
-      }),
-    ]);
   }
 
   /**

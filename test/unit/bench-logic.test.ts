@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { LoggedProcess } from '../../scripts/lib/server-process';
+import { missingPrograms } from '../../scripts/bench/sections';
 import { burstsOf } from '../../scripts/bench/arrivals';
 import { forkWaits } from '../../scripts/bench/probe-analysis';
 import { reconnectDelayMs } from '../../scripts/bench/reconnect-policy';
@@ -74,5 +77,32 @@ describe('burstsOf', () => {
     const b = burstsOf([[5, 7]]);
     expect(b.first).toMatchObject({ max: 7, n: 2 });
     expect(b.later).toBeUndefined();
+  });
+});
+
+// Regression: a full bench on a machine without redis-server ran for half an hour, then
+// died of an unhandled spawn 'error' in the instances section and printed nothing.
+describe('a program the bench needs and cannot start', () => {
+  test('missingPrograms names the section and the package, and only what is missing', () => {
+    const programs = {
+      instances: [{ path: '/nonexistent/redis-server', from: 'redis-server' }],
+      sse: [{ path: process.execPath, from: 'nodejs' }],
+    };
+    expect(missingPrograms(new Set(['instances', 'sse', 'churn']), programs)).toEqual([
+      {
+        section: 'instances',
+        line: 'the instances section needs /nonexistent/redis-server (Debian package redis-server)',
+      },
+    ]);
+    expect(missingPrograms(new Set(['churn']), programs)).toEqual([]);
+  });
+
+  test('LoggedProcess.readyOn rejects with the spawn error instead of crashing', async () => {
+    const started = new LoggedProcess(spawn('/nonexistent/redis-server', [], { stdio: 'pipe' }));
+    await expect(started.readyOn(/Ready/, 5000, 'redis-server')).rejects.toThrow(
+      /redis-server exited \(null\) before it was ready:\ncould not start it: spawn \/nonexistent\/redis-server ENOENT/,
+    );
+    expect(started.running).toBe(false); // nothing to stop
+    await expect(started.exited).resolves.toEqual({ code: null, signal: null });
   });
 });
