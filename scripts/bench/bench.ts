@@ -516,6 +516,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: Error) => {
-  console.error(`bench failed: ${error.stack ?? error.message}`);
+  // fetch() says only "fetch failed"; why (a reset, a refused connection) is its cause.
+  const cause = error.cause instanceof Error ? `\ncaused by: ${error.cause.message}` : '';
+  console.error(`bench failed: ${error.stack ?? error.message}${cause}`);
   process.exit(1);
 });

@@ -141,7 +141,9 @@ export class BenchClient {
           resolve();
         } else if (this.closedAt > 0 && what !== 'the TCP close') {
           clearTimeout(timer);
-          reject(new Error(`bench client: closed before ${what}`));
+          // A refusal says which (a 503 for no worker in time reads apart from a reset).
+          const refused = this.refusal === undefined ? '' : `: refused with ${this.refusal.status}`;
+          reject(new Error(`bench client: closed before ${what}${refused}`));
         } else {
           this.waiters.push(check);
         }
