@@ -36,7 +36,7 @@ export function sectionsOf(only: string | undefined): Set<Section> {
   return new Set(chosen as Section[]);
 }
 
-/** The programs a section starts besides Node (Debian package in brackets). */
+/** The programs a section starts besides Node, and the Debian package of each. */
 const PROGRAMS: Partial<Record<Section, { path: string; from: string }[]>> = {
   instances: [{ path: '/usr/bin/redis-server', from: 'redis-server' }],
 };
