@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { findExecutable } from '../../src/master/cli/find-executable';
 import type { Churn, Paced } from './arrivals';
 import type { Check, ServerResult } from './checks';
 import type { ServerRole } from './servers';
@@ -53,12 +53,9 @@ export function missingPrograms(
   const missing: { section: Section; line: string }[] = [];
   for (const section of run) {
     for (const program of programs[section] ?? []) {
-      try {
-        accessSync(program.path, constants.X_OK);
-      } catch {
-        const line = `the ${section} section needs ${program.path} (Debian package ${program.from})`;
-        missing.push({ section, line });
-      }
+      if (findExecutable(program.path) !== undefined) continue;
+      const line = `the ${section} section needs ${program.path} (Debian package ${program.from})`;
+      missing.push({ section, line });
     }
   }
   return missing;

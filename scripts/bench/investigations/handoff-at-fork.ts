@@ -19,6 +19,7 @@ import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { round, spread } from '../stats';
 import { numberArg } from '../../lib/args';
+import { sleep } from '../../lib/sleep';
 
 type Mode = 'ready' | 'eager' | 'stdio';
 const MODES: Mode[] = ['ready', 'eager', 'stdio'];
@@ -102,7 +103,7 @@ async function drive(): Promise<void> {
       const order = i % 2 === 0 ? MODES : [...MODES].reverse();
       for (const mode of order) {
         times.get(mode)?.push(await firstByte(servers.get(mode)?.port ?? 0));
-        await new Promise((resolve) => setTimeout(resolve, 150));
+        await sleep(150);
       }
     }
   } finally {
